@@ -1,0 +1,1 @@
+"""Campaign policy: the pure core (validation, time zones, windows, retries, lifecycle)."""

@@ -1,0 +1,84 @@
+"""Campaign settings: every rule's number, with the manuals' values as defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, time
+
+NEVER_TOUCH_STATUSES: tuple[str, ...] = (
+    "Отменён",
+    "Почтовый возврат",
+    "ВОЗВРАТ",
+    "Клиентский возврат",
+    "Корзина",
+    "Отменён через WebUtils",
+    "Запрос на аннуляцию",
+    "Обрыв связи Выгружено",
+    "Экспортирована есть ШПИ",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CallingWindow:
+    """Local-time hours when a customer may be called (business-rules §4).
+
+    ``weekdays`` uses Monday = 0. ``holidays`` are local calendar dates with no calls.
+    """
+
+    start: time = time(10, 0)
+    end: time = time(19, 0)
+    weekdays: frozenset[int] = frozenset(range(7))
+    holidays: frozenset[date] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.start >= self.end:
+            raise ValueError(f"window start {self.start} must be before end {self.end}")
+        if not self.weekdays or not self.weekdays <= frozenset(range(7)):
+            raise ValueError("window weekdays must be a non-empty subset of 0..6")
+
+
+@dataclass(frozen=True, slots=True)
+class RetrySettings:
+    """Retry ladder of business-rules §5; all durations in seconds."""
+
+    quick_retries: int = 3
+    quick_retry_min_s: int = 120
+    quick_retry_max_s: int = 180
+    slow_retry_s: int = 3600
+    calling_days: int = 3
+    final_min_calls_per_day: int = 3
+    final_span_hours: float = 5.0
+    max_extra_days: int = 7
+    network_retry_s: int = 60
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.quick_retry_min_s <= self.quick_retry_max_s:
+            raise ValueError("quick_retry_min_s must be between 0 and quick_retry_max_s")
+        if self.calling_days < 1 or self.slow_retry_s <= 0 or self.network_retry_s <= 0:
+            raise ValueError("calling_days, slow_retry_s and network_retry_s must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignSettings:
+    """One campaign: which orders, when, how often, with which agents."""
+
+    name: str = "default"
+    intake_statuses: tuple[str, ...] = ("Ожидает подтверждения",)
+    intake_states: tuple[str, ...] = ("Новый",)
+    excluded_sources: tuple[str, ...] = ("Kaspi",)
+    never_touch_statuses: tuple[str, ...] = NEVER_TOUCH_STATUSES
+    skip_prepaid: bool = True
+    countries: tuple[str, ...] = ("RU", "KZ")
+    foreign_numbers: str = "flag"  # "flag" (Консультация, not dialled) or "dial"
+    default_tz: str = "Europe/Moscow"
+    window: CallingWindow = field(default_factory=CallingWindow)
+    retry: RetrySettings = field(default_factory=RetrySettings)
+    ring_timeout_s: int = 30
+    agent_accept_timeout_s: int = 10
+    talk_time_s: int = 90
+    wrap_up_s: int = 10
+    agent_miss_pause_after: int = 3
+    language: str = "ru"
+    agent_channel_template: str = "PJSIP/{agent}"
+    customer_channel_template: str = "PJSIP/{number}@trunk"
+    spam_words: tuple[str, ...] = ()

@@ -1,0 +1,1 @@
+"""CRM adapters: where orders come from and where outcomes go."""

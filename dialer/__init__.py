@@ -1,0 +1,1 @@
+"""The dialer service: storage, telephony over AMI, dispatch, CLI and composition root."""

@@ -1,0 +1,1 @@
+"""Sub-commands of `callback-dialer`, one module each."""
