@@ -82,3 +82,4 @@ class CampaignSettings:
     agent_channel_template: str = "PJSIP/{agent}"
     customer_channel_template: str = "PJSIP/{number}@trunk"
     spam_words: tuple[str, ...] = ()
+    agents: tuple[str, ...] = ()

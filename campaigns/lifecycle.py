@@ -1,0 +1,383 @@
+"""The order lifecycle: explicit states whose transitions return the next state and effects.
+
+States: QUEUED (waiting for its due time) → DIALING (one live attempt) → back to QUEUED,
+AWAITING_DISPOSITION (the customer answered; the agent's verdict is pending) or DONE.
+Transitions never do I/O: they return ``Transition(state, effects)``; the dispatcher
+executes the effects (``Originate``, ``ScheduleAt``, ``WriteOutcome``).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+import pytz
+
+from campaigns.calls import CallResult
+from campaigns.outcomes import Outcome, OutcomeKind, manual_comment
+from campaigns.retry import local_date, next_attempt_at, retry_delay
+from campaigns.settings import CampaignSettings
+
+
+class TransitionError(Exception):
+    """A transition was asked of a state that does not allow it."""
+
+
+class Phase(enum.Enum):
+    QUEUED = "queued"
+    DIALING = "dialing"
+    AWAITING_DISPOSITION = "awaiting_disposition"
+    DONE = "done"
+
+
+class Priority(enum.IntEnum):
+    """Seed 001's order of work: new first, then quick retries, callbacks, hourly."""
+
+    NEW = 0
+    QUICK = 1
+    CALLBACK = 2
+    HOURLY = 3
+
+
+@dataclass(frozen=True, slots=True)
+class OrderState:
+    """Where one order stands. ``zones[0]`` is its reference zone for local dates."""
+
+    order_id: str
+    zones: tuple[str, ...]
+    horizon_start: date
+    phase: Phase = Phase.QUEUED
+    due_at: datetime | None = None
+    customer_attempts: int = 0
+    attempt_times: tuple[datetime, ...] = ()
+    callback_at: datetime | None = None
+    agent_misses: int = 0
+    network_failures: int = 0
+    live_attempt: str | None = None
+    outcome: OutcomeKind | None = None
+
+    @property
+    def priority(self) -> Priority:
+        if self.callback_at is not None:
+            return Priority.CALLBACK
+        if self.customer_attempts == 0:
+            return Priority.NEW
+        return Priority.QUICK if self.customer_attempts <= 3 else Priority.HOURLY
+
+
+@dataclass(frozen=True, slots=True)
+class Originate:
+    order_id: str
+    attempt_id: str
+    attempt_no: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleAt:
+    order_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOutcome:
+    outcome: Outcome
+
+
+Effect = Originate | ScheduleAt | WriteOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    state: OrderState
+    effects: tuple[Effect, ...] = ()
+
+
+class DispositionKind(enum.Enum):
+    CONFIRMED = "confirmed"
+    CALLBACK = "callback"
+    REFUSED = "refused"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class Disposition:
+    """The agent's (or the CRM's) verdict on an answered call."""
+
+    kind: DispositionKind
+    reason: str | None = None
+    callback_at: datetime | None = None
+    comment: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind is DispositionKind.REFUSED and not (self.reason or "").strip():
+            raise ValueError("a refusal needs a reason (seed 002)")
+        if self.kind is DispositionKind.CALLBACK and self.callback_at is None:
+            raise ValueError("a callback needs callback_at")
+        if self.callback_at is not None and self.callback_at.tzinfo is None:
+            raise ValueError("callback_at must carry a time zone")
+
+
+_CUSTOMER_UNANSWERED = frozenset({CallResult.NO_ANSWER, CallResult.BUSY})
+_NOT_A_CUSTOMER_ATTEMPT = frozenset(
+    {CallResult.AGENT_MISSED, CallResult.CONGESTION, CallResult.FAILED}
+)
+
+
+def admit(
+    order_id: str,
+    zones: tuple[str, ...],
+    created_at: datetime,
+    now: datetime,
+    settings: CampaignSettings,
+) -> Transition:
+    """A screened, dialable order enters the queue: new orders are due at once (001),
+    or at the next window opening. One that arrived before the calling horizon
+    ("Недозвон (раньше)") is not called and nothing is written."""
+    horizon = local_date(created_at, zones[0])
+    state = OrderState(order_id=order_id, zones=zones, horizon_start=horizon)
+    if (local_date(now, zones[0]) - horizon).days >= settings.retry.calling_days:
+        return Transition(replace(state, phase=Phase.DONE, outcome=OutcomeKind.SKIPPED))
+    due = _next_due(state, max(now, created_at), settings)
+    if due is None:
+        return _final_no_answer(state, now, settings, attempt_id=None)
+    return _queued(state, due)
+
+
+def start_attempt(state: OrderState, now: datetime, attempt_id: str) -> Transition:
+    """QUEUED → DIALING with one Originate. The caller has checked the window at ``now``."""
+    _require(state, Phase.QUEUED)
+    dialing = replace(state, phase=Phase.DIALING, due_at=None, live_attempt=attempt_id)
+    return Transition(
+        dialing, (Originate(state.order_id, attempt_id, state.customer_attempts + 1),)
+    )
+
+
+def defer(state: OrderState, now: datetime, settings: CampaignSettings) -> Transition:
+    """A claimed order whose window closed meanwhile goes back to its next opening."""
+    _require(state, Phase.QUEUED)
+    due = _next_due(state, now, settings)
+    if due is None:
+        return _final_no_answer(state, now, settings, attempt_id=None)
+    return _queued(state, due)
+
+
+def skip(state: OrderState) -> Transition:
+    """Never-touch status found before the dial (000): leave the queue, write nothing."""
+    return Transition(replace(state, phase=Phase.DONE, due_at=None, outcome=OutcomeKind.SKIPPED))
+
+
+def on_result(
+    state: OrderState,
+    result: CallResult,
+    *,
+    started_at: datetime,
+    ended_at: datetime,
+    settings: CampaignSettings,
+    jitter: float,
+) -> Transition:
+    """DIALING → next state by the call's result (business-rules §5)."""
+    _require(state, Phase.DIALING)
+    attempt_id = state.live_attempt
+    idle = replace(state, live_attempt=None)
+    if result in _NOT_A_CUSTOMER_ATTEMPT:
+        return _not_a_customer_attempt(idle, result, ended_at, settings)
+    counted = replace(
+        idle,
+        customer_attempts=state.customer_attempts + 1,
+        attempt_times=(*state.attempt_times, started_at),
+        callback_at=None,
+    )
+    if result is CallResult.ANSWERED:
+        return Transition(replace(counted, phase=Phase.AWAITING_DISPOSITION))
+    if result is CallResult.INVALID_NUMBER:
+        return _done(
+            counted,
+            OutcomeKind.INVALID,
+            ended_at,
+            "номер не существует",
+            attempt_id=attempt_id,
+            problem="Невалидный номер",
+        )
+    return _unanswered(counted, result, ended_at, settings, jitter, attempt_id)
+
+
+def on_disposition(
+    state: OrderState,
+    disposition: Disposition,
+    now: datetime,
+    settings: CampaignSettings,
+) -> Transition:
+    """The agent's or the CRM's verdict, after an answered call or while queued."""
+    if state.phase not in (Phase.AWAITING_DISPOSITION, Phase.QUEUED):
+        raise TransitionError(f"order {state.order_id} is {state.phase.value}")
+    kind = disposition.kind
+    note = f", {disposition.comment}" if disposition.comment else ""
+    if kind is DispositionKind.CONFIRMED:
+        return _done(state, OutcomeKind.CONFIRMED, now, f"подтвержден{note}")
+    if kind is DispositionKind.REFUSED:
+        return _done(
+            state,
+            OutcomeKind.REFUSED,
+            now,
+            f"отказ: {disposition.reason}{note}",
+            problem=disposition.reason,
+        )
+    if kind is DispositionKind.INVALID:
+        problem = disposition.reason or "Невалидный номер"
+        return _done(state, OutcomeKind.INVALID, now, f"невалид{note}", problem=problem)
+    assert disposition.callback_at is not None  # guaranteed by Disposition
+    return _callback(state, disposition.callback_at, now, settings, note)
+
+
+def _callback(
+    state: OrderState,
+    wanted: datetime,
+    now: datetime,
+    settings: CampaignSettings,
+    note: str,
+) -> Transition:
+    due = next_attempt_at(
+        max(wanted, now),
+        zones=state.zones,
+        window=settings.window,
+        retry=settings.retry,
+        horizon_start=local_date(max(wanted, now), state.zones[0]),
+        attempt_times=(),
+    ) or max(wanted, now)
+    later = replace(
+        state,
+        phase=Phase.QUEUED,
+        due_at=due,
+        callback_at=due,
+        horizon_start=local_date(due, state.zones[0]),
+        attempt_times=(),
+    )
+    local = due.astimezone(pytz.timezone(state.zones[0]))
+    outcome = _outcome(
+        later,
+        OutcomeKind.CALLBACK,
+        now,
+        f"перезвонить {local:%d.%m %H:%M}{note}",
+        problem="Нужно перезвонить",
+        callback_at=due,
+    )
+    return Transition(later, (ScheduleAt(state.order_id, due), WriteOutcome(outcome)))
+
+
+def _unanswered(
+    state: OrderState,
+    result: CallResult,
+    ended_at: datetime,
+    settings: CampaignSettings,
+    jitter: float,
+    attempt_id: str | None,
+) -> Transition:
+    n = state.customer_attempts
+    due = _next_due(state, ended_at + retry_delay(n, settings.retry, jitter), settings)
+    if due is None:
+        return _final_no_answer(state, ended_at, settings, attempt_id=attempt_id)
+    busy = ", занято" if result is CallResult.BUSY else ""
+    callback = due if n > settings.retry.quick_retries else None
+    outcome = _outcome(
+        state,
+        OutcomeKind.NO_ANSWER,
+        ended_at,
+        f"не отвечает-{n}{busy}",
+        problem="Не отвечает",
+        callback_at=callback,
+        attempt_id=attempt_id,
+    )
+    queued = _queued(state, due)
+    return Transition(queued.state, (*queued.effects, WriteOutcome(outcome)))
+
+
+def _not_a_customer_attempt(
+    state: OrderState,
+    result: CallResult,
+    ended_at: datetime,
+    settings: CampaignSettings,
+) -> Transition:
+    if result is CallResult.AGENT_MISSED:
+        state = replace(state, agent_misses=state.agent_misses + 1)
+        earliest = ended_at
+    else:
+        state = replace(state, network_failures=state.network_failures + 1)
+        earliest = ended_at + timedelta(seconds=settings.retry.network_retry_s)
+    due = _next_due(state, earliest, settings)
+    if due is None:
+        return _final_no_answer(state, ended_at, settings, attempt_id=None)
+    return _queued(state, due)
+
+
+def _final_no_answer(
+    state: OrderState,
+    at: datetime,
+    settings: CampaignSettings,
+    attempt_id: str | None,
+) -> Transition:
+    del settings
+    text = f"не отвечает-{state.customer_attempts}, недозвон"
+    return _done(
+        state, OutcomeKind.NO_ANSWER_FINAL, at, text, attempt_id=attempt_id, problem="Не отвечает"
+    )
+
+
+def _done(
+    state: OrderState,
+    kind: OutcomeKind,
+    at: datetime,
+    text: str,
+    *,
+    attempt_id: str | None = None,
+    problem: str | None = None,
+) -> Transition:
+    done = replace(state, phase=Phase.DONE, due_at=None, outcome=kind, callback_at=None)
+    outcome = _outcome(done, kind, at, text, problem=problem, attempt_id=attempt_id)
+    return Transition(done, (WriteOutcome(outcome),))
+
+
+def _outcome(
+    state: OrderState,
+    kind: OutcomeKind,
+    at: datetime,
+    text: str,
+    *,
+    problem: str | None = None,
+    callback_at: datetime | None = None,
+    attempt_id: str | None = None,
+) -> Outcome:
+    return Outcome(
+        order_id=state.order_id,
+        kind=kind,
+        at=at,
+        attempt_no=state.customer_attempts,
+        call_made=state.customer_attempts > 0,
+        problem=problem,
+        callback_at=callback_at,
+        comment=manual_comment(at, state.zones[0], text),
+        attempt_id=attempt_id,
+    )
+
+
+def _queued(state: OrderState, due: datetime) -> Transition:
+    queued = replace(state, phase=Phase.QUEUED, due_at=due)
+    return Transition(queued, (ScheduleAt(state.order_id, due),))
+
+
+def _next_due(state: OrderState, earliest: datetime, settings: CampaignSettings) -> datetime | None:
+    return next_attempt_at(
+        earliest,
+        zones=state.zones,
+        window=settings.window,
+        retry=settings.retry,
+        horizon_start=state.horizon_start,
+        attempt_times=state.attempt_times,
+    )
+
+
+def _require(state: OrderState, phase: Phase) -> None:
+    if state.phase is not phase:
+        raise TransitionError(
+            f"order {state.order_id} is {state.phase.value}, expected {phase.value}"
+        )

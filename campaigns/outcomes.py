@@ -1,0 +1,71 @@
+"""Outcomes written back to the CRM (business-rules §6) and their manual-style comments."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+import pytz
+
+
+class OutcomeKind(enum.Enum):
+    """What the dialer tells the CRM about an order."""
+
+    CONFIRMED = "confirmed"
+    CALLBACK = "callback"
+    REFUSED = "refused"
+    NO_ANSWER = "no_answer"
+    NO_ANSWER_FINAL = "no_answer_final"
+    INVALID = "invalid"
+    SPAM = "spam"
+    DUPLICATE = "duplicate"
+    CONSULT = "consult"
+    SKIPPED = "skipped"
+
+    @property
+    def is_final(self) -> bool:
+        return self is not OutcomeKind.NO_ANSWER
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One write-back. ``attempt_no`` counts customer attempts so far; ``comment`` is
+    already in the manuals' ``DD.MM - text`` form."""
+
+    order_id: str
+    kind: OutcomeKind
+    at: datetime
+    attempt_no: int
+    call_made: bool
+    problem: str | None = None
+    callback_at: datetime | None = None
+    comment: str = ""
+    attempt_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CrmFields:
+    """The CRM button and problem an outcome maps to (configuration; manuals' defaults)."""
+
+    status: str
+    problem: str | None
+
+
+DEFAULT_CRM_MAPPING: dict[OutcomeKind, CrmFields] = {
+    OutcomeKind.CONFIRMED: CrmFields("В буфер", None),
+    OutcomeKind.CALLBACK: CrmFields("В работе", "Нужно перезвонить"),
+    OutcomeKind.REFUSED: CrmFields("Отказ", "Другое"),
+    OutcomeKind.NO_ANSWER: CrmFields("Недозвон", "Не отвечает"),
+    OutcomeKind.NO_ANSWER_FINAL: CrmFields("Недозвон", "Не отвечает"),
+    OutcomeKind.INVALID: CrmFields("Невалид", "Невалидный номер"),
+    OutcomeKind.SPAM: CrmFields("Невалид", "Спам"),
+    OutcomeKind.DUPLICATE: CrmFields("Невалид", "Дубль"),
+    OutcomeKind.CONSULT: CrmFields("Консультация", None),
+}
+
+
+def manual_comment(at: datetime, zone: str, text: str) -> str:
+    """``DD.MM - text`` with the date in the customer's local time (seed 001)."""
+    local = at.astimezone(pytz.timezone(zone))
+    return f"{local:%d.%m} - {text}"

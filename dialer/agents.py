@@ -1,0 +1,148 @@
+"""The agent pool: who may take the next call (longest idle first, never two at once)."""
+
+from __future__ import annotations
+
+import enum
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+class AgentError(Exception):
+    """An agent operation named an unknown agent or an impossible state change."""
+
+
+class AgentState(enum.Enum):
+    LOGGED_OUT = "logged_out"
+    IDLE = "idle"
+    RINGING = "ringing"
+    ON_CALL = "on_call"
+    WRAP_UP = "wrap_up"
+    PAUSED = "paused"
+
+
+@dataclass(slots=True)
+class Agent:
+    id: str
+    state: AgentState
+    since: datetime
+    consecutive_misses: int = 0
+    paused_reason: str | None = None
+    busy_seconds: float = 0.0
+    busy_from: datetime | None = None
+    calls: int = 0
+
+
+class AgentPool:
+    """In-memory agent states. Idle agents sit in a heap keyed by when they became idle,
+    so the longest-idle agent is taken first in O(log n)."""
+
+    def __init__(
+        self, agent_ids: Iterable[str], now: datetime, *, wrap_up_s: int, miss_pause_after: int
+    ) -> None:
+        self._agents = {a: Agent(a, AgentState.IDLE, now) for a in agent_ids}
+        self._idle: list[tuple[datetime, str]] = [(now, a) for a in sorted(self._agents)]
+        heapq.heapify(self._idle)
+        self._idle_n = len(self._agents)
+        self._wrap: list[tuple[datetime, str]] = []
+        self._wrap_up = timedelta(seconds=wrap_up_s)
+        self._miss_pause_after = miss_pause_after
+
+    def get(self, agent_id: str) -> Agent:
+        try:
+            return self._agents[agent_id]
+        except KeyError:
+            raise AgentError(f"unknown agent {agent_id!r}") from None
+
+    def all(self) -> list[Agent]:
+        return sorted(self._agents.values(), key=lambda a: a.id)
+
+    def idle_count(self, now: datetime) -> int:
+        self._finish_wrap_ups(now)
+        return self._idle_n
+
+    def acquire(self, now: datetime) -> str | None:
+        """Take the longest-idle agent and mark it ringing, or None if nobody is free."""
+        self._finish_wrap_ups(now)
+        agent_id = self._peek_idle()
+        if agent_id is None:
+            return None
+        heapq.heappop(self._idle)
+        self._set(agent_id, AgentState.RINGING, now)
+        self._agents[agent_id].busy_from = now
+        return agent_id
+
+    def connected(self, agent_id: str, now: datetime) -> None:
+        self._set(agent_id, AgentState.ON_CALL, now)
+
+    def release(self, agent_id: str, now: datetime, *, missed: bool) -> None:
+        """The agent's call ended. ``missed``: the agent did not press 1 or answer."""
+        agent = self.get(agent_id)
+        if agent.busy_from is not None:
+            agent.busy_seconds += (now - agent.busy_from).total_seconds()
+            agent.busy_from = None
+        agent.calls += 1
+        agent.consecutive_misses = agent.consecutive_misses + 1 if missed else 0
+        if missed and agent.consecutive_misses >= self._miss_pause_after:
+            reason = f"пропущено вызовов подряд: {agent.consecutive_misses}"
+            self.pause(agent_id, now, reason)
+        elif missed or not self._wrap_up:
+            self._make_idle(agent_id, now)
+        else:
+            self._set(agent_id, AgentState.WRAP_UP, now)
+            heapq.heappush(self._wrap, (now + self._wrap_up, agent_id))
+
+    def pause(self, agent_id: str, now: datetime, reason: str) -> None:
+        agent = self.get(agent_id)
+        if agent.state in (AgentState.RINGING, AgentState.ON_CALL):
+            raise AgentError(f"agent {agent_id} is {agent.state.value}; pause after the call")
+        self._set(agent_id, AgentState.PAUSED, now)
+        agent.paused_reason = reason
+
+    def login(self, agent_id: str, now: datetime) -> None:
+        """Log in or resume: the agent becomes idle (misses forgiven)."""
+        agent = self._agents.setdefault(agent_id, Agent(agent_id, AgentState.LOGGED_OUT, now))
+        if agent.state in (AgentState.LOGGED_OUT, AgentState.PAUSED):
+            agent.consecutive_misses = 0
+            agent.paused_reason = None
+            self._make_idle(agent_id, now)
+
+    resume = login
+
+    def logout(self, agent_id: str, now: datetime) -> None:
+        agent = self.get(agent_id)
+        if agent.state in (AgentState.RINGING, AgentState.ON_CALL):
+            raise AgentError(f"agent {agent_id} is {agent.state.value}; log out after the call")
+        self._set(agent_id, AgentState.LOGGED_OUT, now)
+
+    def next_free_at(self) -> datetime | None:
+        """When the earliest wrap-up ends, for the dispatcher's wake-up."""
+        while self._wrap and self._agents[self._wrap[0][1]].state is not AgentState.WRAP_UP:
+            heapq.heappop(self._wrap)
+        return self._wrap[0][0] if self._wrap else None
+
+    def _finish_wrap_ups(self, now: datetime) -> None:
+        while self._wrap and self._wrap[0][0] <= now:
+            at, agent_id = heapq.heappop(self._wrap)
+            if self._agents[agent_id].state is AgentState.WRAP_UP:
+                self._make_idle(agent_id, at)
+
+    def _peek_idle(self) -> str | None:
+        while self._idle:
+            since, agent_id = self._idle[0]
+            agent = self._agents[agent_id]
+            if agent.state is AgentState.IDLE and agent.since == since:
+                return agent_id
+            heapq.heappop(self._idle)
+        return None
+
+    def _make_idle(self, agent_id: str, now: datetime) -> None:
+        self._set(agent_id, AgentState.IDLE, now)
+        heapq.heappush(self._idle, (now, agent_id))
+
+    def _set(self, agent_id: str, state: AgentState, now: datetime) -> None:
+        agent = self.get(agent_id)
+        self._idle_n += (state is AgentState.IDLE) - (agent.state is AgentState.IDLE)
+        agent.state = state
+        agent.since = now

@@ -1,0 +1,64 @@
+"""`callback-dialer simulate`: the dispatcher on a virtual clock, as JSON Lines."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from dialer.cli import UsageError
+from dialer.config import ConfigError, load_campaign
+from dialer.screening_ import make_screen
+from dialer.sim_input import read_orders
+from dialer.simulate import SimConfig, SimInputError, parse_utc, run_simulation
+from campaigns.settings import CampaignSettings
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "simulate",
+        help="run the dispatcher on a virtual clock against simulated phones",
+        description="Runs the live dispatcher and policy on a virtual clock and prints "
+        "JSON Lines: dial, result and outcome events, then a summary.",
+    )
+    p.add_argument("--orders", required=True, type=Path, metavar="FILE.jsonl")
+    p.add_argument("--start", required=True, metavar="ISO8601", help="virtual start (UTC)")
+    p.add_argument("--days", required=True, type=float, metavar="N")
+    p.add_argument("--agents", type=int, default=5, metavar="K", help="default %(default)s")
+    p.add_argument("--seed", type=int, default=1, metavar="S", help="default %(default)s")
+    p.add_argument("--campaign", type=Path, metavar="FILE.toml")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = _config(args)
+    try:
+        lines = args.orders.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--orders: cannot read {args.orders}: {exc}") from exc
+    try:
+        orders = list(read_orders(lines))
+    except SimInputError as exc:
+        raise UsageError(f"--orders {args.orders}: {exc}") from exc
+    screen = make_screen(config.settings, db_url=args.db)
+    run_simulation(orders, config, screen, sys.stdout)
+    return 0
+
+
+def _config(args: argparse.Namespace) -> SimConfig:
+    try:
+        start = parse_utc(args.start)
+    except ValueError:
+        raise UsageError(f"--start: not an ISO 8601 time with a zone: {args.start!r}") from None
+    if not 0 < args.days <= 366:
+        raise UsageError(f"--days: must be between 0 and 366, got {args.days}")
+    if not 1 <= args.agents <= 10_000:
+        raise UsageError(f"--agents: must be between 1 and 10000, got {args.agents}")
+    settings = CampaignSettings()
+    if args.campaign is not None:
+        try:
+            settings = load_campaign(args.campaign)
+        except ConfigError as exc:
+            raise UsageError(f"--campaign: {exc}") from exc
+    return SimConfig(start, args.days, args.agents, args.seed, settings)

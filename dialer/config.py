@@ -1,0 +1,110 @@
+"""Campaign configuration files (TOML) → the frozen ``CampaignSettings``.
+
+Unknown keys and wrong types are refused with the dotted name of the field, so a typo
+in an ops person's file never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+import types
+import typing
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+
+import pytz
+
+from campaigns.settings import CallingWindow, CampaignSettings, RetrySettings
+
+_WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+_HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+
+
+class ConfigError(Exception):
+    """A configuration file or value is wrong; the message names the field."""
+
+
+def load_campaign(path: Path) -> CampaignSettings:
+    """Read ``[campaign]`` (with ``[campaign.window]`` and ``[campaign.retry]``)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    table = data.get("campaign", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [campaign] must be a table")
+    return campaign_from_mapping(table, where=f"{path}: campaign")
+
+
+def campaign_from_mapping(table: dict[str, Any], where: str = "campaign") -> CampaignSettings:
+    settings = _build(CampaignSettings, table, where)
+    try:
+        pytz.timezone(settings.default_tz)
+    except pytz.UnknownTimeZoneError:
+        raise ConfigError(
+            f"{where}.default_tz: unknown time zone {settings.default_tz!r}"
+        ) from None
+    if settings.foreign_numbers not in ("flag", "dial"):
+        raise ConfigError(f"{where}.foreign_numbers: must be 'flag' or 'dial'")
+    return settings
+
+
+_T = typing.TypeVar("_T")
+
+
+def _build(cls: type[_T], table: dict[str, Any], where: str) -> _T:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(table) - names)
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}: unknown setting")
+    values = {k: _convert(hints[k], v, f"{where}.{k}") for k, v in table.items()}
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:  # noqa: PLR0911
+    if hint in (CallingWindow, RetrySettings):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: must be a table")
+        return _build(hint, value, where)
+    if hint is time:
+        return _time(value, where)
+    origin = typing.get_origin(hint)
+    if origin in (tuple, frozenset):
+        item = typing.get_args(hint)[0]
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: must be a list")
+        return origin(_scalar(item, v, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin in (typing.Union, types.UnionType):
+        return value
+    return _scalar(hint, value, where)
+
+
+def _scalar(hint: Any, value: Any, where: str) -> Any:
+    if hint is date:
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            raise ConfigError(f"{where}: expected a date YYYY-MM-DD, got {value!r}") from None
+    if hint is int and isinstance(value, str) and value.lower() in _WEEKDAYS:
+        return _WEEKDAYS[value.lower()]
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise ConfigError(f"{where}: expected {hint.__name__}, got {value!r}")
+    return value
+
+
+def _time(value: Any, where: str) -> time:
+    match = _HHMM.fullmatch(str(value))
+    if match is None:
+        raise ConfigError(f"{where}: expected HH:MM, got {value!r}")
+    return time(int(match.group(1)), int(match.group(2)))

@@ -1,0 +1,230 @@
+"""The dispatcher: matches due orders with free agents and applies call results.
+
+The same object runs the live service (real clock, AMI telephony, SQL store) and the
+simulator (virtual clock, simulated telephony, in-memory store). It is synchronous and
+never reads a clock: every entry point takes ``now`` or a report carrying its time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from campaigns import lifecycle
+from campaigns.calls import CallReport, CallResult, OriginateRequest
+from campaigns.lifecycle import Disposition, Transition, WriteOutcome
+from campaigns.orders import Order
+from campaigns.outcomes import Outcome, OutcomeKind, manual_comment
+from campaigns.screening import Screening, Verdict
+from campaigns.settings import CampaignSettings
+from campaigns.window import window_open
+from dialer.agents import AgentPool
+from dialer.ports import AttemptRecord, Journal, OrderStore, QueueEntry, Telephony
+
+log = logging.getLogger(__name__)
+
+Screen = Callable[[Order, datetime], Screening]
+StatusCheck = Callable[[Order], bool]
+
+_SCREEN_OUTCOMES: dict[Verdict, tuple[OutcomeKind, str, str]] = {
+    Verdict.INVALID: (OutcomeKind.INVALID, "Невалидный номер", "невалидный номер"),
+    Verdict.SPAM: (OutcomeKind.SPAM, "Спам", "спам"),
+    Verdict.CONSULT: (OutcomeKind.CONSULT, "Консультация", "номер вне стран кампании"),
+}
+
+
+class DispatchError(Exception):
+    """A report or disposition named an attempt or order the dispatcher does not know."""
+
+
+class Dispatcher:
+    """Admits orders, starts attempts for due orders while agents are free, and turns
+    telephony reports and dispositions into state, attempts and outcomes."""
+
+    def __init__(
+        self,
+        *,
+        settings: CampaignSettings,
+        store: OrderStore,
+        telephony: Telephony,
+        agents: AgentPool,
+        journal: Journal,
+        screen: Screen,
+        new_attempt_id: Callable[[], str],
+        jitter: Callable[[], float],
+        status_check: StatusCheck | None = None,
+        claim_batch: int = 16,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._telephony = telephony
+        self._agents = agents
+        self._journal = journal
+        self._screen = screen
+        self._new_attempt_id = new_attempt_id
+        self._jitter = jitter
+        self._status_check = status_check
+        self._claim_batch = claim_batch
+        self._live: dict[str, AttemptRecord] = {}
+
+    @property
+    def live_attempts(self) -> int:
+        return len(self._live)
+
+    def admit(self, orders: Iterable[Order], now: datetime) -> int:
+        """Screen and queue new orders, oldest first so a duplicate's oldest is kept."""
+        admitted = 0
+        for order in sorted(orders, key=lambda o: (o.created_at, o.id)):
+            if self._store.get(order.id) is None:
+                admitted += self._admit_one(order, now)
+        return admitted
+
+    def dispatch(self, now: datetime) -> int:
+        """Start attempts for due orders while agents are free; returns how many."""
+        started = 0
+        while (free := self._agents.idle_count(now)) > 0:
+            batch = self._store.claim_due(now, min(free, self._claim_batch))
+            if not batch:
+                break
+            for entry in batch:
+                started += self._launch(entry, now)
+        return started
+
+    def on_report(self, report: CallReport) -> None:
+        """Apply the end of an attempt (exactly once per attempt)."""
+        attempt = self._live.pop(report.attempt_id, None)
+        if attempt is None:
+            raise DispatchError(f"no live attempt {report.attempt_id!r}")
+        entry = self._entry(attempt.order_id)
+        now = report.ended_at
+        t = lifecycle.on_result(
+            entry.state,
+            report.result,
+            started_at=attempt.started_at,
+            ended_at=now,
+            settings=self._settings,
+            jitter=self._jitter(),
+        )
+        ended = replace(
+            attempt,
+            ended_at=now,
+            result=report.result,
+            detail=report.detail,
+            recording=report.recording,
+            customer_attempt=t.state.customer_attempts > entry.state.customer_attempts,
+        )
+        outcomes = self._apply(entry, t, attempt=ended)
+        self._agents.release(attempt.agent, now, missed=report.result is CallResult.AGENT_MISSED)
+        self._journal.result(entry, ended)
+        self._log_outcomes(outcomes)
+
+    def on_disposition(self, order_id: str, disposition: Disposition, now: datetime) -> None:
+        entry = self._entry(order_id)
+        t = lifecycle.on_disposition(entry.state, disposition, now, self._settings)
+        self._log_outcomes(self._apply(entry, t))
+
+    def recover(self, attempts: Sequence[AttemptRecord]) -> None:
+        """After a restart: live attempts found in the store await their reports again."""
+        for attempt in attempts:
+            self._live[attempt.id] = attempt
+
+    def next_wakeup(self, now: datetime) -> datetime | None:
+        """When dispatch can next do something without a new report or order."""
+        if self._agents.idle_count(now) == 0:
+            return self._agents.next_free_at()
+        return self._store.next_due_at()
+
+    def _admit_one(self, order: Order, now: datetime) -> int:
+        screening = self._screen(order, now)
+        zones = screening.zones or (self._settings.default_tz,)
+        t = lifecycle.admit(order.id, zones, order.created_at, now, self._settings)
+        duplicate_of = self._store.open_order_with_identity(screening.identity)
+        if screening.verdict is not Verdict.DIAL or duplicate_of is not None:
+            t = self._rejected(t, screening, duplicate_of, now)
+        entry = QueueEntry(order, screening.e164, screening.identity, t.state)
+        outcomes = [e.outcome for e in t.effects if isinstance(e, WriteOutcome)]
+        self._store.insert(entry, outcomes)
+        self._log_outcomes(outcomes)
+        return int(t.state.phase is lifecycle.Phase.QUEUED)
+
+    def _rejected(
+        self, t: Transition, screening: Screening, duplicate_of: str | None, now: datetime
+    ) -> Transition:
+        state = replace(t.state, phase=lifecycle.Phase.DONE, due_at=None)
+        zone = state.zones[0]
+        if screening.verdict in (Verdict.SKIP, Verdict.DO_NOT_CALL):
+            return Transition(replace(state, outcome=OutcomeKind.SKIPPED))
+        if screening.verdict is Verdict.DIAL:
+            kind, problem, text = OutcomeKind.DUPLICATE, "Дубль", f"дубль к заказу №{duplicate_of}"
+        else:
+            kind, problem, text = _SCREEN_OUTCOMES[screening.verdict]
+        outcome = Outcome(
+            order_id=state.order_id,
+            kind=kind,
+            at=now,
+            attempt_no=0,
+            call_made=False,
+            problem=problem,
+            comment=manual_comment(now, zone, text),
+        )
+        return Transition(replace(state, outcome=kind), (WriteOutcome(outcome),))
+
+    def _launch(self, entry: QueueEntry, now: datetime) -> int:
+        state = entry.state
+        if not window_open(now, state.zones, self._settings.window):
+            self._apply(entry, lifecycle.defer(state, now, self._settings))
+            return 0
+        if self._status_check is not None and not self._status_check(entry.order):
+            self._apply(entry, lifecycle.skip(state))
+            return 0
+        agent = self._agents.acquire(now)
+        if agent is None or entry.e164 is None:
+            self._store.save(entry)  # release the claim untouched
+            return 0
+        attempt_id = self._new_attempt_id()
+        t = lifecycle.start_attempt(state, now, attempt_id)
+        attempt = AttemptRecord(
+            id=attempt_id,
+            order_id=entry.order.id,
+            e164=entry.e164,
+            agent=agent,
+            number=state.customer_attempts + 1,
+            started_at=now,
+        )
+        self._apply(entry, t, attempt=attempt)
+        self._live[attempt_id] = attempt
+        self._journal.dial(entry, attempt, now)
+        self._telephony.originate(self._request(entry, attempt))
+        return 1
+
+    def _request(self, entry: QueueEntry, attempt: AttemptRecord) -> OriginateRequest:
+        s = self._settings
+        return OriginateRequest(
+            attempt_id=attempt.id,
+            order_id=entry.order.id,
+            agent=attempt.agent,
+            customer_number=attempt.e164,
+            announce_digits="".join(c for c in entry.order.id if c.isdigit())[:12],
+            ring_timeout_s=s.ring_timeout_s,
+            accept_timeout_s=s.agent_accept_timeout_s,
+            language=s.language,
+        )
+
+    def _apply(
+        self, entry: QueueEntry, t: Transition, *, attempt: AttemptRecord | None = None
+    ) -> list[Outcome]:
+        outcomes = [e.outcome for e in t.effects if isinstance(e, WriteOutcome)]
+        self._store.save(replace(entry, state=t.state), attempt=attempt, outcomes=outcomes)
+        return outcomes
+
+    def _log_outcomes(self, outcomes: Iterable[Outcome]) -> None:
+        for outcome in outcomes:
+            self._journal.outcome(outcome)
+
+    def _entry(self, order_id: str) -> QueueEntry:
+        entry = self._store.get(order_id)
+        if entry is None:
+            raise DispatchError(f"unknown order {order_id!r}")
+        return entry

@@ -1,0 +1,135 @@
+"""One contract for every OrderStore: the in-memory fake and the SQL store alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from campaigns.lifecycle import OrderState, Phase
+from campaigns.orders import Order
+from campaigns.outcomes import Outcome, OutcomeKind
+from dialer.memory_store import MemoryOrderStore
+from dialer.ports import AttemptRecord, OrderStore, QueueEntry
+
+T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+
+STORES: dict[str, Callable[..., OrderStore]] = {"memory": lambda tmp_path: MemoryOrderStore()}
+
+
+def _sql_store(tmp_path) -> OrderStore:  # type: ignore[no-untyped-def]
+    from dialer.storage.orders import SqlOrderStore  # noqa: PLC0415
+
+    from dialer.storage.migrate import open_database  # noqa: PLC0415
+
+    return SqlOrderStore(open_database(f"sqlite:///{tmp_path}/contract.db"))
+
+
+try:
+    import dialer.storage.orders  # noqa: F401
+
+    STORES["sqlite"] = _sql_store
+except ImportError:  # the SQL store lands with the storage work
+    pass
+
+
+@pytest.fixture(params=sorted(STORES))
+def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[OrderStore]:  # type: ignore[no-untyped-def]
+    yield STORES[request.param](tmp_path)
+
+
+def entry(order_id: str, due: datetime | None, *, created: datetime = T0,
+          attempts: int = 0, phase: Phase = Phase.QUEUED, identity: str = "") -> QueueEntry:
+    order = Order(id=order_id, phone="+79161234567", name="Иван", product="Мака",
+                  created_at=created)
+    state = OrderState(order_id=order_id, zones=("Europe/Moscow",), horizon_start=T0.date(),
+                       phase=phase, due_at=due, customer_attempts=attempts)
+    return QueueEntry(order, "+79161234567", identity or f"id-{order_id}", state)
+
+
+def test_insert_is_refused_for_a_known_order_id(store: OrderStore) -> None:
+    assert store.insert(entry("1", T0))
+    assert not store.insert(entry("1", T0 + timedelta(hours=1)))
+    got = store.get("1")
+    assert got is not None and got.state.due_at == T0
+
+
+def test_claim_due_returns_only_due_orders_new_before_retries(store: OrderStore) -> None:
+    store.insert(entry("retry", T0 - timedelta(minutes=5), attempts=2))
+    store.insert(entry("new-late", T0, created=T0))
+    store.insert(entry("new-early", T0 - timedelta(minutes=1), created=T0 - timedelta(hours=1)))
+    store.insert(entry("future", T0 + timedelta(minutes=1)))
+    claimed = [e.order.id for e in store.claim_due(T0, 10)]
+    assert claimed == ["new-early", "new-late", "retry"]
+
+
+def test_claimed_orders_are_not_claimed_again_until_saved(store: OrderStore) -> None:
+    store.insert(entry("1", T0))
+    [claimed] = store.claim_due(T0, 10)
+    assert store.claim_due(T0, 10) == []
+    assert store.next_due_at() is None
+    store.save(claimed)
+    assert [e.order.id for e in store.claim_due(T0, 10)] == ["1"]
+
+
+def test_claim_respects_the_limit(store: OrderStore) -> None:
+    for i in range(5):
+        store.insert(entry(str(i), T0))
+    assert len(store.claim_due(T0, 2)) == 2
+    assert len(store.claim_due(T0, 10)) == 3
+
+
+def test_next_due_at_is_the_earliest_queued_due_time(store: OrderStore) -> None:
+    assert store.next_due_at() is None
+    store.insert(entry("b", T0 + timedelta(hours=2)))
+    store.insert(entry("a", T0 + timedelta(hours=1), attempts=5))
+    store.insert(entry("done", T0, phase=Phase.DONE))
+    assert store.next_due_at() == T0 + timedelta(hours=1)
+
+
+def test_saved_state_attempt_and_outcomes_are_read_back(store: OrderStore) -> None:
+    store.insert(entry("1", T0))
+    [e] = store.claim_due(T0, 1)
+    attempt = AttemptRecord(id="att-1", order_id="1", e164="+79161234567", agent="a1",
+                            number=1, started_at=T0)
+    dialing = QueueEntry(e.order, e.e164, e.identity,
+                         OrderState("1", ("Europe/Moscow",), T0.date(), phase=Phase.DIALING,
+                                    live_attempt="att-1"))
+    store.save(dialing, attempt=attempt)
+    assert [a.id for a in store.live_attempts()] == ["att-1"]
+    outcome = Outcome(order_id="1", kind=OutcomeKind.NO_ANSWER, at=T0, attempt_no=1,
+                      call_made=True, problem="Не отвечает", comment="10.03 - не отвечает-1")
+    requeued = QueueEntry(e.order, e.e164, e.identity,
+                          OrderState("1", ("Europe/Moscow",), T0.date(),
+                                     due_at=T0 + timedelta(minutes=2), customer_attempts=1,
+                                     attempt_times=(T0,)))
+    from dataclasses import replace  # noqa: PLC0415
+
+    store.save(requeued, attempt=replace(attempt, ended_at=T0 + timedelta(seconds=30)),
+               outcomes=[outcome])
+    assert store.live_attempts() == []
+    got = store.get("1")
+    assert got is not None
+    assert got.state.customer_attempts == 1
+    assert got.state.attempt_times == (T0,)
+    assert store.next_due_at() == T0 + timedelta(minutes=2)
+
+
+def test_a_second_live_attempt_for_the_same_order_is_refused(store: OrderStore) -> None:
+    store.insert(entry("1", T0))
+    first = AttemptRecord(id="a", order_id="1", e164="+79161234567", agent="x", number=1,
+                          started_at=T0)
+    store.save(entry("1", None, phase=Phase.DIALING), attempt=first)
+    second = AttemptRecord(id="b", order_id="1", e164="+79161234567", agent="y", number=1,
+                           started_at=T0)
+    with pytest.raises(Exception, match="live attempt|UNIQUE|unique"):
+        store.save(entry("1", None, phase=Phase.DIALING), attempt=second)
+    assert [a.id for a in store.live_attempts()] == ["a"]
+
+
+def test_open_order_with_identity_finds_the_open_one_only(store: OrderStore) -> None:
+    store.insert(entry("1", T0, identity="same"))
+    assert store.open_order_with_identity("same") == "1"
+    store.save(entry("1", None, phase=Phase.DONE, identity="same"))
+    assert store.open_order_with_identity("same") is None
