@@ -1,0 +1,1 @@
+"""Alembic migrations of the dialer's schema, shipped inside the package."""

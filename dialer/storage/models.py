@@ -1,0 +1,245 @@
+"""The relational schema: typed declarative models, the single source Alembic compares to.
+
+Portable between SQLite and PostgreSQL: no backend-only types; instants are aware UTC
+(``UTCDateTime``); enumerations are text with CHECK constraints where the set is closed.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    false,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from dialer.storage.types import UTCDateTime
+
+ORDER_PHASES = ("queued", "claimed", "dialing", "awaiting_disposition", "done")
+AGENT_STATES = ("logged_out", "idle", "ringing", "on_call", "wrap_up", "paused")
+
+_LIVE = text("ended_at IS NULL")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _zero() -> Mapped[int]:
+    return mapped_column(Integer, default=0, server_default=text("0"))
+
+
+def _no() -> Mapped[bool]:
+    return mapped_column(Boolean, default=False, server_default=false())
+
+
+class Base(DeclarativeBase):
+    """Declarative base carrying the constraint naming convention."""
+
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map = {datetime: UTCDateTime(), str: String(), date: Date()}  # noqa: RUF012 - read once by SQLAlchemy
+
+
+class Campaign(Base):
+    """A campaign; its settings are stored as the JSON of ``CampaignSettings``."""
+
+    __tablename__ = "campaigns"
+
+    name: Mapped[str] = mapped_column(primary_key=True)
+    settings_json: Mapped[str] = mapped_column(Text, default="{}")
+    paused: Mapped[bool] = _no()
+    paused_reason: Mapped[str | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class OrderRow(Base):
+    """One CRM order and where it stands in the dialer's lifecycle.
+
+    ``identity`` is the phone+name+product key that finds duplicates; ``priority`` is
+    ``campaigns.lifecycle.Priority``; ``zones`` is comma-joined IANA names;
+    ``attempt_times`` is ``types.encode_instants`` of the customer attempts' start
+    instants; ``live_attempt`` is the id of the attempt under way (no foreign key: the
+    order row is written before its attempt row); ``version`` is bumped by every update
+    and compared by writers that must not lose a race.
+    """
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint(_one_of("phase", ORDER_PHASES), name="phase"),
+        Index(None, "phase", "next_due_at"),
+        Index(None, "phase", "priority", "next_due_at"),
+    )
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    campaign: Mapped[str] = mapped_column(ForeignKey("campaigns.name"))
+    phone_raw: Mapped[str]
+    e164: Mapped[str | None]
+    name: Mapped[str] = mapped_column(Text)
+    product: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    crm_status: Mapped[str]
+    crm_state: Mapped[str]
+    source: Mapped[str | None]
+    region: Mapped[str | None] = mapped_column(Text)
+    city: Mapped[str | None] = mapped_column(Text)
+    tz_hint: Mapped[str | None]
+    country: Mapped[str | None]
+    prepaid: Mapped[bool] = _no()
+    zones: Mapped[str] = mapped_column(Text, default="", server_default="")
+    tz_source: Mapped[str | None]
+    identity: Mapped[str] = mapped_column(Text, default="", server_default="", index=True)
+    phase: Mapped[str] = mapped_column(default="queued", server_default="queued")
+    priority: Mapped[int] = _zero()
+    next_due_at: Mapped[datetime | None]
+    customer_attempts: Mapped[int] = _zero()
+    agent_misses: Mapped[int] = _zero()
+    network_failures: Mapped[int] = _zero()
+    attempt_times: Mapped[str] = mapped_column(Text, default="", server_default="")
+    horizon_start: Mapped[date | None]
+    callback_at: Mapped[datetime | None]
+    live_attempt: Mapped[str | None]
+    outcome: Mapped[str | None]
+    outcome_problem: Mapped[str | None] = mapped_column(Text)
+    outcome_comment: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None]
+    lease_until: Mapped[datetime | None] = mapped_column(index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    updated_at: Mapped[datetime]
+
+
+class AttemptRow(Base):
+    """One agent-first call; its id is the Asterisk ChannelId. Live while ``ended_at`` is null.
+
+    The database refuses a second live attempt for the same order or the same number.
+    """
+
+    __tablename__ = "attempts"
+    __table_args__ = (
+        Index("uq_attempts_live_order", "order_id", unique=True,
+              sqlite_where=_LIVE, postgresql_where=_LIVE),
+        Index("uq_attempts_live_e164", "e164", unique=True,
+              sqlite_where=_LIVE, postgresql_where=_LIVE),
+    )  # fmt: skip
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    e164: Mapped[str]
+    agent: Mapped[str]
+    number: Mapped[int | None]
+    customer_attempt: Mapped[bool] = _no()
+    started_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    result: Mapped[str | None]
+    detail: Mapped[str] = mapped_column(Text, default="", server_default="")
+    recording: Mapped[str | None] = mapped_column(Text)
+
+
+class AgentRow(Base):
+    """An agent (operator) and their live state."""
+
+    __tablename__ = "agents"
+    __table_args__ = (CheckConstraint(_one_of("state", AGENT_STATES), name="state"),)
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    campaign: Mapped[str | None] = mapped_column(ForeignKey("campaigns.name"))
+    display_name: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str]
+    server: Mapped[str | None]
+    state: Mapped[str] = mapped_column(default="logged_out", server_default="logged_out")
+    state_since: Mapped[datetime]
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+    consecutive_misses: Mapped[int] = _zero()
+    last_call_ended_at: Mapped[datetime | None]
+
+
+class OutcomeRow(Base):
+    """One outcome of an order (each no-answer attempt, the final result, an invalid ...)."""
+
+    __tablename__ = "outcomes"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy's form
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    attempt_id: Mapped[str | None] = mapped_column(ForeignKey("attempts.id"))
+    kind: Mapped[str]
+    crm_status: Mapped[str]
+    problem: Mapped[str | None] = mapped_column(Text)
+    call_made: Mapped[bool] = _no()
+    callback_at: Mapped[datetime | None]
+    comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[datetime]
+
+
+class OutboxRow(Base):
+    """An outcome waiting for the CRM; ``id`` is the delivery order (never reused)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy's form
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    outcome_id: Mapped[int] = mapped_column(ForeignKey("outcomes.id"), unique=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(unique=True)
+    payload_json: Mapped[str] = mapped_column(Text)
+    tries: Mapped[int] = _zero()
+    next_try_at: Mapped[datetime | None] = mapped_column(index=True)
+    delivered_at: Mapped[datetime | None]
+    dead: Mapped[bool] = _no()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class NumberingRange(Base):
+    """One row of the Russian numbering plan: ``prefix`` + 7-digit numbers in a range."""
+
+    __tablename__ = "numbering_ranges"
+    __table_args__ = (Index(None, "prefix", "range_from"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    prefix: Mapped[int]
+    range_from: Mapped[int]
+    range_to: Mapped[int]
+    capacity: Mapped[int]
+    operator: Mapped[str] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(Text)
+
+
+class NumberingMeta(Base):
+    """Where the current numbering table came from (one row, id 1)."""
+
+    __tablename__ = "numbering_meta"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    source: Mapped[str] = mapped_column(Text)
+    imported_at: Mapped[datetime]
+    row_count: Mapped[int]
+
+
+class DoNotCall(Base):
+    """A number that must never be dialled."""
+
+    __tablename__ = "do_not_call"
+
+    e164: Mapped[str] = mapped_column(primary_key=True)
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    added_at: Mapped[datetime]
