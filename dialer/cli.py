@@ -17,6 +17,7 @@ DEFAULT_DB_URL = "sqlite:///callback-dialer.db"
 
 COMMAND_MODULES: tuple[str, ...] = (
     "dialer.commands.db",
+    "dialer.commands.dnc",
     "dialer.commands.numbering",
     "dialer.commands.phone_info",
     "dialer.commands.simulate",
