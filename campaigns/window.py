@@ -1,0 +1,159 @@
+"""The calling window (business-rules §4): open in every candidate zone now, and when next.
+
+A zone is open at instant ``t`` when, in its local time, the weekday is allowed, the date
+is not a holiday and the wall-clock time is in ``[start, end)``. A set of zones is open
+when every zone is. All instants are timezone-aware; results are UTC.
+
+Nothing scans minute by minute. Within one zone the answer can only change where the
+wall clock reaches ``start`` or ``end`` (once, twice in a repeated hour, or never in a
+skipped hour) or where the UTC offset jumps (a DST or legal change) across one of them;
+those instants are computed per local day. Across zones, the earliest common opening is
+found by moving to the latest of the zones' next openings until all agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+
+import pytz
+
+from campaigns.settings import CallingWindow
+
+DEFAULT_HORIZON = timedelta(days=30)
+_DAY = timedelta(days=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+Zone = pytz.BaseTzInfo
+
+
+def window_open(at: datetime, zones: Sequence[str], window: CallingWindow) -> bool:
+    """True when the window is open at ``at`` in every zone of ``zones``."""
+    instant = _utc(at, zones)
+    return all(_open_in(instant, _zone(name), window) for name in zones)
+
+
+def next_window_open(
+    at: datetime,
+    zones: Sequence[str],
+    window: CallingWindow,
+    horizon: timedelta = DEFAULT_HORIZON,
+) -> datetime | None:
+    """The earliest instant ``>= at`` when the window is open in every zone (``at``
+    itself when open now); None when there is none before ``at + horizon``."""
+    instant = _utc(at, zones)
+    limit = instant + horizon
+    tzs = [_zone(name) for name in zones]
+    if len(tzs) == 1:
+        return _next_open_in(instant, tzs[0], window, limit)
+    while True:
+        latest = instant
+        for tz in tzs:
+            opening = _next_open_in(instant, tz, window, limit)
+            if opening is None:
+                return None
+            latest = max(latest, opening)
+        if latest == instant:
+            return instant
+        instant = latest
+
+
+def window_close(at: datetime, zones: Sequence[str], window: CallingWindow) -> datetime:
+    """When the open interval around ``at`` ends (the first zone to close); ``at`` itself
+    when the window is not open at ``at``."""
+    instant = _utc(at, zones)
+    tzs = [_zone(name) for name in zones]
+    if not all(_open_in(instant, tz, window) for tz in tzs):
+        return instant
+    return min(_close_in(instant, tz, window) for tz in tzs)
+
+
+def _utc(at: datetime, zones: Sequence[str]) -> datetime:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"instant must be timezone-aware: {at!r}")
+    if not zones:
+        raise ValueError("at least one time zone is needed")
+    return at.astimezone(UTC)
+
+
+def _zone(name: str) -> Zone:
+    return pytz.timezone(name)
+
+
+def _open_in(instant: datetime, tz: Zone, window: CallingWindow) -> bool:
+    local = instant.astimezone(tz)
+    day = local.date()
+    if day.weekday() not in window.weekdays or day in window.holidays:
+        return False
+    return window.start <= local.time() < window.end
+
+
+def _next_open_in(
+    instant: datetime, tz: Zone, window: CallingWindow, limit: datetime
+) -> datetime | None:
+    if _open_in(instant, tz, window):
+        return instant
+    day = instant.astimezone(tz).date()
+    last_day = limit.astimezone(tz).date()
+    while day <= last_day:
+        if day.weekday() in window.weekdays and day not in window.holidays:
+            for edge in _edges(day, tz, window.start, window.end):
+                if instant < edge <= limit and _open_in(edge, tz, window):
+                    return edge
+        day += _DAY
+    return None
+
+
+def _close_in(instant: datetime, tz: Zone, window: CallingWindow) -> datetime:
+    day = instant.astimezone(tz).date()
+    for offset in range(2):
+        for edge in _edges(day + offset * _DAY, tz, window.start, window.end):
+            if edge > instant and not _open_in(edge, tz, window):
+                return edge
+    raise AssertionError("an open window always closes at its end the same local day")
+
+
+@lru_cache(maxsize=8192)
+def _edges(day: date, tz: Zone, start: time, end: time) -> tuple[datetime, ...]:
+    """UTC instants of ``day`` where the window may open or close in ``tz``: the wall
+    clock reaching start or end, and the offset jump when one of them is skipped or
+    repeated. A pure function of its arguments, cached because simulations ask for the
+    same days of the same zones very often."""
+    edges: list[datetime] = []
+    for wall in (start, end):
+        local = datetime.combine(day, wall)  # wall-clock time in ``tz``
+        instants, jump = _instants(local, tz)
+        edges.extend(instants)
+        if jump is not None:
+            edges.append(jump)
+    return tuple(sorted(edges))
+
+
+def _instants(local: datetime, tz: Zone) -> tuple[list[datetime], datetime | None]:
+    """The UTC instants showing wall time ``local`` in ``tz`` (none when it is skipped,
+    two when repeated) and, in those two cases, the instant the offset jumps."""
+    later = tz.localize(local, is_dst=False)
+    earlier = tz.localize(local, is_dst=True)
+    if later.utcoffset() == earlier.utcoffset():
+        return [later.astimezone(UTC)], None
+    shown = [
+        candidate.astimezone(UTC)
+        for candidate in (earlier, later)
+        if candidate.astimezone(tz).replace(tzinfo=None) == local
+    ]
+    bounds = sorted(candidate.astimezone(UTC) for candidate in (earlier, later))
+    return shown, _offset_jump(bounds[0], bounds[1], tz)
+
+
+def _offset_jump(low: datetime, high: datetime, tz: Zone) -> datetime:
+    """The first whole second in ``(low, high]`` whose UTC offset differs from ``low``'s."""
+    before = low.astimezone(tz).utcoffset()
+    lo = int((low - _EPOCH).total_seconds())
+    hi = int((high - _EPOCH).total_seconds()) + 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if (_EPOCH + timedelta(seconds=mid)).astimezone(tz).utcoffset() == before:
+            lo = mid
+        else:
+            hi = mid
+    return _EPOCH + timedelta(seconds=hi)
