@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from alembic import command
@@ -24,9 +25,11 @@ from dialer.storage.errors import DatabaseUnavailableError, SchemaError
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+def alembic_config(
+    connection: Connection | None = None, output: io.StringIO | None = None
+) -> Config:
     """An Alembic configuration built in code (no alembic.ini) for the packaged scripts."""
-    config = Config()
+    config = Config(output_buffer=output)
     config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
     config.attributes["connection"] = connection
     return config
@@ -68,6 +71,21 @@ def open_database(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -
     if current_revision(engine) != head_revision():
         upgrade(engine)
     return engine
+
+
+def migration_sql(url: str, revision: str = "head") -> str:
+    """The SQL the migrations would run on an empty database of ``url``'s dialect.
+
+    Nothing is connected to: ``postgresql://`` renders PostgreSQL's DDL without a server.
+    """
+    output = io.StringIO()
+    config = alembic_config(output=output)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    try:
+        command.upgrade(config, revision, sql=True)
+    except CommandError as exc:
+        raise SchemaError(f"cannot render the migrations to {revision!r}: {exc}") from exc
+    return output.getvalue()
 
 
 def _upgrade_once(engine: Engine, revision: str) -> None:

@@ -37,8 +37,9 @@ def test_default_busy_timeout_is_five_seconds(db_url: str) -> None:
 
 
 def test_foreign_keys_are_enforced(engine: Engine) -> None:
-    row = dict(id="A1", campaign="no-such-campaign", phone_raw="8 916", name="N", product="P")
-    row |= dict(created_at=NOW, crm_status="s", crm_state="t", updated_at=NOW)
+    row: dict[str, object] = {"id": "A1", "campaign": "no-such-campaign", "phone_raw": "8 916"}
+    row |= {"name": "N", "product": "P", "crm_status": "s", "crm_state": "t"}
+    row |= {"created_at": NOW, "updated_at": NOW}
     with pytest.raises(IntegrityError), engine.begin() as connection:
         connection.execute(insert(OrderRow).values(row))
 

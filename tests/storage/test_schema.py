@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from datetime import UTC, datetime, timedelta
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 import pytest
-import setuptools
+import setuptools  # type: ignore[import-untyped]
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Engine, Integer, MetaData, insert, inspect, select, text, update
@@ -14,7 +17,13 @@ from sqlalchemy.exc import IntegrityError
 
 from dialer.storage.engine import make_engine
 from dialer.storage.errors import SchemaError
-from dialer.storage.migrate import current_revision, head_revision, open_database, upgrade
+from dialer.storage.migrate import (
+    current_revision,
+    head_revision,
+    migration_sql,
+    open_database,
+    upgrade,
+)
 from dialer.storage.models import AttemptRow, Base, Campaign, OrderRow
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -158,3 +167,42 @@ def test_the_dispatcher_query_is_served_by_the_queue_index(engine: Engine) -> No
         plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(query))
     assert "USING INDEX ix_orders_phase_next_due_at (phase=? AND next_due_at<?)" in plan
     assert "TEMP B-TREE" not in plan  # no sort step: the index gives the order
+
+
+def test_the_migrations_render_portable_postgresql_ddl() -> None:
+    ddl = migration_sql("postgresql://")
+    assert (
+        "CREATE UNIQUE INDEX uq_attempts_live_order ON attempts (order_id) WHERE ended_at IS NULL;"
+        in ddl
+    )
+    assert (
+        "CREATE UNIQUE INDEX uq_attempts_live_e164 ON attempts (e164) WHERE ended_at IS NULL;"
+        in ddl
+    )
+    assert "dead BOOLEAN DEFAULT false NOT NULL" in ddl
+    assert "next_due_at TIMESTAMP WITH TIME ZONE" in ddl
+    assert "id SERIAL NOT NULL" in ddl
+    assert "DATETIME" not in ddl and "AUTOINCREMENT" not in ddl
+
+
+def _open_and_report(url: str, start: Barrier, results: Queue) -> None:  # type: ignore[type-arg]
+    start.wait()
+    try:
+        results.put(current_revision(open_database(url)))
+    except Exception as exc:  # reported to the test process, which asserts on it
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_starting_together_on_a_new_file_all_get_the_migrated_schema(
+    db_url: str,
+) -> None:
+    context = multiprocessing.get_context("fork")
+    start, results = context.Barrier(4), context.Queue()
+    workers = [
+        context.Process(target=_open_and_report, args=(db_url, start, results)) for _ in range(4)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert sorted(results.get(timeout=5) for _ in workers) == [head_revision()] * 4

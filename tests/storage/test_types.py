@@ -18,7 +18,7 @@ def stored(engine: Engine, instant: datetime) -> datetime:
     with engine.begin() as connection:
         connection.execute(insert(DoNotCall).values(e164="+79160000000", added_at=instant))
         value = connection.scalar(select(DoNotCall.added_at))
-    assert value is not None
+    assert isinstance(value, datetime)
     return value
 
 
