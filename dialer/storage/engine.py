@@ -60,7 +60,7 @@ def _check_sqlite_path(url: URL) -> None:
     database = url.database or ""
     if database in ("", ":memory:") or database.startswith("file:"):
         return
-    folder = Path(database).expanduser().resolve().parent
+    folder = Path(database).resolve().parent  # SQLite does not expand ~
     if not folder.is_dir():
         raise DatabaseUrlError(f"database URL {_shown(url)}: folder {str(folder)!r} does not exist")
 

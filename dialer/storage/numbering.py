@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
+from types import MappingProxyType
 
 from sqlalchemy import Engine, RowMapping, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,15 +29,19 @@ Progress = Callable[[int, int], None]
 
 _RU_NUMBER = re.compile(r"\+7([0-9]{3})([0-9]{7})")
 _DIGITS = re.compile(r"[0-9]{1,10}")
-_LOOK_ALIKES = str.maketrans("авсеорхё", "abceopxе")
-_COLUMNS: Mapping[str, tuple[str, ...]] = {
-    "prefix": ("АВС/ DEF", "ABC/DEF", "DEF", "АВС", "Код"),
-    "range_from": ("От",),
-    "range_to": ("До",),
-    "capacity": ("Емкость",),
-    "operator": ("Оператор",),
-    "region": ("Регион",),
-}
+_LOOK_ALIKES: Mapping[int, int | str | None] = MappingProxyType(
+    str.maketrans("авсеорхё", "abceopxе")
+)
+_COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "prefix": ("АВС/ DEF", "ABC/DEF", "DEF", "АВС", "Код"),
+        "range_from": ("От",),
+        "range_to": ("До",),
+        "capacity": ("Емкость",),
+        "operator": ("Оператор",),
+        "region": ("Регион",),
+    }
+)
 _REQUIRED = ("prefix", "range_from", "range_to", "region")
 _MAX_SUBSCRIBER = 9_999_999
 
