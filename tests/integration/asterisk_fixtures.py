@@ -1,0 +1,92 @@
+"""Helpers for tests against the real Asterisk: the instance handle and a bare AMI client."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "scripts" / "asterisk-local"
+
+
+@dataclass(frozen=True)
+class AsteriskInstance:
+    """A running instance started by scripts/asterisk-local."""
+
+    name: str
+    ami_port: int
+    username: str
+    secret: str
+    directory: Path  # as the host sees it
+    inner_directory: str  # as Asterisk sees it (differs inside the chroot)
+
+    def host_path(self, asterisk_path: str) -> Path:
+        """Map a path Asterisk reports (e.g. a recording) to the host's file system."""
+        relative = Path(asterisk_path).relative_to(self.inner_directory)
+        return self.directory / relative
+
+    def full_log(self) -> str:
+        return (self.directory / "log" / "full").read_text(encoding="utf-8", errors="replace")
+
+    def cli(self, command: str) -> str:
+        done = subprocess.run(
+            [str(SCRIPT), "rx", self.name, command],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        return done.stdout
+
+
+class RawAmi:
+    """The smallest AMI client: send one action, read messages until a blank line."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+
+    @classmethod
+    async def login(cls, asterisk: AsteriskInstance) -> RawAmi:
+        reader, writer = await asyncio.open_connection("127.0.0.1", asterisk.ami_port)
+        await reader.readline()  # banner
+        client = cls(reader, writer)
+        reply = await client.action(
+            {
+                "Action": "Login",
+                "Username": asterisk.username,
+                "Secret": asterisk.secret,
+                "Events": "off",
+            }
+        )
+        assert reply.get("Response") == "Success", reply
+        return client
+
+    async def action(self, headers: dict[str, str]) -> dict[str, str]:
+        action_id = uuid.uuid4().hex
+        text = "".join(f"{k}: {v}\r\n" for k, v in {**headers, "ActionID": action_id}.items())
+        self._writer.write((text + "\r\n").encode())
+        await self._writer.drain()
+        while True:
+            message = await self._read_message()
+            if message.get("ActionID") == action_id:
+                return message
+
+    async def _read_message(self) -> dict[str, str]:
+        message: dict[str, str] = {}
+        while True:
+            raw = await asyncio.wait_for(self._reader.readline(), 10)
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if not line:
+                if message:
+                    return message
+                continue
+            key, _, value = line.partition(": ")
+            message.setdefault(key, value)
+
+    async def close(self) -> None:
+        self._writer.close()
+        await self._writer.wait_closed()

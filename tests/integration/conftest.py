@@ -1,0 +1,85 @@
+"""A real Asterisk for the integration tests: one instance per session on a free AMI port."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from asterisk_fixtures import SCRIPT, AsteriskInstance, RawAmi
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"real Asterisk is required in CI: {reason}")
+    pytest.skip(f"no local Asterisk: {reason}")
+
+
+def _install() -> None:
+    if not os.access(SCRIPT, os.X_OK):
+        _unavailable(f"{SCRIPT} is missing or not executable")
+    done = subprocess.run(
+        [str(SCRIPT), "install"], capture_output=True, text=True, timeout=1800, check=False
+    )
+    if done.returncode != 0:
+        _unavailable(f"scripts/asterisk-local install failed:\n{done.stdout}\n{done.stderr}")
+
+
+@pytest.fixture(scope="session")
+def asterisk() -> Iterator[AsteriskInstance]:
+    """Start a private instance for the session and stop it at the end."""
+    if shutil.which("bash") is None:
+        _unavailable("bash is not available")
+    _install()
+    name = f"pytest-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    port = _free_port()
+    secret = uuid.uuid4().hex
+    started = subprocess.run(
+        [str(SCRIPT), "start", name, "--ami-port", str(port), "--ami-secret", secret],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if started.returncode != 0:
+        _unavailable(f"instance did not start:\n{started.stdout}\n{started.stderr}")
+    directory = Path(
+        subprocess.run(
+            [str(SCRIPT), "dir", name], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
+    inner = (directory / "etc" / "asterisk.conf").read_text(encoding="utf-8")
+    inner_directory = next(
+        line.split("=>", 1)[1].strip().removesuffix("/etc")
+        for line in inner.splitlines()
+        if line.startswith("astetcdir")
+    )
+    instance = AsteriskInstance(name, port, "dialer", secret, directory, inner_directory)
+    try:
+        yield instance
+    finally:
+        subprocess.run([str(SCRIPT), "stop", name], capture_output=True, timeout=60, check=False)
+        if not os.environ.get("CALLBACK_DIALER_KEEP_ASTERISK"):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+async def ami_lines(asterisk: AsteriskInstance) -> AsyncIterator[RawAmi]:
+    """A bare AMI connection (no panoramisk) logged in as the dialer's user."""
+    client = await RawAmi.login(asterisk)
+    try:
+        yield client
+    finally:
+        await client.close()
