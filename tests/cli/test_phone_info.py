@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from campaigns.timezones import InMemoryNumbering
 from dialer import cli
 from dialer.commands.phone_info import parse_request
 
@@ -184,6 +185,26 @@ def test_rule_4_the_numbering_table_in_the_database_gives_a_mobiles_region(
         "numbering",
     )
     assert (found["window_open"], found["next_window_open"]) == (False, "2024-06-03T05:00:00Z")
+
+
+def test_the_in_memory_numbering_fake_agrees_with_the_database_lookup(db: str) -> None:
+    from dialer.storage.migrate import open_database  # noqa: PLC0415 - storage only here
+    from dialer.storage.numbering import (  # noqa: PLC0415
+        SqlNumberingLookup,
+        import_numbering_file,
+        parse_numbering_csv,
+    )
+
+    engine = open_database(db)
+    import_numbering_file(engine, SAMPLE_CSV, now=datetime(2024, 6, 3, tzinfo=UTC))
+    rows = parse_numbering_csv(SAMPLE_CSV.read_text(encoding="utf-8"))
+    fake = InMemoryNumbering((r.prefix, r.range_from, r.range_to, r.region) for _, r in rows)
+    real = SqlNumberingLookup(engine)
+    numbers = ["+79000061999", "+79000062000", "+79120099999", "+79120100000", "+79129999999"]
+    numbers += ["+79240049999", "+79240050000", "+79999999000", "+74951234568", "+77015551234"]
+    assert [fake.region_of(n) for n in numbers] == [real.region_of(n) for n in numbers]
+    assert fake.region_of("+79240049999") == "Республика Саха /Якутия/"
+    engine.dispose()
 
 
 def test_without_a_numbering_table_the_command_still_answers(
