@@ -8,6 +8,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from campaigns.calls import CallReport
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "asterisk-local"
 
@@ -90,3 +92,28 @@ class RawAmi:
     async def close(self) -> None:
         self._writer.close()
         await self._writer.wait_closed()
+
+
+class Reports:
+    """A report sink that lets a test await the report of one attempt."""
+
+    def __init__(self) -> None:
+        self.received: list[CallReport] = []
+        self._waiters: dict[str, asyncio.Future[CallReport]] = {}
+
+    def sink(self, report: CallReport) -> None:
+        self.received.append(report)
+        waiter = self._waiter(report.attempt_id)
+        if not waiter.done():
+            waiter.set_result(report)
+
+    async def wait(self, attempt_id: str, timeout_s: float = 30.0) -> CallReport:
+        return await asyncio.wait_for(asyncio.shield(self._waiter(attempt_id)), timeout_s)
+
+    def about(self, attempt_id: str) -> list[CallReport]:
+        return [r for r in self.received if r.attempt_id == attempt_id]
+
+    def _waiter(self, attempt_id: str) -> asyncio.Future[CallReport]:
+        if attempt_id not in self._waiters:
+            self._waiters[attempt_id] = asyncio.get_running_loop().create_future()
+        return self._waiters[attempt_id]

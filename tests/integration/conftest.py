@@ -8,10 +8,13 @@ import socket
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from asterisk_fixtures import SCRIPT, AsteriskInstance, RawAmi
+from asterisk_fixtures import SCRIPT, AsteriskInstance, RawAmi, Reports
+
+from dialer.ami_ import AmiSettings, AmiTelephony
 
 
 def _free_port() -> int:
@@ -83,3 +86,38 @@ async def ami_lines(asterisk: AsteriskInstance) -> AsyncIterator[RawAmi]:
         yield client
     finally:
         await client.close()
+
+
+@pytest.fixture
+def ami_settings(asterisk: AsteriskInstance) -> AmiSettings:
+    """Settings for the test instance: Local channels into the callee doubles, short timers."""
+    return AmiSettings(
+        port=asterisk.ami_port,
+        username=asterisk.username,
+        secret=asterisk.secret,
+        ping_interval_s=1.0,
+        ping_timeout_s=1.0,
+        reconnect_min_s=0.2,
+        reconnect_max_s=1.0,
+        ready_timeout_s=10.0,
+        agent_ring_timeout_s=3,
+        agent_channel="Local/{agent}@dialer-test-agents",
+        customer_channel="Local/{number}@dialer-test-customers/n",
+    )
+
+
+@pytest.fixture
+async def reports() -> Reports:
+    return Reports()
+
+
+@pytest.fixture
+async def telephony(ami_settings: AmiSettings, reports: Reports) -> AsyncIterator[AmiTelephony]:
+    """The real adapter, connected and resynced."""
+    adapter = AmiTelephony(ami_settings, reports.sink, clock=lambda: datetime.now(UTC))
+    await adapter.start()
+    await adapter.wait_ready()
+    try:
+        yield adapter
+    finally:
+        await adapter.close()

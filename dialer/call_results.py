@@ -1,0 +1,229 @@
+"""The one table from telephony facts (Originate reason, DIALSTATUS, hang-up cause) to CallResult.
+
+Pure: no I/O, no library types. The AMI adapter turns AMI messages (as plain header mappings)
+into ``CallFacts`` with the parsers below and asks ``classify`` how the attempt ended.
+
+Precedence (first match wins):
+1. Originate reason other than 4: the agent leg never answered (the Originate rings the agent).
+2. Dialplan stage ``agent_missed`` / ``announce``: the agent did not accept.
+3. DIALSTATUS ANSWER: the customer answered.
+4. Hang-up cause 1 or 28: the number does not exist, whatever DIALSTATUS says (a cause-1
+   hang-up shows CHANUNAVAIL or NOANSWER depending on where you look).
+5. DIALSTATUS, then the hang-up cause alone (when only a Hangup event was seen).
+6. Nothing known: FAILED.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+
+from campaigns.calls import CallResult
+
+Headers = Mapping[str, "str | list[str]"]
+
+
+class Fact(enum.Enum):
+    """Where a fact comes from."""
+
+    ORIGINATE_REASON = "OriginateResponse Reason (agent leg)"
+    STAGE = "dialplan stage (agent leg)"
+    DIAL_STATUS = "DIALSTATUS (customer leg)"
+    HANGUP_CAUSE = "hang-up cause (customer leg)"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    fact: Fact
+    value: str
+    result: CallResult
+    why: str
+
+
+R = CallResult
+TABLE: tuple[Row, ...] = (
+    # The Originate goes to the agent: every failure of that leg is the agent's.
+    Row(Fact.ORIGINATE_REASON, "0", R.FAILED, "failure (no such channel, ChannelId in use)"),
+    Row(Fact.ORIGINATE_REASON, "1", R.AGENT_MISSED, "agent leg hung up before answering"),
+    Row(Fact.ORIGINATE_REASON, "2", R.AGENT_MISSED, "agent leg still ringing at the timeout"),
+    Row(Fact.ORIGINATE_REASON, "3", R.AGENT_MISSED, "agent did not answer or is unreachable"),
+    Row(Fact.ORIGINATE_REASON, "5", R.AGENT_MISSED, "agent busy"),
+    Row(Fact.ORIGINATE_REASON, "8", R.AGENT_MISSED, "agent leg congested (endpoint down)"),
+    Row(Fact.STAGE, "agent_missed", R.AGENT_MISSED, "agent pressed another digit or nothing"),
+    Row(Fact.STAGE, "announce", R.AGENT_MISSED, "agent hung up during the announcement"),
+    Row(Fact.DIAL_STATUS, "ANSWER", R.ANSWERED, "customer answered"),
+    Row(Fact.DIAL_STATUS, "NOANSWER", R.NO_ANSWER, "customer rang out"),
+    Row(Fact.DIAL_STATUS, "BUSY", R.BUSY, "customer busy"),
+    Row(Fact.DIAL_STATUS, "CONGESTION", R.CONGESTION, "network congestion"),
+    Row(Fact.DIAL_STATUS, "CHANUNAVAIL", R.CONGESTION, "trunk/channel unavailable"),
+    Row(Fact.DIAL_STATUS, "CANCEL", R.AGENT_MISSED, "agent hung up while the customer rang"),
+    Row(Fact.DIAL_STATUS, "DONTCALL", R.BUSY, "customer refused (privacy), like a rejection"),
+    Row(Fact.DIAL_STATUS, "TORTURE", R.BUSY, "customer refused (privacy), like a rejection"),
+    Row(Fact.DIAL_STATUS, "INVALIDARGS", R.FAILED, "bad dial string: configuration error"),
+    Row(Fact.HANGUP_CAUSE, "1", R.INVALID_NUMBER, "unallocated number"),
+    Row(Fact.HANGUP_CAUSE, "28", R.INVALID_NUMBER, "invalid number format"),
+    Row(Fact.HANGUP_CAUSE, "16", R.NO_ANSWER, "normal clearing before any answer"),
+    Row(Fact.HANGUP_CAUSE, "17", R.BUSY, "user busy"),
+    Row(Fact.HANGUP_CAUSE, "18", R.NO_ANSWER, "no user responding"),
+    Row(Fact.HANGUP_CAUSE, "19", R.NO_ANSWER, "no answer"),
+    Row(Fact.HANGUP_CAUSE, "20", R.NO_ANSWER, "subscriber absent (phone off)"),
+    Row(Fact.HANGUP_CAUSE, "21", R.BUSY, "call rejected: counted as busy (сброс)"),
+    Row(Fact.HANGUP_CAUSE, "27", R.NO_ANSWER, "destination out of order"),
+    Row(Fact.HANGUP_CAUSE, "34", R.CONGESTION, "no circuit available"),
+    Row(Fact.HANGUP_CAUSE, "38", R.CONGESTION, "network out of order"),
+    Row(Fact.HANGUP_CAUSE, "41", R.CONGESTION, "temporary failure"),
+    Row(Fact.HANGUP_CAUSE, "42", R.CONGESTION, "switching equipment congestion"),
+    Row(Fact.HANGUP_CAUSE, "44", R.CONGESTION, "requested channel not available"),
+    Row(Fact.HANGUP_CAUSE, "47", R.CONGESTION, "resource unavailable"),
+)
+del R
+
+_LOOKUP: Mapping[tuple[Fact, str], Row] = MappingProxyType({(r.fact, r.value): r for r in TABLE})
+_INVALID_CAUSES = frozenset({1, 28})
+ANSWERED_REASON = 4
+
+
+@dataclass(frozen=True, slots=True)
+class CallFacts:
+    """What is known about one attempt; None means not seen."""
+
+    originate_reason: int | None = None
+    stage: str | None = None
+    dial_status: str | None = None
+    hangup_cause: int | None = None
+    answered_ms: int | None = None
+    recording: str | None = None
+    digit: str | None = None
+
+    def merged(self, newer: CallFacts) -> CallFacts:
+        """These facts updated with every fact ``newer`` knows."""
+        changes = {
+            name: getattr(newer, name)
+            for name in self.__slots__
+            if getattr(newer, name) is not None
+        }
+        return replace(self, **changes)
+
+    @property
+    def known(self) -> bool:
+        return self.originate_reason is not None or self.stage is not None
+
+
+def lookup(fact: Fact, value: str) -> Row | None:
+    return _LOOKUP.get((fact, value))
+
+
+def classify(facts: CallFacts) -> tuple[CallResult, str]:
+    """How the attempt ended, and why, in the order given in the module docstring."""
+    row = _decisive_row(facts)
+    if row is None:
+        return CallResult.FAILED, f"no decisive telephony fact ({_describe(facts)})"
+    return row.result, f"{row.why} ({_describe(facts)})"
+
+
+def _decisive_row(facts: CallFacts) -> Row | None:
+    reason = facts.originate_reason
+    if reason is not None and reason != ANSWERED_REASON:
+        return lookup(Fact.ORIGINATE_REASON, str(reason)) or lookup(Fact.ORIGINATE_REASON, "0")
+    stage_row = lookup(Fact.STAGE, facts.stage or "")
+    if stage_row is not None:
+        return stage_row
+    if facts.dial_status == "ANSWER":
+        return lookup(Fact.DIAL_STATUS, "ANSWER")
+    if facts.hangup_cause in _INVALID_CAUSES:
+        return lookup(Fact.HANGUP_CAUSE, str(facts.hangup_cause))
+    status_row = lookup(Fact.DIAL_STATUS, facts.dial_status or "")
+    if status_row is not None:
+        return status_row
+    return lookup(Fact.HANGUP_CAUSE, str(facts.hangup_cause))
+
+
+def _describe(facts: CallFacts) -> str:
+    parts = (
+        ("reason", facts.originate_reason),
+        ("stage", facts.stage),
+        ("dialstatus", facts.dial_status),
+        ("cause", facts.hangup_cause),
+        ("digit", facts.digit),
+    )
+    return " ".join(f"{name}={value}" for name, value in parts if value is not None) or "-"
+
+
+# ---- parsers: AMI headers (plain mappings) -> facts -------------------------------------
+
+
+def header(headers: Headers, name: str) -> str:
+    """A single header value ('' when absent; the first when repeated)."""
+    value = headers.get(name, "")
+    if isinstance(value, list):
+        return value[0] if value else ""
+    return value
+
+
+def channel_variables(headers: Headers) -> dict[str, str]:
+    """The ``channelvars`` of the event's own channel (``ChanVariable`` headers)."""
+    found: dict[str, str] = {}
+    for key, value in headers.items():
+        if key != "ChanVariable" and not key.startswith("ChanVariable("):
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            name, _, text = item.partition("=")
+            found[name] = text
+    return found
+
+
+def _int_or_none(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
+
+
+def _text_or_none(text: str) -> str | None:
+    return text or None
+
+
+def facts_from_result_event(headers: Headers) -> CallFacts:
+    """Facts from the dialplan's ``UserEvent(DialerResult, ...)``."""
+    return CallFacts(
+        stage=_text_or_none(header(headers, "Stage")),
+        dial_status=_text_or_none(header(headers, "DialStatus")),
+        hangup_cause=_int_or_none(header(headers, "HangupCause")),
+        answered_ms=_int_or_none(header(headers, "AnsweredTimeMs")),
+        recording=_text_or_none(header(headers, "Recording")),
+        digit=_text_or_none(header(headers, "Digit")),
+    )
+
+
+def facts_from_channel_variables(headers: Headers) -> CallFacts:
+    """Facts from the DIALER_* channel variables of the agent leg.
+
+    Final only on the agent leg's Hangup event (while the call lives the stage moves on).
+    """
+    found = channel_variables(headers)
+    return CallFacts(
+        stage=_text_or_none(found.get("DIALER_STAGE", "")),
+        dial_status=_text_or_none(found.get("DIALER_DIALSTATUS", "")),
+        hangup_cause=_int_or_none(found.get("DIALER_CAUSE", "")),
+        answered_ms=_int_or_none(found.get("DIALER_ANSWERED_MS", "")),
+        recording=_text_or_none(found.get("DIALER_RECORDING", "")),
+    )
+
+
+def facts_from_db_value(value: str) -> CallFacts:
+    """Facts the dialplan stored in AstDB: ``epoch:stage:dialstatus:cause:answered_ms:path``."""
+    parts = value.split(":", 5)
+    if len(parts) != 6:  # noqa: PLR2004 - the dialplan's format has six fields
+        return CallFacts()
+    _, stage, status, cause, answered_ms, recording = parts
+    return CallFacts(
+        stage=_text_or_none(stage),
+        dial_status=_text_or_none(status),
+        hangup_cause=_int_or_none(cause),
+        answered_ms=_int_or_none(answered_ms),
+        recording=_text_or_none(recording),
+    )
+
+
+def originate_reason(headers: Headers) -> int | None:
+    """The ``Reason`` of an OriginateResponse event."""
+    return _int_or_none(header(headers, "Reason"))
