@@ -25,7 +25,8 @@ class OutcomeKind(enum.Enum):
 
     @property
     def is_final(self) -> bool:
-        return self is not OutcomeKind.NO_ANSWER
+        """The order is finished: no further call (a callback and a no-answer are not)."""
+        return self not in (OutcomeKind.NO_ANSWER, OutcomeKind.CALLBACK)
 
 
 @dataclass(frozen=True, slots=True)

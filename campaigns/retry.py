@@ -21,7 +21,7 @@ def retry_delay(attempt_no: int, retry: RetrySettings, jitter: float) -> timedel
     quick retries over 2–3 minutes so a batch does not redial in lock-step."""
     if attempt_no <= retry.quick_retries:
         span = retry.quick_retry_max_s - retry.quick_retry_min_s
-        return timedelta(seconds=retry.quick_retry_min_s + jitter * span)
+        return timedelta(seconds=round(retry.quick_retry_min_s + jitter * span))
     return timedelta(seconds=retry.slow_retry_s)
 
 

@@ -85,8 +85,8 @@ class AgentPool:
         agent.calls += 1
         agent.consecutive_misses = agent.consecutive_misses + 1 if missed else 0
         if missed and agent.consecutive_misses >= self._miss_pause_after:
-            reason = f"пропущено вызовов подряд: {agent.consecutive_misses}"
-            self.pause(agent_id, now, reason)
+            self._set(agent_id, AgentState.PAUSED, now)
+            agent.paused_reason = f"пропущено вызовов подряд: {agent.consecutive_misses}"
         elif missed or not self._wrap_up:
             self._make_idle(agent_id, now)
         else:

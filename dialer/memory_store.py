@@ -12,11 +12,7 @@ from datetime import datetime
 
 from campaigns.lifecycle import Phase, Priority
 from campaigns.outcomes import Outcome
-from dialer.ports import AttemptRecord, QueueEntry
-
-
-class StoreConflict(Exception):
-    """A write would break an invariant (a second live attempt for an order or number)."""
+from dialer.ports import AttemptRecord, QueueEntry, StoreConflict
 
 
 _HeapItem = tuple[datetime, datetime, str, int]

@@ -15,6 +15,10 @@ from campaigns.outcomes import Outcome
 ReportSink = Callable[[CallReport], None]
 
 
+class StoreConflict(Exception):
+    """A write would break an invariant (a second live attempt for an order or number)."""
+
+
 class Telephony(Protocol):
     """Places agent-first calls. ``originate`` returns at once; the end of the call is
     reported later, exactly once per request, to the sink given at construction."""

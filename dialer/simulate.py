@@ -21,7 +21,7 @@ import pytz
 from campaigns.calls import CallReport, CallResult, OriginateRequest
 from campaigns.lifecycle import Disposition, DispositionKind
 from campaigns.orders import Order
-from campaigns.outcomes import Outcome
+from campaigns.outcomes import Outcome, OutcomeKind
 from campaigns.settings import CampaignSettings
 from dialer.agents import AgentPool
 from dialer.dispatcher import Dispatcher, Screen
@@ -209,7 +209,7 @@ class JsonLinesJournal:
         )
 
     def outcome(self, outcome: Outcome) -> None:
-        if outcome.kind.is_final:
+        if outcome.kind is not OutcomeKind.NO_ANSWER:
             self.outcomes[outcome.kind.value] += 1
             self._line(
                 {

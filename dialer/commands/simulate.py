@@ -9,7 +9,7 @@ from typing import Any
 
 from dialer.cli import UsageError
 from dialer.config import ConfigError, load_campaign
-from dialer.screening_ import make_screen
+from dialer.screener import make_screen
 from dialer.sim_input import read_orders
 from dialer.simulate import SimConfig, SimInputError, parse_utc, run_simulation
 from campaigns.settings import CampaignSettings

@@ -1,0 +1,157 @@
+"""The dispatcher with in-memory ports: priority, agents, re-checks before the dial."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from campaigns.calls import CallReport, CallResult, OriginateRequest
+from campaigns.orders import Order
+from campaigns.outcomes import Outcome, OutcomeKind
+from campaigns.screening import Screening, Verdict
+from campaigns.settings import CampaignSettings
+from dialer.agents import AgentPool, AgentState
+from dialer.dispatcher import DispatchError, Dispatcher
+from dialer.memory_store import MemoryOrderStore
+from dialer.ports import AttemptRecord, QueueEntry
+
+T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)  # 12:00 Moscow
+S = CampaignSettings()
+
+
+@dataclass
+class Recorder:
+    originated: list[OriginateRequest] = field(default_factory=list)
+    dials: list[str] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def originate(self, request: OriginateRequest) -> None:
+        self.originated.append(request)
+
+    def dial(self, entry: QueueEntry, attempt: AttemptRecord, at: datetime) -> None:
+        self.dials.append(entry.order.id)
+
+    def result(self, entry: QueueEntry, attempt: AttemptRecord) -> None:
+        pass
+
+    def outcome(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+
+
+def screen_all_dialable(order: Order, now: datetime) -> Screening:
+    return Screening(Verdict.DIAL, "+7" + order.phone[-10:], ("Europe/Moscow",),
+                     f"{order.phone}|{order.name}|{order.product}")
+
+
+def make(agents: int = 1, status_check: Callable[[Order], bool] | None = None,
+         screen=screen_all_dialable) -> tuple[Dispatcher, Recorder, MemoryOrderStore, AgentPool]:  # type: ignore[no-untyped-def]
+    rec, store = Recorder(), MemoryOrderStore()
+    pool = AgentPool([f"a{i}" for i in range(agents)], T0, wrap_up_s=0, miss_pause_after=3)
+    ids = itertools.count(1)
+    d = Dispatcher(settings=S, store=store, telephony=rec, agents=pool, journal=rec,
+                   screen=screen, new_attempt_id=lambda: f"att{next(ids)}", jitter=lambda: 0.0,
+                   status_check=status_check)
+    return d, rec, store, pool
+
+
+def order(oid: str, minutes: int = 0, phone: str = "9161234567", name: str = "Иван") -> Order:
+    return Order(id=oid, phone=f"+7{phone}", name=name, product="Мака",
+                 created_at=T0 + timedelta(minutes=minutes))
+
+
+def test_rule_4_new_orders_are_called_at_once_oldest_first() -> None:
+    d, rec, _, _ = make(agents=1)
+    d.admit([order("2", 1, "9160000002"), order("1", 0, "9160000001")], T0 + timedelta(minutes=1))
+    assert d.dispatch(T0 + timedelta(minutes=1)) == 1
+    assert rec.dials == ["1"]
+
+
+def test_no_originate_without_a_free_agent() -> None:
+    d, rec, _, pool = make(agents=1)
+    pool.pause("a0", T0, "обед")
+    d.admit([order("1")], T0)
+    assert d.dispatch(T0) == 0
+    assert rec.originated == []
+    pool.resume("a0", T0)
+    assert d.dispatch(T0) == 1
+
+
+def test_rule_2_never_touch_status_found_before_the_dial_leaves_silently() -> None:
+    d, rec, store, _ = make(status_check=lambda o: False)
+    d.admit([order("1")], T0)
+    d.dispatch(T0)
+    entry = store.get("1")
+    assert entry is not None and entry.state.outcome is OutcomeKind.SKIPPED
+    assert rec.originated == [] and rec.outcomes == []
+
+
+def test_rule_4_window_is_checked_again_when_the_originate_would_be_sent() -> None:
+    d, rec, store, pool = make()
+    pool.pause("a0", T0, "занят")
+    d.admit([order("1")], T0)
+    pool.resume("a0", T0)
+    late = T0 + timedelta(hours=7)  # 19:00 Moscow: the window closed while it waited
+    assert d.dispatch(late) == 0
+    entry = store.get("1")
+    assert entry is not None and entry.state.due_at == datetime(2026, 3, 11, 7, 0, tzinfo=UTC)
+
+
+def test_rule_3_duplicate_of_an_open_order_is_not_dialled() -> None:
+    d, rec, _, _ = make()
+    d.admit([order("1143382", 0), order("1143326", 5)], T0 + timedelta(minutes=5))
+    [dup] = rec.outcomes
+    assert (dup.order_id, dup.kind, dup.problem) == ("1143326", OutcomeKind.DUPLICATE, "Дубль")
+    assert dup.comment.endswith("дубль к заказу №1143382")
+
+
+def test_rule_5_agent_miss_requeues_the_order_for_the_next_agent_at_once() -> None:
+    d, rec, store, pool = make(agents=2)
+    d.admit([order("1")], T0)
+    d.dispatch(T0)
+    first = rec.originated[0]
+    d.on_report(CallReport(first.attempt_id, CallResult.AGENT_MISSED, T0 + timedelta(seconds=10)))
+    d.dispatch(T0 + timedelta(seconds=10))
+    second = rec.originated[1]
+    assert second.order_id == "1" and second.agent != first.agent
+    entry = store.get("1")
+    assert entry is not None and entry.state.customer_attempts == 0
+    assert pool.get(first.agent).consecutive_misses == 1
+
+
+def test_one_live_attempt_per_order_even_with_free_agents() -> None:
+    d, rec, _, _ = make(agents=3)
+    d.admit([order("1")], T0)
+    d.dispatch(T0)
+    d.dispatch(T0 + timedelta(seconds=1))
+    assert len(rec.originated) == 1
+
+
+def test_a_report_for_an_unknown_attempt_is_refused() -> None:
+    d, _, _, _ = make()
+    with pytest.raises(DispatchError):
+        d.on_report(CallReport("nope", CallResult.ANSWERED, T0))
+
+
+def test_answered_call_frees_the_agent_and_waits_for_the_disposition() -> None:
+    d, rec, store, pool = make()
+    d.admit([order("1")], T0)
+    d.dispatch(T0)
+    d.on_report(CallReport(rec.originated[0].attempt_id, CallResult.ANSWERED,
+                           T0 + timedelta(minutes=2), T0 + timedelta(seconds=20)))
+    entry = store.get("1")
+    assert entry is not None and entry.state.phase.value == "awaiting_disposition"
+    assert pool.get("a0").state is AgentState.IDLE
+
+
+def test_only_digits_reach_the_originate_request() -> None:
+    d, rec, _, _ = make()
+    d.admit([Order(id="A-77/1", phone="+79161234567", name="Иван", product="x",
+                   created_at=T0)], T0)
+    d.dispatch(T0)
+    [req] = rec.originated
+    assert req.announce_digits == "771"
+    assert req.customer_number == "+79161234567"
