@@ -45,9 +45,13 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at; None for an empty database."""
-    try:
+
+    def read() -> str | None:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
+
+    try:
+        return retry_locked(read)
     except SQLAlchemyError as exc:
         raise _translated(exc, "cannot read the schema revision") from exc
 
