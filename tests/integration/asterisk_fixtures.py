@@ -117,3 +117,47 @@ class Reports:
         if attempt_id not in self._waiters:
             self._waiters[attempt_id] = asyncio.get_running_loop().create_future()
         return self._waiters[attempt_id]
+
+
+class FreezableProxy:
+    """A TCP proxy to AMI whose existing connections can go silent (open, nothing passes),
+    as a dead NAT entry or a hung peer would; new connections pass normally."""
+
+    def __init__(self, target_port: int) -> None:
+        self._target_port = target_port
+        self._frozen: set[asyncio.StreamWriter] = set()
+        self._live: list[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def freeze_existing(self) -> None:
+        for client, upstream in self._live:
+            self._frozen.update({client, upstream})
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for client, upstream in self._live:
+            client.close()
+            upstream.close()
+        for task in self._tasks:
+            task.cancel()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._target_port)
+        self._live.append((writer, up_writer))
+        for source, sink in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(self._pump(source, sink))
+            self._tasks.add(task)
+
+    async def _pump(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        while data := await source.read(65536):
+            if sink in self._frozen:
+                continue  # swallowed: the link is silent, not closed
+            sink.write(data)
+            await sink.drain()

@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,7 +74,11 @@ def asterisk() -> Iterator[AsteriskInstance]:
     try:
         yield instance
     finally:
-        subprocess.run([str(SCRIPT), "stop", name], capture_output=True, timeout=60, check=False)
+        stopped = subprocess.run(
+            [str(SCRIPT), "stop", name], capture_output=True, text=True, timeout=60, check=False
+        )
+        if stopped.returncode != 0:
+            warnings.warn(f"Asterisk instance {name} not stopped: {stopped.stderr}", stacklevel=1)
         if not os.environ.get("CALLBACK_DIALER_KEEP_ASTERISK"):
             shutil.rmtree(directory, ignore_errors=True)
 

@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from asterisk_fixtures import AsteriskInstance, Reports
+from asterisk_fixtures import AsteriskInstance, FreezableProxy, Reports
 
 from campaigns.calls import CallReport, CallResult, OriginateRequest
 from dialer.ami_ import AmiSettings, AmiTelephony, InvalidRequest
@@ -181,3 +181,30 @@ def test_the_request_itself_refuses_unsafe_numbers() -> None:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+async def test_a_silent_link_is_detected_by_the_ping_and_reconnected(
+    ami_settings: AmiSettings, reports: Reports, asterisk: AsteriskInstance
+) -> None:
+    proxy = FreezableProxy(asterisk.ami_port)
+    await proxy.start()
+    telephony = AmiTelephony(
+        dataclasses.replace(ami_settings, port=proxy.port), reports.sink, clock=_now
+    )
+    await telephony.start()
+    try:
+        await telephony.wait_ready()
+        proxy.freeze_existing()
+        loop = asyncio.get_running_loop()
+        frozen_at = loop.time()
+        while telephony.ready:
+            await asyncio.sleep(0.1)
+        detected_after = loop.time() - frozen_at
+        await telephony.wait_ready(timeout_s=10)
+
+        assert detected_after < 20  # the promise; 1 s pings + 1 s timeout here
+        report = await call(telephony, reports, request("1001", "79990000003"))
+        assert report.result is CallResult.BUSY
+    finally:
+        await telephony.close()
+        await proxy.close()
