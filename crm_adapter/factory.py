@@ -1,0 +1,32 @@
+"""Builds the configured adapter; the composition root hands in the clocks and sleep."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from crm_adapter.config import CrmConfig
+from crm_adapter.http_json import HttpJsonAdapter
+from crm_adapter.port import CrmAdapter
+from crm_adapter.retailcrm import RetailCrmAdapter, TokenBucket
+from crm_adapter.sql import SqlCrmAdapter
+
+
+def make_adapter(
+    config: CrmConfig,
+    *,
+    clock: Callable[[], datetime],
+    monotonic: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> CrmAdapter:
+    """The adapter of ``config.kind``. ``clock`` is wall time (request signatures),
+    ``monotonic`` and ``sleep`` drive RetailCRM's rate limit."""
+    if config.http is not None:
+        return HttpJsonAdapter(config.http, clock=clock)
+    if config.sql is not None:
+        return SqlCrmAdapter(config.sql)
+    if config.retailcrm is not None:
+        rate = config.retailcrm.rate_per_s
+        bucket = TokenBucket(rate, clock=monotonic, sleep=sleep)
+        return RetailCrmAdapter(config.retailcrm, bucket=bucket, sleep=sleep)
+    raise AssertionError(f"no settings for crm kind {config.kind!r}")  # pragma: no cover

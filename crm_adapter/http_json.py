@@ -1,0 +1,214 @@
+"""The generic HTTP/JSON CRM (1C and in-house CRMs): signed pull, push intake, outcome webhook.
+
+Shapes (see docs/crm.md):
+
+* pull: ``GET {pull_url}?status=S&state=T&exclude_source=X&page=N&limit=M`` answers
+  ``{"orders": [<order>...], "next_page": N+1 | null}``;
+* status: ``GET {status_url with {id}}`` answers one ``<order>`` (at least ``id``, ``status``);
+* outcome: ``POST {outcome_url}`` with ``OutcomeDelivery.as_json()``; any 2xx is an
+  acknowledgement, ``{"duplicate": true}`` says the CRM had the event already;
+* intake: the CRM posts ``{"orders": [<order>...]}`` to the dialer (``IntakeHandler``).
+
+Every request either way carries the headers of ``crm_adapter.signing``.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from campaigns.orders import Order
+from crm_adapter.errors import (
+    CrmDataError,
+    CrmRateLimitedError,
+    CrmRejectedError,
+    CrmUnavailableError,
+    IntakeError,
+    OrderNotFoundError,
+)
+from crm_adapter.order_json import parse_order
+from crm_adapter.port import CrmOrderStatus, IntakeFilter, OutcomeDelivery, validate_delivery
+from crm_adapter.signing import (
+    IDEMPOTENCY_HEADER,
+    TOLERANCE_S,
+    SeenEvents,
+    signed_headers,
+    verify,
+)
+from crm_adapter.transport import HttpAnswer, HttpTransport, is_server_error
+
+Clock = Callable[[], datetime]
+MAX_INTAKE_BYTES = 1 << 20
+MAX_PAGES = 10_000
+_OK_MIN, _OK_MAX = 200, 299
+_NOT_FOUND, _TOO_MANY = 404, 429
+_TOO_LARGE, _UNSUPPORTED = 413, 415
+
+
+@dataclass(frozen=True, slots=True)
+class HttpJsonSettings:
+    """Where the CRM is and the shared secret (read from the environment or a file)."""
+
+    pull_url: str
+    status_url: str
+    outcome_url: str
+    secret: bytes
+    timeout_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        if "{id}" not in self.status_url:
+            raise ValueError("status_url must contain {id}")
+        if len(self.secret) < 16:  # noqa: PLR2004 - the minimum is stated in the message
+            raise ValueError("the HMAC secret must be at least 16 bytes")
+
+
+class HttpJsonAdapter:
+    """The CRM port over signed HTTP/JSON; ``clock`` gives the signing timestamps."""
+
+    def __init__(
+        self, settings: HttpJsonSettings, *, clock: Clock, transport: HttpTransport | None = None
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._http = transport or HttpTransport(timeout_s=settings.timeout_s)
+
+    def fetch_waiting(self, intake: IntakeFilter) -> Iterator[Order]:
+        page: int | None = 1
+        while page is not None:
+            data = self._get(self._pull_url(intake, page), "orders page")
+            orders = data.get("orders") if isinstance(data, dict) else None
+            if not isinstance(orders, list):
+                raise CrmDataError(f"orders page {page}: 'orders' must be a list")
+            for index, item in enumerate(orders):
+                order = parse_order(item, f"page {page} orders[{index}]")
+                if intake.admits(order):
+                    yield order
+            page = _next_page(data, page)
+
+    def read_status(self, order_id: str) -> CrmOrderStatus:
+        quoted = urllib.parse.quote(order_id, safe="")
+        data = self._get(self._settings.status_url.replace("{id}", quoted), f"order {order_id}")
+        if not isinstance(data, dict) or not isinstance(data.get("status"), str):
+            raise CrmDataError(f"order {order_id}: 'status' must be a string")
+        state, source = data.get("state"), data.get("source")
+        return CrmOrderStatus(
+            order_id=order_id,
+            status=data["status"],
+            state=state if isinstance(state, str) else None,
+            prepaid=data.get("prepaid") is True,
+            source=source if isinstance(source, str) else None,
+        )
+
+    def write_outcome(self, delivery: OutcomeDelivery) -> bool:
+        validate_delivery(delivery)
+        body = json.dumps(delivery.as_json(), ensure_ascii=False, sort_keys=True).encode()
+        headers = signed_headers(self._settings.secret, self._clock(), body, delivery.key)
+        headers |= {IDEMPOTENCY_HEADER: delivery.key, "Content-Type": "application/json"}
+        answer = self._http.request("POST", self._settings.outcome_url, headers=headers, body=body)
+        _raise_for(answer, f"outcome {delivery.key}")
+        try:
+            data = json.loads(answer.body or b"{}")
+        except ValueError:
+            return True
+        return not (isinstance(data, dict) and data.get("duplicate") is True)
+
+    def close(self) -> None:
+        """urllib keeps no connections open."""
+
+    def _pull_url(self, intake: IntakeFilter, page: int) -> str:
+        query: list[tuple[str, str | int]] = [("status", s) for s in intake.statuses]
+        query += [("state", s) for s in intake.states]
+        query += [("exclude_source", s) for s in intake.excluded_sources]
+        query += [("page", page), ("limit", intake.page_size)]
+        separator = "&" if "?" in self._settings.pull_url else "?"
+        return self._settings.pull_url + separator + urllib.parse.urlencode(query)
+
+    def _get(self, url: str, what: str) -> Any:
+        headers = signed_headers(self._settings.secret, self._clock(), b"", "")
+        del headers["X-Dialer-Event-Id"]  # reads are not events
+        answer = self._http.request("GET", url, headers=headers)
+        _raise_for(answer, what)
+        return answer.json(what)
+
+
+def _next_page(data: Mapping[str, Any], page: int) -> int | None:
+    following = data.get("next_page")
+    if following is None:
+        return None
+    if isinstance(following, bool) or not isinstance(following, int) or following <= page:
+        raise CrmDataError(f"orders page {page}: 'next_page' must be null or above {page}")
+    if following > MAX_PAGES:
+        raise CrmDataError(f"orders page {page}: more than {MAX_PAGES} pages")
+    return following
+
+
+def _raise_for(answer: HttpAnswer, what: str) -> None:
+    status = answer.status
+    if _OK_MIN <= status <= _OK_MAX:
+        return
+    detail = answer.body[:200].decode("utf-8", "replace")
+    if status == _TOO_MANY:
+        raise CrmRateLimitedError(f"{what}: HTTP 429", _retry_after(answer))
+    if is_server_error(status):
+        raise CrmUnavailableError(f"{what}: HTTP {status} {detail}")
+    if status == _NOT_FOUND:
+        raise OrderNotFoundError(f"{what}: not found (HTTP 404)", status)
+    raise CrmRejectedError(f"{what}: HTTP {status} {detail}", status)
+
+
+def _retry_after(answer: HttpAnswer) -> float | None:
+    value = answer.header("Retry-After")
+    try:
+        return None if value is None else max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+class IntakeHandler:
+    """The dialer's push intake without a web framework: body and headers in, orders out.
+
+    Raises ``IntakeError`` whose ``status`` (400, 401, 409, 413, 415) and message (naming
+    the field or header) the web layer answers with.
+    """
+
+    def __init__(self, secret: bytes, seen: SeenEvents, *, tolerance_s: int = TOLERANCE_S) -> None:
+        self._secret = secret
+        self._seen = seen
+        self._tolerance = tolerance_s
+
+    def handle(self, body: bytes, headers: Mapping[str, str], now: datetime) -> list[Order]:
+        if len(body) > MAX_INTAKE_BYTES:
+            raise IntakeError(f"body is larger than {MAX_INTAKE_BYTES} bytes", _TOO_LARGE)
+        lower = {k.lower(): v for k, v in headers.items()}
+        content_type = lower.get("content-type", "application/json")
+        if content_type.split(";")[0].strip().lower() != "application/json":
+            raise IntakeError(
+                f"Content-Type must be application/json, not {content_type!r}", _UNSUPPORTED
+            )
+        signed = verify(self._secret, headers, body, now, tolerance_s=self._tolerance)
+        orders = _parse_intake(body)
+        self._seen.check_and_add(signed.event_id, now)
+        return orders
+
+
+def _parse_intake(body: bytes) -> list[Order]:
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise IntakeError(f"body is not UTF-8 JSON: {exc}") from exc
+    items = data.get("orders") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise IntakeError("orders: required, a list of order objects")
+    try:
+        return [parse_order(item, f"orders[{i}]") for i, item in enumerate(items)]
+    except CrmDataError as exc:
+        raise IntakeError(str(exc)) from exc
+
+
+def intake_error_body(error: IntakeError) -> bytes:
+    """The JSON body answered with ``error.status``."""
+    return json.dumps({"error": str(error)}, ensure_ascii=False).encode()

@@ -1,0 +1,103 @@
+"""The order's JSON form (HTTP pull, intake push, 1C): reading it into ``Order`` field by field."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from campaigns.orders import Order
+from crm_adapter.errors import CrmDataError
+
+MAX_ID_LENGTH = 100
+MAX_TEXT_LENGTH = 1000
+REQUIRED = ("id", "phone", "name", "product", "created_at", "status")
+OPTIONAL_TEXT = ("state", "source", "region", "city", "tz", "country")
+
+
+def parse_order(data: Any, where: str = "order") -> Order:
+    """An ``Order`` from one JSON object; CrmDataError names the field (``orders[2].phone``).
+
+    Texts are kept as the CRM sent them (the phone too: screening validates it).
+    """
+    if not isinstance(data, dict):
+        raise CrmDataError(f"{where}: expected a JSON object")
+    for name in REQUIRED:
+        if data.get(name) in (None, ""):
+            raise CrmDataError(f"{where}.{name}: required")
+    extra = {name: _optional_text(data, name, where) for name in OPTIONAL_TEXT}
+    prepaid = data.get("prepaid", False)
+    if not isinstance(prepaid, bool):
+        raise CrmDataError(f"{where}.prepaid: expected true or false")
+    return Order(
+        id=_id(data["id"], f"{where}.id"),
+        phone=_text(data, "phone", where),
+        name=_text(data, "name", where),
+        product=_text(data, "product", where),
+        created_at=parse_instant(data["created_at"], f"{where}.created_at"),
+        status=_text(data, "status", where),
+        state=extra["state"] or "",
+        source=extra["source"],
+        region=extra["region"],
+        city=extra["city"],
+        tz=extra["tz"],
+        country=extra["country"],
+        prepaid=prepaid,
+    )
+
+
+def parse_instant(value: Any, where: str) -> datetime:
+    """ISO 8601 with a UTC offset (``2026-03-10T12:00:00+03:00``), as aware UTC."""
+    if not isinstance(value, str):
+        raise CrmDataError(f"{where}: expected an ISO 8601 string")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise CrmDataError(f"{where}: {value[:40]!r} is not ISO 8601") from exc
+    if parsed.tzinfo is None:
+        raise CrmDataError(f"{where}: {value!r} needs a UTC offset, e.g. +03:00")
+    return parsed.astimezone(UTC)
+
+
+def order_json(order: Order) -> dict[str, Any]:
+    """The inverse of :func:`parse_order` (used by tests and the docs)."""
+    return {
+        "id": order.id,
+        "phone": order.phone,
+        "name": order.name,
+        "product": order.product,
+        "created_at": order.created_at.isoformat(),
+        "status": order.status,
+        "state": order.state,
+        "source": order.source,
+        "region": order.region,
+        "city": order.city,
+        "tz": order.tz,
+        "country": order.country,
+        "prepaid": order.prepaid,
+    }
+
+
+def _id(value: Any, where: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise CrmDataError(f"{where}: expected a string or an integer")
+    text = str(value).strip()
+    if not text or len(text) > MAX_ID_LENGTH or not text.isprintable():
+        raise CrmDataError(f"{where}: expected 1..{MAX_ID_LENGTH} printable characters")
+    return text
+
+
+def _text(data: dict[str, Any], name: str, where: str) -> str:
+    value = data[name]
+    if isinstance(value, int) and not isinstance(value, bool) and name == "phone":
+        value = str(value)
+    if not isinstance(value, str):
+        raise CrmDataError(f"{where}.{name}: expected a string")
+    if len(value) > MAX_TEXT_LENGTH:
+        raise CrmDataError(f"{where}.{name}: longer than {MAX_TEXT_LENGTH} characters")
+    return value
+
+
+def _optional_text(data: dict[str, Any], name: str, where: str) -> str | None:
+    if data.get(name) is None:
+        return None
+    return _text(data, name, where)

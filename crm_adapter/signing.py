@@ -1,0 +1,124 @@
+"""HMAC-SHA256 request signing both ways, timestamp tolerance and event-id de-duplication.
+
+The signed message is ``f"{timestamp}."`` (ASCII) followed by the raw body bytes;
+``timestamp`` is Unix seconds. Headers::
+
+    X-Dialer-Timestamp: 1767225600
+    X-Dialer-Signature: sha256=<lower-case hex HMAC-SHA256(secret, message)>
+    X-Dialer-Event-Id:  <unique id of this event; the outbox's idempotency key>
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from crm_adapter.errors import ReplayedEventError, SignatureError
+
+TIMESTAMP_HEADER = "X-Dialer-Timestamp"
+SIGNATURE_HEADER = "X-Dialer-Signature"
+EVENT_ID_HEADER = "X-Dialer-Event-Id"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+TOLERANCE_S = 300
+_PREFIX = "sha256="
+_MAX_EVENT_ID = 200
+
+
+def signature(secret: bytes, timestamp: int, body: bytes) -> str:
+    """``sha256=<hex>`` of HMAC-SHA256 over ``"<timestamp>." + body``."""
+    digest = hmac.new(secret, f"{timestamp}.".encode("ascii") + body, hashlib.sha256)
+    return _PREFIX + digest.hexdigest()
+
+
+def signed_headers(secret: bytes, now: datetime, body: bytes, event_id: str) -> dict[str, str]:
+    """The three signing headers for a request sent at ``now``."""
+    timestamp = int(now.timestamp())
+    return {
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: signature(secret, timestamp, body),
+        EVENT_ID_HEADER: event_id,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    """What a verified request carries besides its body."""
+
+    timestamp: int
+    event_id: str
+
+
+def verify(
+    secret: bytes,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: datetime,
+    *,
+    tolerance_s: int = TOLERANCE_S,
+) -> SignedRequest:
+    """Checks the signing headers of a request received at ``now``; raises SignatureError
+    naming the header at fault. Compares in constant time."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    raw_ts = _header(lower, TIMESTAMP_HEADER)
+    given = _header(lower, SIGNATURE_HEADER)
+    event_id = _header(lower, EVENT_ID_HEADER)
+    if len(event_id) > _MAX_EVENT_ID:
+        raise SignatureError(f"{EVENT_ID_HEADER} is longer than {_MAX_EVENT_ID} characters")
+    if not raw_ts.isdigit():
+        raise SignatureError(f"{TIMESTAMP_HEADER} must be Unix seconds, not {raw_ts[:40]!r}")
+    timestamp = int(raw_ts)
+    skew = abs(now.timestamp() - timestamp)
+    if skew > tolerance_s:
+        raise SignatureError(
+            f"{TIMESTAMP_HEADER} is {int(skew)} s away from our clock (tolerance {tolerance_s} s)"
+        )
+    expected = signature(secret, timestamp, body)
+    if not hmac.compare_digest(expected.encode("ascii"), given.encode("utf-8", "replace")):
+        raise SignatureError(f"{SIGNATURE_HEADER} does not match the body and timestamp")
+    return SignedRequest(timestamp, event_id)
+
+
+def _header(lower: Mapping[str, str], name: str) -> str:
+    value = lower.get(name.lower(), "").strip()
+    if not value:
+        raise SignatureError(f"header {name} is missing")
+    return value
+
+
+class SeenEvents:
+    """Event ids received within the tolerance window, bounded in memory.
+
+    Kept in memory (the schema has no table for them): an id is remembered for twice the
+    timestamp tolerance, because an older request is refused by its timestamp anyway; at
+    most ``limit`` ids are kept, oldest forgotten first. A restart forgets them, so a
+    request replayed within 300 s of being sent across a restart is accepted again: order
+    intake is idempotent by order id, so that costs nothing.
+    """
+
+    def __init__(self, *, limit: int = 100_000, keep: timedelta | None = None) -> None:
+        self._limit = limit
+        self._keep = keep or timedelta(seconds=2 * TOLERANCE_S)
+        self._seen: OrderedDict[str, datetime] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def check_and_add(self, event_id: str, now: datetime) -> None:
+        """Remembers ``event_id``; raises ReplayedEventError when it was seen already."""
+        self._forget_before(now - self._keep)
+        if event_id in self._seen:
+            raise ReplayedEventError(f"event {event_id!r} was already received")
+        self._seen[event_id] = now
+        while len(self._seen) > self._limit:
+            self._seen.popitem(last=False)
+
+    def _forget_before(self, cutoff: datetime) -> None:
+        while self._seen:
+            oldest = next(iter(self._seen.values()))
+            if oldest >= cutoff:
+                return
+            self._seen.popitem(last=False)

@@ -1,0 +1,214 @@
+"""Local CRM servers for the tests: a signed HTTP/JSON CRM and a RetailCRM API v5 double.
+
+Both run a stdlib ThreadingHTTPServer on 127.0.0.1, record what they applied, de-duplicate
+by idempotency key, and can answer 503 (``down = True``) or refuse connections (``stop``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.parse
+from collections.abc import Callable
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from crm_adapter.errors import SignatureError
+from crm_adapter.signing import EVENT_ID_HEADER, IDEMPOTENCY_HEADER, verify
+
+# handlers get header names in lower case
+Handler = Callable[[str, str, dict[str, str], bytes], tuple[int, dict[str, str], Any]]
+
+
+class LocalServer:
+    """One HTTP server on a fixed port; ``stop``/``start`` toggle refused connections."""
+
+    def __init__(self, handle: Handler) -> None:
+        self._handle = handle
+        self._server: ThreadingHTTPServer | None = None
+        self.port = 0
+        self.down = False
+        self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        outer = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                with outer.lock:
+                    outer.requests.append((self.command, self.path, headers, body))
+                    if outer.down:
+                        status, extra, data = 503, {}, {"error": "maintenance"}
+                    else:
+                        status, extra, data = outer._handle(self.command, self.path, headers, body)
+                raw = json.dumps(data, ensure_ascii=False).encode()
+                self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            do_GET = do_POST = _serve
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+class HttpJsonCrm:
+    """The CRM side of docs/crm.md's HTTP/JSON contract, checking every signature."""
+
+    def __init__(self, secret: bytes) -> None:
+        self.secret = secret
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.applied: list[dict[str, Any]] = []
+        self.keys: set[str] = set()
+        self.duplicates = 0
+        self.server = LocalServer(self._handle)
+
+    def _handle(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], Any]:
+        try:
+            event = {"x-dialer-event-id": headers.get("x-dialer-event-id") or "read"}
+            verify(self.secret, headers | event, body, datetime.now(UTC))
+        except SignatureError as exc:
+            return 401, {}, {"error": str(exc)}
+        parsed = urllib.parse.urlsplit(path)
+        query = urllib.parse.parse_qs(parsed.query)
+        if method == "GET" and parsed.path == "/orders":
+            return self._page(query)
+        if method == "GET" and parsed.path.startswith("/orders/"):
+            order = self.orders.get(urllib.parse.unquote(parsed.path[len("/orders/") :]))
+            return (200, {}, order) if order else (404, {}, {"error": "no such order"})
+        if method == "POST" and parsed.path == "/outcomes":
+            return self._outcome(headers, body)
+        return 404, {}, {"error": f"no route {method} {parsed.path}"}
+
+    def _page(self, query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
+        page, limit = int(query["page"][0]), int(query["limit"][0])
+        rows = sorted(
+            (o for o in self.orders.values()
+             if o["status"] in query.get("status", [])
+             and (not query.get("state") or o.get("state") in query["state"])
+             and o.get("source") not in query.get("exclude_source", [])),
+            key=lambda o: (o["created_at"], o["id"]),
+        )  # fmt: skip
+        chunk = rows[(page - 1) * limit : page * limit]
+        following = page + 1 if page * limit < len(rows) else None
+        return 200, {}, {"orders": chunk, "next_page": following}
+
+    def _outcome(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], Any]:
+        key = headers.get(IDEMPOTENCY_HEADER.lower())
+        if not key or key != headers.get(EVENT_ID_HEADER.lower()):
+            return 400, {}, {"error": "Idempotency-Key missing or not the event id"}
+        if key in self.keys:
+            self.duplicates += 1
+            return 200, {}, {"duplicate": True}
+        data = json.loads(body)
+        order = self.orders.get(data["order_id"])
+        if order is None:
+            return 404, {}, {"error": "no such order"}
+        self.keys.add(key)
+        self.applied.append(data)
+        order["status"] = data["status"]
+        return 200, {}, {"ok": True}
+
+
+class RetailCrmDouble:
+    """RetailCRM API v5 as the adapter's docstring describes it, checking key and forms."""
+
+    def __init__(self, api_key: str, site: str = "shop") -> None:
+        self.api_key = api_key
+        self.site = site
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.edits: list[dict[str, Any]] = []
+        self.throttle = 0  # answer this many next requests with 429
+        self.retry_after = "1"
+        self.server = LocalServer(self._handle)
+
+    def _handle(
+        self, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], Any]:
+        if self.throttle > 0:
+            self.throttle -= 1
+            return 429, {"Retry-After": self.retry_after}, {"success": False, "errorMsg": "limit"}
+        if headers.get("x-api-key") != self.api_key:
+            return 403, {}, {"success": False, "errorMsg": "Wrong apiKey value"}
+        parsed = urllib.parse.urlsplit(path)
+        query = urllib.parse.parse_qs(parsed.query)
+        parts = parsed.path.removeprefix("/api/v5/").split("/")
+        if method == "GET" and parts == ["orders"]:
+            return self._list(query)
+        if method == "GET" and len(parts) == 2 and parts[0] == "orders":
+            return self._get(urllib.parse.unquote(parts[1]), query)
+        if method == "POST" and len(parts) == 3 and parts[2] == "edit":
+            return self._edit(urllib.parse.unquote(parts[1]), headers, body)
+        return 404, {}, {"success": False, "errorMsg": "API method not found"}
+
+    def _find(self, ident: str, by: str) -> dict[str, Any] | None:
+        return next((o for o in self.orders.values() if str(o.get(by)) == ident), None)
+
+    def _list(self, query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
+        limit, page = int(query.get("limit", ["20"])[0]), int(query.get("page", ["1"])[0])
+        if limit not in (20, 50, 100):
+            return 400, {}, {"success": False, "errorMsg": "limit must be 20, 50 or 100"}
+        statuses = query.get("filter[extendedStatus][]", [])
+        sites = query.get("filter[sites][]", [])
+        rows = [
+            o for o in self.orders.values()
+            if (not statuses or o["status"] in statuses) and (not sites or o["site"] in sites)
+        ]  # fmt: skip
+        rows.sort(key=lambda o: (o["createdAt"], o["id"]))
+        total_pages = (len(rows) + limit - 1) // limit
+        pagination = {"limit": limit, "totalCount": len(rows), "currentPage": page,
+                      "totalPageCount": total_pages}  # fmt: skip
+        chunk = rows[(page - 1) * limit : page * limit]
+        return 200, {}, {"success": True, "pagination": pagination, "orders": chunk}
+
+    def _get(self, ident: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
+        by = query.get("by", ["externalId"])[0]
+        order = self._find(ident, by)
+        if order is None:
+            return 404, {}, {"success": False, "errorMsg": "Not found"}
+        return 200, {}, {"success": True, "order": order}
+
+    def _edit(
+        self, ident: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], Any]:
+        if headers.get("content-type") != "application/x-www-form-urlencoded":
+            return 400, {}, {"success": False, "errorMsg": "form expected"}
+        form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode()).items()}
+        if form.get("site") != self.site or form.get("by") not in ("id", "externalId"):
+            return 400, {}, {"success": False, "errorMsg": "site and by are required"}
+        order = self._find(ident, form["by"])
+        if order is None:
+            return 404, {}, {"success": False, "errorMsg": "Not found"}
+        change = json.loads(form["order"])
+        self.edits.append({"id": ident, **change})
+        order["status"] = change.get("status", order["status"])
+        order["managerComment"] = change.get("managerComment", order.get("managerComment"))
+        order.setdefault("customFields", {}).update(change.get("customFields", {}))
+        return 200, {}, {"success": True, "id": order["id"]}
