@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dialer.commands.db",
     "dialer.commands.dnc",
     "dialer.commands.numbering",
+    "dialer.commands.outbox",
     "dialer.commands.phone_info",
     "dialer.commands.simulate",
 )

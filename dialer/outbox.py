@@ -1,0 +1,235 @@
+"""Outcome delivery that loses nothing: the outbox worker, its backoff, dead rows and replay.
+
+Rules:
+
+* rows of one order go in ``id`` order: a row is tried only when every earlier row of
+  its order is delivered (a dead row therefore holds back the rows behind it until it is
+  replayed);
+* each row carries its idempotency key to the CRM, so a row sent again after a crash
+  between "the CRM acknowledged" and "we marked it delivered" has no second effect;
+* a failed try is retried after an exponential backoff with jitter (``base`` doubling up
+  to ``cap``, times a factor in [0.5, 1) from the injected ``rng``);
+* a row still failing ``max_age`` (3 days) after it was created, and after at least
+  ``min_tries`` tries since the last replay, becomes dead: ``dead = True`` and an ERROR
+  log record on the ``dialer.outbox`` logger alerts the operators;
+* ``replay`` makes dead rows due again with a fresh try count.
+
+Time is always an argument; the worker reads no clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, and_, func, select, update
+from sqlalchemy.orm import Session
+
+from crm_adapter.errors import CrmError, InvalidOutcomeError
+from crm_adapter.port import CrmAdapter, OutcomeDelivery
+from dialer.storage.engine import retry_locked
+from dialer.storage.models import OutboxRow
+
+LOG = logging.getLogger("dialer.outbox")
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Delay before the next try after ``tries`` failures (tries >= 1)."""
+
+    base: timedelta = timedelta(seconds=10)
+    cap: timedelta = timedelta(minutes=30)
+
+    def delay(self, tries: int, rng: random.Random) -> timedelta:
+        full: timedelta = min(self.cap, self.base * 2 ** min(tries - 1, 32))
+        return full * (0.5 + rng.random() / 2)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadDelivery:
+    """A dead outbox row as ``outbox dead`` lists it."""
+
+    id: int
+    order_id: str
+    idempotency_key: str
+    tries: int
+    created_at: datetime
+    last_error: str | None
+    held_back: int
+    payload_json: str
+
+
+class OutboxWorker:
+    """Delivers due outbox rows through ``adapter``; one worker per database."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        adapter: CrmAdapter,
+        *,
+        rng: random.Random,
+        backoff: Backoff | None = None,
+        max_age: timedelta = timedelta(days=3),
+        min_tries: int = 5,
+        batch: int = 100,
+    ) -> None:
+        self._engine = engine
+        self._adapter = adapter
+        self._rng = rng
+        self._backoff = backoff or Backoff()
+        self._max_age = max_age
+        self._min_tries = min_tries
+        self._batch = batch
+
+    def deliver_due(self, now: datetime) -> int:
+        """Tries every due row whose earlier rows are delivered; returns how many were
+        acknowledged. An order whose try fails is not tried again in this call."""
+        delivered = 0
+        failed: set[str] = set()
+        while True:
+            heads = [r for r in self._due_heads(now) if r.order_id not in failed]
+            if not heads:
+                return delivered
+            for row in heads:
+                if self._deliver(row, now):
+                    delivered += 1
+                else:
+                    failed.add(row.order_id)
+
+    def next_due_at(self) -> datetime | None:
+        """When the earliest undelivered live row is due (for the scheduler)."""
+        with Session(self._engine) as session:
+            query = select(func.min(OutboxRow.next_try_at)).where(
+                OutboxRow.delivered_at.is_(None), OutboxRow.dead.is_(False)
+            )
+            return session.scalar(query)
+
+    def _due_heads(self, now: datetime) -> list[_Due]:
+        """The first undelivered row of each order, if it is live and due."""
+        heads = (
+            select(OutboxRow.order_id, func.min(OutboxRow.id).label("head"))
+            .where(OutboxRow.delivered_at.is_(None))
+            .group_by(OutboxRow.order_id)
+            .subquery()
+        )
+        query = (
+            select(OutboxRow)
+            .join(heads, and_(OutboxRow.id == heads.c.head))
+            .where(OutboxRow.dead.is_(False), OutboxRow.next_try_at <= now)
+            .order_by(OutboxRow.id)
+            .limit(self._batch)
+        )
+        with Session(self._engine) as session:
+            return [_Due.of(row) for row in session.scalars(query)]
+
+    def _deliver(self, row: _Due, now: datetime) -> bool:
+        try:
+            delivery = OutcomeDelivery.from_payload(row.key, row.payload, retry=row.tried)
+            applied = self._adapter.write_outcome(delivery)
+        except InvalidOutcomeError as exc:
+            self._fail(row, now, exc, give_up=True)
+            return False
+        except CrmError as exc:
+            self._fail(row, now, exc, give_up=False)
+            return False
+        self._update(row.id, delivered_at=now, tries=row.tries + 1, next_try_at=None)
+        LOG.info(
+            "outcome %s of order %s %s",
+            row.key,
+            row.order_id,
+            "delivered" if applied else "was already in the CRM",
+        )
+        return True
+
+    def _fail(self, row: _Due, now: datetime, exc: CrmError, *, give_up: bool) -> None:
+        tries = row.tries + 1
+        error = f"{type(exc).__name__}: {exc}"[:1000]
+        too_old = now - row.created_at >= self._max_age and tries >= self._min_tries
+        if give_up or too_old:
+            self._update(row.id, tries=tries, last_error=error, dead=True, next_try_at=None)
+            LOG.error(
+                "outbox row %s (order %s, key %s) is dead after %d tries since %s: %s; "
+                "later outcomes of the order wait; fix and run 'callback-dialer outbox replay %s'",
+                row.id, row.order_id, row.key, tries, row.created_at.isoformat(), error, row.id,
+            )  # fmt: skip
+            return
+        next_try = now + self._backoff.delay(tries, self._rng)
+        self._update(row.id, tries=tries, last_error=error, next_try_at=next_try)
+        LOG.warning("outcome %s not delivered (try %d): %s", row.key, tries, error)
+
+    def _update(self, row_id: int, **values: object) -> None:
+        def work() -> None:
+            with Session(self._engine) as session, session.begin():
+                session.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(values))
+
+        retry_locked(work)
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    id: int
+    order_id: str
+    key: str
+    payload: str
+    tries: int
+    created_at: datetime
+    tried: bool  # an earlier try (maybe before a replay) may have reached the CRM
+
+    @classmethod
+    def of(cls, row: OutboxRow) -> _Due:
+        tried = row.tries > 0 or row.last_error is not None
+        return cls(
+            row.id, row.order_id, row.idempotency_key, row.payload_json, row.tries,
+            row.created_at, tried,
+        )  # fmt: skip
+
+
+def dead_deliveries(engine: Engine) -> list[DeadDelivery]:
+    """Dead rows, oldest first, each with how many later rows of its order it holds back."""
+    with Session(engine) as session:
+        dead = list(session.scalars(select(OutboxRow).where(OutboxRow.dead).order_by(OutboxRow.id)))
+        return [_dead(session, row) for row in dead]
+
+
+def _dead(session: Session, row: OutboxRow) -> DeadDelivery:
+    held = session.scalar(
+        select(func.count()).where(
+            OutboxRow.order_id == row.order_id,
+            OutboxRow.id > row.id,
+            OutboxRow.delivered_at.is_(None),
+        )
+    )
+    return DeadDelivery(
+        id=row.id,
+        order_id=row.order_id,
+        idempotency_key=row.idempotency_key,
+        tries=row.tries,
+        created_at=row.created_at,
+        last_error=row.last_error,
+        held_back=int(held or 0),
+        payload_json=row.payload_json,
+    )
+
+
+def replay(engine: Engine, now: datetime, ids: Sequence[int] | None = None) -> list[int]:
+    """Makes dead rows (``ids``, or all when None) due at ``now`` with a fresh try count;
+    returns the ids replayed. Ids that are not dead are left alone."""
+
+    def work() -> list[int]:
+        with Session(engine) as session, session.begin():
+            query = select(OutboxRow.id).where(OutboxRow.dead)
+            if ids is not None:
+                query = query.where(OutboxRow.id.in_(ids))
+            chosen = list(session.scalars(query.order_by(OutboxRow.id)))
+            if chosen:
+                session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.id.in_(chosen))
+                    .values(dead=False, tries=0, next_try_at=now)
+                )
+            return chosen
+
+    return retry_locked(work)

@@ -1,0 +1,225 @@
+"""The outbox worker (business-rules §6): in order per order, backoff, dead rows, replay."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from outbox_rows import add_outcome, outbox
+from sqlalchemy import Engine
+
+from campaigns.lifecycle import OrderState
+from campaigns.orders import Order
+from campaigns.outcomes import Outcome, OutcomeKind
+from crm_adapter.errors import CrmUnavailableError
+from crm_adapter.fake import InMemoryCrm
+from crm_adapter.port import OutcomeDelivery
+from dialer.cli import main
+from dialer.outbox import Backoff, OutboxWorker, dead_deliveries, replay
+from dialer.ports import QueueEntry
+from dialer.storage.migrate import open_database
+
+T0 = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
+
+
+class FlakyCrm(InMemoryCrm):
+    """Fails every write of the keys in ``failing``."""
+
+    def __init__(self, *order_ids: str) -> None:
+        super().__init__(tuple(_order(i) for i in order_ids))
+        self.failing: set[str] = set()
+
+    def write_outcome(self, delivery: OutcomeDelivery) -> bool:
+        if delivery.key in self.failing:
+            raise CrmUnavailableError(f"no route to CRM for {delivery.key}")
+        return super().write_outcome(delivery)
+
+
+def _order(order_id: str) -> Order:
+    return Order(id=order_id, phone="+79161234567", name="Иван", product="Мака", created_at=T0)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'dialer.db'}"
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = open_database(db_url)
+    yield engine
+    engine.dispose()
+
+
+def worker(engine: Engine, crm: InMemoryCrm) -> OutboxWorker:
+    return OutboxWorker(engine, crm, rng=random.Random(7))
+
+
+def keys(crm: InMemoryCrm) -> list[str]:
+    return [d.key for d in crm.applied]
+
+
+def test_rows_are_delivered_in_order_per_order(engine: Engine) -> None:
+    crm = FlakyCrm("A", "B")
+    a1 = add_outcome(engine, "A", T0)
+    b1 = add_outcome(engine, "B", T0)
+    a2 = add_outcome(engine, "A", T0 + timedelta(minutes=3), attempt_no=2)
+    assert worker(engine, crm).deliver_due(T0 + timedelta(minutes=5)) == 3
+    assert keys(crm) == [f"A:{a1}", f"B:{b1}", f"A:{a2}"]
+    assert all(row.delivered_at is not None for row in outbox(engine))
+
+
+def test_a_later_row_waits_while_an_earlier_row_of_its_order_fails(engine: Engine) -> None:
+    crm = FlakyCrm("A", "B")
+    a1 = add_outcome(engine, "A", T0)
+    a2 = add_outcome(engine, "A", T0 + timedelta(minutes=3), attempt_no=2)
+    b1 = add_outcome(engine, "B", T0)
+    crm.failing.add(f"A:{a1}")
+    w = worker(engine, crm)
+    assert w.deliver_due(T0 + timedelta(minutes=5)) == 1
+    assert keys(crm) == [f"B:{b1}"]  # A:a2 is held back behind A:a1
+    crm.failing.clear()
+    assert w.deliver_due(T0 + timedelta(hours=1)) == 2
+    assert keys(crm) == [f"B:{b1}", f"A:{a1}", f"A:{a2}"]
+
+
+def test_a_failed_row_is_not_tried_before_its_backoff_ends(engine: Engine) -> None:
+    crm = FlakyCrm("A")
+    a1 = add_outcome(engine, "A", T0)
+    crm.failing.add(f"A:{a1}")
+    w = worker(engine, crm)
+    w.deliver_due(T0)
+    (row,) = outbox(engine)
+    assert row.tries == 1 and row.last_error and "no route" in row.last_error
+    assert row.next_try_at is not None
+    assert T0 + timedelta(seconds=5) <= row.next_try_at < T0 + timedelta(seconds=10)
+    crm.failing.clear()
+    assert w.deliver_due(row.next_try_at - timedelta(seconds=1)) == 0
+    assert w.deliver_due(row.next_try_at) == 1
+
+
+def test_backoff_doubles_up_to_its_cap_with_jitter_from_the_rng() -> None:
+    backoff = Backoff(base=timedelta(seconds=10), cap=timedelta(minutes=30))
+    rng = random.Random(1)
+    delays = [backoff.delay(n, rng) for n in range(1, 12)]
+    for n, delay in enumerate(delays, start=1):
+        full = min(timedelta(minutes=30), timedelta(seconds=10 * 2 ** (n - 1)))
+        assert full / 2 <= delay < full
+    assert len({d.total_seconds() for d in delays}) == len(delays)  # jittered
+    again = [Backoff().delay(n, random.Random(1)) for n in (1, 2)]
+    assert again == [Backoff().delay(n, random.Random(1)) for n in (1, 2)]
+
+
+def test_a_row_failing_for_three_days_is_dead_with_an_error_alert(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    crm = FlakyCrm("A")
+    a1 = add_outcome(engine, "A", T0)
+    a2 = add_outcome(engine, "A", T0 + timedelta(minutes=3), attempt_no=2)
+    crm.failing.add(f"A:{a1}")
+    w = worker(engine, crm)
+    now = T0
+    with caplog.at_level(logging.WARNING, logger="dialer.outbox"):
+        while now < T0 + timedelta(days=3, hours=1):
+            w.deliver_due(now)
+            now += timedelta(minutes=30)
+    row = outbox(engine)[0]
+    assert row.dead and row.tries > 100
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
+    assert f"outbox row {a1}" in errors[0].getMessage()
+    assert "dead" in errors[0].getMessage()
+    assert errors[0].name == "dialer.outbox"
+    (dead,) = dead_deliveries(engine)
+    assert (dead.id, dead.order_id, dead.held_back) == (a1, "A", 1)
+    assert keys(crm) == []
+    crm.failing.clear()
+    assert w.deliver_due(now + timedelta(days=1)) == 0  # dead holds the order back
+    assert replay(engine, now, [a1]) == [a1]
+    assert w.deliver_due(now) == 2
+    assert keys(crm) == [f"A:{a1}", f"A:{a2}"]
+
+
+def test_a_row_younger_than_three_days_is_never_dead(engine: Engine) -> None:
+    crm = FlakyCrm("A")
+    a1 = add_outcome(engine, "A", T0)
+    crm.failing.add(f"A:{a1}")
+    w = worker(engine, crm)
+    for hour in range(0, 71):
+        w.deliver_due(T0 + timedelta(hours=hour))
+    assert not outbox(engine)[0].dead
+
+
+def test_a_refusal_without_reason_is_dead_at_once(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """002: the refusal reason is required; retrying cannot supply it."""
+    crm = FlakyCrm("A")
+    add_outcome(engine, "A", T0, kind="refused", status="Отказ", problem="Другое",
+                comment="10.03 - ")  # fmt: skip
+    with caplog.at_level(logging.ERROR, logger="dialer.outbox"):
+        assert worker(engine, crm).deliver_due(T0) == 0
+    assert outbox(engine)[0].dead
+    assert "reason" in caplog.records[-1].getMessage()
+
+
+def test_the_outbox_reads_the_payload_the_order_store_writes(engine: Engine) -> None:
+    from dialer.storage.orders import SqlOrderStore  # noqa: PLC0415 - may still change
+
+    store = SqlOrderStore(engine)
+    state = OrderState(order_id="A", zones=("Europe/Moscow",), horizon_start=T0.date())
+    outcome = Outcome("A", OutcomeKind.CALLBACK, T0, 2, True, callback_at=T0 + timedelta(hours=3),
+                      comment="10.03 - перезвонить в 13:00")  # fmt: skip
+    store.insert(QueueEntry(_order("A"), "+79161234567", "id-A", state), [outcome])
+    crm = FlakyCrm("A")
+    assert worker(engine, crm).deliver_due(T0) == 1
+    (got,) = crm.applied
+    assert (got.status, got.problem, got.call_made) == ("В работе", "Нужно перезвонить", True)
+    assert got.callback_at == T0 + timedelta(hours=3)
+    assert got.comment == "10.03 - перезвонить в 13:00"
+
+
+def _dead_row(engine: Engine) -> int:
+    crm = FlakyCrm("A")
+    a1 = add_outcome(engine, "A", T0, kind="refused", status="Отказ", problem="Другое",
+                     comment="10.03 - ")  # fmt: skip
+    worker(engine, crm).deliver_due(T0)
+    return a1
+
+
+def test_cli_outbox_dead_lists_dead_rows_as_text_and_json(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a1 = _dead_row(engine)
+    assert main(["--db", db_url, "outbox", "dead"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"{a1}\torder A\tkey A:")
+    assert "InvalidOutcomeError" in text
+    assert main(["--db", db_url, "outbox", "dead", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert (row["id"], row["order_id"], row["payload"]["kind"]) == (a1, "A", "refused")
+
+
+def test_cli_outbox_replay_by_id_and_all(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a1 = _dead_row(engine)
+    assert main(["--db", db_url, "outbox", "replay", "999"]) == 1
+    assert "999 is not a dead delivery" in capsys.readouterr().out
+    assert main(["--db", db_url, "outbox", "replay", str(a1)]) == 0
+    assert f"{a1} replayed" in capsys.readouterr().out
+    row = outbox(engine)[0]
+    assert not row.dead and row.tries == 0
+    assert main(["--db", db_url, "outbox", "replay", "--all"]) == 0
+    assert "no dead deliveries" in capsys.readouterr().out
+
+
+def test_cli_outbox_replay_needs_ids_or_all(db_url: str) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--db", db_url, "outbox", "replay"])
+    assert exit_.value.code == 2
