@@ -9,15 +9,15 @@ executes the effects (``Originate``, ``ScheduleAt``, ``WriteOutcome``).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
-
-import pytz
+from typing import Any
 
 from campaigns.calls import CallResult
 from campaigns.outcomes import Outcome, OutcomeKind, manual_comment
 from campaigns.retry import local_date, next_attempt_at, retry_delay
 from campaigns.settings import CampaignSettings
+from campaigns.window import zone as tz_of
 
 
 class TransitionError(Exception):
@@ -57,6 +57,18 @@ class OrderState:
     live_attempt: str | None = None
     outcome: OutcomeKind | None = None
 
+    def evolve(self, **changes: Any) -> OrderState:
+        """``dataclasses.replace`` without its per-call introspection: transitions are the
+        simulator's hottest path. Unknown field names raise TypeError."""
+        new = object.__new__(OrderState)
+        for name in _STATE_FIELDS:
+            object.__setattr__(
+                new, name, changes.pop(name) if name in changes else getattr(self, name)
+            )
+        if changes:
+            raise TypeError(f"OrderState has no field(s) {sorted(changes)}")
+        return new
+
     @property
     def priority(self) -> Priority:
         if self.callback_at is not None:
@@ -64,6 +76,9 @@ class OrderState:
         if self.customer_attempts == 0:
             return Priority.NEW
         return Priority.QUICK if self.customer_attempts <= 3 else Priority.HOURLY
+
+
+_STATE_FIELDS = tuple(f.name for f in fields(OrderState))
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +152,7 @@ def admit(
     horizon = local_date(created_at, zones[0])
     state = OrderState(order_id=order_id, zones=zones, horizon_start=horizon)
     if (local_date(now, zones[0]) - horizon).days >= settings.retry.calling_days:
-        return Transition(replace(state, phase=Phase.DONE, outcome=OutcomeKind.SKIPPED))
+        return Transition(state.evolve(phase=Phase.DONE, outcome=OutcomeKind.SKIPPED))
     due = _next_due(state, max(now, created_at), settings)
     if due is None:
         return _final_no_answer(state, now, settings, attempt_id=None)
@@ -147,7 +162,7 @@ def admit(
 def start_attempt(state: OrderState, now: datetime, attempt_id: str) -> Transition:
     """QUEUED → DIALING with one Originate. The caller has checked the window at ``now``."""
     _require(state, Phase.QUEUED)
-    dialing = replace(state, phase=Phase.DIALING, due_at=None, live_attempt=attempt_id)
+    dialing = state.evolve(phase=Phase.DIALING, due_at=None, live_attempt=attempt_id)
     return Transition(
         dialing, (Originate(state.order_id, attempt_id, state.customer_attempts + 1),)
     )
@@ -164,7 +179,7 @@ def defer(state: OrderState, now: datetime, settings: CampaignSettings) -> Trans
 
 def skip(state: OrderState) -> Transition:
     """Never-touch status found before the dial (000): leave the queue, write nothing."""
-    return Transition(replace(state, phase=Phase.DONE, due_at=None, outcome=OutcomeKind.SKIPPED))
+    return Transition(state.evolve(phase=Phase.DONE, due_at=None, outcome=OutcomeKind.SKIPPED))
 
 
 def on_result(
@@ -179,17 +194,16 @@ def on_result(
     """DIALING → next state by the call's result (business-rules §5)."""
     _require(state, Phase.DIALING)
     attempt_id = state.live_attempt
-    idle = replace(state, live_attempt=None)
     if result in _NOT_A_CUSTOMER_ATTEMPT:
-        return _not_a_customer_attempt(idle, result, ended_at, settings)
-    counted = replace(
-        idle,
+        return _not_a_customer_attempt(state, result, ended_at, settings)
+    counted = state.evolve(
+        live_attempt=None,
         customer_attempts=state.customer_attempts + 1,
         attempt_times=(*state.attempt_times, started_at),
         callback_at=None,
     )
     if result is CallResult.ANSWERED:
-        return Transition(replace(counted, phase=Phase.AWAITING_DISPOSITION))
+        return Transition(counted.evolve(phase=Phase.AWAITING_DISPOSITION))
     if result is CallResult.INVALID_NUMBER:
         return _done(
             counted,
@@ -245,15 +259,14 @@ def _callback(
         horizon_start=local_date(max(wanted, now), state.zones[0]),
         attempt_times=(),
     ) or max(wanted, now)
-    later = replace(
-        state,
+    later = state.evolve(
         phase=Phase.QUEUED,
         due_at=due,
         callback_at=due,
         horizon_start=local_date(due, state.zones[0]),
         attempt_times=(),
     )
-    local = due.astimezone(pytz.timezone(state.zones[0]))
+    local = due.astimezone(tz_of(state.zones[0]))
     outcome = _outcome(
         later,
         OutcomeKind.CALLBACK,
@@ -299,10 +312,10 @@ def _not_a_customer_attempt(
     settings: CampaignSettings,
 ) -> Transition:
     if result is CallResult.AGENT_MISSED:
-        state = replace(state, agent_misses=state.agent_misses + 1)
+        state = state.evolve(live_attempt=None, agent_misses=state.agent_misses + 1)
         earliest = ended_at
     else:
-        state = replace(state, network_failures=state.network_failures + 1)
+        state = state.evolve(live_attempt=None, network_failures=state.network_failures + 1)
         earliest = ended_at + timedelta(seconds=settings.retry.network_retry_s)
     due = _next_due(state, earliest, settings)
     if due is None:
@@ -332,7 +345,7 @@ def _done(
     attempt_id: str | None = None,
     problem: str | None = None,
 ) -> Transition:
-    done = replace(state, phase=Phase.DONE, due_at=None, outcome=kind, callback_at=None)
+    done = state.evolve(phase=Phase.DONE, due_at=None, outcome=kind, callback_at=None)
     outcome = _outcome(done, kind, at, text, problem=problem, attempt_id=attempt_id)
     return Transition(done, (WriteOutcome(outcome),))
 
@@ -361,7 +374,7 @@ def _outcome(
 
 
 def _queued(state: OrderState, due: datetime) -> Transition:
-    queued = replace(state, phase=Phase.QUEUED, due_at=due)
+    queued = state.evolve(phase=Phase.QUEUED, due_at=due)
     return Transition(queued, (ScheduleAt(state.order_id, due),))
 
 

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-import pytz
+from campaigns.window import zone as tz_of
 
 
 class OutcomeKind(enum.Enum):
@@ -68,5 +68,5 @@ DEFAULT_CRM_MAPPING: dict[OutcomeKind, CrmFields] = {
 
 def manual_comment(at: datetime, zone: str, text: str) -> str:
     """``DD.MM - text`` with the date in the customer's local time (seed 001)."""
-    local = at.astimezone(pytz.timezone(zone))
+    local = at.astimezone(tz_of(zone))
     return f"{local:%d.%m} - {text}"

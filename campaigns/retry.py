@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-import pytz
-
 from campaigns.settings import CallingWindow, RetrySettings
 from campaigns.window import next_window_open
+from campaigns.window import zone as tz_of
 
 
 def local_date(at: datetime, zone: str) -> date:
     """The calendar date at instant ``at`` in ``zone`` (the order's reference zone)."""
-    return at.astimezone(pytz.timezone(zone)).date()
+    return at.astimezone(tz_of(zone)).date()
 
 
 def retry_delay(attempt_no: int, retry: RetrySettings, jitter: float) -> timedelta:

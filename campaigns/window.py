@@ -30,7 +30,7 @@ Zone = pytz.BaseTzInfo
 def window_open(at: datetime, zones: Sequence[str], window: CallingWindow) -> bool:
     """True when the window is open at ``at`` in every zone of ``zones``."""
     instant = _utc(at, zones)
-    return all(_open_in(instant, _zone(name), window) for name in zones)
+    return all(_open_in(instant, zone(name), window) for name in zones)
 
 
 def next_window_open(
@@ -43,7 +43,7 @@ def next_window_open(
     itself when open now); None when there is none before ``at + horizon``."""
     instant = _utc(at, zones)
     limit = instant + horizon
-    tzs = [_zone(name) for name in zones]
+    tzs = [zone(name) for name in zones]
     if len(tzs) == 1:
         return _next_open_in(instant, tzs[0], window, limit)
     while True:
@@ -62,7 +62,7 @@ def window_close(at: datetime, zones: Sequence[str], window: CallingWindow) -> d
     """When the open interval around ``at`` ends (the first zone to close); ``at`` itself
     when the window is not open at ``at``."""
     instant = _utc(at, zones)
-    tzs = [_zone(name) for name in zones]
+    tzs = [zone(name) for name in zones]
     if not all(_open_in(instant, tz, window) for tz in tzs):
         return instant
     return min(_close_in(instant, tz, window) for tz in tzs)
@@ -76,7 +76,9 @@ def _utc(at: datetime, zones: Sequence[str]) -> datetime:
     return at.astimezone(UTC)
 
 
-def _zone(name: str) -> Zone:
+@lru_cache(maxsize=1024)
+def zone(name: str) -> Zone:
+    """The pytz zone for an IANA name, cached: the simulator asks millions of times."""
     return pytz.timezone(name)
 
 

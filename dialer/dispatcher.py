@@ -107,13 +107,18 @@ class Dispatcher:
             settings=self._settings,
             jitter=self._jitter(),
         )
-        ended = replace(
-            attempt,
+        ended = AttemptRecord(
+            attempt.id,
+            attempt.order_id,
+            attempt.e164,
+            attempt.agent,
+            attempt.number,
+            attempt.started_at,
+            customer_attempt=t.state.customer_attempts > entry.state.customer_attempts,
             ended_at=now,
             result=report.result,
             detail=report.detail,
             recording=report.recording,
-            customer_attempt=t.state.customer_attempts > entry.state.customer_attempts,
         )
         outcomes = self._apply(entry, t, attempt=ended)
         self._agents.release(attempt.agent, now, missed=report.result is CallResult.AGENT_MISSED)
@@ -216,7 +221,8 @@ class Dispatcher:
         self, entry: QueueEntry, t: Transition, *, attempt: AttemptRecord | None = None
     ) -> list[Outcome]:
         outcomes = [e.outcome for e in t.effects if isinstance(e, WriteOutcome)]
-        self._store.save(replace(entry, state=t.state), attempt=attempt, outcomes=outcomes)
+        updated = QueueEntry(entry.order, entry.e164, entry.identity, t.state)
+        self._store.save(updated, attempt=attempt, outcomes=outcomes)
         return outcomes
 
     def _log_outcomes(self, outcomes: Iterable[Outcome]) -> None:

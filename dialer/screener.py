@@ -25,14 +25,19 @@ class _DncView:
 
 
 def make_screen(
-    settings: CampaignSettings, *, db_url: str
+    settings: CampaignSettings, *, db_url: str, snapshot: bool = False
 ) -> Callable[[Order, datetime], Screening]:
-    """The dispatcher's screen: campaign rules plus the database's lists at ``db_url``."""
+    """The dispatcher's screen: campaign rules plus the database's lists at ``db_url``.
+
+    ``snapshot`` reads the do-not-call list once (the simulator, whose virtual days pass
+    in seconds); otherwise every order is checked against the live list.
+    """
     engine = open_database(db_url)
+    dnc = DoNotCallList(engine)
     rules = ScreeningRules(
         settings=settings,
         spam=default_spam_words(settings.spam_words),
-        do_not_call=_DncView(DoNotCallList(engine)),
+        do_not_call=frozenset(e.e164 for e in dnc.entries()) if snapshot else _DncView(dnc),
         numbering=SqlNumberingLookup(engine),
     )
     return lambda order, now: screen(order, rules, now)

@@ -41,8 +41,16 @@ def run(args: argparse.Namespace) -> int:
         orders = list(read_orders(lines))
     except SimInputError as exc:
         raise UsageError(f"--orders {args.orders}: {exc}") from exc
-    screen = make_screen(config.settings, db_url=args.db)
-    run_simulation(orders, config, screen, sys.stdout)
+    screen = make_screen(config.settings, db_url=args.db, snapshot=True)
+    sys.stdout.flush()
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # captured output (tests): write to it as it is
+        run_simulation(orders, config, screen, sys.stdout)
+        return 0
+    # A buffer of our own: with PYTHONUNBUFFERED a million lines are a million syscalls.
+    with open(fd, "w", encoding="utf-8", buffering=1 << 16, closefd=False) as out:
+        run_simulation(orders, config, screen, out)
     return 0
 
 
