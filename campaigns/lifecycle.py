@@ -31,6 +31,9 @@ class Phase(enum.Enum):
     DONE = "done"
 
 
+QUICK_TAB_MAX_ATTEMPTS = 3  # seed 001: "Быстрый перезвон" holds orders with 1–3 failed calls
+
+
 class Priority(enum.IntEnum):
     """Seed 001's order of work: new first, then quick retries, callbacks, hourly."""
 
@@ -75,7 +78,8 @@ class OrderState:
             return Priority.CALLBACK
         if self.customer_attempts == 0:
             return Priority.NEW
-        return Priority.QUICK if self.customer_attempts <= 3 else Priority.HOURLY
+        quick = self.customer_attempts <= QUICK_TAB_MAX_ATTEMPTS
+        return Priority.QUICK if quick else Priority.HOURLY
 
 
 _STATE_FIELDS = tuple(f.name for f in fields(OrderState))
@@ -213,7 +217,9 @@ def on_result(
             attempt_id=attempt_id,
             problem="Невалидный номер",
         )
-    return _unanswered(counted, result, ended_at, settings, jitter, attempt_id)
+    return _unanswered(
+        counted, result, ended_at=ended_at, settings=settings, jitter=jitter, attempt_id=attempt_id
+    )
 
 
 def on_disposition(
@@ -240,7 +246,8 @@ def on_disposition(
     if kind is DispositionKind.INVALID:
         problem = disposition.reason or "Невалидный номер"
         return _done(state, OutcomeKind.INVALID, now, f"невалид{note}", problem=problem)
-    assert disposition.callback_at is not None  # guaranteed by Disposition
+    if disposition.callback_at is None:  # Disposition refuses this; kept for the type checker
+        raise TransitionError("a callback needs callback_at")
     return _callback(state, disposition.callback_at, now, settings, note)
 
 
@@ -281,6 +288,7 @@ def _callback(
 def _unanswered(
     state: OrderState,
     result: CallResult,
+    *,
     ended_at: datetime,
     settings: CampaignSettings,
     jitter: float,

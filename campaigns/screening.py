@@ -55,20 +55,19 @@ def screen(order: Order, rules: ScreeningRules, now: datetime) -> Screening:
     phone = check_phone(order.phone)
     identity = _identity(order, phone.e164)
     if not phone.valid or phone.e164 is None:
-        reason = phone.invalid_reason.value if phone.invalid_reason else "invalid"
-        return Screening(Verdict.INVALID, None, (), identity, reason)
+        invalid = phone.invalid_reason.value if phone.invalid_reason else "invalid"
+        return Screening(Verdict.INVALID, None, (), identity, invalid)
     tz = resolve_order_timezone(
         order, phone, at=now, default_tz=rules.settings.default_tz, numbering=rules.numbering
     )
-    verdict, reason = _number_verdict(order, phone, rules)
+    verdict, reason = _number_verdict(order, phone.e164, phone, rules)
     return Screening(verdict, phone.e164, tz.zones, identity, reason)
 
 
 def _number_verdict(
-    order: Order, phone: PhoneCheck, rules: ScreeningRules
+    order: Order, e164: str, phone: PhoneCheck, rules: ScreeningRules
 ) -> tuple[Verdict, str | None]:
-    assert phone.e164 is not None
-    if is_do_not_call(phone.e164, rules.do_not_call):
+    if is_do_not_call(e164, rules.do_not_call):
         return Verdict.DO_NOT_CALL, "do-not-call list"
     word = spam_word_in(order.name, rules.spam)
     if word is not None:

@@ -70,7 +70,7 @@ def _build(cls: type[_T], table: dict[str, Any], where: str) -> _T:
         raise ConfigError(f"{where}: {exc}") from exc
 
 
-def _convert(hint: Any, value: Any, where: str) -> Any:  # noqa: PLR0911
+def _convert(hint: Any, value: Any, where: str) -> Any:
     if hint in (CallingWindow, RetrySettings):
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: must be a table")

@@ -14,7 +14,6 @@ from campaigns.lifecycle import Phase, Priority
 from campaigns.outcomes import Outcome
 from dialer.ports import AttemptRecord, QueueEntry, StoreConflict
 
-
 _HeapItem = tuple[datetime, datetime, str, int]
 
 

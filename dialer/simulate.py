@@ -270,7 +270,7 @@ def run_simulation(
     telephony.report_sink = dispatcher.on_report
     telephony.disposition_sink = lambda oid, d: dispatcher.on_disposition(oid, d, clock.now)
     end = config.start + timedelta(days=config.days)
-    _loop(clock, dispatcher, pending, end, journal, store)
+    _loop(clock, dispatcher, pending, end=end, journal=journal, store=store)
     summary = _summary(journal, store, agents, config, end)
     journal.summary(summary)
     return summary
@@ -280,6 +280,7 @@ def _loop(
     clock: VirtualClock,
     dispatcher: Dispatcher,
     pending: list[tuple[Order, SimCallee]],
+    *,
     end: datetime,
     journal: JsonLinesJournal,
     store: MemoryOrderStore,

@@ -7,12 +7,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from campaigns.settings import CampaignSettings
 from dialer.cli import UsageError
 from dialer.config import ConfigError, load_campaign
 from dialer.screener import make_screen
 from dialer.sim_input import read_orders
 from dialer.simulate import SimConfig, SimInputError, parse_utc, run_simulation
-from campaigns.settings import CampaignSettings
+
+MAX_DAYS = 366
+MAX_AGENTS = 10_000
 
 
 def register(sub: Any) -> None:
@@ -59,9 +62,9 @@ def _config(args: argparse.Namespace) -> SimConfig:
         start = parse_utc(args.start)
     except ValueError:
         raise UsageError(f"--start: not an ISO 8601 time with a zone: {args.start!r}") from None
-    if not 0 < args.days <= 366:
+    if not 0 < args.days <= MAX_DAYS:
         raise UsageError(f"--days: must be between 0 and 366, got {args.days}")
-    if not 1 <= args.agents <= 10_000:
+    if not 1 <= args.agents <= MAX_AGENTS:
         raise UsageError(f"--agents: must be between 1 and 10000, got {args.agents}")
     settings = CampaignSettings()
     if args.campaign is not None:

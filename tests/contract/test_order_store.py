@@ -19,9 +19,8 @@ STORES: dict[str, Callable[..., OrderStore]] = {"memory": lambda tmp_path: Memor
 
 
 def _sql_store(tmp_path) -> OrderStore:  # type: ignore[no-untyped-def]
-    from dialer.storage.orders import SqlOrderStore  # noqa: PLC0415
-
     from dialer.storage.migrate import open_database  # noqa: PLC0415
+    from dialer.storage.orders import SqlOrderStore  # noqa: PLC0415
 
     return SqlOrderStore(open_database(f"sqlite:///{tmp_path}/contract.db"))
 
@@ -39,12 +38,26 @@ def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[OrderStore]:  # 
     yield STORES[request.param](tmp_path)
 
 
-def entry(order_id: str, due: datetime | None, *, created: datetime = T0,
-          attempts: int = 0, phase: Phase = Phase.QUEUED, identity: str = "") -> QueueEntry:
-    order = Order(id=order_id, phone="+79161234567", name="Иван", product="Мака",
-                  created_at=created)
-    state = OrderState(order_id=order_id, zones=("Europe/Moscow",), horizon_start=T0.date(),
-                       phase=phase, due_at=due, customer_attempts=attempts)
+def entry(
+    order_id: str,
+    due: datetime | None,
+    *,
+    created: datetime = T0,
+    attempts: int = 0,
+    phase: Phase = Phase.QUEUED,
+    identity: str = "",
+) -> QueueEntry:
+    order = Order(
+        id=order_id, phone="+79161234567", name="Иван", product="Мака", created_at=created
+    )
+    state = OrderState(
+        order_id=order_id,
+        zones=("Europe/Moscow",),
+        horizon_start=T0.date(),
+        phase=phase,
+        due_at=due,
+        customer_attempts=attempts,
+    )
     return QueueEntry(order, "+79161234567", identity or f"id-{order_id}", state)
 
 
@@ -91,23 +104,44 @@ def test_next_due_at_is_the_earliest_queued_due_time(store: OrderStore) -> None:
 def test_saved_state_attempt_and_outcomes_are_read_back(store: OrderStore) -> None:
     store.insert(entry("1", T0))
     [e] = store.claim_due(T0, 1)
-    attempt = AttemptRecord(id="att-1", order_id="1", e164="+79161234567", agent="a1",
-                            number=1, started_at=T0)
-    dialing = QueueEntry(e.order, e.e164, e.identity,
-                         OrderState("1", ("Europe/Moscow",), T0.date(), phase=Phase.DIALING,
-                                    live_attempt="att-1"))
+    attempt = AttemptRecord(
+        id="att-1", order_id="1", e164="+79161234567", agent="a1", number=1, started_at=T0
+    )
+    dialing = QueueEntry(
+        e.order,
+        e.e164,
+        e.identity,
+        OrderState("1", ("Europe/Moscow",), T0.date(), phase=Phase.DIALING, live_attempt="att-1"),
+    )
     store.save(dialing, attempt=attempt)
     assert [a.id for a in store.live_attempts()] == ["att-1"]
-    outcome = Outcome(order_id="1", kind=OutcomeKind.NO_ANSWER, at=T0, attempt_no=1,
-                      call_made=True, problem="Не отвечает", comment="10.03 - не отвечает-1")
-    requeued = QueueEntry(e.order, e.e164, e.identity,
-                          OrderState("1", ("Europe/Moscow",), T0.date(),
-                                     due_at=T0 + timedelta(minutes=2), customer_attempts=1,
-                                     attempt_times=(T0,)))
+    outcome = Outcome(
+        order_id="1",
+        kind=OutcomeKind.NO_ANSWER,
+        at=T0,
+        attempt_no=1,
+        call_made=True,
+        problem="Не отвечает",
+        comment="10.03 - не отвечает-1",
+    )
+    requeued = QueueEntry(
+        e.order,
+        e.e164,
+        e.identity,
+        OrderState(
+            "1",
+            ("Europe/Moscow",),
+            T0.date(),
+            due_at=T0 + timedelta(minutes=2),
+            customer_attempts=1,
+            attempt_times=(T0,),
+        ),
+    )
     from dataclasses import replace  # noqa: PLC0415
 
-    store.save(requeued, attempt=replace(attempt, ended_at=T0 + timedelta(seconds=30)),
-               outcomes=[outcome])
+    store.save(
+        requeued, attempt=replace(attempt, ended_at=T0 + timedelta(seconds=30)), outcomes=[outcome]
+    )
     assert store.live_attempts() == []
     got = store.get("1")
     assert got is not None
@@ -118,12 +152,14 @@ def test_saved_state_attempt_and_outcomes_are_read_back(store: OrderStore) -> No
 
 def test_a_second_live_attempt_for_the_same_order_is_refused(store: OrderStore) -> None:
     store.insert(entry("1", T0))
-    first = AttemptRecord(id="a", order_id="1", e164="+79161234567", agent="x", number=1,
-                          started_at=T0)
+    first = AttemptRecord(
+        id="a", order_id="1", e164="+79161234567", agent="x", number=1, started_at=T0
+    )
     store.save(entry("1", None, phase=Phase.DIALING), attempt=first)
-    second = AttemptRecord(id="b", order_id="1", e164="+79161234567", agent="y", number=1,
-                           started_at=T0)
-    with pytest.raises(Exception, match="live attempt|UNIQUE|unique"):
+    second = AttemptRecord(
+        id="b", order_id="1", e164="+79161234567", agent="y", number=1, started_at=T0
+    )
+    with pytest.raises(Exception, match=r"live attempt|UNIQUE|unique"):
         store.save(entry("1", None, phase=Phase.DIALING), attempt=second)
     assert [a.id for a in store.live_attempts()] == ["a"]
 

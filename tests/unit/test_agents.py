@@ -12,8 +12,12 @@ T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
 
 def pool(n: int = 3, wrap_up_s: int = 10, miss_pause_after: int = 3) -> AgentPool:
-    return AgentPool([f"a{i}" for i in range(1, n + 1)], T0, wrap_up_s=wrap_up_s,
-                     miss_pause_after=miss_pause_after)
+    return AgentPool(
+        [f"a{i}" for i in range(1, n + 1)],
+        T0,
+        wrap_up_s=wrap_up_s,
+        miss_pause_after=miss_pause_after,
+    )
 
 
 def test_longest_idle_agent_goes_first() -> None:

@@ -10,8 +10,17 @@ from pathlib import Path
 
 import campaigns
 
-FORBIDDEN = ("asyncio", "twisted", "panoramisk", "sqlalchemy", "apscheduler", "socket",
-             "requests", "urllib.request", "http")
+FORBIDDEN = (
+    "asyncio",
+    "twisted",
+    "panoramisk",
+    "sqlalchemy",
+    "apscheduler",
+    "socket",
+    "requests",
+    "urllib.request",
+    "http",
+)
 CORE = sorted(m.name for m in pkgutil.iter_modules(campaigns.__path__, "campaigns."))
 
 
@@ -28,8 +37,7 @@ def test_importing_the_core_loads_no_io_library() -> None:
         f"or m in {FORBIDDEN!r})\n"
         "print(','.join(bad))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 
 

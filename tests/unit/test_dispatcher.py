@@ -15,7 +15,7 @@ from campaigns.outcomes import Outcome, OutcomeKind
 from campaigns.screening import Screening, Verdict
 from campaigns.settings import CampaignSettings
 from dialer.agents import AgentPool, AgentState
-from dialer.dispatcher import DispatchError, Dispatcher
+from dialer.dispatcher import Dispatcher, DispatchError
 from dialer.memory_store import MemoryOrderStore
 from dialer.ports import AttemptRecord, QueueEntry
 
@@ -43,24 +43,42 @@ class Recorder:
 
 
 def screen_all_dialable(order: Order, now: datetime) -> Screening:
-    return Screening(Verdict.DIAL, "+7" + order.phone[-10:], ("Europe/Moscow",),
-                     f"{order.phone}|{order.name}|{order.product}")
+    return Screening(
+        Verdict.DIAL,
+        "+7" + order.phone[-10:],
+        ("Europe/Moscow",),
+        f"{order.phone}|{order.name}|{order.product}",
+    )
 
 
-def make(agents: int = 1, status_check: Callable[[Order], bool] | None = None,
-         screen=screen_all_dialable) -> tuple[Dispatcher, Recorder, MemoryOrderStore, AgentPool]:  # type: ignore[no-untyped-def]
+def make(
+    agents: int = 1, status_check: Callable[[Order], bool] | None = None, screen=screen_all_dialable
+) -> tuple[Dispatcher, Recorder, MemoryOrderStore, AgentPool]:  # type: ignore[no-untyped-def]
     rec, store = Recorder(), MemoryOrderStore()
     pool = AgentPool([f"a{i}" for i in range(agents)], T0, wrap_up_s=0, miss_pause_after=3)
     ids = itertools.count(1)
-    d = Dispatcher(settings=S, store=store, telephony=rec, agents=pool, journal=rec,
-                   screen=screen, new_attempt_id=lambda: f"att{next(ids)}", jitter=lambda: 0.0,
-                   status_check=status_check)
+    d = Dispatcher(
+        settings=S,
+        store=store,
+        telephony=rec,
+        agents=pool,
+        journal=rec,
+        screen=screen,
+        new_attempt_id=lambda: f"att{next(ids)}",
+        jitter=lambda: 0.0,
+        status_check=status_check,
+    )
     return d, rec, store, pool
 
 
 def order(oid: str, minutes: int = 0, phone: str = "9161234567", name: str = "Иван") -> Order:
-    return Order(id=oid, phone=f"+7{phone}", name=name, product="Мака",
-                 created_at=T0 + timedelta(minutes=minutes))
+    return Order(
+        id=oid,
+        phone=f"+7{phone}",
+        name=name,
+        product="Мака",
+        created_at=T0 + timedelta(minutes=minutes),
+    )
 
 
 def test_rule_4_new_orders_are_called_at_once_oldest_first() -> None:
@@ -96,6 +114,7 @@ def test_rule_4_window_is_checked_again_when_the_originate_would_be_sent() -> No
     pool.resume("a0", T0)
     late = T0 + timedelta(hours=7)  # 19:00 Moscow: the window closed while it waited
     assert d.dispatch(late) == 0
+    assert rec.originated == []
     entry = store.get("1")
     assert entry is not None and entry.state.due_at == datetime(2026, 3, 11, 7, 0, tzinfo=UTC)
 
@@ -140,8 +159,14 @@ def test_answered_call_frees_the_agent_and_waits_for_the_disposition() -> None:
     d, rec, store, pool = make()
     d.admit([order("1")], T0)
     d.dispatch(T0)
-    d.on_report(CallReport(rec.originated[0].attempt_id, CallResult.ANSWERED,
-                           T0 + timedelta(minutes=2), T0 + timedelta(seconds=20)))
+    d.on_report(
+        CallReport(
+            rec.originated[0].attempt_id,
+            CallResult.ANSWERED,
+            T0 + timedelta(minutes=2),
+            T0 + timedelta(seconds=20),
+        )
+    )
     entry = store.get("1")
     assert entry is not None and entry.state.phase.value == "awaiting_disposition"
     assert pool.get("a0").state is AgentState.IDLE
@@ -149,8 +174,7 @@ def test_answered_call_frees_the_agent_and_waits_for_the_disposition() -> None:
 
 def test_only_digits_reach_the_originate_request() -> None:
     d, rec, _, _ = make()
-    d.admit([Order(id="A-77/1", phone="+79161234567", name="Иван", product="x",
-                   created_at=T0)], T0)
+    d.admit([Order(id="A-77/1", phone="+79161234567", name="Иван", product="x", created_at=T0)], T0)
     d.dispatch(T0)
     [req] = rec.originated
     assert req.announce_digits == "771"

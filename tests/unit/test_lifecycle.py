@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -35,12 +35,18 @@ def admitted(created: datetime, now: datetime | None = None, zones=MSK) -> Order
     return t.state
 
 
-def call(state: OrderState, result: CallResult, start: datetime, seconds: int = 30,
-         jitter: float = 0.0) -> lifecycle.Transition:
+def call(
+    state: OrderState, result: CallResult, start: datetime, seconds: int = 30, jitter: float = 0.0
+) -> lifecycle.Transition:
     dialing = lifecycle.start_attempt(state, start, f"a{state.customer_attempts}").state
-    return lifecycle.on_result(dialing, result, started_at=start,
-                               ended_at=start + timedelta(seconds=seconds), settings=S,
-                               jitter=jitter)
+    return lifecycle.on_result(
+        dialing,
+        result,
+        started_at=start,
+        ended_at=start + timedelta(seconds=seconds),
+        settings=S,
+        jitter=jitter,
+    )
 
 
 def outcomes(t: lifecycle.Transition) -> list[Outcome]:
@@ -145,7 +151,7 @@ def test_rule_5_calling_stops_after_three_local_days_with_final_no_answer() -> N
     final = written[-1]
     assert final.kind is OutcomeKind.NO_ANSWER_FINAL
     last_call_day = final.at.astimezone(UTC).date()
-    assert last_call_day == datetime(2026, 3, 12).date()  # arrival day + 2
+    assert last_call_day == date(2026, 3, 12)  # arrival day + 2
     assert all(o.kind is OutcomeKind.NO_ANSWER for o in written[:-1])
 
 
@@ -158,8 +164,9 @@ def test_rule_5_final_no_answer_needs_a_day_with_three_calls_within_five_hours()
         assert state.due_at is not None
         now = max(now, state.due_at)
         d = lifecycle.start_attempt(state, now, "x").state
-        state = lifecycle.on_result(d, CallResult.NO_ANSWER, started_at=now, ended_at=now,
-                                    settings=settings, jitter=0).state
+        state = lifecycle.on_result(
+            d, CallResult.NO_ANSWER, started_at=now, ended_at=now, settings=settings, jitter=0
+        ).state
     days = {t.date() for t in state.attempt_times}
     assert len(days) > 3  # went on past the third day: no day was dense enough
     assert len(days) <= 3 + settings.retry.max_extra_days
@@ -205,7 +212,11 @@ def test_rule_6_confirmed_writes_no_problem_and_no_callback() -> None:
     t = lifecycle.on_disposition(answered, Disposition(DispositionKind.CONFIRMED), start, S)
     [outcome] = outcomes(t)
     assert (outcome.kind, outcome.problem, outcome.callback_at, outcome.call_made) == (
-        OutcomeKind.CONFIRMED, None, None, True)
+        OutcomeKind.CONFIRMED,
+        None,
+        None,
+        True,
+    )
     assert outcome.comment == "10.03 - подтвержден"
 
 
