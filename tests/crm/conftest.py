@@ -11,11 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from crm_servers import HttpJsonCrm, RetailCrmDouble
+from crm_servers import API_KEY, SECRET, HttpJsonCrm, RetailCrmDouble
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "postgres-local"
-SECRET = b"test-secret-of-32-bytes-exactly!"
-API_KEY = "retail-key-123"
 
 
 def _free_port() -> int:

@@ -17,6 +17,9 @@ from typing import Any
 from crm_adapter.errors import SignatureError
 from crm_adapter.signing import EVENT_ID_HEADER, IDEMPOTENCY_HEADER, verify
 
+SECRET = b"test-secret-of-32-bytes-exactly!"
+API_KEY = "retail-key-123"
+
 # handlers get header names in lower case
 Handler = Callable[[str, str, dict[str, str], bytes], tuple[int, dict[str, str], Any]]
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import API_KEY, SECRET
 from crm_backends import Backend, FakeBackend, HttpBackend, RetailBackend, SqlBackend
+from crm_servers import API_KEY, SECRET
 
 from campaigns.orders import Order
 from campaigns.outcomes import DEFAULT_CRM_MAPPING

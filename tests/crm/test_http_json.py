@@ -6,9 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import SECRET
 from crm_backends import HttpBackend
-from crm_servers import HttpJsonCrm
+from crm_servers import SECRET, HttpJsonCrm
 
 from campaigns.orders import Order
 from campaigns.settings import CampaignSettings

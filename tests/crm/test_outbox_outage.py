@@ -7,8 +7,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from conftest import SECRET
-from crm_servers import HttpJsonCrm
+from crm_servers import SECRET, HttpJsonCrm
 from outbox_rows import add_outcome, outbox
 
 from crm_adapter.http_json import HttpJsonAdapter, HttpJsonSettings

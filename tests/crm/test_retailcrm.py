@@ -7,9 +7,8 @@ import urllib.parse
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import API_KEY
 from crm_backends import FakeClock, RetailBackend, retail_order
-from crm_servers import RetailCrmDouble
+from crm_servers import API_KEY, RetailCrmDouble
 from test_crm_contract import delivery, order
 
 from campaigns.settings import CampaignSettings

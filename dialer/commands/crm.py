@@ -1,0 +1,54 @@
+"""`callback-dialer crm check`: load the [crm] section, connect, fetch one page of orders.
+
+The page is filtered with the default campaign's intake filter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from campaigns.settings import CampaignSettings
+from crm_adapter.config import load_crm_config
+from crm_adapter.errors import CrmConfigError, CrmError
+from crm_adapter.factory import make_adapter
+from crm_adapter.port import IntakeFilter
+from dialer.cli import UsageError
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "crm", help="check the CRM connection", description="Work with the configured CRM."
+    )
+    actions = parser.add_subparsers(dest="crm_action", required=True, metavar="ACTION")
+    check = actions.add_parser("check", help="connect and fetch the first page of orders")
+    check.add_argument("--config", required=True, type=Path, metavar="FILE.toml")
+    check.set_defaults(func=run_check)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    try:
+        config = load_crm_config(args.config, os.environ)
+        adapter = make_adapter(
+            config, clock=lambda: datetime.now(UTC), monotonic=time.monotonic, sleep=time.sleep
+        )
+    except CrmConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    intake = IntakeFilter.for_campaign(CampaignSettings(), page_size=config.page_size)
+    try:
+        orders = list(itertools.islice(adapter.fetch_waiting(intake), config.page_size))
+    except CrmError as exc:
+        print(f"callback-dialer: error: {config.kind} CRM: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        adapter.close()
+    print(f"{config.kind} CRM reachable: {len(orders)} waiting order(s) on the first page")
+    for order in orders[:5]:
+        print(f"  {order.id}\t{order.created_at.isoformat(timespec='minutes')}\t{order.status}")
+    return 0
