@@ -50,6 +50,8 @@ class RetrySettings:
     final_span_hours: float = 5.0
     max_extra_days: int = 7
     network_retry_s: int = 60
+    trunk_pause_after: int = 5
+    trunk_pause_s: int = 300
 
     def __post_init__(self) -> None:
         if not 0 <= self.quick_retry_min_s <= self.quick_retry_max_s:

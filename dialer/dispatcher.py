@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from campaigns import lifecycle
 from campaigns.calls import CallReport, CallResult, OriginateRequest
@@ -19,6 +19,7 @@ from campaigns.orders import Order
 from campaigns.outcomes import Outcome, OutcomeKind, manual_comment
 from campaigns.screening import Screening, Verdict
 from campaigns.settings import CampaignSettings
+from campaigns.trunk import TrunkGuard
 from campaigns.window import window_open
 from dialer.agents import AgentPool
 from dialer.ports import AttemptRecord, Journal, OrderStore, QueueEntry, Telephony
@@ -68,6 +69,8 @@ class Dispatcher:
         self._status_check = status_check
         self._claim_batch = claim_batch
         self._live: dict[str, AttemptRecord] = {}
+        retry = settings.retry
+        self._trunk = TrunkGuard(retry.trunk_pause_after, timedelta(seconds=retry.trunk_pause_s))
 
     @property
     def live_attempts(self) -> int:
@@ -84,6 +87,8 @@ class Dispatcher:
     def dispatch(self, now: datetime) -> int:
         """Start attempts for due orders while agents are free; returns how many."""
         started = 0
+        if self._trunk.is_paused(now):
+            return 0
         while (free := self._agents.idle_count(now)) > 0:
             batch = self._store.claim_due(now, min(free, self._claim_batch))
             if not batch:
@@ -121,6 +126,9 @@ class Dispatcher:
             recording=report.recording,
         )
         outcomes = self._apply(entry, t, attempt=ended)
+        self._trunk, alert = self._trunk.record(report.result, now)
+        if alert is not None:
+            log.error("%s: %s", self._settings.name, alert)
         self._agents.release(attempt.agent, now, missed=report.result is CallResult.AGENT_MISSED)
         self._journal.result(entry, ended)
         self._log_outcomes(outcomes)
@@ -137,6 +145,8 @@ class Dispatcher:
 
     def next_wakeup(self, now: datetime) -> datetime | None:
         """When dispatch can next do something without a new report or order."""
+        if self._trunk.is_paused(now):
+            return self._trunk.paused_until
         if self._agents.idle_count(now) == 0:
             return self._agents.next_free_at()
         return self._store.next_due_at()

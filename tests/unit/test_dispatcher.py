@@ -179,3 +179,34 @@ def test_only_digits_reach_the_originate_request() -> None:
     [req] = rec.originated
     assert req.announce_digits == "771"
     assert req.customer_number == "+79161234567"
+
+
+def test_rule_5_repeated_congestion_pauses_the_trunk_and_alerts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    d, rec, _, _ = make(agents=1)
+    d.admit([order(str(i), i, f"91600000{i:02d}") for i in range(6)], T0)
+    now = T0 + timedelta(minutes=6)
+    for _ in range(5):
+        d.dispatch(now)
+        now += timedelta(seconds=2)
+        d.on_report(CallReport(rec.originated[-1].attempt_id, CallResult.CONGESTION, now))
+    assert "trunk paused" in caplog.text
+    assert [r.levelname for r in caplog.records if "trunk" in r.message] == ["ERROR"]
+    assert d.dispatch(now) == 0  # paused: nothing is dialled
+    assert d.next_wakeup(now) == now + timedelta(seconds=300)
+    assert d.dispatch(now + timedelta(seconds=300)) == 1  # resumes by itself
+
+
+def test_rule_5_a_good_result_resets_the_trunk_failure_count(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    d, rec, _, _ = make(agents=1)
+    d.admit([order(str(i), i, f"91600000{i:02d}") for i in range(7)], T0)
+    now = T0 + timedelta(minutes=6)
+    for result in [CallResult.CONGESTION] * 4 + [CallResult.NO_ANSWER] + [CallResult.FAILED]:
+        d.dispatch(now)
+        now += timedelta(seconds=2)
+        d.on_report(CallReport(rec.originated[-1].attempt_id, result, now))
+    assert "trunk paused" not in caplog.text
+    assert d.dispatch(now) == 1  # the seventh order: the trunk was never paused
