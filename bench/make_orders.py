@@ -8,11 +8,24 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-REGIONS = ("г. Москва", "Самарская обл", "Республика Саха (Якутия)", "Калининградская обл",
-           "Камчатский край", "Новосибирская обл", "Приморский край", "Свердловская обл",
-           "Краснодарский край", "Татарстан")
-PRODUCTS = ("Перуанская мака", "NicoFrost - Капли от курения", "AlcoBlocker",
-            "Mangosteen - сироп для похудения")
+REGIONS = (
+    "г. Москва",
+    "Самарская обл",
+    "Республика Саха (Якутия)",
+    "Калининградская обл",
+    "Камчатский край",
+    "Новосибирская обл",
+    "Приморский край",
+    "Свердловская обл",
+    "Краснодарский край",
+    "Татарстан",
+)
+PRODUCTS = (
+    "Перуанская мака",
+    "NicoFrost - Капли от курения",
+    "AlcoBlocker",
+    "Mangosteen - сироп для похудения",
+)
 
 
 def write_orders(path: Path, n: int, start: datetime, seed: int) -> None:
@@ -20,16 +33,26 @@ def write_orders(path: Path, n: int, start: datetime, seed: int) -> None:
     with path.open("w", encoding="utf-8") as out:
         for i in range(n):
             created = start + timedelta(seconds=rng.randrange(0, 24 * 3600))
-            out.write(json.dumps({
-                "id": str(1_000_000 + i),
-                "phone": f"+79{rng.randrange(100_000_000, 999_999_999)}",
-                "name": f"Клиент {i}", "product": rng.choice(PRODUCTS),
-                "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "status": "Ожидает подтверждения", "state": "Новый",
-                "region": rng.choice(REGIONS),
-                "sim": {"answer_on_attempt": rng.choice((1, 1, 2, 3, 5, None)),
-                        "disposition": rng.choice(("confirmed", "confirmed", "refused"))},
-            }, ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "id": str(1_000_000 + i),
+                        "phone": f"+79{rng.randrange(100_000_000, 999_999_999)}",
+                        "name": f"Клиент {i}",
+                        "product": rng.choice(PRODUCTS),
+                        "created_at": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "status": "Ожидает подтверждения",
+                        "state": "Новый",
+                        "region": rng.choice(REGIONS),
+                        "sim": {
+                            "answer_on_attempt": rng.choice((1, 1, 2, 3, 5, None)),
+                            "disposition": rng.choice(("confirmed", "confirmed", "refused")),
+                        },
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
 
 
 def main() -> None:

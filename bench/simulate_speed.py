@@ -31,21 +31,40 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         orders = Path(tmp) / "orders.jsonl"
         write_orders(orders, args.orders, parse_utc("2026-03-10T00:00:00Z"), seed=1)
-        command = [sys.executable, "-m", "dialer", "--db", f"sqlite:///{tmp}/b.db", "simulate",
-                   "--orders", str(orders), "--start", "2026-03-10T00:00:00Z", "--days", "3",
-                   "--agents", str(args.agents)]
+        command = [
+            sys.executable,
+            "-m",
+            "dialer",
+            "--db",
+            f"sqlite:///{tmp}/b.db",
+            "simulate",
+            "--orders",
+            str(orders),
+            "--start",
+            "2026-03-10T00:00:00Z",
+            "--days",
+            "3",
+            "--agents",
+            str(args.agents),
+        ]
         started = time.perf_counter()
         out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
         seconds = time.perf_counter() - started
     summary = json.loads(out.splitlines()[-1])
     result = {
-        "orders": args.orders, "agents": args.agents, "dials": summary["dials"],
-        "seconds": round(seconds, 2), "limit_s": LIMIT_S, "ratio": round(seconds / LIMIT_S, 3),
+        "orders": args.orders,
+        "agents": args.agents,
+        "dials": summary["dials"],
+        "seconds": round(seconds, 2),
+        "limit_s": LIMIT_S,
+        "ratio": round(seconds / LIMIT_S, 3),
         "machine": f"{platform.machine()} {platform.python_version()}",
     }
     print(f"{'orders':>8} {'dials':>8} {'seconds':>8} {'limit':>6} {'ratio':>6}")
-    print(f"{args.orders:>8} {summary['dials']:>8} {seconds:>8.1f} {LIMIT_S:>6.0f} "
-          f"{seconds / LIMIT_S:>6.2f}")
+    print(
+        f"{args.orders:>8} {summary['dials']:>8} {seconds:>8.1f} {LIMIT_S:>6.0f} "
+        f"{seconds / LIMIT_S:>6.2f}"
+    )
     target = ROOT / "bench" / "results" / "simulate_speed.json"
     target.parent.mkdir(exist_ok=True)
     target.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

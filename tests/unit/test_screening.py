@@ -18,9 +18,14 @@ RULES = ScreeningRules(CampaignSettings(), default_spam_words())
 
 
 def order(**changes: object) -> Order:
-    base = Order(id="1143383", phone="+79198955054", name="Татьяна",
-                 product="AlcoBlocker - капли против алкоголизма",
-                 created_at=datetime(2026, 3, 10, 8, 0, tzinfo=UTC), region="Самарская обл")
+    base = Order(
+        id="1143383",
+        phone="+79198955054",
+        name="Татьяна",
+        product="AlcoBlocker - капли против алкоголизма",
+        created_at=datetime(2026, 3, 10, 8, 0, tzinfo=UTC),
+        region="Самарская обл",
+    )
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -29,8 +34,9 @@ def test_rule_2_an_order_waiting_for_confirmation_is_dialled_in_its_zone() -> No
     assert (s.verdict, s.e164, s.zones) == (Verdict.DIAL, "+79198955054", ("Europe/Samara",))
 
 
-@pytest.mark.parametrize(("status", "state"), [("Подтвержден", "Новый"),
-                                                ("Ожидает подтверждения", "В работе")])
+@pytest.mark.parametrize(
+    ("status", "state"), [("Подтвержден", "Новый"), ("Ожидает подтверждения", "В работе")]
+)
 def test_rule_2_only_status_and_state_of_the_campaign_enter_the_queue(
     status: str, state: str
 ) -> None:
