@@ -24,12 +24,14 @@ from campaigns.settings import CallingWindow, CampaignSettings
 from campaigns.timezones import CustomerPlace, NumberingLookup, known_zone, resolve_timezone
 from campaigns.window import next_window_open, window_open
 from dialer.cli import UsageError
+from dialer.storage.engine import make_engine
+from dialer.storage.errors import DatabaseUrlError, StorageError
+from dialer.storage.numbering import SqlNumberingLookup
 
 if TYPE_CHECKING:
     from argparse import _SubParsersAction
 
 _WINDOW = re.compile(r"([0-9]{1,2}):([0-9]{2})-([0-9]{1,2}):([0-9]{2})")
-_STORAGE_MODULES = ("dialer.storage", "dialer.storage.engine", "dialer.storage.numbering")
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,18 +122,8 @@ def format_utc(at: datetime) -> str:
 
 
 def numbering_lookup(db_url: str) -> NumberingLookup | None:
-    """The numbering-plan table in the database at ``db_url``, imported lazily so that
-    numbers needing no lookup never touch the database."""
-    try:
-        from dialer.storage.engine import make_engine  # noqa: PLC0415 - lazy, see above
-        from dialer.storage.errors import DatabaseUrlError, StorageError  # noqa: PLC0415
-        from dialer.storage.numbering import SqlNumberingLookup  # noqa: PLC0415
-    except ModuleNotFoundError as exc:
-        # TEMPORARY: dialer/storage/ was being written in parallel; until it exists the
-        # command runs with "no numbering table". Remove this fallback once it has landed.
-        if exc.name in _STORAGE_MODULES:
-            return None
-        raise
+    """The numbering-plan table in the database at ``db_url``, or None when that database
+    does not exist yet (phone-info only reads: it never creates a database file)."""
     try:
         engine = make_engine(db_url)
     except DatabaseUrlError as exc:
