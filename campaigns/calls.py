@@ -35,7 +35,12 @@ def dialable(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class OriginateRequest:
-    """Ring ``agent`` first, announce the order, on 1 dial ``customer_number`` and bridge."""
+    """Ring ``agent`` first, announce the order, on 1 dial ``customer_number`` and bridge.
+
+    The channel templates are the campaign's (``PJSIP/{agent}``, ``PJSIP/{number}@trunk``);
+    None leaves the choice to the telephony adapter's defaults. ``language`` "kk" asks for
+    the Kazakh announcement.
+    """
 
     attempt_id: str
     order_id: str
@@ -46,6 +51,8 @@ class OriginateRequest:
     accept_timeout_s: int
     language: str = "ru"
     record: bool = True
+    agent_channel_template: str | None = None
+    customer_channel_template: str | None = None
 
     def __post_init__(self) -> None:
         dialable(self.customer_number)

@@ -13,6 +13,10 @@ ended while the link was down, the outcome comes from the AstDB record the dialp
 if there is none (the agent leg never answered, or Asterisk restarted), the attempt is
 reported FAILED with a detail saying the outcome was lost.
 
+Besides the reports, two plain callbacks describe agents: ``watch_agent_devices`` hears the
+device state of every device matching a template (``DeviceStateChange`` events, and the whole
+``DeviceStateList`` after each (re)connect), ``watch_accepts`` hears each agent pressing 1.
+
 panoramisk types stop here. Errors raised by this module:
 
     AmiError
@@ -42,8 +46,11 @@ from campaigns.calls import CallReport, CallResult, OriginateRequest, dialable
 from dialer.call_results import (
     ANSWERED_REASON,
     CallFacts,
+    DeviceStatus,
+    DeviceTemplate,
     Headers,
     classify,
+    device_change,
     facts_from_channel_variables,
     facts_from_db_value,
     facts_from_result_event,
@@ -57,6 +64,11 @@ _AGENT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _TEMPLATE_TEXT = re.compile(r"[A-Za-z0-9_./@:-]*")
 _FORGETABLE = ("ping", "login", "originate", "coreshowchannels", "dbget", "redirect")
 _ACTION_TIMEOUT_S = 10.0
+
+DeviceCallback = Callable[[str, DeviceStatus], None]
+"""``(agent_id, status)``: the device of this agent changed state."""
+AcceptCallback = Callable[[str, str], None]
+"""``(attempt_id, agent_id)``: the agent accepted the call (pressed 1); the customer is dialled."""
 
 
 class AmiError(Exception):
@@ -88,7 +100,12 @@ def _check_template(template: str, placeholder: str) -> str:
 
 @dataclass(frozen=True)
 class AmiSettings:
-    """How to reach Asterisk and how to dial. Secrets never appear in repr."""
+    """How to reach Asterisk and how to dial. Secrets never appear in repr.
+
+    ``agent_channel``/``customer_channel`` are the defaults for requests that carry no
+    campaign template. In every template ``{number}`` becomes the number's digits without
+    the ``+`` (what carriers and dialplan patterns match).
+    """
 
     host: str = "127.0.0.1"
     port: int = 5038
@@ -222,6 +239,8 @@ class AmiTelephony:
         self._live: frozenset[str] = frozenset()
         self._link: _Link | None = None
         self._supervisor: asyncio.Task[None] | None = None
+        self._device_watches: list[tuple[DeviceTemplate, DeviceCallback]] = []
+        self._accept_watches: list[AcceptCallback] = []
 
     # ---- lifecycle ---------------------------------------------------------------------
 
@@ -247,6 +266,7 @@ class AmiTelephony:
             ("DialEnd", self._on_dial_end),
             ("Hangup", self._on_hangup),
             ("ChannelTalkingStart", self._on_talking),
+            ("DeviceStateChange", self._on_device_state),
         ):
             link.register_event(name, self._guarded(handler))
         self._link = link
@@ -283,6 +303,18 @@ class AmiTelephony:
         """Attempts originated by this adapter and not reported yet."""
         return frozenset(self._attempts)
 
+    def watch_agent_devices(self, template: str, callback: DeviceCallback) -> None:
+        """Call ``callback(agent_id, status)`` for every state change of a device matching
+        ``template`` (``{agent}`` once: the campaign's ``PJSIP/{agent}``, or a custom device
+        such as ``Custom:agent{agent}``), and for each such device after every (re)connect.
+        Needs ``res_manager_devicestate`` loaded in Asterisk."""
+        self._device_watches.append((DeviceTemplate(template), callback))
+
+    def watch_accepts(self, callback: AcceptCallback) -> None:
+        """Call ``callback(attempt_id, agent_id)`` when an agent of this adapter's calls
+        accepts (the dialplan's ``DialerAccepted``)."""
+        self._accept_watches.append(callback)
+
     def drop_link(self) -> None:
         """Abort the transport as a dead link would (used by the ping and by tests)."""
         if self._link is not None:
@@ -306,6 +338,11 @@ class AmiTelephony:
         agent = _gate(_AGENT, request.agent, "agent")
         number = _digits(request.customer_number, "customer number")
         order_digits = _digits(request.announce_digits, "order digits", allow_empty=True)
+        settings = self._settings
+        agent_channel = _template(request.agent_channel_template, settings.agent_channel, "{agent}")
+        customer_channel = _template(
+            request.customer_channel_template, settings.customer_channel, "{number}"
+        )
         for name in ("ring_timeout_s", "accept_timeout_s"):
             value = getattr(request, name)
             if not isinstance(value, int) or not 0 < value <= 600:  # noqa: PLR2004
@@ -313,7 +350,7 @@ class AmiTelephony:
         variables = {
             "__DIALER_ATTEMPT": attempt_id,
             "DIALER_ORDER_DIGITS": order_digits.lstrip("+"),
-            "DIALER_CUSTOMER_DIAL": self._settings.customer_channel.replace("{number}", number),
+            "DIALER_CUSTOMER_DIAL": customer_channel.replace("{number}", number.lstrip("+")),
             "DIALER_RING_TIMEOUT": str(request.ring_timeout_s),
             "DIALER_ACCEPT_TIMEOUT": str(request.accept_timeout_s),
             "DIALER_KAZAKH": "1" if request.language == "kk" else "0",
@@ -326,7 +363,7 @@ class AmiTelephony:
             "Async": "true",
             "ChannelId": attempt_id,
             "OtherChannelId": f"{attempt_id}-2",
-            "Channel": self._settings.agent_channel.replace("{agent}", agent),
+            "Channel": agent_channel.replace("{agent}", agent),
             "Context": self._settings.context,
             "Exten": "s",
             "Priority": "1",
@@ -399,6 +436,18 @@ class AmiTelephony:
         elif name == "DialerAgentAnswered":
             attempt.facts = attempt.facts.merged(CallFacts(originate_reason=ANSWERED_REASON))
             attempt.channel = header(headers, "Channel")
+        elif name == "DialerAccepted":
+            for accepted in self._accept_watches:
+                accepted(attempt.request.attempt_id, attempt.request.agent)
+
+    def _on_device_state(self, headers: Headers) -> None:
+        change = device_change(headers)
+        if change is None:
+            return
+        for template, callback in self._device_watches:
+            agent = template.agent(change.device)
+            if agent is not None:
+                callback(agent, change.status)
 
     def _on_dial_end(self, headers: Headers) -> None:
         attempt = self._attempt_of(headers)
@@ -529,6 +578,16 @@ class AmiTelephony:
         for attempt in list(self._attempts.values()):
             if attempt.sent and attempt.request.attempt_id not in self._live:
                 await self._settle_vanished(attempt)
+        if self._device_watches:
+            await self._resync_devices()
+
+    async def _resync_devices(self) -> None:
+        """Device states may have changed while the link was down: hear them all again."""
+        for reply in await self._action({"Action": "DeviceStateList"}):
+            try:
+                self._on_device_state(reply)
+            except Exception:
+                self._log.exception("device state callback failed")
 
     async def _settle_vanished(self, attempt: _Attempt) -> None:
         stored = await self._stored_facts(attempt)
@@ -577,6 +636,17 @@ def _gate(pattern: re.Pattern[str], value: str, what: str) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value):
         raise InvalidRequest(f"{what} refused by the dial-string gate: {value!r}")
     return value
+
+
+def _template(requested: str | None, default: str, placeholder: str) -> str:
+    """The request's (campaign's) dial template, checked like the settings' own, or the
+    settings' default when the request has none."""
+    if requested is None:
+        return default
+    try:
+        return _check_template(requested, placeholder)
+    except (AmiConfigError, AttributeError) as exc:
+        raise InvalidRequest(f"campaign dial template refused: {exc}") from None
 
 
 def _digits(value: str, what: str, *, allow_empty: bool = False) -> str:

@@ -1,7 +1,9 @@
 """The one table from telephony facts (Originate reason, DIALSTATUS, hang-up cause) to CallResult.
 
 Pure: no I/O, no library types. The AMI adapter turns AMI messages (as plain header mappings)
-into ``CallFacts`` with the parsers below and asks ``classify`` how the attempt ended.
+into ``CallFacts`` with the parsers below and asks ``classify`` how the attempt ended. The
+same goes for device states (``DeviceStateChange``): ``device_change`` and ``DeviceTemplate``
+turn them into an agent id and whether the agent's device can take a call.
 
 Precedence (first match wins):
 1. Originate reason other than 4: the agent leg never answered (the Originate rings the agent).
@@ -16,6 +18,7 @@ Precedence (first match wins):
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
@@ -227,3 +230,67 @@ def facts_from_db_value(value: str) -> CallFacts:
 def originate_reason(headers: Headers) -> int | None:
     """The ``Reason`` of an OriginateResponse event."""
     return _int_or_none(header(headers, "Reason"))
+
+
+# ---- device states: AMI DeviceStateChange -> agent reachability --------------------------
+
+
+class DeviceStatus(enum.Enum):
+    """Asterisk's device states as AMI spells them."""
+
+    UNKNOWN = "UNKNOWN"
+    NOT_INUSE = "NOT_INUSE"
+    INUSE = "INUSE"
+    BUSY = "BUSY"
+    INVALID = "INVALID"
+    UNAVAILABLE = "UNAVAILABLE"
+    RINGING = "RINGING"
+    RINGINUSE = "RINGINUSE"
+    ONHOLD = "ONHOLD"
+
+    @property
+    def reachable(self) -> bool | None:
+        """False: the device cannot ring (unregistered, no such endpoint); True: it can;
+        None: Asterisk does not know (no conclusion to draw)."""
+        if self is DeviceStatus.UNKNOWN:
+            return None
+        return self not in (DeviceStatus.UNAVAILABLE, DeviceStatus.INVALID)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceChange:
+    """One device's new state, e.g. ``PJSIP/101`` UNAVAILABLE."""
+
+    device: str
+    status: DeviceStatus
+
+
+def device_change(headers: Headers) -> DeviceChange | None:
+    """A ``DeviceStateChange`` event (also an item of a ``DeviceStateList`` reply); None for
+    any other message. A state this code does not know counts as UNKNOWN."""
+    if header(headers, "Event") != "DeviceStateChange" or not header(headers, "Device"):
+        return None
+    try:
+        status = DeviceStatus(header(headers, "State"))
+    except ValueError:
+        status = DeviceStatus.UNKNOWN
+    return DeviceChange(header(headers, "Device"), status)
+
+
+_AGENT_ID = "[A-Za-z0-9_.-]{1,64}"
+
+
+class DeviceTemplate:
+    """Finds the agent id in a device name by a template with ``{agent}`` once, e.g. the
+    campaign's ``PJSIP/{agent}`` or ``Custom:agent{agent}``."""
+
+    def __init__(self, template: str) -> None:
+        before, found, after = template.partition("{agent}")
+        if not found or "{agent}" in after:
+            raise ValueError(f"device template must contain {{agent}} once: {template!r}")
+        self.template = template
+        self._pattern = re.compile(f"{re.escape(before)}({_AGENT_ID}){re.escape(after)}")
+
+    def agent(self, device: str) -> str | None:
+        match = self._pattern.fullmatch(device)
+        return match.group(1) if match else None

@@ -225,6 +225,8 @@ class Dispatcher:
             ring_timeout_s=s.ring_timeout_s,
             accept_timeout_s=s.agent_accept_timeout_s,
             language=s.language,
+            agent_channel_template=s.agent_channel_template,
+            customer_channel_template=s.customer_channel_template,
         )
 
     def _apply(
