@@ -1,12 +1,20 @@
-"""The agent pool: who may take the next call (longest idle first, never two at once)."""
+"""The agent pool: who may take the next call (longest idle first, never two at once).
+
+Pure and in memory: every method takes ``now``. Whoever persists the pool drains
+``changes()`` (the agents whose state, reason or counters moved since the last drain).
+A device that cannot ring (AMI UNAVAILABLE) pauses its agent with ``DEVICE_UNAVAILABLE``
+as the reason; the agent is offered calls again when the device comes back.
+"""
 
 from __future__ import annotations
 
 import enum
 import heapq
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+
+DEVICE_UNAVAILABLE = "устройство недоступно"
 
 
 class AgentError(Exception):
@@ -32,6 +40,8 @@ class Agent:
     busy_seconds: float = 0.0
     busy_from: datetime | None = None
     calls: int = 0
+    last_call_ended_at: datetime | None = None
+    device_unavailable: bool = False
 
 
 class AgentPool:
@@ -48,6 +58,7 @@ class AgentPool:
         self._wrap: list[tuple[datetime, str]] = []
         self._wrap_up = timedelta(seconds=wrap_up_s)
         self._miss_pause_after = miss_pause_after
+        self._changed: set[str] = set()
 
     def get(self, agent_id: str) -> Agent:
         try:
@@ -57,6 +68,43 @@ class AgentPool:
 
     def all(self) -> list[Agent]:
         return sorted(self._agents.values(), key=lambda a: a.id)
+
+    def knows(self, agent_id: str) -> bool:
+        return agent_id in self._agents
+
+    def changes(self) -> list[Agent]:
+        """Copies of the agents changed since the last call, by id; clears the set."""
+        changed = [replace(self._agents[a]) for a in sorted(self._changed)]
+        self._changed.clear()
+        return changed
+
+    def restore(
+        self,
+        agent_id: str,
+        state: AgentState,
+        since: datetime,
+        *,
+        paused_reason: str | None = None,
+        consecutive_misses: int = 0,
+        last_call_ended_at: datetime | None = None,
+    ) -> None:
+        """Put an agent back as it was persisted (at start-up). An idle agent keeps its
+        place in the longest-idle order; a wrap-up ends ``wrap_up_s`` after ``since``."""
+        agent = self._agents.get(agent_id) or Agent(agent_id, AgentState.LOGGED_OUT, since)
+        self._agents[agent_id] = agent
+        agent.consecutive_misses = consecutive_misses
+        agent.last_call_ended_at = last_call_ended_at
+        agent.paused_reason = paused_reason if state is AgentState.PAUSED else None
+        agent.device_unavailable = agent.paused_reason == DEVICE_UNAVAILABLE
+        if state is AgentState.IDLE:
+            self._make_idle(agent_id, since)
+        else:
+            self._set(agent_id, state, since)
+        if state is AgentState.WRAP_UP:
+            heapq.heappush(self._wrap, (since + self._wrap_up, agent_id))
+        if state in (AgentState.RINGING, AgentState.ON_CALL):
+            agent.busy_from = since
+        self._changed.discard(agent_id)
 
     def idle_count(self, now: datetime) -> int:
         self._finish_wrap_ups(now)
@@ -83,10 +131,14 @@ class AgentPool:
             agent.busy_seconds += (now - agent.busy_from).total_seconds()
             agent.busy_from = None
         agent.calls += 1
+        agent.last_call_ended_at = now
         agent.consecutive_misses = agent.consecutive_misses + 1 if missed else 0
         if missed and agent.consecutive_misses >= self._miss_pause_after:
             self._set(agent_id, AgentState.PAUSED, now)
             agent.paused_reason = f"пропущено вызовов подряд: {agent.consecutive_misses}"
+        elif agent.device_unavailable:
+            self._set(agent_id, AgentState.PAUSED, now)
+            agent.paused_reason = DEVICE_UNAVAILABLE
         elif missed or not self._wrap_up:
             self._make_idle(agent_id, now)
         else:
@@ -101,12 +153,17 @@ class AgentPool:
         agent.paused_reason = reason
 
     def login(self, agent_id: str, now: datetime) -> None:
-        """Log in or resume: the agent becomes idle (misses forgiven)."""
+        """Log in or resume: the agent becomes idle (misses forgiven), or stays paused with
+        ``DEVICE_UNAVAILABLE`` while its device cannot ring."""
         agent = self._agents.setdefault(agent_id, Agent(agent_id, AgentState.LOGGED_OUT, now))
         if agent.state in (AgentState.LOGGED_OUT, AgentState.PAUSED):
             agent.consecutive_misses = 0
-            agent.paused_reason = None
-            self._make_idle(agent_id, now)
+            if agent.device_unavailable:
+                self._set(agent_id, AgentState.PAUSED, now)
+                agent.paused_reason = DEVICE_UNAVAILABLE
+            else:
+                agent.paused_reason = None
+                self._make_idle(agent_id, now)
 
     resume = login
 
@@ -114,7 +171,31 @@ class AgentPool:
         agent = self.get(agent_id)
         if agent.state in (AgentState.RINGING, AgentState.ON_CALL):
             raise AgentError(f"agent {agent_id} is {agent.state.value}; log out after the call")
+        agent.paused_reason = None
         self._set(agent_id, AgentState.LOGGED_OUT, now)
+
+    def device_unavailable(self, agent_id: str, now: datetime) -> None:
+        """The agent's device cannot ring: an idle agent (or one in wrap-up) is paused with
+        ``DEVICE_UNAVAILABLE``; a busy one when its call ends. Unknown agents are ignored
+        (device events arrive for every device of the PBX)."""
+        agent = self._agents.get(agent_id)
+        if agent is None or agent.device_unavailable:
+            return
+        agent.device_unavailable = True
+        if agent.state in (AgentState.IDLE, AgentState.WRAP_UP):
+            self._set(agent_id, AgentState.PAUSED, now)
+            agent.paused_reason = DEVICE_UNAVAILABLE
+
+    def device_available(self, agent_id: str, now: datetime) -> None:
+        """The device can ring again: an agent paused only for that becomes idle; any other
+        pause (misses, a supervisor) stays."""
+        agent = self._agents.get(agent_id)
+        if agent is None or not agent.device_unavailable:
+            return
+        agent.device_unavailable = False
+        if agent.state is AgentState.PAUSED and agent.paused_reason == DEVICE_UNAVAILABLE:
+            agent.paused_reason = None
+            self._make_idle(agent_id, now)
 
     def next_free_at(self) -> datetime | None:
         """When the earliest wrap-up ends, for the dispatcher's wake-up."""
@@ -146,3 +227,4 @@ class AgentPool:
         self._idle_n += (state is AgentState.IDLE) - (agent.state is AgentState.IDLE)
         agent.state = state
         agent.since = now
+        self._changed.add(agent_id)
