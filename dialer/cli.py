@@ -16,6 +16,7 @@ from collections.abc import Sequence
 DEFAULT_DB_URL = "sqlite:///callback-dialer.db"
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "dialer.commands.agents",
     "dialer.commands.crm",
     "dialer.commands.db",
     "dialer.commands.dnc",

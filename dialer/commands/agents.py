@@ -1,0 +1,137 @@
+"""`callback-dialer agents`: list agents, configure a campaign's, log in, log out, pause, resume.
+
+The commands change the agents table; a running dialer picks the change up at its next agent
+sync (``dialer.agent_sync``). A logout or pause of an agent on a call takes effect when the
+call ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dialer.agents import AgentState
+from dialer.cli import UsageError
+from dialer.commands.db import database, storage_command
+from dialer.config import ConfigError, load_campaign
+from dialer.storage.agents import AgentRecord, Change, SqlAgentRegistry
+
+STATE_NAMES: dict[AgentState, str] = {
+    AgentState.LOGGED_OUT: "не в системе",
+    AgentState.IDLE: "свободен",
+    AgentState.RINGING: "вызов",
+    AgentState.ON_CALL: "разговор",
+    AgentState.WRAP_UP: "поствызывная обработка",
+    AgentState.PAUSED: "пауза",
+}
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "agents",
+        help="list agents; log them in or out, pause or resume them",
+        description="Agents (operators) of the campaigns. A running dialer applies "
+        "changes at its next agent sync; a logout or pause of an agent on a call takes "
+        "effect when the call ends.",
+    )
+    actions = parser.add_subparsers(dest="agents_action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="print every agent with its state")
+    listing.add_argument("--campaign", metavar="NAME", help="only this campaign's agents")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.set_defaults(func=run_list)
+    configure = actions.add_parser(
+        "configure", help="add the agents listed in a campaign file (new ones logged out)"
+    )
+    configure.add_argument("campaign_file", metavar="CAMPAIGN_TOML", type=Path)
+    configure.set_defaults(func=run_configure)
+    for name, text in (
+        ("login", "log AGENT in (also lifts a pause)"),
+        ("logout", "log AGENT out"),
+        ("resume", "lift AGENT's pause (misses forgiven)"),
+    ):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("agent", metavar="AGENT")
+        action.set_defaults(func=run_request, request=name)
+    pause = actions.add_parser("pause", help="pause AGENT with a reason shown to ops")
+    pause.add_argument("agent", metavar="AGENT")
+    pause.add_argument("--reason", required=True, help="why (shown in 'agents list')")
+    pause.set_defaults(func=run_request, request="pause")
+
+
+@storage_command
+def run_list(args: argparse.Namespace) -> int:
+    agents = SqlAgentRegistry(database(args)).all(args.campaign)
+    if args.json:
+        for agent in agents:
+            print(json.dumps(as_json(agent), ensure_ascii=False))
+        return 0
+    print(f"{'AGENT':<10} {'CAMPAIGN':<12} {'STATE':<34} {'SINCE':<20} MISSES  REASON")
+    for agent in agents:
+        shown = f"{agent.state.value} ({STATE_NAMES[agent.state]})"
+        since = agent.state_since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        print(
+            f"{agent.id:<10} {agent.campaign or '-':<12} {shown:<34} {since:<20} "
+            f"{agent.consecutive_misses:>6}  {agent.paused_reason or ''}".rstrip()
+        )
+    return 0
+
+
+@storage_command
+def run_configure(args: argparse.Namespace) -> int:
+    try:
+        settings = load_campaign(args.campaign_file)
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from exc
+    added = SqlAgentRegistry(database(args)).configure(
+        settings.name,
+        settings.agents,
+        datetime.now(UTC),
+        channel_template=settings.agent_channel_template,
+    )
+    kept = len(settings.agents) - len(added)
+    print(f"campaign {settings.name}: {len(added)} agent(s) added, {kept} already configured")
+    return 0
+
+
+@storage_command
+def run_request(args: argparse.Namespace) -> int:
+    registry = SqlAgentRegistry(database(args))
+    now = datetime.now(UTC)
+    if args.request == "pause":
+        change = registry.pause(args.agent, now, args.reason)
+    else:
+        change = getattr(registry, args.request)(args.agent, now)
+    print(describe(change))
+    return 0
+
+
+def describe(change: Change) -> str:
+    before, after = change.before, change.after
+    if not change.changed:
+        return f"{after.id}: unchanged, {_shown(after)}"
+    note = "; takes effect when the current call ends" if before.busy else ""
+    return f"{after.id}: {_shown(before)} -> {_shown(after)}{note}"
+
+
+def as_json(agent: AgentRecord) -> dict[str, Any]:
+    ended = agent.last_call_ended_at
+    return {
+        "id": agent.id,
+        "campaign": agent.campaign,
+        "name": agent.display_name,
+        "channel": agent.channel,
+        "state": agent.state.value,
+        "state_ru": STATE_NAMES[agent.state],
+        "since": agent.state_since.isoformat(timespec="seconds"),
+        "paused_reason": agent.paused_reason,
+        "consecutive_misses": agent.consecutive_misses,
+        "last_call_ended_at": None if ended is None else ended.isoformat(timespec="seconds"),
+    }
+
+
+def _shown(agent: AgentRecord) -> str:
+    reason = f" ({agent.paused_reason})" if agent.paused_reason else ""
+    return f"{agent.state.value}{reason}"
