@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from campaigns.calls import CallResult
+from campaigns.dispositions import Disposition, DispositionKind
 from campaigns.outcomes import Outcome, OutcomeKind, manual_comment
 from campaigns.retry import local_date, next_attempt_at, retry_delay
 from campaigns.settings import CampaignSettings
@@ -110,31 +111,6 @@ Effect = Originate | ScheduleAt | WriteOutcome
 class Transition:
     state: OrderState
     effects: tuple[Effect, ...] = ()
-
-
-class DispositionKind(enum.Enum):
-    CONFIRMED = "confirmed"
-    CALLBACK = "callback"
-    REFUSED = "refused"
-    INVALID = "invalid"
-
-
-@dataclass(frozen=True, slots=True)
-class Disposition:
-    """The agent's (or the CRM's) verdict on an answered call."""
-
-    kind: DispositionKind
-    reason: str | None = None
-    callback_at: datetime | None = None
-    comment: str = ""
-
-    def __post_init__(self) -> None:
-        if self.kind is DispositionKind.REFUSED and not (self.reason or "").strip():
-            raise ValueError("a refusal needs a reason (seed 002)")
-        if self.kind is DispositionKind.CALLBACK and self.callback_at is None:
-            raise ValueError("a callback needs callback_at")
-        if self.callback_at is not None and self.callback_at.tzinfo is None:
-            raise ValueError("callback_at must carry a time zone")
 
 
 _CUSTOMER_UNANSWERED = frozenset({CallResult.NO_ANSWER, CallResult.BUSY})

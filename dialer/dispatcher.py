@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 
 from campaigns import lifecycle
 from campaigns.calls import CallReport, CallResult, OriginateRequest
-from campaigns.lifecycle import Disposition, Transition, WriteOutcome
+from campaigns.dispositions import Disposition
+from campaigns.lifecycle import Transition, WriteOutcome
 from campaigns.orders import Order
 from campaigns.outcomes import Outcome, OutcomeKind, manual_comment
 from campaigns.screening import Screening, Verdict

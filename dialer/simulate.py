@@ -19,7 +19,7 @@ from typing import Any, TextIO
 import pytz
 
 from campaigns.calls import CallReport, CallResult, OriginateRequest
-from campaigns.lifecycle import Disposition, DispositionKind
+from campaigns.dispositions import Disposition, DispositionKind
 from campaigns.orders import Order
 from campaigns.outcomes import Outcome, OutcomeKind
 from campaigns.settings import CampaignSettings

@@ -9,9 +9,8 @@ import pytest
 
 from campaigns import lifecycle
 from campaigns.calls import CallResult
+from campaigns.dispositions import Disposition, DispositionKind
 from campaigns.lifecycle import (
-    Disposition,
-    DispositionKind,
     OrderState,
     Phase,
     Priority,

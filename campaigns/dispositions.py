@@ -1,0 +1,32 @@
+"""The verdict on an answered call: confirmed, a callback time, refused with a reason, invalid."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class DispositionKind(enum.Enum):
+    CONFIRMED = "confirmed"
+    CALLBACK = "callback"
+    REFUSED = "refused"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class Disposition:
+    """The agent's (or the CRM's) verdict on an answered call."""
+
+    kind: DispositionKind
+    reason: str | None = None
+    callback_at: datetime | None = None
+    comment: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind is DispositionKind.REFUSED and not (self.reason or "").strip():
+            raise ValueError("a refusal needs a reason (seed 002)")
+        if self.kind is DispositionKind.CALLBACK and self.callback_at is None:
+            raise ValueError("a callback needs callback_at")
+        if self.callback_at is not None and self.callback_at.tzinfo is None:
+            raise ValueError("callback_at must carry a time zone")
