@@ -2,40 +2,51 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, make_url, text
 
 from campaigns.lifecycle import OrderState, Phase
 from campaigns.orders import Order
 from campaigns.outcomes import Outcome, OutcomeKind
 from dialer.memory_store import MemoryOrderStore
 from dialer.ports import AttemptRecord, OrderStore, QueueEntry
+from dialer.storage.migrate import open_database
+from dialer.storage.orders import SqlOrderStore
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
-STORES: dict[str, Callable[..., OrderStore]] = {"memory": lambda tmp_path: MemoryOrderStore()}
+
+def _fresh_postgres(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database of its own on the session's PostgreSQL cluster, dropped afterwards."""
+    server = request.getfixturevalue("postgres_url")
+    name = f"contract_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
-def _sql_store(tmp_path) -> OrderStore:  # type: ignore[no-untyped-def]
-    from dialer.storage.migrate import open_database  # noqa: PLC0415
-    from dialer.storage.orders import SqlOrderStore  # noqa: PLC0415
-
-    return SqlOrderStore(open_database(f"sqlite:///{tmp_path}/contract.db"))
-
-
-try:
-    import dialer.storage.orders  # noqa: F401
-
-    STORES["sqlite"] = _sql_store
-except ImportError:  # the SQL store lands with the storage work
-    pass
-
-
-@pytest.fixture(params=sorted(STORES))
-def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[OrderStore]:  # type: ignore[no-untyped-def]
-    yield STORES[request.param](tmp_path)
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OrderStore]:
+    if request.param == "memory":
+        yield MemoryOrderStore()
+    elif request.param == "sqlite":
+        yield SqlOrderStore(open_database(f"sqlite:///{tmp_path}/contract.db"))
+    else:
+        for url in _fresh_postgres(request):
+            engine = open_database(url)
+            yield SqlOrderStore(engine)
+            engine.dispose()
 
 
 def entry(
