@@ -17,7 +17,7 @@ from pathlib import Path
 
 from make_orders import write_orders  # type: ignore[import-not-found]
 
-from dialer.simulate import parse_utc
+from dialer.clock_text import parse_utc
 
 LIMIT_S = 60.0
 ROOT = Path(__file__).resolve().parents[1]

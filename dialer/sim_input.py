@@ -8,7 +8,13 @@ from typing import Any
 
 from campaigns.calls import CallResult
 from campaigns.orders import Order
-from dialer.simulate import SimCallee, SimInputError, _disposition, parse_utc
+from dialer.clock_text import parse_utc
+from dialer.sim_phones import SimCallee, parse_disposition
+
+
+class SimInputError(Exception):
+    """A line of the orders file is malformed; the message names the line and field."""
+
 
 _UNANSWERED = {
     r.value: r
@@ -76,7 +82,7 @@ def _callee(sim: Any) -> SimCallee:
     if not isinstance(disposition, str):
         raise SimInputError("sim.disposition: expected a string")
     try:
-        _disposition(disposition)
+        parse_disposition(disposition)
     except ValueError as exc:
         raise SimInputError(f"sim.disposition: {exc}") from None
     unanswered = sim.get("unanswered", "no_answer")

@@ -7,174 +7,24 @@ callees behave as each order's ``sim`` block says.
 
 from __future__ import annotations
 
-import heapq
 import json
 import random
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
-import pytz
-
-from campaigns.calls import CallReport, CallResult, OriginateRequest
-from campaigns.dispositions import Disposition, DispositionKind
 from campaigns.orders import Order
 from campaigns.outcomes import Outcome, OutcomeKind
 from campaigns.settings import CampaignSettings
 from campaigns.window import zone
 from dialer.agents import AgentPool
+from dialer.clock_text import iso_z
 from dialer.dispatcher import Dispatcher, Screen
 from dialer.memory_store import MemoryOrderStore
 from dialer.ports import AttemptRecord, QueueEntry
-
-AGENT_ANSWER_S = 3
-ANNOUNCE_S = 4
-CUSTOMER_PICKUP_S = 8
-BUSY_S = 3
-
-
-class SimInputError(Exception):
-    """A line of the orders file is malformed; the message names the line and field."""
-
-
-@dataclass(frozen=True, slots=True)
-class SimCallee:
-    """How one order's people behave in the simulation.
-
-    ``answer_on_attempt``: the customer attempt the customer answers (None: never).
-    ``agent_misses``: how many offers of this order the agents miss before one presses 1.
-    ``unanswered``: what an unanswered attempt looks like (no_answer, busy, ...).
-    After a callback disposition the customer answers the next call and confirms.
-    """
-
-    answer_on_attempt: int | None
-    disposition: str = "confirmed"
-    agent_misses: int = 0
-    unanswered: CallResult = CallResult.NO_ANSWER
-
-
-@dataclass(order=True, slots=True)
-class _Event:
-    at: datetime
-    seq: int
-    action: Callable[[], None] = field(compare=False)
-
-
-class VirtualClock:
-    """The simulation's only clock: a heap of future events."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-        self._events: list[_Event] = []
-        self._seq = 0
-
-    def call_at(self, at: datetime, action: Callable[[], None]) -> None:
-        self._seq += 1
-        heapq.heappush(self._events, _Event(max(at, self.now), self._seq, action))
-
-    def next_at(self) -> datetime | None:
-        return self._events[0].at if self._events else None
-
-    def run_due(self) -> None:
-        while self._events and self._events[0].at <= self.now:
-            heapq.heappop(self._events).action()
-
-
-class SimTelephony:
-    """Telephony double: decides each call's result from the order's ``SimCallee`` and
-    reports it after the time the call would take."""
-
-    def __init__(
-        self, clock: VirtualClock, callees: dict[str, SimCallee], settings: CampaignSettings
-    ) -> None:
-        self._clock = clock
-        self._callees = callees
-        self._settings = settings
-        self._offers: Counter[str] = Counter()
-        self._reached: Counter[str] = Counter()
-        self._called_back: set[str] = set()
-        self.report_sink: Callable[[CallReport], None] = _unwired
-        self.disposition_sink: Callable[[str, Disposition], None] = _unwired_disposition
-
-    def called_back(self, order_id: str) -> None:
-        self._called_back.add(order_id)
-
-    def originate(self, request: OriginateRequest) -> None:
-        callee = self._callees[request.order_id]
-        self._offers[request.order_id] += 1
-        if self._offers[request.order_id] <= callee.agent_misses:
-            self._report(request, CallResult.AGENT_MISSED, request.accept_timeout_s)
-            return
-        self._reached[request.order_id] += 1
-        if self._answers(request.order_id, callee):
-            self._answered(request, callee)
-        elif callee.unanswered is CallResult.NO_ANSWER:
-            self._report(request, CallResult.NO_ANSWER, ANNOUNCE_S + request.ring_timeout_s)
-        else:
-            self._report(request, callee.unanswered, ANNOUNCE_S + BUSY_S)
-
-    def _answers(self, order_id: str, callee: SimCallee) -> bool:
-        if order_id in self._called_back:
-            return True
-        return callee.answer_on_attempt == self._reached[order_id]
-
-    def _answered(self, request: OriginateRequest, callee: SimCallee) -> None:
-        start = self._clock.now
-        talk = ANNOUNCE_S + CUSTOMER_PICKUP_S + self._settings.talk_time_s
-        answered = start + timedelta(seconds=ANNOUNCE_S + CUSTOMER_PICKUP_S)
-        disposition = _disposition(
-            "confirmed" if request.order_id in self._called_back else callee.disposition
-        )
-        self._called_back.discard(request.order_id)
-
-        def finish() -> None:
-            report = CallReport(request.attempt_id, CallResult.ANSWERED, self._clock.now, answered)
-            self.report_sink(report)
-            if disposition.kind is DispositionKind.CALLBACK:
-                self.called_back(request.order_id)
-            self.disposition_sink(request.order_id, disposition)
-
-        self._clock.call_at(start + timedelta(seconds=talk), finish)
-
-    def _report(self, request: OriginateRequest, result: CallResult, seconds: int) -> None:
-        at = self._clock.now + timedelta(seconds=AGENT_ANSWER_S + seconds)
-        self._clock.call_at(
-            at, lambda: self.report_sink(CallReport(request.attempt_id, result, self._clock.now))
-        )
-
-
-def _unwired(report: CallReport) -> None:
-    raise RuntimeError(f"report sink not wired for {report.attempt_id}")
-
-
-def _unwired_disposition(order_id: str, disposition: Disposition) -> None:
-    raise RuntimeError(f"disposition sink not wired for {order_id}")
-
-
-def _disposition(text: str) -> Disposition:
-    if text.startswith("callback:"):
-        return Disposition(DispositionKind.CALLBACK, callback_at=parse_utc(text[9:]))
-    if text.startswith("refused"):
-        reason = text.partition(":")[2] or "Передумал"
-        return Disposition(DispositionKind.REFUSED, reason=reason)
-    return Disposition(DispositionKind.CONFIRMED)
-
-
-def parse_utc(text: str) -> datetime:
-    """ISO 8601 with an offset or ``Z`` → aware UTC; naive input is refused."""
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        raise ValueError(f"time without a zone: {text!r}")
-    return value.astimezone(pytz.UTC)
-
-
-def iso_z(at: datetime) -> str:
-    """``YYYY-MM-DDTHH:MM:SSZ`` for an aware instant."""
-    if at.utcoffset():
-        at = at.astimezone(pytz.UTC)
-    return at.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
+from dialer.sim_phones import SimCallee, SimTelephony, VirtualClock
 
 
 class JsonLinesJournal:

@@ -9,10 +9,11 @@ from typing import Any
 
 from campaigns.settings import CampaignSettings
 from dialer.cli import UsageError
+from dialer.clock_text import parse_utc
 from dialer.config import ConfigError, load_campaign
 from dialer.screener import make_screen
-from dialer.sim_input import read_orders
-from dialer.simulate import SimConfig, SimInputError, parse_utc, run_simulation
+from dialer.sim_input import SimInputError, read_orders
+from dialer.simulate import SimConfig, run_simulation
 
 MAX_DAYS = 366
 MAX_AGENTS = 10_000
