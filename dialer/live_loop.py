@@ -1,0 +1,146 @@
+"""A small asyncio driver for the Dispatcher over real telephony: tests and demos, not the service.
+
+``LiveDispatchLoop`` runs one tick every ``interval_s`` (sooner when a report or a device
+state arrives): apply the telephony reports received since the last tick, sync the agents
+with the database, dispatch due orders. Everything happens on the running loop, one tick at a
+time, so the synchronous Dispatcher never sees two callers. There is no scheduler, no CRM
+intake and no outbox worker here: the service (APScheduler, issue 4) replaces this class.
+
+Wiring (the adapter reports to the loop, the dispatcher dials through the loop's guard)::
+
+    live = LiveDispatchLoop(pool, clock=clock, agent_sync=sync)
+    ami = AmiTelephony(settings, live.report, clock=clock)
+    ami.watch_agent_devices(campaign.agent_channel_template, live.device)
+    ami.watch_accepts(live.accepted)
+    dispatcher = Dispatcher(..., telephony=live.guard(ami), agents=pool, ...)
+    live.start(dispatcher)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from campaigns.calls import CallReport, CallResult, OriginateRequest
+from dialer.agent_sync import AgentSync
+from dialer.agents import AgentPool, AgentState
+from dialer.call_results import DeviceStatus
+from dialer.dispatcher import Dispatcher, DispatchError
+from dialer.ports import Telephony
+
+log = logging.getLogger(__name__)
+
+
+class _Guarded:
+    """Telephony whose refused requests (bad dial template or value) come back as FAILED
+    reports instead of exceptions inside ``Dispatcher.dispatch``."""
+
+    def __init__(self, telephony: Telephony, live: LiveDispatchLoop) -> None:
+        self._telephony = telephony
+        self._live = live
+
+    def originate(self, request: OriginateRequest) -> None:
+        try:
+            self._telephony.originate(request)
+        except ValueError as exc:
+            log.error("originate refused for %s: %s", request.attempt_id, exc)
+            self._live.report(
+                CallReport(
+                    request.attempt_id,
+                    CallResult.FAILED,
+                    self._live.now(),
+                    detail=f"refused before dialling: {exc}",
+                )
+            )
+
+
+class LiveDispatchLoop:
+    """Dispatch on a short interval; reports, device states and accepts applied on the loop."""
+
+    def __init__(
+        self,
+        pool: AgentPool,
+        *,
+        clock: Callable[[], datetime],
+        agent_sync: AgentSync | None = None,
+        interval_s: float = 0.5,
+    ) -> None:
+        self._pool = pool
+        self._clock = clock
+        self._agent_sync = agent_sync
+        self._interval_s = interval_s
+        self._reports: list[CallReport] = []
+        self._wake = asyncio.Event()
+        self._dispatcher: Dispatcher | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def guard(self, telephony: Telephony) -> Telephony:
+        return _Guarded(telephony, self)
+
+    def start(self, dispatcher: Dispatcher) -> None:
+        self._dispatcher = dispatcher
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    # ---- sinks for the telephony adapter (called on the loop) -------------------------
+
+    def report(self, report: CallReport) -> None:
+        self._reports.append(report)
+        self._wake.set()
+
+    def device(self, agent_id: str, status: DeviceStatus) -> None:
+        if status.reachable is False:
+            self._pool.device_unavailable(agent_id, self._clock())
+        elif status.reachable:
+            self._pool.device_available(agent_id, self._clock())
+        self._wake.set()
+
+    def accepted(self, attempt_id: str, agent_id: str) -> None:
+        del attempt_id
+        if self._pool.knows(agent_id) and self._pool.get(agent_id).state is AgentState.RINGING:
+            self._pool.connected(agent_id, self._clock())
+
+    # ---- the tick ---------------------------------------------------------------------
+
+    def tick(self) -> int:
+        """One round; returns how many attempts it started."""
+        dispatcher = self._require_dispatcher()
+        reports, self._reports = self._reports, []
+        for report in reports:
+            try:
+                dispatcher.on_report(report)
+            except DispatchError:
+                log.exception("report for an unknown attempt ignored")
+        now = self._clock()
+        if self._agent_sync is not None:
+            self._agent_sync.sync(now)
+        started = dispatcher.dispatch(now)
+        if started and self._agent_sync is not None:
+            self._agent_sync.sync(now)
+        return started
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                self.tick()
+            except Exception:
+                log.exception("dispatch tick failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._interval_s)
+            self._wake.clear()
+
+    def _require_dispatcher(self) -> Dispatcher:
+        if self._dispatcher is None:
+            raise RuntimeError("LiveDispatchLoop.start(dispatcher) was not called")
+        return self._dispatcher
