@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 
 from campaigns import lifecycle
@@ -168,10 +167,10 @@ class Dispatcher:
     def _rejected(
         self, t: Transition, screening: Screening, duplicate_of: str | None, now: datetime
     ) -> Transition:
-        state = replace(t.state, phase=lifecycle.Phase.DONE, due_at=None)
+        state = t.state._replace(phase=lifecycle.Phase.DONE, due_at=None)
         zone = state.zones[0]
         if screening.verdict in (Verdict.SKIP, Verdict.DO_NOT_CALL):
-            return Transition(replace(state, outcome=OutcomeKind.SKIPPED))
+            return Transition(state._replace(outcome=OutcomeKind.SKIPPED))
         if screening.verdict is Verdict.DIAL:
             kind, problem, text = OutcomeKind.DUPLICATE, "Дубль", f"дубль к заказу №{duplicate_of}"
         else:
@@ -185,7 +184,7 @@ class Dispatcher:
             problem=problem,
             comment=manual_comment(now, zone, text),
         )
-        return Transition(replace(state, outcome=kind), (WriteOutcome(outcome),))
+        return Transition(state._replace(outcome=kind), (WriteOutcome(outcome),))
 
     def _launch(self, entry: QueueEntry, now: datetime) -> int:
         state = entry.state

@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from campaigns.calls import CallReport, CallResult, OriginateRequest
@@ -35,11 +35,7 @@ class SimCallee:
     unanswered: CallResult = CallResult.NO_ANSWER
 
 
-@dataclass(order=True, slots=True)
-class _Event:
-    at: datetime
-    seq: int
-    action: Callable[[], None] = field(compare=False)
+_Event = tuple[datetime, int, Callable[[], None]]  # (when, sequence for ties, action)
 
 
 class VirtualClock:
@@ -52,14 +48,14 @@ class VirtualClock:
 
     def call_at(self, at: datetime, action: Callable[[], None]) -> None:
         self._seq += 1
-        heapq.heappush(self._events, _Event(max(at, self.now), self._seq, action))
+        heapq.heappush(self._events, (max(at, self.now), self._seq, action))
 
     def next_at(self) -> datetime | None:
-        return self._events[0].at if self._events else None
+        return self._events[0][0] if self._events else None
 
     def run_due(self) -> None:
-        while self._events and self._events[0].at <= self.now:
-            heapq.heappop(self._events).action()
+        while self._events and self._events[0][0] <= self.now:
+            heapq.heappop(self._events)[2]()
 
 
 class SimTelephony:
