@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from campaigns.window import zone as tz_of
 
@@ -29,8 +30,7 @@ class OutcomeKind(enum.Enum):
         return self not in (OutcomeKind.NO_ANSWER, OutcomeKind.CALLBACK)
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """One write-back. ``attempt_no`` counts customer attempts so far; ``comment`` is
     already in the manuals' ``DD.MM - text`` form."""
 

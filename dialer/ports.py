@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from campaigns.calls import CallReport, CallResult, OriginateRequest
 from campaigns.lifecycle import OrderState
@@ -26,8 +25,7 @@ class Telephony(Protocol):
     def originate(self, request: OriginateRequest) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class QueueEntry:
+class QueueEntry(NamedTuple):
     """An order in the dialer: the CRM's data, its validated number and its state."""
 
     order: Order
@@ -36,8 +34,7 @@ class QueueEntry:
     state: OrderState
 
 
-@dataclass(frozen=True, slots=True)
-class AttemptRecord:
+class AttemptRecord(NamedTuple):
     """One agent-first call. ``id`` is also the Asterisk ChannelId."""
 
     id: str

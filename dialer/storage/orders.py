@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, func, select, update
@@ -285,7 +284,7 @@ def _attempt(r: AttemptRow) -> AttemptRecord:
 
 
 def _payload(outcome: Outcome, fields: CrmFields) -> str:
-    data = asdict(outcome)
+    data = outcome._asdict()
     data["kind"] = outcome.kind.value
     data["at"] = outcome.at.isoformat()
     data["callback_at"] = None if outcome.callback_at is None else outcome.callback_at.isoformat()

@@ -148,10 +148,9 @@ def test_saved_state_attempt_and_outcomes_are_read_back(store: OrderStore) -> No
             attempt_times=(T0,),
         ),
     )
-    from dataclasses import replace  # noqa: PLC0415
 
     store.save(
-        requeued, attempt=replace(attempt, ended_at=T0 + timedelta(seconds=30)), outcomes=[outcome]
+        requeued, attempt=attempt._replace(ended_at=T0 + timedelta(seconds=30)), outcomes=[outcome]
     )
     assert store.live_attempts() == []
     got = store.get("1")
