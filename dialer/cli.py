@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dialer.commands.numbering",
     "dialer.commands.outbox",
     "dialer.commands.phone_info",
+    "dialer.commands.run",
     "dialer.commands.simulate",
 )
 

@@ -27,7 +27,10 @@ from dialer.ports import AttemptRecord, Journal, OrderStore, QueueEntry, Telepho
 log = logging.getLogger(__name__)
 
 Screen = Callable[[Order, datetime], Screening]
-StatusCheck = Callable[[Order], bool]
+StatusCheck = Callable[[Order], bool | None]
+"""Right before a dial: True dials, False makes the order leave the queue silently, None
+(not known yet, e.g. the CRM's answer is still on its way) releases the claim untouched so
+a later ``dispatch`` tries the order again."""
 
 _SCREEN_OUTCOMES: dict[Verdict, tuple[OutcomeKind, str, str]] = {
     Verdict.INVALID: (OutcomeKind.INVALID, "Невалидный номер", "невалидный номер"),
@@ -84,17 +87,26 @@ class Dispatcher:
                 admitted += self._admit_one(order, now)
         return admitted
 
-    def dispatch(self, now: datetime) -> int:
-        """Start attempts for due orders while agents are free; returns how many."""
+    def dispatch(self, now: datetime, limit: int | None = None) -> int:
+        """Start attempts for due orders while agents are free, at most ``limit`` (the
+        service's pacing); returns how many."""
         started = 0
+        held: set[str] = set()  # status not known yet: released, not claimed again now
         if self._trunk.is_paused(now):
             return 0
         while (free := self._agents.idle_count(now)) > 0:
-            batch = self._store.claim_due(now, min(free, self._claim_batch))
-            if not batch:
+            room = free if limit is None else min(free, limit - started)
+            if room <= 0:
                 break
+            batch = self._store.claim_due(now, min(room + len(held), self._claim_batch))
+            fresh = [entry for entry in batch if entry.order.id not in held]
             for entry in batch:
-                started += self._launch(entry, now)
+                if entry.order.id in held:
+                    self._store.save(entry)  # release the claim untouched
+            if not fresh:
+                break
+            for entry in fresh:
+                started += self._launch(entry, now, held)
         return started
 
     def on_report(self, report: CallReport) -> None:
@@ -186,12 +198,17 @@ class Dispatcher:
         )
         return Transition(state._replace(outcome=kind), (WriteOutcome(outcome),))
 
-    def _launch(self, entry: QueueEntry, now: datetime) -> int:
+    def _launch(self, entry: QueueEntry, now: datetime, held: set[str]) -> int:
         state = entry.state
         if not window_open(now, state.zones, self._settings.window):
             self._apply(entry, lifecycle.defer(state, now, self._settings))
             return 0
-        if self._status_check is not None and not self._status_check(entry.order):
+        verdict = True if self._status_check is None else self._status_check(entry.order)
+        if verdict is None:
+            self._store.save(entry)  # release the claim untouched; asked again later
+            held.add(entry.order.id)
+            return 0
+        if not verdict:
             self._apply(entry, lifecycle.skip(state))
             return 0
         agent = self._agents.acquire(now)

@@ -1,0 +1,695 @@
+"""The dialing service's composition root: one asyncio loop for AMI, scheduler and web edge.
+
+``run_service(config)`` installs Twisted's asyncio reactor on a new loop (before anything
+imports ``twisted.internet.reactor``), owns the only clock, wires every object by its
+constructor and runs until SIGINT/SIGTERM or the ``--for`` duration ends.
+
+Work on the loop (the synchronous ``Dispatcher`` never sees two callers):
+
+* dispatch runs whenever something may have changed — an order admitted (push or pull), a
+  call report, a status read answered — and on the safety tick; no push waits for a tick;
+* AMI reports are applied as they arrive; answered calls get the configured automatic
+  disposition (test-double agents) or wait for the agent's verdict;
+* APScheduler (memory store, coalesce, one instance) runs the periodic jobs: CRM poll,
+  dispatch tick, outbox flush, day roll-over.
+
+Blocking CRM I/O (pull, status reads, outcome writes) runs in a small thread pool, each
+call bounded by a timeout, so a CRM that does not answer never stops the loop.
+
+The never-touch re-check (business-rules §2): right before each dial the dispatcher asks
+``StatusRecheck.check``. A status learned from the CRM within ``status_max_age_s`` (a push,
+a pull page, or a read) decides at once; otherwise the order is released untouched, its
+status is read in the pool, and dispatch runs again when the answer is in. A CRM that does
+not answer holds only the orders it cannot vouch for; they are asked again after
+``status_retry_s`` and never dialled unchecked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import math
+import random
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from campaigns.calls import CallReport, CallResult, OriginateRequest
+from campaigns.dispositions import Disposition, DispositionKind
+from campaigns.lifecycle import Phase
+from campaigns.orders import Order
+from campaigns.outcomes import DEFAULT_CRM_MAPPING, CrmFields, Outcome, OutcomeKind
+from campaigns.settings import CampaignSettings
+from campaigns.window import zone
+from crm_adapter.demo import DemoCrm
+from crm_adapter.errors import CrmError, OrderNotFoundError
+from crm_adapter.factory import make_adapter
+from crm_adapter.http_json import IntakeHandler
+from crm_adapter.port import CrmAdapter, CrmOrderStatus, IntakeFilter
+from crm_adapter.recheck import dialer_statuses, leave_queue_reason
+from crm_adapter.signing import SeenEvents
+from dialer import ami_
+from dialer.agents import AgentPool, AgentState
+from dialer.ami_ import AmiAuthError, AmiTelephony, AmiUnavailable
+from dialer.call_results import DeviceStatus
+from dialer.dispatcher import Dispatcher, DispatchError
+from dialer.outbox import OutboxWorker
+from dialer.ports import AttemptRecord, QueueEntry, Telephony
+from dialer.screener import make_screen
+from dialer.service_config import DemoCrmConfig, ServiceConfig
+from dialer.storage.migrate import open_database
+from dialer.storage.models import OrderRow
+from dialer.storage.orders import SqlOrderStore
+
+log = logging.getLogger("dialer.service")
+Clock = Callable[[], datetime]
+_T = TypeVar("_T")
+_MAX_PULL = 10_000
+
+
+def run_service(config: ServiceConfig, *, duration_s: float | None = None) -> int:
+    """Run the service until a signal (or ``duration_s``); returns the exit code."""
+    loop = asyncio.new_event_loop()
+    from twisted.internet import asyncioreactor  # noqa: PLC0415 - before the reactor import
+
+    asyncioreactor.install(loop)  # type: ignore[no-untyped-call]
+    asyncio.set_event_loop(loop)
+    _configure_logging(Path(config.service.log_file))
+    service = Service(config, clock=lambda: datetime.now(UTC))
+    try:
+        return loop.run_until_complete(service.run(duration_s))
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+
+
+def _configure_logging(log_file: Path) -> None:
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    formatter = logging.Formatter("%(asctime)s.%(msecs)03dZ %(levelname)s %(name)s: %(message)s",
+                                  "%Y-%m-%dT%H:%M:%S")  # fmt: skip
+    formatter.converter = lambda *_: datetime.now(UTC).timetuple()
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    for handler in (logging.FileHandler(log_file, encoding="utf-8"), logging.StreamHandler()):
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+    for noisy in ("apscheduler", "panoramisk"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+# ---- pieces owned by the composition root -------------------------------------------------
+
+
+class LogJournal:
+    """The dispatcher's journal as log lines (one per dial, result and outcome); remembers
+    answered attempts so the service can give them their disposition."""
+
+    def __init__(self) -> None:
+        self.answered: list[str] = []
+
+    def dial(self, entry: QueueEntry, attempt: AttemptRecord, at: datetime) -> None:
+        local = at.astimezone(zone(entry.state.zones[0]))
+        log.info(
+            "dial order %s attempt %d agent %s number %s local %s id %s",
+            entry.order.id, attempt.number, attempt.agent, attempt.e164,
+            local.strftime("%H:%M %Z"), attempt.id,
+        )  # fmt: skip
+
+    def result(self, entry: QueueEntry, attempt: AttemptRecord) -> None:
+        result = attempt.result.value if attempt.result else "?"
+        log.info(
+            "result order %s attempt %d agent %s: %s (%s) id %s",
+            entry.order.id, attempt.number, attempt.agent, result, attempt.detail, attempt.id,
+        )  # fmt: skip
+        if attempt.result is CallResult.ANSWERED:
+            self.answered.append(entry.order.id)
+
+    def outcome(self, outcome: Outcome) -> None:
+        log.info(
+            "outcome order %s: %s attempt %d «%s»",
+            outcome.order_id, outcome.kind.value, outcome.attempt_no, outcome.comment,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    at: datetime
+    verdict: bool
+    why: str | None
+
+
+class StatusRecheck:
+    """The pre-dial never-touch check over recent CRM readings (see the module docstring)."""
+
+    def __init__(
+        self,
+        settings: CampaignSettings,
+        dialer_written: frozenset[str],
+        *,
+        clock: Clock,
+        max_age: timedelta,
+        retry_after: timedelta,
+    ) -> None:
+        self._settings = settings
+        self._written = dialer_written
+        self._clock = clock
+        self._max_age = max_age
+        self._retry_after = retry_after
+        self._readings: dict[str, _Reading] = {}
+        self._failed: dict[str, datetime] = {}
+        self._in_flight: set[str] = set()
+        self._wanted: set[str] = set()
+
+    def note(self, status: CrmOrderStatus, at: datetime) -> None:
+        why = leave_queue_reason(status, self._settings, dialer_written=self._written)
+        self._readings[status.order_id] = _Reading(at, why is None, why)
+        self._failed.pop(status.order_id, None)
+
+    def note_missing(self, order_id: str, at: datetime) -> None:
+        self._readings[order_id] = _Reading(at, False, "the CRM no longer has the order")
+
+    def note_failed(self, order_id: str, at: datetime) -> None:
+        self._failed[order_id] = at
+
+    def check(self, order: Order) -> bool | None:
+        """The dispatcher's status_check: True dial, False leave the queue, None not known."""
+        now = self._clock()
+        reading = self._readings.get(order.id)
+        if reading is not None and now - reading.at <= self._max_age:
+            if not reading.verdict:
+                log.info("order %s leaves the queue: %s", order.id, reading.why)
+            return reading.verdict
+        self._wanted.add(order.id)
+        return None
+
+    def take_wanted(self, now: datetime) -> list[str]:
+        """Order ids to read now (not in flight, not failed within ``retry_after``)."""
+        ready = [
+            order_id
+            for order_id in sorted(self._wanted)
+            if order_id not in self._in_flight
+            and now - self._failed.get(order_id, now - self._retry_after) >= self._retry_after
+        ]
+        self._wanted.clear()
+        self._in_flight.update(ready)
+        return ready
+
+    def done(self, order_id: str) -> None:
+        self._in_flight.discard(order_id)
+
+    def forget_older_than(self, cutoff: datetime) -> None:
+        self._readings = {k: r for k, r in self._readings.items() if r.at >= cutoff}
+        self._failed = {k: at for k, at in self._failed.items() if at >= cutoff}
+
+
+class Pacer:
+    """Calls-per-second cap as a token bucket (burst: one second's worth, at least 1)."""
+
+    def __init__(self, cps: float, now: datetime) -> None:
+        self._rate = cps
+        self._burst = max(1.0, cps)
+        self._tokens = self._burst
+        self._at = now
+
+    def allowance(self, now: datetime) -> int:
+        elapsed = max(0.0, (now - self._at).total_seconds())
+        self._tokens = min(self._burst, self._tokens + elapsed * self._rate)
+        self._at = now
+        return math.floor(self._tokens)
+
+    def spend(self, n: int) -> None:
+        self._tokens -= n
+
+    def wait_s(self) -> float:
+        """Seconds until the next whole token."""
+        return max(0.0, (1.0 - (self._tokens - math.floor(self._tokens))) / self._rate)
+
+
+class AdoptingTelephony(AmiTelephony):
+    """``AmiTelephony`` that can take over attempts a previous process started.
+
+    ``adopt`` (before ``start``) registers a stored live attempt as if this adapter had sent
+    it: the first resync then settles it from AstDB when it is no longer live, or its
+    events (matched by ChannelId = attempt id) end it as usual. It reaches into the adapter's
+    private attempt table; a public ``AmiTelephony.adopt`` would replace this subclass.
+    """
+
+    def adopt(self, request: OriginateRequest, started_at: datetime) -> None:
+        attempt = ami_._Attempt(request, started_at=started_at, sent=True)
+        self._attempts[request.attempt_id] = attempt
+
+
+class _Guarded:
+    """Telephony whose refused requests come back as FAILED reports (on the next loop
+    turn) instead of exceptions inside ``Dispatcher.dispatch``."""
+
+    def __init__(self, telephony: Telephony, sink: Callable[[CallReport], None], clock: Clock):
+        self._telephony = telephony
+        self._sink = sink
+        self._clock = clock
+
+    def originate(self, request: OriginateRequest) -> None:
+        try:
+            self._telephony.originate(request)
+        except ValueError as exc:
+            log.error("originate refused for %s: %s", request.attempt_id, exc)
+            report = CallReport(
+                request.attempt_id, CallResult.FAILED, self._clock(), detail=f"refused: {exc}"
+            )
+            asyncio.get_running_loop().call_soon(self._sink, report)
+
+
+# ---- the service ----------------------------------------------------------------------------
+
+
+class Service:
+    """Owns the running objects; ``run`` starts them, waits for the stop and stops them."""
+
+    def __init__(self, config: ServiceConfig, *, clock: Clock) -> None:
+        self._config = config
+        self._settings = config.service
+        self._campaign = config.campaign
+        self._clock = clock
+        self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._hurry = False
+        self._stopping = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="crm")
+        self._journal = LogJournal()
+        self._intake = IntakeFilter.for_campaign(self._campaign)
+        now = clock()
+        self._engine: Engine = open_database(self._settings.db_url)
+        self._crm = self._make_crm(now)
+        mapping = self._crm_mapping()
+        self._store = SqlOrderStore(
+            self._engine,
+            campaign=self._campaign.name,
+            node=self._settings.node,
+            lease=timedelta(seconds=self._settings.claim_lease_s),
+            mapping=dict(mapping),
+        )
+        self._agents = AgentPool(
+            self._campaign.agents,
+            now,
+            wrap_up_s=self._campaign.wrap_up_s,
+            miss_pause_after=self._campaign.agent_miss_pause_after,
+        )
+        self._recheck = StatusRecheck(
+            self._campaign,
+            dialer_statuses(mapping),
+            clock=clock,
+            max_age=timedelta(seconds=self._settings.status_max_age_s),
+            retry_after=timedelta(seconds=self._settings.status_retry_s),
+        )
+        self._pacer = Pacer(self._settings.cps, now)
+        self._telephony = AdoptingTelephony(config.ami, self._on_report, clock=clock)
+        rng = random.Random()
+        self._dispatcher = Dispatcher(
+            settings=self._campaign,
+            store=self._store,
+            telephony=_Guarded(self._telephony, self._on_report, clock),
+            agents=self._agents,
+            journal=self._journal,
+            screen=make_screen(self._campaign, db_url=self._settings.db_url),
+            new_attempt_id=lambda: str(uuid.uuid4()),
+            jitter=rng.random,
+            status_check=self._recheck.check,
+        )
+        self._outbox = OutboxWorker(self._engine, self._crm, rng=rng)
+        self._scheduler: Any = None
+        self._listening: Any = None
+        self._intake_url = ""
+
+    # ---- run and stop ------------------------------------------------------------------
+
+    async def run(self, duration_s: float | None) -> int:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, self._on_signal)
+        self._recover()
+        self._telephony.watch_agent_devices(self._campaign.agent_channel_template, self._device)
+        self._telephony.watch_accepts(self._accepted)
+        await self._telephony.start()
+        try:
+            await self._telephony.wait_ready()
+        except AmiAuthError as exc:
+            log.error("AMI refused the login: %s", exc)
+            await self._close()
+            return 1
+        except AmiUnavailable as exc:
+            log.warning("AMI not ready yet (%s); dialling starts when it is", exc)
+        self._listen()
+        self._schedule(loop)
+        self._spawn(self._pump())
+        self._announce()
+        try:
+            await asyncio.wait_for(self._stop.wait(), duration_s)
+        except TimeoutError:
+            log.info("the --for duration of %s s is over; stopping", duration_s)
+        await self._shutdown()
+        return 0
+
+    def _on_signal(self) -> None:
+        if self._stop.is_set():
+            log.warning("second stop signal: not waiting for calls in progress")
+            self._hurry = True
+        log.info("stop requested: no new dials; calls in progress finish")
+        self._stop.set()
+
+    async def _shutdown(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._listening is not None:
+            await self._listening.stopListening().asFuture(asyncio.get_running_loop())
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._settings.shutdown_grace_s
+        while self._dispatcher.live_attempts and loop.time() < deadline and not self._hurry:
+            await asyncio.sleep(0.2)
+        left = self._dispatcher.live_attempts
+        if left:
+            log.warning(
+                "handing back %d call(s) still in progress: the next start finds them on "
+                "Asterisk by ChannelId and finishes their bookkeeping", left,
+            )  # fmt: skip
+        await self._flush_outbox(timeout_s=10.0)
+        await self._close()
+        log.info("stopped")
+
+    async def _close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._telephony.close()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._crm.close()
+        self._engine.dispose()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ---- start-up ----------------------------------------------------------------------
+
+    def _make_crm(self, now: datetime) -> CrmAdapter:
+        crm = self._config.crm
+        if isinstance(crm, DemoCrmConfig):
+            return DemoCrm.from_file(crm.orders, now)
+        return make_adapter(crm, clock=self._clock, monotonic=time.monotonic, sleep=time.sleep)
+
+    def _crm_mapping(self) -> Mapping[OutcomeKind, CrmFields]:
+        crm = self._config.crm
+        if isinstance(crm, DemoCrmConfig):
+            return DEFAULT_CRM_MAPPING
+        return crm.mapping
+
+    def _recover(self) -> None:
+        """Attempts a previous process left live are awaited again (found on Asterisk by
+        ChannelId, or settled from AstDB at the first resync); their agents are busy."""
+        live = self._store.live_attempts()
+        self._dispatcher.recover(live)
+        for attempt in live:
+            self._agents.restore(attempt.agent, AgentState.ON_CALL, attempt.started_at)
+            self._telephony.adopt(self._request_for(attempt), attempt.started_at)
+            log.info("recovering attempt %s of order %s (agent %s)",
+                     attempt.id, attempt.order_id, attempt.agent)  # fmt: skip
+        for order_id in self._awaiting_disposition():
+            self._dispose(order_id, self._clock())
+
+    def _request_for(self, attempt: AttemptRecord) -> OriginateRequest:
+        return OriginateRequest(
+            attempt_id=attempt.id,
+            order_id=attempt.order_id,
+            agent=attempt.agent,
+            customer_number=attempt.e164,
+            announce_digits="",
+            ring_timeout_s=self._campaign.ring_timeout_s,
+            accept_timeout_s=self._campaign.agent_accept_timeout_s,
+        )
+
+    def _awaiting_disposition(self) -> list[str]:
+        if self._settings.auto_disposition == "none":
+            return []
+        with Session(self._engine) as session:
+            query = select(OrderRow.id).where(
+                OrderRow.campaign == self._campaign.name,
+                OrderRow.phase == Phase.AWAITING_DISPOSITION.value,
+            )
+            return list(session.scalars(query))
+
+    def _listen(self) -> None:
+        from twisted.internet import reactor  # noqa: PLC0415 - installed in run_service
+
+        from dialer import web  # noqa: PLC0415
+
+        secret = self._settings.intake_secret
+        handler = None if secret is None else IntakeHandler(secret, SeenEvents())
+        site = web.build_site(reactor, handler, self.accept, self.health, self._clock)
+        host, port = self._settings.intake_host, self._settings.intake_port
+        self._listening = web.listen(reactor, site, host, port)
+        self._intake_url = f"http://{host}:{self._listening.getHost().port}"
+
+    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler  # noqa: PLC0415
+
+        s = self._settings
+        defaults = {
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": int(s.misfire_grace_s),
+        }
+        scheduler = AsyncIOScheduler(event_loop=loop, job_defaults=defaults, timezone=UTC)
+        now = self._clock()
+        if s.poll_interval_s > 0:
+            scheduler.add_job(self._poll, "interval", seconds=s.poll_interval_s, id="crm-poll",
+                              next_run_time=now)  # fmt: skip
+        scheduler.add_job(self._wake.set, "interval", seconds=s.tick_s, id="dispatch-tick")
+        scheduler.add_job(self._flush_outbox, "interval", seconds=s.outbox_interval_s,
+                          id="outbox-flush", next_run_time=now)  # fmt: skip
+        scheduler.add_job(self._day_rollover, "cron", hour=0, minute=0, id="day-rollover",
+                          timezone=self._campaign.default_tz)  # fmt: skip
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def _announce(self) -> None:
+        s = self._settings
+        lines = [
+            f"callback-dialer run: campaign {self._campaign.name!r}, node {s.node}, "
+            f"agents {', '.join(self._campaign.agents) or '(none)'}",
+            f"  log:     {Path(s.log_file).resolve()}",
+            f"  healthz: {self._intake_url}/healthz",
+            f"  intake:  POST {self._intake_url}/intake"
+            + ("" if s.intake_secret else " (off: no intake secret)"),
+            "  stop:    Ctrl-C or SIGTERM (calls in progress finish; a second Ctrl-C hurries)",
+        ]
+        print("\n".join(lines), file=sys.stderr, flush=True)
+        log.info("started; healthz %s/healthz", self._intake_url)
+
+    # ---- work ------------------------------------------------------------------------
+
+    def accept(self, orders: list[Order]) -> int:
+        """Orders from the CRM (push or pull): their statuses are fresh readings; the
+        waiting ones are admitted and dispatch wakes at once."""
+        now = self._clock()
+        for order in orders:
+            status = CrmOrderStatus(
+                order.id, order.status, order.state, order.prepaid, order.source
+            )
+            self._recheck.note(status, now)
+        admitted = self._dispatcher.admit([o for o in orders if self._intake.admits(o)], now)
+        if admitted:
+            log.info("admitted %d new order(s) of %d received", admitted, len(orders))
+        self._wake.set()
+        return admitted
+
+    async def _pump(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                delay = self._round()
+            except Exception:
+                log.exception("dispatch round failed")
+                delay = self._settings.tick_s
+            if self._stopping:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+
+    def _round(self) -> float:
+        """One dispatch round under the pacing caps; returns how long to sleep at most."""
+        tick = self._settings.tick_s
+        if not self._telephony.ready:
+            return min(tick, 1.0)
+        now = self._clock()
+        cps_room = self._pacer.allowance(now)
+        line_room = self._line_room()
+        limit = min(cps_room, line_room)
+        started = self._dispatcher.dispatch(now, limit=limit) if limit > 0 else 0
+        self._pacer.spend(started)
+        wanted = self._recheck.take_wanted(now)
+        if wanted:
+            self._spawn(self._read_statuses(wanted))
+        next_at = self._dispatcher.next_wakeup(now)
+        if next_at is None:
+            return tick
+        ahead = (next_at - self._clock()).total_seconds()
+        if ahead > 0:
+            return min(tick, ahead)
+        if limit == cps_room and started >= limit:
+            return max(0.01, self._pacer.wait_s())  # paced: due work waits for a token
+        return tick  # due work waits for an agent, a line or a status: each wakes us
+
+    def _line_room(self) -> int:
+        s = self._settings
+        own = s.campaign_lines - self._dispatcher.live_attempts
+        if own <= 0:
+            return 0
+        return min(own, s.trunk_lines - len(self._store.live_attempts()))
+
+    async def _read_statuses(self, order_ids: list[str]) -> None:
+        await asyncio.gather(*(self._read_status(order_id) for order_id in order_ids))
+        self._wake.set()
+
+    async def _read_status(self, order_id: str) -> None:
+        try:
+            status = await self._in_thread(self._crm.read_status, order_id)
+        except OrderNotFoundError:
+            self._recheck.note_missing(order_id, self._clock())
+        except (CrmError, TimeoutError) as exc:
+            why = str(exc) or type(exc).__name__
+            retry = self._settings.status_retry_s
+            log.warning(
+                "status of order %s not read (%s); asked again in %s s", order_id, why, retry
+            )
+            self._recheck.note_failed(order_id, self._clock())
+            asyncio.get_running_loop().call_later(self._settings.status_retry_s, self._wake.set)
+        else:
+            self._recheck.note(status, self._clock())
+        finally:
+            self._recheck.done(order_id)
+
+    async def _in_thread(self, fn: Callable[..., _T], *args: Any) -> _T:
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, fn, *args)
+        return await asyncio.wait_for(future, self._settings.status_timeout_s)
+
+    async def _poll(self) -> None:
+        def fetch() -> list[Order]:
+            return list(itertools.islice(self._crm.fetch_waiting(self._intake), _MAX_PULL))
+
+        loop = asyncio.get_running_loop()
+        try:
+            orders = await loop.run_in_executor(self._executor, fetch)
+        except CrmError as exc:
+            log.warning("CRM poll failed: %s", exc)
+            return
+        self.accept(orders)
+
+    async def _flush_outbox(self, timeout_s: float | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            delivered = await asyncio.wait_for(
+                loop.run_in_executor(
+                    self._executor, lambda: self._outbox.deliver_due(self._clock())
+                ),
+                timeout_s or max(self._settings.outbox_interval_s * 6, 30.0),
+            )
+        except TimeoutError:
+            log.warning("outbox flush did not finish in time; it goes on at the next flush")
+            return
+        except RuntimeError:
+            return  # the pool is shut down (stopping)
+        if delivered:
+            log.info("outbox: %d outcome(s) delivered to the CRM", delivered)
+
+    async def _day_rollover(self) -> None:
+        """At midnight in the campaign's zone: log the queue by phase, forget old readings,
+        and dispatch (retries deferred to the new day's window are due)."""
+        now = self._clock()
+        self._recheck.forget_older_than(now - timedelta(days=1))
+        with Session(self._engine) as session:
+            rows = session.execute(
+                select(OrderRow.phase, OrderRow.outcome, func.count())
+                .where(OrderRow.campaign == self._campaign.name)
+                .group_by(OrderRow.phase, OrderRow.outcome)
+            ).all()
+        summary = ", ".join(f"{phase}/{outcome or '-'}: {n}" for phase, outcome, n in rows)
+        log.info("day roll-over: %s", summary or "no orders")
+        self._wake.set()
+
+    # ---- telephony callbacks -----------------------------------------------------------
+
+    def _on_report(self, report: CallReport) -> None:
+        try:
+            self._dispatcher.on_report(report)
+        except DispatchError:
+            log.exception("report for an unknown attempt ignored")
+        answered, self._journal.answered = self._journal.answered, []
+        for order_id in answered:
+            self._dispose(order_id, report.ended_at)
+        self._wake.set()
+
+    def _dispose(self, order_id: str, now: datetime) -> None:
+        disposition = self._auto_disposition(order_id)
+        if disposition is None:
+            return
+        try:
+            self._dispatcher.on_disposition(order_id, disposition, now)
+        except (DispatchError, ValueError) as exc:
+            log.error("disposition of order %s failed: %s", order_id, exc)
+
+    def _auto_disposition(self, order_id: str) -> Disposition | None:
+        mode = self._settings.auto_disposition
+        if mode == "confirmed" or (mode == "scripted" and not isinstance(self._crm, DemoCrm)):
+            return Disposition(DispositionKind.CONFIRMED)
+        if mode != "scripted" or not isinstance(self._crm, DemoCrm):
+            return None
+        verdict = self._crm.verdict(order_id)
+        return Disposition(
+            DispositionKind(verdict.kind), reason=verdict.reason, callback_at=verdict.callback_at
+        )
+
+    def _device(self, agent_id: str, status: DeviceStatus) -> None:
+        if status.reachable is False:
+            self._agents.device_unavailable(agent_id, self._clock())
+        elif status.reachable:
+            self._agents.device_available(agent_id, self._clock())
+            self._wake.set()
+
+    def _accepted(self, attempt_id: str, agent_id: str) -> None:
+        del attempt_id
+        if self._agents.knows(agent_id) and self._agents.get(agent_id).state is AgentState.RINGING:
+            self._agents.connected(agent_id, self._clock())
+
+    # ---- health ------------------------------------------------------------------------
+
+    def health(self) -> tuple[bool, Mapping[str, Any]]:
+        now = self._clock()
+        ready = self._telephony.ready
+        state = {
+            "status": "ok" if ready and not self._stopping else "unavailable",
+            "ami": "ready" if ready else "down",
+            "stopping": self._stopping,
+            "campaign": self._campaign.name,
+            "node": self._settings.node,
+            "live_calls": self._dispatcher.live_attempts,
+            "agents_idle": self._agents.idle_count(now),
+            "agents": {a.id: a.state.value for a in self._agents.all()},
+            "at": now.isoformat(),
+        }
+        return ready and not self._stopping, state

@@ -1,0 +1,128 @@
+"""The service's HTTP edge on twisted.web: the CRM's signed order intake and /healthz.
+
+Thin handlers: parse, call the service, serialise. ``POST /intake`` takes the CRM's push
+(``crm_adapter.http_json.IntakeHandler``: HMAC signature, timestamp, event id, body limits)
+and answers 200 ``{"received": N, "admitted": K}`` or the handler's 4xx with
+``{"error": "<message naming the field>"}``. ``GET /healthz`` answers the service's health
+as JSON, 200 when it can dial and 503 when it cannot. The full API (agents, dispositions,
+dashboard) will be further children of the same root.
+
+This module never imports ``twisted.internet.reactor``: the composition root installs the
+asyncio reactor and passes it to ``listen``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from twisted.internet.interfaces import IListeningPort
+from twisted.web.resource import Resource
+from twisted.web.server import Site
+
+from campaigns.orders import Order
+from crm_adapter.errors import IntakeError
+from crm_adapter.http_json import IntakeHandler, intake_error_body
+
+Accept = Callable[[list[Order]], int]
+Health = Callable[[], tuple[bool, Mapping[str, Any]]]
+_OK, _NOT_FOUND, _UNAVAILABLE = 200, 404, 503
+
+
+class IntakeResource(Resource):
+    """``POST /intake``: the CRM pushes orders; ``accept`` admits them (and wakes dispatch)."""
+
+    isLeaf = True
+
+    def __init__(
+        self, handler: IntakeHandler | None, accept: Accept, clock: Callable[[], datetime]
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._handler = handler
+        self._accept = accept
+        self._clock = clock
+
+    def render_POST(self, request: Any) -> bytes:
+        request.setHeader(b"content-type", b"application/json; charset=utf-8")
+        if self._handler is None:
+            request.setResponseCode(_UNAVAILABLE)
+            return _json({"error": "intake is off: set service.intake_secret_env or _file"})
+        body = request.content.read() if request.content is not None else b""
+        try:
+            orders = self._handler.handle(body, _headers(request), self._clock())
+        except IntakeError as exc:
+            request.setResponseCode(exc.status)
+            return intake_error_body(exc)
+        admitted = self._accept(orders)
+        return _json({"received": len(orders), "admitted": admitted})
+
+
+class HealthResource(Resource):
+    """``GET /healthz``: 200 and the service's state when it can dial, else 503."""
+
+    isLeaf = True
+
+    def __init__(self, health: Health) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._health = health
+
+    def render_GET(self, request: Any) -> bytes:
+        healthy, state = self._health()
+        request.setHeader(b"content-type", b"application/json; charset=utf-8")
+        request.setResponseCode(_OK if healthy else _UNAVAILABLE)
+        return _json(dict(state))
+
+
+class _NotFound(Resource):
+    """Any other path: 404 with a JSON error."""
+
+    isLeaf = True
+
+    def render(self, request: Any) -> bytes:
+        request.setResponseCode(_NOT_FOUND)
+        request.setHeader(b"content-type", b"application/json; charset=utf-8")
+        return _json({"error": f"no such path: {request.path.decode('utf-8', 'replace')}"})
+
+
+class _Root(Resource):
+    def getChild(self, path: bytes, request: Any) -> Resource:
+        del path, request
+        return _NotFound()  # type: ignore[no-untyped-call]
+
+
+def build_site(
+    reactor: Any,
+    handler: IntakeHandler | None,
+    accept: Accept,
+    health: Health,
+    clock: Callable[[], datetime],
+) -> Site:
+    root = _Root()  # type: ignore[no-untyped-call]
+    children: dict[bytes, Any] = {
+        b"intake": IntakeResource(handler, accept, clock),
+        b"healthz": HealthResource(health),
+    }
+    for path, child in children.items():
+        root.putChild(path, child)
+    site: Site = Site(root, reactor=reactor)  # type: ignore[no-untyped-call]
+    site.displayTracebacks = False
+    return site
+
+
+def listen(reactor: Any, site: Site, host: str, port: int) -> IListeningPort:
+    """Start serving ``site`` on ``host:port`` (0: any free port; see ``getHost().port``)."""
+    listening: IListeningPort = reactor.listenTCP(port, site, interface=host)
+    return listening
+
+
+def _headers(request: Any) -> dict[str, str]:
+    return {
+        name.decode("latin-1"): values[-1].decode("latin-1")
+        for name, values in request.requestHeaders.getAllRawHeaders()
+    }
+
+
+def _json(data: Mapping[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")
