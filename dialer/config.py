@@ -84,7 +84,8 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: must be a list")
         return origin(_scalar(item, v, f"{where}[{i}]") for i, v in enumerate(value))
     if origin in (typing.Union, types.UnionType):
-        return value
+        (inner,) = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        return _scalar(inner, value, where)
     return _scalar(hint, value, where)
 
 

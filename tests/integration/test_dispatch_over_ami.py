@@ -315,11 +315,10 @@ async def test_one_agent_never_gets_two_calls_when_orders_outnumber_agents(
 
 @pytest.fixture
 async def device_states(asterisk: AsteriskInstance) -> None:
-    """Device states on AMI need res_manager_devicestate; Custom: devices need func_devstate."""
+    """Device states on AMI need res_manager_devicestate; Custom: devices need func_devstate
+    (both loaded by config/asterisk/instance/modules.conf)."""
     for module in ("func_devstate", "res_manager_devicestate"):
-        asterisk.cli(f"module load {module}.so")
-        if f"{module}.so" not in asterisk.cli(f"module show like {module}"):
-            pytest.skip(f"{module} is not available in this Asterisk")
+        assert f"{module}.so" in asterisk.cli(f"module show like {module}"), module
 
 
 async def test_an_agent_whose_device_is_unavailable_is_offered_no_call_until_it_returns(
