@@ -28,6 +28,7 @@ from sqlalchemy import (
     Table,
     create_engine,
     insert,
+    inspect,
     select,
     update,
 )
@@ -270,6 +271,8 @@ class DialerDb:
         self._engine = create_engine(self.url)
 
     def attempts(self, order_id: str | None = None) -> list[Attempt]:
+        if not inspect(self._engine).has_table("attempts"):
+            return []  # the service has not created its schema yet
         with Session(self._engine) as session:
             query = select(AttemptRow).order_by(AttemptRow.started_at)
             if order_id is not None:
