@@ -35,7 +35,7 @@ FAKE_NUMBER = ShopOrder("5004", "700000000000", "Иван", "NicoFrost", minutes
 CANCELLED_WHILE_WAITING = ShopOrder("5005", "+79165830521", "Ольга", "Mangosteen", minutes_ago=5)
 
 
-def test_rule_a_batch_ends_in_the_right_outcomes_with_the_right_attempts_and_spacing(
+def test_rule_5_a_mixed_batch_ends_in_the_right_outcomes_attempts_and_spacing(
     asterisk: AsteriskInstance, tmp_path: Path
 ) -> None:
     shop = ShopDb(tmp_path / "shop.db")

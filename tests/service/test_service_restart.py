@@ -37,7 +37,7 @@ WAITING = [
 ALL = [ENDS_WHILE_DEAD, STILL_TALKING, *WAITING]
 
 
-def test_rule_kill_9_in_the_middle_of_calls_loses_nothing_and_duplicates_nothing(
+def test_kill_9_in_the_middle_of_calls_loses_nothing_and_duplicates_nothing(
     asterisk: AsteriskInstance, tmp_path: Path
 ) -> None:
     shop = ShopDb(tmp_path / "shop.db")

@@ -38,7 +38,7 @@ PUSHED = [
 ]
 
 
-def test_rule_a_pushed_order_is_dialled_at_once_not_at_the_next_tick(
+def test_rule_4_a_pushed_order_is_dialled_at_once_not_at_the_next_tick(
     asterisk: AsteriskInstance, tmp_path: Path
 ) -> None:
     shop = ShopDb(tmp_path / "shop.db")
