@@ -201,6 +201,7 @@ class _Attempt:
     facts: CallFacts = field(default_factory=CallFacts)
     sent: bool = False
     hung_up: bool = False
+    voice_accepted: bool = False  # a Redirect to `accept` was sent: never send a second
     answered_at: datetime | None = None
     channel: str = ""
 
@@ -476,9 +477,11 @@ class AmiTelephony:
             or attempt is None
             or header(headers, "Uniqueid") != attempt.request.attempt_id
             or attempt.facts.stage is not None
+            or attempt.voice_accepted
             or self._link is None
         ):
             return
+        attempt.voice_accepted = True
         self._link.send_action(
             {
                 "Action": "Redirect",

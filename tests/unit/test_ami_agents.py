@@ -253,3 +253,27 @@ def test_accept_watchers_hear_the_agent_pressing_1() -> None:
         }
     )
     assert accepted == [(ATTEMPT, "1001")]
+
+
+class _RecordingLink:
+    def __init__(self) -> None:
+        self.actions: list[dict[str, str]] = []
+
+    def send_action(self, action: dict[str, str]) -> None:
+        self.actions.append(action)
+
+
+def test_voice_accept_redirects_the_agent_leg_once_however_often_talking_is_heard() -> None:
+    telephony = adapter(voice_accept=True)
+    telephony._attempts[ATTEMPT] = _Attempt(request(), started_at=NOW, sent=True)
+    link = _RecordingLink()
+    telephony._link = link  # type: ignore[assignment]
+    talking = {
+        "Event": "ChannelTalkingStart",
+        "Channel": "Local/1005@dialer-test-agents-00000001;1",
+        "Uniqueid": ATTEMPT,
+        "Linkedid": ATTEMPT,
+    }
+    telephony._on_talking(talking)
+    telephony._on_talking(talking)
+    assert [(a["Action"], a["Exten"]) for a in link.actions] == [("Redirect", "accept")]
