@@ -245,6 +245,12 @@ class AmiTelephony:
 
     # ---- lifecycle ---------------------------------------------------------------------
 
+    def adopt(self, request: OriginateRequest, started_at: datetime) -> None:
+        """Take over an attempt a previous process sent (after a crash), before ``start``:
+        the first resync finds it live on Asterisk by ChannelId, or settles it from the
+        AstDB record the dialplan wrote; either way it is reported once, as usual."""
+        self._attempts[request.attempt_id] = _Attempt(request, started_at=started_at, sent=True)
+
     async def start(self) -> None:
         """Create the link on the running loop and start connecting (returns at once)."""
         loop = asyncio.get_running_loop()

@@ -24,37 +24,15 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from campaigns.calls import CallReport, CallResult, OriginateRequest
+from campaigns.calls import CallReport
+from dialer.agent_events import AgentEvents, GuardedTelephony
 from dialer.agent_sync import AgentSync
-from dialer.agents import AgentPool, AgentState
+from dialer.agents import AgentPool
 from dialer.call_results import DeviceStatus
 from dialer.dispatcher import Dispatcher, DispatchError
 from dialer.ports import Telephony
 
 log = logging.getLogger(__name__)
-
-
-class _Guarded:
-    """Telephony whose refused requests (bad dial template or value) come back as FAILED
-    reports instead of exceptions inside ``Dispatcher.dispatch``."""
-
-    def __init__(self, telephony: Telephony, live: LiveDispatchLoop) -> None:
-        self._telephony = telephony
-        self._live = live
-
-    def originate(self, request: OriginateRequest) -> None:
-        try:
-            self._telephony.originate(request)
-        except ValueError as exc:
-            log.error("originate refused for %s: %s", request.attempt_id, exc)
-            self._live.report(
-                CallReport(
-                    request.attempt_id,
-                    CallResult.FAILED,
-                    self._live.now(),
-                    detail=f"refused before dialling: {exc}",
-                )
-            )
 
 
 class LiveDispatchLoop:
@@ -76,12 +54,13 @@ class LiveDispatchLoop:
         self._wake = asyncio.Event()
         self._dispatcher: Dispatcher | None = None
         self._task: asyncio.Task[None] | None = None
+        self._events = AgentEvents(pool, clock, self._wake.set)
 
     def now(self) -> datetime:
         return self._clock()
 
     def guard(self, telephony: Telephony) -> Telephony:
-        return _Guarded(telephony, self)
+        return GuardedTelephony(telephony, self.report, self._clock)
 
     def start(self, dispatcher: Dispatcher) -> None:
         self._dispatcher = dispatcher
@@ -100,16 +79,11 @@ class LiveDispatchLoop:
         self._wake.set()
 
     def device(self, agent_id: str, status: DeviceStatus) -> None:
-        if status.reachable is False:
-            self._pool.device_unavailable(agent_id, self._clock())
-        elif status.reachable:
-            self._pool.device_available(agent_id, self._clock())
+        self._events.device(agent_id, status)
         self._wake.set()
 
     def accepted(self, attempt_id: str, agent_id: str) -> None:
-        del attempt_id
-        if self._pool.knows(agent_id) and self._pool.get(agent_id).state is AgentState.RINGING:
-            self._pool.connected(agent_id, self._clock())
+        self._events.accepted(attempt_id, agent_id)
 
     # ---- the tick ---------------------------------------------------------------------
 

@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import math
 import random
 import signal
 import sys
@@ -38,7 +37,6 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,29 +44,31 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from campaigns.calls import CallReport, CallResult, OriginateRequest
+from campaigns.calls import CallReport, OriginateRequest
 from campaigns.dispositions import Disposition, DispositionKind
 from campaigns.lifecycle import Phase
 from campaigns.orders import Order
-from campaigns.outcomes import DEFAULT_CRM_MAPPING, CrmFields, Outcome, OutcomeKind
-from campaigns.settings import CampaignSettings
-from campaigns.window import zone
+from campaigns.outcomes import DEFAULT_CRM_MAPPING, CrmFields, OutcomeKind
 from crm_adapter.demo import DemoCrm
 from crm_adapter.errors import CrmError, OrderNotFoundError
 from crm_adapter.factory import make_adapter
 from crm_adapter.http_json import IntakeHandler
 from crm_adapter.port import CrmAdapter, CrmOrderStatus, IntakeFilter
-from crm_adapter.recheck import dialer_statuses, leave_queue_reason
+from crm_adapter.recheck import dialer_statuses
 from crm_adapter.signing import SeenEvents
-from dialer import ami_
+from dialer.agent_events import AgentEvents, GuardedTelephony
+from dialer.agent_sync import AgentSync
 from dialer.agents import AgentPool, AgentState
 from dialer.ami_ import AmiAuthError, AmiTelephony, AmiUnavailable
-from dialer.call_results import DeviceStatus
 from dialer.dispatcher import Dispatcher, DispatchError
+from dialer.log_journal import LogJournal
 from dialer.outbox import OutboxWorker
-from dialer.ports import AttemptRecord, QueueEntry, Telephony
+from dialer.pacing import Pacer
+from dialer.ports import AttemptRecord
 from dialer.screener import make_screen
 from dialer.service_config import DemoCrmConfig, ServiceConfig
+from dialer.status_recheck import StatusRecheck
+from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.migrate import open_database
 from dialer.storage.models import OrderRow
 from dialer.storage.orders import SqlOrderStore
@@ -112,165 +112,6 @@ def _configure_logging(log_file: Path) -> None:
 # ---- pieces owned by the composition root -------------------------------------------------
 
 
-class LogJournal:
-    """The dispatcher's journal as log lines (one per dial, result and outcome); remembers
-    answered attempts so the service can give them their disposition."""
-
-    def __init__(self) -> None:
-        self.answered: list[str] = []
-
-    def dial(self, entry: QueueEntry, attempt: AttemptRecord, at: datetime) -> None:
-        local = at.astimezone(zone(entry.state.zones[0]))
-        log.info(
-            "dial order %s attempt %d agent %s number %s local %s id %s",
-            entry.order.id, attempt.number, attempt.agent, attempt.e164,
-            local.strftime("%H:%M %Z"), attempt.id,
-        )  # fmt: skip
-
-    def result(self, entry: QueueEntry, attempt: AttemptRecord) -> None:
-        result = attempt.result.value if attempt.result else "?"
-        log.info(
-            "result order %s attempt %d agent %s: %s (%s) id %s",
-            entry.order.id, attempt.number, attempt.agent, result, attempt.detail, attempt.id,
-        )  # fmt: skip
-        if attempt.result is CallResult.ANSWERED:
-            self.answered.append(entry.order.id)
-
-    def outcome(self, outcome: Outcome) -> None:
-        log.info(
-            "outcome order %s: %s attempt %d «%s»",
-            outcome.order_id, outcome.kind.value, outcome.attempt_no, outcome.comment,
-        )  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class _Reading:
-    at: datetime
-    verdict: bool
-    why: str | None
-
-
-class StatusRecheck:
-    """The pre-dial never-touch check over recent CRM readings (see the module docstring)."""
-
-    def __init__(
-        self,
-        settings: CampaignSettings,
-        dialer_written: frozenset[str],
-        *,
-        clock: Clock,
-        max_age: timedelta,
-        retry_after: timedelta,
-    ) -> None:
-        self._settings = settings
-        self._written = dialer_written
-        self._clock = clock
-        self._max_age = max_age
-        self._retry_after = retry_after
-        self._readings: dict[str, _Reading] = {}
-        self._failed: dict[str, datetime] = {}
-        self._in_flight: set[str] = set()
-        self._wanted: set[str] = set()
-
-    def note(self, status: CrmOrderStatus, at: datetime) -> None:
-        why = leave_queue_reason(status, self._settings, dialer_written=self._written)
-        self._readings[status.order_id] = _Reading(at, why is None, why)
-        self._failed.pop(status.order_id, None)
-
-    def note_missing(self, order_id: str, at: datetime) -> None:
-        self._readings[order_id] = _Reading(at, False, "the CRM no longer has the order")
-
-    def note_failed(self, order_id: str, at: datetime) -> None:
-        self._failed[order_id] = at
-
-    def check(self, order: Order) -> bool | None:
-        """The dispatcher's status_check: True dial, False leave the queue, None not known."""
-        now = self._clock()
-        reading = self._readings.get(order.id)
-        if reading is not None and now - reading.at <= self._max_age:
-            if not reading.verdict:
-                log.info("order %s leaves the queue: %s", order.id, reading.why)
-            return reading.verdict
-        self._wanted.add(order.id)
-        return None
-
-    def take_wanted(self, now: datetime) -> list[str]:
-        """Order ids to read now (not in flight, not failed within ``retry_after``)."""
-        ready = [
-            order_id
-            for order_id in sorted(self._wanted)
-            if order_id not in self._in_flight
-            and now - self._failed.get(order_id, now - self._retry_after) >= self._retry_after
-        ]
-        self._wanted.clear()
-        self._in_flight.update(ready)
-        return ready
-
-    def done(self, order_id: str) -> None:
-        self._in_flight.discard(order_id)
-
-    def forget_older_than(self, cutoff: datetime) -> None:
-        self._readings = {k: r for k, r in self._readings.items() if r.at >= cutoff}
-        self._failed = {k: at for k, at in self._failed.items() if at >= cutoff}
-
-
-class Pacer:
-    """Calls-per-second cap as a token bucket (burst: one second's worth, at least 1)."""
-
-    def __init__(self, cps: float, now: datetime) -> None:
-        self._rate = cps
-        self._burst = max(1.0, cps)
-        self._tokens = self._burst
-        self._at = now
-
-    def allowance(self, now: datetime) -> int:
-        elapsed = max(0.0, (now - self._at).total_seconds())
-        self._tokens = min(self._burst, self._tokens + elapsed * self._rate)
-        self._at = now
-        return math.floor(self._tokens)
-
-    def spend(self, n: int) -> None:
-        self._tokens -= n
-
-    def wait_s(self) -> float:
-        """Seconds until the next whole token."""
-        return max(0.0, (1.0 - (self._tokens - math.floor(self._tokens))) / self._rate)
-
-
-class AdoptingTelephony(AmiTelephony):
-    """``AmiTelephony`` that can take over attempts a previous process started.
-
-    ``adopt`` (before ``start``) registers a stored live attempt as if this adapter had sent
-    it: the first resync then settles it from AstDB when it is no longer live, or its
-    events (matched by ChannelId = attempt id) end it as usual. It reaches into the adapter's
-    private attempt table; a public ``AmiTelephony.adopt`` would replace this subclass.
-    """
-
-    def adopt(self, request: OriginateRequest, started_at: datetime) -> None:
-        attempt = ami_._Attempt(request, started_at=started_at, sent=True)
-        self._attempts[request.attempt_id] = attempt
-
-
-class _Guarded:
-    """Telephony whose refused requests come back as FAILED reports (on the next loop
-    turn) instead of exceptions inside ``Dispatcher.dispatch``."""
-
-    def __init__(self, telephony: Telephony, sink: Callable[[CallReport], None], clock: Clock):
-        self._telephony = telephony
-        self._sink = sink
-        self._clock = clock
-
-    def originate(self, request: OriginateRequest) -> None:
-        try:
-            self._telephony.originate(request)
-        except ValueError as exc:
-            log.error("originate refused for %s: %s", request.attempt_id, exc)
-            report = CallReport(
-                request.attempt_id, CallResult.FAILED, self._clock(), detail=f"refused: {exc}"
-            )
-            asyncio.get_running_loop().call_soon(self._sink, report)
-
-
 # ---- the service ----------------------------------------------------------------------------
 
 
@@ -307,6 +148,7 @@ class Service:
             wrap_up_s=self._campaign.wrap_up_s,
             miss_pause_after=self._campaign.agent_miss_pause_after,
         )
+        self._agent_sync = self._agent_registry(now)
         self._recheck = StatusRecheck(
             self._campaign,
             dialer_statuses(mapping),
@@ -315,12 +157,12 @@ class Service:
             retry_after=timedelta(seconds=self._settings.status_retry_s),
         )
         self._pacer = Pacer(self._settings.cps, now)
-        self._telephony = AdoptingTelephony(config.ami, self._on_report, clock=clock)
+        self._telephony = AmiTelephony(config.ami, self._on_report, clock=clock)
         rng = random.Random()
         self._dispatcher = Dispatcher(
             settings=self._campaign,
             store=self._store,
-            telephony=_Guarded(self._telephony, self._on_report, clock),
+            telephony=GuardedTelephony(self._telephony, self._on_report, clock),
             agents=self._agents,
             journal=self._journal,
             screen=make_screen(self._campaign, db_url=self._settings.db_url),
@@ -340,8 +182,9 @@ class Service:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, self._on_signal)
         self._recover()
-        self._telephony.watch_agent_devices(self._campaign.agent_channel_template, self._device)
-        self._telephony.watch_accepts(self._accepted)
+        events = AgentEvents(self._agents, self._clock, self._wake.set)
+        self._telephony.watch_agent_devices(self._campaign.agent_channel_template, events.device)
+        self._telephony.watch_accepts(events.accepted)
         await self._telephony.start()
         try:
             await self._telephony.wait_ready()
@@ -418,10 +261,24 @@ class Service:
             return DEFAULT_CRM_MAPPING
         return crm.mapping
 
+    def _agent_registry(self, now: datetime) -> AgentSync:
+        """The campaign's agents in the agents table, where ops log them in, pause and
+        resume them (`callback-dialer agents ...`); the pool follows it at every round."""
+        registry = SqlAgentRegistry(self._engine)
+        campaign = self._campaign
+        registry.configure(campaign.name, campaign.agents, now,
+                           channel_template=campaign.agent_channel_template)  # fmt: skip
+        if self._settings.login_agents:
+            for record in registry.all(campaign.name):
+                if record.state is AgentState.LOGGED_OUT:
+                    registry.login(record.id, now)
+        return AgentSync(registry, self._agents, campaign=campaign.name)
+
     def _recover(self) -> None:
         """Attempts a previous process left live are awaited again (found on Asterisk by
         ChannelId, or settled from AstDB at the first resync); their agents are busy."""
         live = self._store.live_attempts()
+        self._agent_sync.load(self._clock(), busy={a.agent for a in live})
         self._dispatcher.recover(live)
         for attempt in live:
             self._agents.restore(attempt.agent, AgentState.ON_CALL, attempt.started_at)
@@ -539,8 +396,11 @@ class Service:
         cps_room = self._pacer.allowance(now)
         line_room = self._line_room()
         limit = min(cps_room, line_room)
+        self._agent_sync.sync(now)
         started = self._dispatcher.dispatch(now, limit=limit) if limit > 0 else 0
         self._pacer.spend(started)
+        if started:
+            self._agent_sync.sync(now)
         wanted = self._recheck.take_wanted(now)
         if wanted:
             self._spawn(self._read_statuses(wanted))
@@ -663,18 +523,6 @@ class Service:
         return Disposition(
             DispositionKind(verdict.kind), reason=verdict.reason, callback_at=verdict.callback_at
         )
-
-    def _device(self, agent_id: str, status: DeviceStatus) -> None:
-        if status.reachable is False:
-            self._agents.device_unavailable(agent_id, self._clock())
-        elif status.reachable:
-            self._agents.device_available(agent_id, self._clock())
-            self._wake.set()
-
-    def _accepted(self, attempt_id: str, agent_id: str) -> None:
-        del attempt_id
-        if self._agents.knows(agent_id) and self._agents.get(agent_id).state is AgentState.RINGING:
-            self._agents.connected(agent_id, self._clock())
 
     # ---- health ------------------------------------------------------------------------
 

@@ -63,6 +63,9 @@ class ServiceSettings:
     claim_lease_s: float = 30.0
     shutdown_grace_s: float = 30.0  # on stop, wait this long for live calls to end
     auto_disposition: AutoDisposition = "none"
+    # Log the campaign's logged-out agents in at start (no agent tool yet; the demo, tests).
+    # Otherwise agents log in with `callback-dialer agents login ID`.
+    login_agents: bool = False
     intake_secret: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:

@@ -120,6 +120,7 @@ def write_config(
         "claim_lease_s": 5,
         "shutdown_grace_s": 20,
         "auto_disposition": "confirmed",
+        "login_agents": True,
         **(service or {}),
     }
     camp: dict[str, Any] = {

@@ -21,8 +21,9 @@ from dialer.agents import AgentPool
 from dialer.config import ConfigError
 from dialer.dispatcher import Dispatcher
 from dialer.memory_store import MemoryOrderStore
-from dialer.service import Pacer, StatusRecheck
+from dialer.pacing import Pacer
 from dialer.service_config import DemoCrmConfig, load_service_config
+from dialer.status_recheck import StatusRecheck
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
