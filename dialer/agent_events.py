@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -17,7 +16,9 @@ log = logging.getLogger(__name__)
 
 class GuardedTelephony:
     """Telephony whose refused requests (a bad dial template or value) come back as FAILED
-    reports on the next loop turn, instead of exceptions inside ``Dispatcher.dispatch``."""
+    reports to ``sink`` instead of exceptions inside ``Dispatcher.dispatch``. The sink is
+    called at once, inside ``dispatch``: it must not call back into the dispatcher then
+    (queue the report, or hand it to the next loop turn)."""
 
     def __init__(
         self, telephony: Telephony, sink: ReportSink, clock: Callable[[], datetime]
@@ -37,7 +38,7 @@ class GuardedTelephony:
                 self._clock(),
                 detail=f"refused before dialling: {exc}",
             )
-            asyncio.get_running_loop().call_soon(self._sink, report)
+            self._sink(report)
 
 
 class AgentEvents:

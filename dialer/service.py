@@ -162,7 +162,7 @@ class Service:
         self._dispatcher = Dispatcher(
             settings=self._campaign,
             store=self._store,
-            telephony=GuardedTelephony(self._telephony, self._on_report, clock),
+            telephony=GuardedTelephony(self._telephony, self._report_next_turn, clock),
             agents=self._agents,
             journal=self._journal,
             screen=make_screen(self._campaign, db_url=self._settings.db_url),
@@ -493,6 +493,9 @@ class Service:
         self._wake.set()
 
     # ---- telephony callbacks -----------------------------------------------------------
+
+    def _report_next_turn(self, report: CallReport) -> None:
+        asyncio.get_running_loop().call_soon(self._on_report, report)
 
     def _on_report(self, report: CallReport) -> None:
         try:
