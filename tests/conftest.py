@@ -4,28 +4,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from local_services import free_port, unavailable
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "postgres-local"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"a real PostgreSQL is required in CI: {reason}")
-    pytest.skip(f"no local PostgreSQL: {reason}")
 
 
 def _run(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
@@ -38,15 +25,15 @@ def _run(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
 def postgres_url() -> Iterator[str]:
     """A private cluster (scripts/postgres-local) started for the session, then removed."""
     if shutil.which("bash") is None or not os.access(SCRIPT, os.X_OK):
-        _unavailable(f"{SCRIPT} is missing or not executable")
+        unavailable("PostgreSQL", f"{SCRIPT} is missing or not executable")
     installed = _run("install")
     if installed.returncode != 0:
-        _unavailable(f"scripts/postgres-local install failed:\n{installed.stderr}")
+        unavailable("PostgreSQL", f"scripts/postgres-local install failed:\n{installed.stderr}")
     name = f"pytest_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    started = _run("start", name, "--port", str(_free_port()), timeout=120)
+    started = _run("start", name, "--port", str(free_port()), timeout=120)
     if started.returncode != 0:
         _run("remove", name)
-        _unavailable(f"cluster did not start:\n{started.stdout}\n{started.stderr}")
+        unavailable("PostgreSQL", f"cluster did not start:\n{started.stdout}\n{started.stderr}")
     try:
         yield _run("url", name).stdout.strip()
     finally:

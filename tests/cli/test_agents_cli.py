@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cli_run import run
 
-from dialer import cli
 from dialer.agents import AgentPool, AgentState
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.migrate import open_database
@@ -16,26 +16,11 @@ from dialer.storage.migrate import open_database
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def only_own_commands(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep these tests independent of sub-commands other people are still writing."""
-    monkeypatch.setattr(cli, "COMMAND_MODULES", ("dialer.commands.agents",))
-
-
 @pytest.fixture
 def url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     SqlAgentRegistry(open_database(url)).configure("shop", ["101", "102"], T0)
     return url
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = cli.main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def listed(capsys: pytest.CaptureFixture[str], url: str) -> dict[str, dict[str, object]]:

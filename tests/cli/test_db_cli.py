@@ -6,33 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_run import run
 from sqlalchemy import inspect
 
-from dialer import cli
 from dialer.storage.engine import make_engine
 from dialer.storage.migrate import head_revision
-
-OWN_COMMANDS = ("dialer.commands.db", "dialer.commands.dnc", "dialer.commands.numbering")
-
-
-@pytest.fixture(autouse=True)
-def only_storage_commands(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep these tests independent of sub-commands other people are still writing."""
-    monkeypatch.setattr(cli, "COMMAND_MODULES", OWN_COMMANDS)
 
 
 @pytest.fixture
 def url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'cli.db'}"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = cli.main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_db_upgrade_migrates_an_empty_database_then_is_a_no_op(

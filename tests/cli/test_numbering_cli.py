@@ -6,31 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-
-from dialer import cli
+from cli_run import run
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-OWN_COMMANDS = ("dialer.commands.db", "dialer.commands.dnc", "dialer.commands.numbering")
-
-
-@pytest.fixture(autouse=True)
-def only_storage_commands(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep these tests independent of sub-commands other people are still writing."""
-    monkeypatch.setattr(cli, "COMMAND_MODULES", OWN_COMMANDS)
 
 
 @pytest.fixture
 def url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'cli.db'}"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = cli.main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def lookup(capsys: pytest.CaptureFixture[str], url: str, number: str) -> tuple[int, object]:

@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_run import run
 
 from campaigns.timezones import InMemoryNumbering
-from dialer import cli
 from dialer.commands.phone_info import parse_request
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_CSV = ROOT / "tests" / "data" / "numbering_sample.csv"
-COMMANDS = ("dialer.commands.db", "dialer.commands.numbering", "dialer.commands.phone_info")
 KEYS = [
     "input",
     "e164",
@@ -34,24 +33,9 @@ KEYS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def only_needed_commands(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep these tests independent of sub-commands other people are still writing."""
-    monkeypatch.setattr(cli, "COMMAND_MODULES", COMMANDS)
-
-
 @pytest.fixture
 def db(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'dialer.db'}"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = cli.main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def info(capsys: pytest.CaptureFixture[str], db: str, *argv: str) -> dict[str, Any]:

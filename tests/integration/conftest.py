@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import uuid
 import warnings
@@ -14,41 +13,31 @@ from pathlib import Path
 
 import pytest
 from asterisk_fixtures import SCRIPT, AsteriskInstance, RawAmi, Reports
+from local_services import free_port, unavailable
 
 from dialer.ami_ import AmiSettings, AmiTelephony
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"real Asterisk is required in CI: {reason}")
-    pytest.skip(f"no local Asterisk: {reason}")
-
-
 def _install() -> None:
     if not os.access(SCRIPT, os.X_OK):
-        _unavailable(f"{SCRIPT} is missing or not executable")
+        unavailable("Asterisk", f"{SCRIPT} is missing or not executable")
     done = subprocess.run(
         [str(SCRIPT), "install"], capture_output=True, text=True, timeout=1800, check=False
     )
     if done.returncode != 0:
-        _unavailable(f"scripts/asterisk-local install failed:\n{done.stdout}\n{done.stderr}")
+        unavailable(
+            "Asterisk", f"scripts/asterisk-local install failed:\n{done.stdout}\n{done.stderr}"
+        )
 
 
 @pytest.fixture(scope="session")
 def asterisk() -> Iterator[AsteriskInstance]:
     """Start a private instance for the session and stop it at the end."""
     if shutil.which("bash") is None:
-        _unavailable("bash is not available")
+        unavailable("Asterisk", "bash is not available")
     _install()
     name = f"pytest-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    port = _free_port()
+    port = free_port()
     secret = uuid.uuid4().hex
     started = subprocess.run(
         [str(SCRIPT), "start", name, "--ami-port", str(port), "--ami-secret", secret],
@@ -58,7 +47,7 @@ def asterisk() -> Iterator[AsteriskInstance]:
         check=False,
     )
     if started.returncode != 0:
-        _unavailable(f"instance did not start:\n{started.stdout}\n{started.stderr}")
+        unavailable("Asterisk", f"instance did not start:\n{started.stdout}\n{started.stderr}")
     directory = Path(
         subprocess.run(
             [str(SCRIPT), "dir", name], capture_output=True, text=True, check=True
