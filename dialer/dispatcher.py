@@ -150,6 +150,30 @@ class Dispatcher:
         t = lifecycle.on_disposition(entry.state, disposition, now, self._settings)
         self._log_outcomes(self._apply(entry, t))
 
+    def requeue(self, order_id: str, now: datetime) -> None:
+        """Ops: a queued order is due at ``now`` (it keeps its attempts and priority)."""
+        entry = self._entry(order_id)
+        if entry.state.phase is not lifecycle.Phase.QUEUED:
+            raise lifecycle.TransitionError(f"order {order_id} is {entry.state.phase.value}")
+        self._apply(entry, Transition(entry.state._replace(due_at=now)))
+
+    def cancel(self, order_id: str) -> None:
+        """Ops: a queued order, or one awaiting its verdict, is done and skipped; nothing is
+        written back to the CRM."""
+        entry = self._entry(order_id)
+        if entry.state.phase not in (lifecycle.Phase.QUEUED, lifecycle.Phase.AWAITING_DISPOSITION):
+            raise lifecycle.TransitionError(f"order {order_id} is {entry.state.phase.value}")
+        self._apply(entry, lifecycle.skip(entry.state))
+
+    @property
+    def settings(self) -> CampaignSettings:
+        return self._settings
+
+    def use_settings(self, settings: CampaignSettings) -> None:
+        """New campaign settings for the next dials and transitions (window, retries,
+        timeouts, channel templates); the trunk guard keeps its running count."""
+        self._settings = settings
+
     def recover(self, attempts: Sequence[AttemptRecord]) -> None:
         """After a restart: live attempts found in the store await their reports again."""
         for attempt in attempts:

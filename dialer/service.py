@@ -62,6 +62,7 @@ from dialer.agents import AgentPool, AgentState
 from dialer.ami_ import AmiAuthError, AmiTelephony, AmiUnavailable
 from dialer.dispatcher import Dispatcher, DispatchError
 from dialer.log_journal import LogJournal
+from dialer.operations import Operations
 from dialer.outbox import OutboxWorker
 from dialer.pacing import Pacer
 from dialer.ports import AttemptRecord
@@ -69,6 +70,7 @@ from dialer.screener import make_screen
 from dialer.service_config import DemoCrmConfig, ServiceConfig
 from dialer.status_recheck import StatusRecheck
 from dialer.storage.agents import SqlAgentRegistry
+from dialer.storage.campaigns import SqlCampaignStore
 from dialer.storage.migrate import open_database
 from dialer.storage.models import OrderRow
 from dialer.storage.orders import SqlOrderStore
@@ -171,6 +173,10 @@ class Service:
             status_check=self._recheck.check,
         )
         self._outbox = OutboxWorker(self._engine, self._crm, rng=rng)
+        self._campaigns = SqlCampaignStore(self._engine)
+        self._crm_state = "not asked yet"
+        self._ops = Operations(engine=self._engine, dispatcher=self._dispatcher, clock=clock,
+                               wake=self._wake.set, accept=self.accept)  # fmt: skip
         self._scheduler: Any = None
         self._listening: Any = None
         self._intake_url = ""
@@ -313,10 +319,17 @@ class Service:
         from twisted.internet import reactor  # noqa: PLC0415 - installed in run_service
 
         from dialer import web  # noqa: PLC0415
+        from dialer.api.app import build_api  # noqa: PLC0415
+        from dialer.metrics import MetricsResource  # noqa: PLC0415
+        from dialer.storage.views import OrderViews  # noqa: PLC0415
 
         secret = self._settings.intake_secret
         handler = None if secret is None else IntakeHandler(secret, SeenEvents())
-        site = web.build_site(reactor, handler, self.accept, self.health, self._clock)
+        name = self._campaign.name
+        metrics = MetricsResource(OrderViews(self._engine, name),
+                                  lambda: (self._telephony.ready, self._clock()), name)  # fmt: skip
+        extra = {b"api": build_api(self._engine, self._ops), b"metrics": metrics}
+        site = web.build_site(reactor, handler, self.accept, self.health, self._clock, extra=extra)
         host, port = self._settings.intake_host, self._settings.intake_port
         self._listening = web.listen(reactor, site, host, port)
         self._intake_url = f"http://{host}:{self._listening.getHost().port}"
@@ -392,6 +405,8 @@ class Service:
         tick = self._settings.tick_s
         if not self._telephony.ready:
             return min(tick, 1.0)
+        if self._campaigns.is_paused(self._campaign.name):
+            return tick  # paused by ops (POST /api/v1/campaign/pause): nothing is originated
         now = self._clock()
         cps_room = self._pacer.allowance(now)
         line_room = self._line_room()
@@ -437,9 +452,11 @@ class Service:
                 "status of order %s not read (%s); asked again in %s s", order_id, why, retry
             )
             self._recheck.note_failed(order_id, self._clock())
+            self._crm_state = f"status read failed: {why}"
             asyncio.get_running_loop().call_later(self._settings.status_retry_s, self._wake.set)
         else:
             self._recheck.note(status, self._clock())
+            self._crm_state = "ok"
         finally:
             self._recheck.done(order_id)
 
@@ -457,7 +474,9 @@ class Service:
             orders = await loop.run_in_executor(self._executor, fetch)
         except CrmError as exc:
             log.warning("CRM poll failed: %s", exc)
+            self._crm_state = f"poll failed: {exc}"
             return
+        self._crm_state = "ok"
         self.accept(orders)
 
     async def _flush_outbox(self, timeout_s: float | None = None) -> None:
@@ -535,6 +554,9 @@ class Service:
         state = {
             "status": "ok" if ready and not self._stopping else "unavailable",
             "ami": "ready" if ready else "down",
+            "database": self._database_state(),
+            "crm": self._crm_state,
+            "paused": self._campaigns.is_paused(self._campaign.name),
             "stopping": self._stopping,
             "campaign": self._campaign.name,
             "node": self._settings.node,
@@ -544,3 +566,11 @@ class Service:
             "at": now.isoformat(),
         }
         return ready and not self._stopping, state
+
+    def _database_state(self) -> str:
+        try:
+            with self._engine.connect() as connection:
+                connection.execute(select(1))
+        except Exception as exc:  # any failure is "down", reported as text
+            return f"down: {type(exc).__name__}"
+        return "ok"

@@ -4,8 +4,8 @@ Thin handlers: parse, call the service, serialise. ``POST /intake`` takes the CR
 (``crm_adapter.http_json.IntakeHandler``: HMAC signature, timestamp, event id, body limits)
 and answers 200 ``{"received": N, "admitted": K}`` or the handler's 4xx with
 ``{"error": "<message naming the field>"}``. ``GET /healthz`` answers the service's health
-as JSON, 200 when it can dial and 503 when it cannot. The full API (agents, dispositions,
-dashboard) will be further children of the same root.
+as JSON, 200 when it can dial and 503 when it cannot. The ops API (``/api``, see
+``dialer.api``) and ``/metrics`` are further children given by the composition root.
 
 This module never imports ``twisted.internet.reactor``: the composition root installs the
 asyncio reactor and passes it to ``listen``.
@@ -98,11 +98,15 @@ def build_site(
     accept: Accept,
     health: Health,
     clock: Callable[[], datetime],
+    *,
+    extra: Mapping[bytes, Resource] | None = None,
 ) -> Site:
+    """The site: ``/intake``, ``/healthz`` and ``extra`` children (``api``, ``metrics``)."""
     root = _Root()  # type: ignore[no-untyped-call]
     children: dict[bytes, Any] = {
         b"intake": IntakeResource(handler, accept, clock),
         b"healthz": HealthResource(health),
+        **(extra or {}),
     }
     for path, child in children.items():
         root.putChild(path, child)

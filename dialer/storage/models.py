@@ -27,6 +27,7 @@ from dialer.storage.types import UTCDateTime
 
 ORDER_PHASES = ("queued", "claimed", "dialing", "awaiting_disposition", "done")
 AGENT_STATES = ("logged_out", "idle", "ringing", "on_call", "wrap_up", "paused")
+TOKEN_ROLES = ("ops", "crm", "viewer")
 
 _LIVE = text("ended_at IS NULL")
 
@@ -243,3 +244,18 @@ class DoNotCall(Base):
     e164: Mapped[str] = mapped_column(primary_key=True)
     reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     added_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """A bearer token of the web API: its name, role and the SHA-256 of its secret (never the
+    secret itself). Revoked tokens are kept, with ``revoked_at``, for the record."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint(_one_of("role", TOKEN_ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(unique=True)
+    role: Mapped[str]
+    token_hash: Mapped[str] = mapped_column(unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

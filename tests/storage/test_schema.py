@@ -28,8 +28,8 @@ from dialer.storage.models import AttemptRow, Base, Campaign, OrderRow
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TABLES = {
-    "agents", "alembic_version", "attempts", "campaigns", "do_not_call", "numbering_meta",
-    "numbering_ranges", "orders", "outbox", "outcomes",
+    "agents", "alembic_version", "api_tokens", "attempts", "campaigns", "do_not_call",
+    "numbering_meta", "numbering_ranges", "orders", "outbox", "outcomes",
 }  # fmt: skip
 
 

@@ -1,0 +1,99 @@
+"""/metrics in the Prometheus text format (0.0.4): calls, queue, agents, outbox, AMI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from twisted.web.resource import Resource
+
+from dialer.storage.views import MetricsSnapshot, OrderViews
+
+Probe = Callable[[], tuple[bool, datetime]]
+"""The service's view: (AMI connected, now)."""
+
+
+def render(snapshot: MetricsSnapshot, *, ami_up: bool, now: datetime, campaign: str) -> str:
+    lines: list[str] = []
+    c = {"campaign": campaign}
+    _family(
+        lines,
+        "callback_dialer_calls_total",
+        "counter",
+        "Ended calls by result",
+        [({**c, "result": r}, n) for r, n in sorted(snapshot.calls_by_result.items())],
+    )
+    _family(
+        lines,
+        "callback_dialer_orders",
+        "gauge",
+        "Orders by phase (queued = queue depth)",
+        [({**c, "phase": p}, n) for p, n in sorted(snapshot.orders_by_phase.items())],
+    )
+    _family(
+        lines,
+        "callback_dialer_agents",
+        "gauge",
+        "Agents by state",
+        [({**c, "state": s}, n) for s, n in sorted(snapshot.agents_by_state.items())],
+    )
+    _family(
+        lines,
+        "callback_dialer_outbox_pending",
+        "gauge",
+        "Outcomes not yet delivered",
+        [({"dead": "false"}, snapshot.outbox_pending), ({"dead": "true"}, snapshot.outbox_dead)],
+    )
+    oldest = snapshot.outbox_oldest_at
+    age = 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
+    _family(
+        lines,
+        "callback_dialer_outbox_oldest_age_seconds",
+        "gauge",
+        "Age of the oldest undelivered outcome (0: none)",
+        [({}, age)],
+    )
+    _family(
+        lines,
+        "callback_dialer_ami_connected",
+        "gauge",
+        "1 when the AMI link is ready",
+        [({}, 1 if ami_up else 0)],
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _family(
+    lines: list[str],
+    name: str,
+    kind: str,
+    help_text: str,
+    samples: list[tuple[Mapping[str, str], float]],
+) -> None:
+    lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+    for labels, value in samples:
+        shown = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
+        lines.append(f"{name}{{{shown}}} {value:g}" if shown else f"{name} {value:g}")
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+class MetricsResource(Resource):
+    """``GET /metrics``: no token (like /healthz); bind the listener to a trusted address."""
+
+    isLeaf = True
+
+    def __init__(self, views: OrderViews, probe: Probe, campaign: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._views = views
+        self._probe = probe
+        self._campaign = campaign
+
+    def render_GET(self, request: Any) -> bytes:
+        ami_up, now = self._probe()
+        text = render(self._views.metrics(), ami_up=ami_up, now=now, campaign=self._campaign)
+        request.setHeader(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")
+        return text.encode("utf-8")

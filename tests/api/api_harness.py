@@ -1,0 +1,171 @@
+"""The API under test: a real SQLite database, the real dispatcher and store, the site's
+resource tree driven through twisted.web's request interface (no store mocks)."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from twisted.web.resource import getChildForRequest
+from twisted.web.test.requesthelper import DummyRequest
+
+from campaigns.calls import CallReport, CallResult, OriginateRequest
+from campaigns.orders import Order
+from campaigns.outcomes import Outcome
+from campaigns.settings import CallingWindow, CampaignSettings
+from dialer import web
+from dialer.agent_sync import AgentSync
+from dialer.agents import AgentPool
+from dialer.api.app import build_api
+from dialer.dispatcher import Dispatcher
+from dialer.metrics import MetricsResource
+from dialer.operations import Operations
+from dialer.ports import AttemptRecord, QueueEntry
+from dialer.screener import make_screen
+from dialer.storage.agents import SqlAgentRegistry
+from dialer.storage.migrate import open_database
+from dialer.storage.orders import SqlOrderStore
+from dialer.storage.tokens import SqlTokenStore
+from dialer.storage.views import OrderViews
+
+NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+AGENTS = ("1001", "1002")
+
+
+class Recorder:
+    """Telephony and journal: remembers the Originates."""
+
+    def __init__(self) -> None:
+        self.originated: list[OriginateRequest] = []
+
+    def originate(self, request: OriginateRequest) -> None:
+        self.originated.append(request)
+
+    def dial(self, entry: QueueEntry, attempt: AttemptRecord, at: datetime) -> None:
+        pass
+
+    def result(self, entry: QueueEntry, attempt: AttemptRecord) -> None:
+        pass
+
+    def outcome(self, outcome: Outcome) -> None:
+        pass
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Dialer:
+    """One campaign's dialer objects, wired as the composition root wires them."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.now = NOW
+        self.url = f"sqlite:///{tmp / 'api.db'}"
+        self.engine = open_database(self.url)
+        self.settings = CampaignSettings(
+            name="shop", agents=AGENTS, window=CallingWindow(start=time(0, 0), end=time(23, 59))
+        )
+        self.store = SqlOrderStore(self.engine, campaign="shop")
+        self.pool = AgentPool(AGENTS, NOW, wrap_up_s=0, miss_pause_after=3)
+        registry = SqlAgentRegistry(self.engine)
+        registry.configure("shop", AGENTS, NOW)
+        for agent in AGENTS:
+            registry.login(agent, NOW)
+        self.sync = AgentSync(registry, self.pool, campaign="shop")
+        self.sync.load(NOW, busy=set())
+        self.telephony = Recorder()
+        ids = iter(f"att-{i}" for i in range(1, 10_000))
+        self.dispatcher = Dispatcher(
+            settings=self.settings,
+            store=self.store,
+            telephony=self.telephony,
+            agents=self.pool,
+            journal=self.telephony,
+            screen=make_screen(self.settings, db_url=self.url),
+            new_attempt_id=lambda: next(ids),
+            jitter=lambda: 0.0,
+        )
+        self.wakes = 0
+        self.ops = Operations(
+            engine=self.engine,
+            dispatcher=self.dispatcher,
+            clock=lambda: self.now,
+            wake=self._wake,
+            accept=lambda orders: self.dispatcher.admit(orders, self.now),
+        )
+        metrics = MetricsResource(OrderViews(self.engine, "shop"), lambda: (True, self.now), "shop")
+        self.site = web.build_site(
+            None,
+            None,
+            lambda orders: 0,
+            lambda: (True, {"status": "ok"}),
+            lambda: self.now,
+            extra={b"api": build_api(self.engine, self.ops), b"metrics": metrics},
+        )
+        tokens = SqlTokenStore(self.engine)
+        self.tokens = {role: tokens.create(role, role, NOW) for role in ("ops", "crm", "viewer")}
+
+    def _wake(self) -> None:
+        self.wakes += 1
+
+    # ---- scenario steps ----------------------------------------------------------------
+
+    def admit(self, order_id: str, phone: str = "+79165830421", minutes_ago: int = 5) -> None:
+        created = self.now - timedelta(minutes=minutes_ago)
+        order = Order(order_id, phone, "Ирина", "Крем", created, "Ожидает подтверждения", "Новый")
+        self.dispatcher.admit([order], self.now)
+
+    def answer(self, order_id: str, recording: str | None = None) -> str:
+        """Dial ``order_id`` (the only due order) and report it answered."""
+        self.sync.sync(self.now)
+        assert self.dispatcher.dispatch(self.now) >= 1
+        request = next(r for r in self.telephony.originated if r.order_id == order_id)
+        self.now += timedelta(seconds=60)
+        self.dispatcher.on_report(
+            CallReport(request.attempt_id, CallResult.ANSWERED, self.now, recording=recording)
+        )
+        return request.attempt_id
+
+    # ---- HTTP --------------------------------------------------------------------------
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        role: str | None = "ops",
+        body: Any = None,
+        raw: bytes | None = None,
+        query: dict[str, str] | None = None,
+        authorization: str | None = None,
+    ) -> Response:
+        segments = [s.encode() for s in path.lstrip("/").split("/")]
+        request = DummyRequest(segments)
+        request.method = method.encode()
+        request.uri = path.encode()
+        request.args = {k.encode(): [v.encode()] for k, v in (query or {}).items()}
+        content = raw if raw is not None else b"" if body is None else json.dumps(body).encode()
+        request.content = io.BytesIO(content)
+        if authorization is not None:
+            request.requestHeaders.setRawHeaders(b"authorization", [authorization.encode()])
+        elif role is not None:
+            header = f"Bearer {self.tokens[role]}".encode()
+            request.requestHeaders.setRawHeaders(b"authorization", [header])
+        resource = getChildForRequest(self.site.resource, request)
+        result = resource.render(request)
+        headers = {
+            k.decode().lower(): v[-1].decode()
+            for k, v in request.responseHeaders.getAllRawHeaders()
+        }
+        return Response(request.responseCode or 200, result, headers)

@@ -1,0 +1,20 @@
+"""Fixtures for the API tests: a fresh dialer over a real SQLite database per test."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from api_harness import Dialer
+
+
+@pytest.fixture
+def dialer(tmp_path: Path) -> Iterator[Dialer]:
+    d = Dialer(tmp_path)
+    yield d
+    d.engine.dispose()
