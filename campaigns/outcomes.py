@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from campaigns.window import zone as tz_of
+from campaigns.window import local_wall
 
 
 class OutcomeKind(enum.Enum):
@@ -68,5 +68,5 @@ DEFAULT_CRM_MAPPING: dict[OutcomeKind, CrmFields] = {
 
 def manual_comment(at: datetime, zone: str, text: str) -> str:
     """``DD.MM - text`` with the date in the customer's local time (seed 001)."""
-    local = at.astimezone(tz_of(zone))
+    local = local_wall(at, zone)
     return f"{local:%d.%m} - {text}"

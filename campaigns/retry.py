@@ -6,13 +6,12 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from campaigns.settings import CallingWindow, RetrySettings
-from campaigns.window import next_window_open
-from campaigns.window import zone as tz_of
+from campaigns.window import local_wall, next_window_open
 
 
 def local_date(at: datetime, zone: str) -> date:
     """The calendar date at instant ``at`` in ``zone`` (the order's reference zone)."""
-    return at.astimezone(tz_of(zone)).date()
+    return local_wall(at, zone).date()
 
 
 def retry_delay(attempt_no: int, retry: RetrySettings, jitter: float) -> timedelta:

@@ -82,8 +82,34 @@ def zone(name: str) -> Zone:
     return pytz.timezone(name)
 
 
+def local_wall(at: datetime, name: str) -> datetime:
+    """The naive wall-clock time of the aware instant ``at`` in zone ``name``."""
+    return _wall(at.astimezone(UTC), zone(name))
+
+
+def _wall(instant: datetime, tz: Zone) -> datetime:
+    """``instant.astimezone(tz)`` without its zone, faster: past a zone's last listed
+    transition (Russia's 2014 change, Kazakhstan's 2024 one) its offset cannot change, so
+    the offset is added directly; earlier instants and DST zones go through pytz."""
+    naive = instant.replace(tzinfo=None)
+    steady = _steady_offset(tz)
+    if steady is not None and naive >= steady[0]:
+        return naive + steady[1]
+    return instant.astimezone(tz).replace(tzinfo=None)
+
+
+@lru_cache(maxsize=1024)
+def _steady_offset(tz: Zone) -> tuple[datetime, timedelta] | None:
+    """(UTC instant from which the offset never changes, that offset) for ``tz``."""
+    transitions = getattr(tz, "_utc_transition_times", None)
+    if transitions:  # pytz DstTzInfo: the last listed transition's offset holds for ever
+        return transitions[-1], tz._transition_info[-1][0]  # type: ignore[attr-defined]
+    offset = tz.utcoffset(None)  # StaticTzInfo and UTC: one offset
+    return (datetime.min, offset) if offset is not None else None  # noqa: DTZ901 - naive UTC
+
+
 def _open_in(instant: datetime, tz: Zone, window: CallingWindow) -> bool:
-    local = instant.astimezone(tz)
+    local = _wall(instant, tz)
     day = local.date()
     if day.weekday() not in window.weekdays or day in window.holidays:
         return False
@@ -95,8 +121,8 @@ def _next_open_in(
 ) -> datetime | None:
     if _open_in(instant, tz, window):
         return instant
-    day = instant.astimezone(tz).date()
-    last_day = limit.astimezone(tz).date()
+    day = _wall(instant, tz).date()
+    last_day = _wall(limit, tz).date()
     while day <= last_day:
         if day.weekday() in window.weekdays and day not in window.holidays:
             for edge in _edges(day, tz, window.start, window.end):
@@ -107,7 +133,7 @@ def _next_open_in(
 
 
 def _close_in(instant: datetime, tz: Zone, window: CallingWindow) -> datetime:
-    day = instant.astimezone(tz).date()
+    day = _wall(instant, tz).date()
     for offset in range(2):
         for edge in _edges(day + offset * _DAY, tz, window.start, window.end):
             if edge > instant and not _open_in(edge, tz, window):

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+import pytz
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from campaigns.regions import ALL_REGIONS
 from campaigns.settings import CallingWindow
-from campaigns.window import next_window_open, window_close, window_open
+from campaigns.window import local_wall, next_window_open, window_close, window_open
 
 WINDOW = CallingWindow()  # 10:00-19:00, every day
 MOSCOW = ("Europe/Moscow",)
@@ -214,3 +216,19 @@ def test_next_window_open_is_open_and_nothing_sampled_before_it_is(
     earlier = [at + f * gap for f in fractions] + [found - timedelta(seconds=1)]
     assert not any(window_open(t, zones, WINDOW) for t in earlier if at <= t < found)
     assert window_close(found, zones, WINDOW) > found
+
+
+_WALL_ZONES = sorted(
+    {z for r in ALL_REGIONS for z in (*r.zones, *(cz for _, cz in r.city_zones))}
+    | {"UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"}
+)
+
+
+@given(
+    at=st.datetimes(min_value=datetime(1995, 1, 1), max_value=datetime(2045, 1, 1),  # noqa: DTZ001
+                    timezones=st.just(UTC)),
+    name=st.sampled_from(_WALL_ZONES),
+)  # fmt: skip
+@settings(max_examples=400, deadline=None)
+def test_local_wall_time_is_pytz_local_time_in_every_zone_we_use(at: datetime, name: str) -> None:
+    assert local_wall(at, name) == at.astimezone(pytz.timezone(name)).replace(tzinfo=None)
