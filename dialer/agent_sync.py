@@ -53,9 +53,11 @@ class AgentSync:
                 else:
                     waiting.add(record.id)
         changed = {a.id for a in self._pool.changes()} | set(applied)
-        for agent_id in sorted(changed - waiting):
-            if agent_id in rows:
-                self._write(agent_id, rows[agent_id].key)
+        ids = [a for a in sorted(changed - waiting) if a in rows]
+        agents = [(self._pool.get(a), rows[a].key) for a in ids]
+        for agent_id in self._registry.record_many(agents):  # one transaction per sync
+            agent = self._pool.get(agent_id)
+            self._written[agent_id] = (agent.state, agent.paused_reason)
         return applied
 
     def _restore(self, record: AgentRecord, now: datetime, busy: Collection[str]) -> None:

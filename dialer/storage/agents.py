@@ -149,27 +149,22 @@ class SqlAgentRegistry:
     def record(self, agent: Agent, *, expected: StateKey) -> bool:
         """Write the pool's view of ``agent`` unless the row's (state, reason) is no longer
         ``expected`` (ops changed it meanwhile). True when written."""
-        state, reason = expected
-        query = (
-            update(AgentRow)
-            .where(AgentRow.id == agent.id, AgentRow.state == state.value)
-            .where(
-                AgentRow.paused_reason.is_(None)
-                if reason is None
-                else AgentRow.paused_reason == reason
-            )
-            .values(
-                state=agent.state.value,
-                state_since=agent.since,
-                paused_reason=agent.paused_reason,
-                consecutive_misses=agent.consecutive_misses,
-                last_call_ended_at=agent.last_call_ended_at,
-            )
-        )
+        return agent.id in self.record_many([(agent, expected)])
 
-        def work(session: Session) -> bool:
-            result: CursorResult[Any] = session.execute(query)  # type: ignore[assignment]
-            return result.rowcount == 1
+    def record_many(self, changes: Iterable[tuple[Agent, StateKey]]) -> set[str]:
+        """``record`` for several agents in one transaction (one commit per dispatch round,
+        not one per agent); returns the ids written."""
+        queries = [(agent.id, _record_query(agent, expected)) for agent, expected in changes]
+        if not queries:
+            return set()
+
+        def work(session: Session) -> set[str]:
+            written = set()
+            for agent_id, query in queries:
+                result: CursorResult[Any] = session.execute(query)  # type: ignore[assignment]
+                if result.rowcount == 1:
+                    written.add(agent_id)
+            return written
 
         return self._write(work)
 
@@ -257,3 +252,22 @@ def _ensure_campaign(session: Session, name: str, now: datetime) -> None:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _record_query(agent: Agent, expected: StateKey) -> Any:
+    """The compare-and-set UPDATE of ``record``: only while the row is still ``expected``."""
+    state, reason = expected
+    return (
+        update(AgentRow)
+        .where(AgentRow.id == agent.id, AgentRow.state == state.value)
+        .where(
+            AgentRow.paused_reason.is_(None) if reason is None else AgentRow.paused_reason == reason
+        )
+        .values(
+            state=agent.state.value,
+            state_since=agent.since,
+            paused_reason=agent.paused_reason,
+            consecutive_misses=agent.consecutive_misses,
+            last_call_ended_at=agent.last_call_ended_at,
+        )
+    )
