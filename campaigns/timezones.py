@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Literal, Protocol
 
 import phonenumbers
@@ -163,9 +164,11 @@ def find_regions(text: str) -> tuple[Region, ...]:
     return tuple(found)
 
 
+@lru_cache(maxsize=4096)
 def zones_for_address(region: str | None, city: str | None) -> AddressMatch | None:
     """Zones for a region and city. The region decides; the city only narrows a
-    multi-zone region, or stands in when the region is missing or unknown."""
+    multi-zone region, or stands in when the region is missing or unknown. A pure function
+    of two strings, cached: a batch of orders repeats the same few addresses."""
     regions = find_regions(region) if region else ()
     city_hits = _CITIES.get(place_key(city), []) if city else []
     if not regions:
@@ -194,6 +197,8 @@ def order_zones(zones: Iterable[str], at: datetime) -> tuple[str, ...]:
     if at.tzinfo is None:
         raise ValueError(f"instant must be timezone-aware: {at!r}")
     unique = _unique(zones)
+    if len(unique) == 1:
+        return unique
     offsets = {zone: _offset(zone, at) for zone in unique}
     return tuple(sorted(unique, key=lambda zone: offsets[zone]))
 
