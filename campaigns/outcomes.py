@@ -69,4 +69,4 @@ DEFAULT_CRM_MAPPING: dict[OutcomeKind, CrmFields] = {
 def manual_comment(at: datetime, zone: str, text: str) -> str:
     """``DD.MM - text`` with the date in the customer's local time (seed 001)."""
     local = local_wall(at, zone)
-    return f"{local:%d.%m} - {text}"
+    return f"{local.day:02d}.{local.month:02d} - {text}"

@@ -37,6 +37,8 @@ class JsonLinesJournal:
     def __init__(self, out: TextIO) -> None:
         self._out = out
         self._quoted: dict[str, str] = {}
+        self._last_at: datetime | None = None
+        self._last_t = ""
         self.dials = 0
         self.results: Counter[str] = Counter()
         self.outcomes: Counter[str] = Counter()
@@ -77,7 +79,9 @@ class JsonLinesJournal:
         quoted = self._quoted.get(order_id)
         if quoted is None:
             quoted = self._quoted[order_id] = json.dumps(order_id, ensure_ascii=False)
-        self._out.write(f'{{"t": "{iso_z(at)}", "order": {quoted}, "event": "{event}"{rest}}}\n')
+        if at != self._last_at:  # a result and its outcome share their instant
+            self._last_at, self._last_t = at, iso_z(at)
+        self._out.write(f'{{"t": "{self._last_t}", "order": {quoted}, "event": "{event}"{rest}}}\n')
 
 
 @dataclass(frozen=True, slots=True)
