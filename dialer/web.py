@@ -4,7 +4,8 @@ Thin handlers: parse, call the service, serialise. ``POST /intake`` takes the CR
 (``crm_adapter.http_json.IntakeHandler``: HMAC signature, timestamp, event id, body limits)
 and answers 200 ``{"received": N, "admitted": K}`` or the handler's 4xx with
 ``{"error": "<message naming the field>"}``. ``GET /healthz`` answers the service's health
-as JSON, 200 when it can dial and 503 when it cannot. The ops API (``/api``, see
+as JSON, 200 when it can dial and 503 when it cannot. ``GET /`` is the ops dashboard
+(``dialer/static/dashboard.html``, plain HTML+JS polling the API). The ops API (``/api``, see
 ``dialer.api``) and ``/metrics`` are further children given by the composition root.
 
 This module never imports ``twisted.internet.reactor``: the composition root installs the
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from importlib import resources
 from typing import Any
 
 from twisted.internet.interfaces import IListeningPort
@@ -75,6 +77,27 @@ class HealthResource(Resource):
         return _json(dict(state))
 
 
+class DashboardResource(Resource):
+    """``GET /``: the ops dashboard page; it asks for an API token and polls ``/api/v1``."""
+
+    isLeaf = True
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._page = resources.files("dialer").joinpath("static/dashboard.html").read_bytes()
+
+    def render_GET(self, request: Any) -> bytes:
+        if request.postpath not in ([], [b""]):
+            request.setResponseCode(_NOT_FOUND)
+            request.setHeader(b"content-type", b"application/json; charset=utf-8")
+            return _json({"error": f"no such path: {request.path.decode('utf-8', 'replace')}"})
+        request.setHeader(b"content-type", b"text/html; charset=utf-8")
+        request.setHeader(b"cache-control", b"no-store")
+        request.setHeader(b"x-content-type-options", b"nosniff")
+        request.setHeader(b"x-frame-options", b"DENY")
+        return self._page
+
+
 class _NotFound(Resource):
     """Any other path: 404 with a JSON error."""
 
@@ -101,9 +124,11 @@ def build_site(
     *,
     extra: Mapping[bytes, Resource] | None = None,
 ) -> Site:
-    """The site: ``/intake``, ``/healthz`` and ``extra`` children (``api``, ``metrics``)."""
+    """The site: ``/`` (the dashboard), ``/intake``, ``/healthz`` and ``extra`` children
+    (``api``, ``metrics``)."""
     root = _Root()  # type: ignore[no-untyped-call]
     children: dict[bytes, Any] = {
+        b"": DashboardResource(),
         b"intake": IntakeResource(handler, accept, clock),
         b"healthz": HealthResource(health),
         **(extra or {}),

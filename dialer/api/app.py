@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 
 from dialer.api.agents import AgentsApi
 from dialer.api.campaigns import CampaignApi
+from dialer.api.live import LiveApi
 from dialer.api.openapi import OpenApi
 from dialer.api.orders import OrdersApi
 from dialer.api.outbox import OutboxApi
@@ -27,6 +28,7 @@ def build_api(engine: Engine, ops: Operations) -> ApiResource:
         CampaignApi(ops),
         OutboxApi(ops, engine),
         StatsApi(ops, views),
+        LiveApi(ops, views),
     )
     routes += bind(OpenApi(routes))  # extends in place: the document lists itself too
     return ApiResource(routes, SqlTokenStore(engine))

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from campaigns.tabs import QueuedOrder, tab_counts
 from dialer.storage.models import AgentRow, AttemptRow, OrderRow, OutboxRow, OutcomeRow
 
 EXPORT_COLUMNS = (
@@ -110,6 +111,10 @@ class OrderViews:
         by_result = Counter(result or "live" for _, result, _ in attempts)
         by_hour = Counter(f"{_aware(at).astimezone(tz).hour:02d}" for at, _, _ in attempts)
         by_agent = Counter(agent for _, _, agent in attempts)
+        by_hour_result: dict[str, Counter[str]] = {}
+        for at, result, _ in attempts:
+            hour = f"{_aware(at).astimezone(tz).hour:02d}"
+            by_hour_result.setdefault(hour, Counter())[result or "live"] += 1
         return {
             "date": day.isoformat(),
             "zone": zone,
@@ -117,8 +122,51 @@ class OrderViews:
             "calls_by_result": dict(sorted(by_result.items())),
             "calls_by_hour": dict(sorted(by_hour.items())),
             "calls_by_agent": dict(sorted(by_agent.items())),
+            "calls_by_hour_result": {
+                hour: dict(sorted(n.items())) for hour, n in sorted(by_hour_result.items())
+            },
             "outcomes_by_kind": {kind: int(n) for kind, n in sorted(outcomes)},
         }
+
+    def queue_tabs(self, now: datetime, default_zone: str) -> dict[str, int]:
+        """Unfinished orders counted by seed 001's tabs (``campaigns.tabs``) at ``now``."""
+        query = select(
+            OrderRow.customer_attempts, OrderRow.callback_at, OrderRow.created_at, OrderRow.zones
+        ).where(OrderRow.campaign == self._campaign, OrderRow.phase != "done")
+        with Session(self._engine) as session:
+            rows = session.execute(query).all()
+        return tab_counts(
+            (
+                QueuedOrder(
+                    customer_attempts=attempts,
+                    callback_requested=callback is not None,
+                    created_at=_aware(created),
+                    zone=zones.split(",")[0] or default_zone,
+                )
+                for attempts, callback, created, zones in rows
+            ),
+            now,
+        )
+
+    def live_calls(self) -> list[dict[str, Any]]:
+        """Attempts under way (oldest first) with their order's name, product and phone."""
+        query = (
+            select(AttemptRow, OrderRow.name, OrderRow.product)
+            .join(OrderRow, OrderRow.id == AttemptRow.order_id)
+            .where(OrderRow.campaign == self._campaign, AttemptRow.ended_at.is_(None))
+            .order_by(AttemptRow.started_at, AttemptRow.id)
+        )
+        with Session(self._engine) as session:
+            return [
+                {
+                    **_attempt(attempt),
+                    "order_id": attempt.order_id,
+                    "answered_at": _iso(attempt.answered_at),
+                    "name": name,
+                    "product": product,
+                }
+                for attempt, name, product in session.execute(query)
+            ]
 
     def outcomes_csv(self, start: datetime, end: datetime) -> str:
         """Outcomes created in [start, end), oldest first, as CSV with a header line."""

@@ -19,7 +19,7 @@ ROUTES = [
     ("POST", "/api/v1/campaign/pause"), ("PATCH", "/api/v1/campaign/settings"),
     ("PUT", "/api/v1/campaign/settings"), ("GET", "/api/v1/outbox/dead"),
     ("POST", "/api/v1/outbox/replay"), ("GET", "/api/v1/stats"), ("GET", "/api/v1/outcomes.csv"),
-    ("GET", "/api/v1/openapi.json"),
+    ("GET", "/api/v1/openapi.json"), ("GET", "/api/v1/queue"), ("GET", "/api/v1/calls/live"),
 ]  # fmt: skip
 KEYS = [
     "kind",

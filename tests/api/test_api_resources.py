@@ -140,3 +140,29 @@ def test_the_openapi_document_describes_every_route(dialer: Dialer) -> None:
     assert described == {(b.route.method, "/api/v1" + b.route.path) for b in api._routes}
     assert "/api/v1/orders/{id}/disposition" in doc["paths"]
     assert len(described) >= 19
+
+
+def test_the_queue_is_counted_by_the_operator_tabs_and_live_calls_listed(dialer: Dialer) -> None:
+    dialer.admit("o1")
+    dialer.admit("o2", phone="+79165830422")
+    queue = dialer.call("GET", "/api/v1/queue", role="viewer").json
+    assert queue["total"] == 2
+    assert [t["title"] for t in queue["tabs"]][:3] == ["Новый", "Быстрый перезвон", "В работе"]
+    assert {t["tab"]: t["count"] for t in queue["tabs"]}["new"] == 2
+    assert dialer.call("GET", "/api/v1/calls/live", role="viewer").json["calls"] == []
+    dialer.sync.sync(dialer.now)
+    assert dialer.dispatcher.dispatch(dialer.now) == 2
+    calls = dialer.call("GET", "/api/v1/calls/live", role="viewer").json["calls"]
+    assert sorted((c["order_id"], c["name"]) for c in calls) == [("o1", "Ирина"), ("o2", "Ирина")]
+    assert {c["agent"] for c in calls} == {"1001", "1002"}
+    stats = dialer.call("GET", "/api/v1/stats", role="viewer").json
+    assert stats["calls_by_hour_result"] == {"12": {"live": 2}}  # 09:00 UTC in Moscow
+
+
+def test_the_dashboard_page_is_served_at_the_root_without_a_token(dialer: Dialer) -> None:
+    page = dialer.call("GET", "/", role=None)
+    assert page.status == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    text = page.body.decode("utf-8")
+    for needle in ("Пауза", "Продолжить", "sessionStorage", "Bearer", "/calls/live", "/queue"):
+        assert needle in text
