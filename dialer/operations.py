@@ -21,6 +21,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from campaigns.dispositions import Disposition
 from campaigns.lifecycle import TransitionError
@@ -31,7 +32,9 @@ from dialer.dispatcher import Dispatcher, DispatchError
 from dialer.outbox import replay
 from dialer.storage.agents import Change, SqlAgentRegistry, UnknownAgentError
 from dialer.storage.campaigns import CampaignRecord, SqlCampaignStore
+from dialer.storage.engine import retry_locked
 from dialer.storage.errors import InvalidValueError
+from dialer.storage.models import OrderRow
 
 Clock = Callable[[], datetime]
 
@@ -173,6 +176,26 @@ class Operations:
 
     def replay(self, ids: list[int] | None) -> list[int]:
         return replay(self._engine, self._clock(), ids)
+
+
+def requeue_stored(engine: Engine, order_id: str, now: datetime) -> str:
+    """``orders requeue`` from the command line, beside a running service: a queued order
+    becomes due at ``now`` in one guarded write (the service dials it at its next round).
+    An order being dialled, claimed by a round or done is refused. Returns its campaign."""
+
+    def work() -> str:
+        with Session(engine) as session, session.begin():
+            row = session.get(OrderRow, order_id, with_for_update=True)
+            if row is None:
+                raise NotFoundError(f"unknown order {order_id!r}", "id")
+            if row.phase != "queued":
+                raise ConflictError(f"order {order_id} is {row.phase}, not queued", "id")
+            row.next_due_at = now
+            row.version = (row.version or 0) + 1
+            row.updated_at = now
+            return row.campaign
+
+    return retry_locked(work)
 
 
 def settings_mapping(settings: CampaignSettings) -> dict[str, Any]:

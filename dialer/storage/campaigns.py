@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from dialer.storage.engine import retry_locked
@@ -34,6 +34,12 @@ class SqlCampaignStore:
         with Session(self._engine) as session:
             row = session.get(Campaign, name)
             return None if row is None else _record(row)
+
+    def all(self) -> list[CampaignRecord]:
+        """Every campaign row, by name."""
+        with Session(self._engine) as session:
+            rows = session.scalars(select(Campaign).order_by(Campaign.name))
+            return [_record(row) for row in rows]
 
     def is_paused(self, name: str) -> bool:
         record = self.get(name)
