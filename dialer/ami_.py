@@ -33,6 +33,7 @@ import codecs
 import logging
 import random
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -204,6 +205,8 @@ class _Attempt:
     voice_accepted: bool = False  # a Redirect to `accept` was sent: never send a second
     answered_at: datetime | None = None
     channel: str = ""
+    sent_at: float | None = None  # monotonic seconds when the Originate went out
+    first_event_seen: bool = False
 
     @property
     def action_id(self) -> str:
@@ -225,8 +228,15 @@ class AmiTelephony:
         *,
         clock: Callable[[], datetime],
         rand: random.Random | None = None,
+        on_originate_latency: Callable[[float], None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``on_originate_latency`` hears, once per attempt, the seconds from the Originate
+        sent to the first answer about it: the agent channel's Newchannel, else the
+        OriginateResponse (the /metrics histogram)."""
         self._settings = settings
+        self._on_latency = on_originate_latency
+        self._monotonic = monotonic
         self._sink = sink
         self._clock = clock
         self._rand = rand or random.Random()
@@ -269,6 +279,7 @@ class AmiTelephony:
         )
         for name, handler in (
             ("OriginateResponse", self._on_originate_response),
+            ("Newchannel", self._on_new_channel),
             ("UserEvent", self._on_user_event),
             ("DialEnd", self._on_dial_end),
             ("Hangup", self._on_hangup),
@@ -385,6 +396,7 @@ class AmiTelephony:
             self._finish(attempt, CallResult.FAILED, f"not dialled: {exc}")
             return
         attempt.sent = True
+        attempt.sent_at = self._monotonic()
         future = self._action_future(action)
         future.add_done_callback(lambda done: self._on_originate_reply(attempt, done))
 
@@ -424,7 +436,20 @@ class AmiTelephony:
         if attempt is not None:
             self._originate_response(attempt, headers)
 
+    def _on_new_channel(self, headers: Headers) -> None:
+        attempt = self._attempt_of(headers)
+        if attempt is not None:
+            self._first_event(attempt)
+
+    def _first_event(self, attempt: _Attempt) -> None:
+        if attempt.first_event_seen or attempt.sent_at is None:
+            return
+        attempt.first_event_seen = True
+        if self._on_latency is not None:
+            self._on_latency(max(0.0, self._monotonic() - attempt.sent_at))
+
     def _originate_response(self, attempt: _Attempt, headers: Headers) -> None:
+        self._first_event(attempt)
         attempt.facts = attempt.facts.merged(CallFacts(originate_reason=originate_reason(headers)))
         attempt.channel = header(headers, "Channel") or attempt.channel
         if attempt.facts.originate_reason != ANSWERED_REASON or attempt.hung_up:

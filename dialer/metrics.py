@@ -1,4 +1,5 @@
-"""/metrics in the Prometheus text format (0.0.4): calls, queue, agents, outbox, AMI."""
+"""/metrics in the Prometheus text format (0.0.4): calls, queue, agents, outbox, AMI,
+and the originate latency histogram."""
 
 from __future__ import annotations
 
@@ -13,8 +14,35 @@ from dialer.storage.views import MetricsSnapshot, OrderViews
 Probe = Callable[[], tuple[bool, datetime]]
 """The service's view: (AMI connected, now)."""
 
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-def render(snapshot: MetricsSnapshot, *, ami_up: bool, now: datetime, campaign: str) -> str:
+
+class LatencyHistogram:
+    """Originate sent → first AMI answer about it, in seconds (this process's lifetime)."""
+
+    def __init__(self, buckets: tuple[float, ...] = LATENCY_BUCKETS) -> None:
+        self.buckets = buckets
+        self.counts = [0] * len(buckets)  # per bucket, not cumulative
+        self.count = 0
+        self.sum = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.count += 1
+        self.sum += seconds
+        for i, bound in enumerate(self.buckets):
+            if seconds <= bound:
+                self.counts[i] += 1
+                break
+
+
+def render(
+    snapshot: MetricsSnapshot,
+    *,
+    ami_up: bool,
+    now: datetime,
+    campaign: str,
+    latency: LatencyHistogram | None = None,
+) -> str:
     lines: list[str] = []
     c = {"campaign": campaign}
     _family(
@@ -61,7 +89,24 @@ def render(snapshot: MetricsSnapshot, *, ami_up: bool, now: datetime, campaign: 
         "1 when the AMI link is ready",
         [({}, 1 if ami_up else 0)],
     )
+    _histogram(lines, latency or LatencyHistogram(), c)
     return "\n".join(lines) + "\n"
+
+
+def _histogram(lines: list[str], latency: LatencyHistogram, labels: Mapping[str, str]) -> None:
+    name = "callback_dialer_originate_latency_seconds"
+    lines += [
+        f"# HELP {name} Originate sent to the first AMI event about it (agent channel)",
+        f"# TYPE {name} histogram",
+    ]
+    shown = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
+    running = 0
+    for bound, n in zip(latency.buckets, latency.counts, strict=True):
+        running += n
+        lines.append(f'{name}_bucket{{{shown},le="{bound:g}"}} {running}')
+    lines.append(f'{name}_bucket{{{shown},le="+Inf"}} {latency.count}')
+    lines.append(f"{name}_sum{{{shown}}} {latency.sum:g}")
+    lines.append(f"{name}_count{{{shown}}} {latency.count}")
 
 
 def _family(
@@ -86,14 +131,27 @@ class MetricsResource(Resource):
 
     isLeaf = True
 
-    def __init__(self, views: OrderViews, probe: Probe, campaign: str) -> None:
+    def __init__(
+        self,
+        views: OrderViews,
+        probe: Probe,
+        campaign: str,
+        latency: LatencyHistogram | None = None,
+    ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._views = views
         self._probe = probe
         self._campaign = campaign
+        self._latency = latency
 
     def render_GET(self, request: Any) -> bytes:
         ami_up, now = self._probe()
-        text = render(self._views.metrics(), ami_up=ami_up, now=now, campaign=self._campaign)
+        text = render(
+            self._views.metrics(),
+            ami_up=ami_up,
+            now=now,
+            campaign=self._campaign,
+            latency=self._latency,
+        )
         request.setHeader(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")
         return text.encode("utf-8")

@@ -159,7 +159,12 @@ class Service:
             retry_after=timedelta(seconds=self._settings.status_retry_s),
         )
         self._pacer = Pacer(self._settings.cps, now)
-        self._telephony = AmiTelephony(config.ami, self._on_report, clock=clock)
+        from dialer.metrics import LatencyHistogram  # noqa: PLC0415 - twisted.web inside
+
+        self._latency = LatencyHistogram()
+        self._telephony = AmiTelephony(
+            config.ami, self._on_report, clock=clock, on_originate_latency=self._latency.observe
+        )
         rng = random.Random()
         self._dispatcher = Dispatcher(
             settings=self._campaign,
@@ -327,7 +332,8 @@ class Service:
         handler = None if secret is None else IntakeHandler(secret, SeenEvents())
         name = self._campaign.name
         metrics = MetricsResource(OrderViews(self._engine, name),
-                                  lambda: (self._telephony.ready, self._clock()), name)  # fmt: skip
+                                  lambda: (self._telephony.ready, self._clock()), name,
+                                  self._latency)  # fmt: skip
         extra = {b"api": build_api(self._engine, self._ops), b"metrics": metrics}
         site = web.build_site(reactor, handler, self.accept, self.health, self._clock, extra=extra)
         host, port = self._settings.intake_host, self._settings.intake_port

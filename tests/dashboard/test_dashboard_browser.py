@@ -5,6 +5,7 @@ without a reload, and its Пауза button pauses the campaign (no new Originat
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -107,6 +108,13 @@ def test_the_dashboard_shows_a_live_call_and_pauses_the_campaign(
         browser.click("#resume")
         wait_for(lambda: page_text(browser, "campaign-state") == "идёт обзвон", 10, service)
         wait_for(lambda: dialer.attempts("7002"), 30, service)
+
+        # the originate latency histogram heard the 7001 Originate (Newchannel or response)
+        with urllib.request.urlopen(f"{base}/metrics", timeout=10) as answer:  # noqa: S310
+            metrics = answer.read().decode("utf-8")
+        count = re.search(r'originate_latency_seconds_count\{campaign="it"\} (\d+)', metrics)
+        assert count is not None, metrics
+        assert int(count.group(1)) >= 1
         assert service.stop() == 0
     finally:
         service.ensure_gone()
