@@ -10,12 +10,12 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from fakes import Recorder
 from twisted.web.resource import getChildForRequest
 from twisted.web.test.requesthelper import DummyRequest
 
-from campaigns.calls import CallReport, CallResult, OriginateRequest
+from campaigns.calls import CallReport, CallResult
 from campaigns.orders import Order
-from campaigns.outcomes import Outcome
 from campaigns.settings import CallingWindow, CampaignSettings
 from dialer import web
 from dialer.agent_sync import AgentSync
@@ -24,7 +24,6 @@ from dialer.api.app import build_api
 from dialer.dispatcher import Dispatcher
 from dialer.metrics import MetricsResource
 from dialer.operations import Operations
-from dialer.ports import AttemptRecord, QueueEntry
 from dialer.screener import make_screen
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.migrate import open_database
@@ -34,25 +33,6 @@ from dialer.storage.views import OrderViews
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 AGENTS = ("1001", "1002")
-
-
-class Recorder:
-    """Telephony and journal: remembers the Originates."""
-
-    def __init__(self) -> None:
-        self.originated: list[OriginateRequest] = []
-
-    def originate(self, request: OriginateRequest) -> None:
-        self.originated.append(request)
-
-    def dial(self, entry: QueueEntry, attempt: AttemptRecord, at: datetime) -> None:
-        pass
-
-    def result(self, entry: QueueEntry, attempt: AttemptRecord) -> None:
-        pass
-
-    def outcome(self, outcome: Outcome) -> None:
-        pass
 
 
 @dataclass

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 import pytest
+from fakes import Recorder
 
 from campaigns.calls import OriginateRequest
 from campaigns.orders import Order
-from campaigns.outcomes import Outcome
 from campaigns.screening import Screening, Verdict
 from campaigns.settings import CallingWindow, CampaignSettings
 from dialer.agents import AgentPool
@@ -19,7 +19,6 @@ from dialer.ami_ import AmiSettings, AmiTelephony, InvalidRequest, _Attempt
 from dialer.call_results import DeviceChange, DeviceStatus, DeviceTemplate, device_change
 from dialer.dispatcher import Dispatcher
 from dialer.memory_store import MemoryOrderStore
-from dialer.ports import AttemptRecord, QueueEntry
 
 ATTEMPT = "2f6e73db-ea7a-4b50-8a9e-7247c09ae12c"
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -97,25 +96,6 @@ def test_language_kk_asks_for_the_kazakh_announcement(language: str, kazakh: str
     assert variables(action)["DIALER_KAZAKH"] == kazakh
 
 
-class Originates:
-    """Telephony and journal that keep the requests."""
-
-    def __init__(self) -> None:
-        self.requests: list[OriginateRequest] = []
-
-    def originate(self, request: OriginateRequest) -> None:
-        self.requests.append(request)
-
-    def dial(self, entry: QueueEntry, attempt: AttemptRecord, at: datetime) -> None:
-        pass
-
-    def result(self, entry: QueueEntry, attempt: AttemptRecord) -> None:
-        pass
-
-    def outcome(self, outcome: Outcome) -> None:
-        pass
-
-
 def test_the_dispatcher_fills_the_request_from_the_campaign() -> None:
     settings = CampaignSettings(
         agent_channel_template="Local/{agent}@agents",
@@ -124,7 +104,7 @@ def test_the_dispatcher_fills_the_request_from_the_campaign() -> None:
         window=CallingWindow(start=time(0, 0), end=time(23, 59)),
         default_tz="UTC",
     )
-    recorder = Originates()
+    recorder = Recorder()
     dispatcher = Dispatcher(
         settings=settings,
         store=MemoryOrderStore(),
@@ -138,7 +118,7 @@ def test_the_dispatcher_fills_the_request_from_the_campaign() -> None:
     order = Order("A-1042", "+79161234562", "Иван", "Мака", NOW)
     dispatcher.admit([order], NOW)
     assert dispatcher.dispatch(NOW) == 1
-    [req] = recorder.requests
+    [req] = recorder.originated
     assert req.agent_channel_template == "Local/{agent}@agents"
     assert req.customer_channel_template == "Local/{number}@customers/n"
     assert req.language == "kk"

@@ -4,42 +4,22 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fakes import Recorder
 
-from campaigns.calls import CallReport, CallResult, OriginateRequest
+from campaigns.calls import CallReport, CallResult
 from campaigns.orders import Order
-from campaigns.outcomes import Outcome, OutcomeKind
+from campaigns.outcomes import OutcomeKind
 from campaigns.screening import Screening, Verdict
 from campaigns.settings import CampaignSettings
 from dialer.agents import AgentPool, AgentState
 from dialer.dispatcher import Dispatcher, DispatchError
 from dialer.memory_store import MemoryOrderStore
-from dialer.ports import AttemptRecord, QueueEntry
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)  # 12:00 Moscow
 S = CampaignSettings()
-
-
-@dataclass
-class Recorder:
-    originated: list[OriginateRequest] = field(default_factory=list)
-    dials: list[str] = field(default_factory=list)
-    outcomes: list[Outcome] = field(default_factory=list)
-
-    def originate(self, request: OriginateRequest) -> None:
-        self.originated.append(request)
-
-    def dial(self, entry: QueueEntry, attempt: AttemptRecord, at: datetime) -> None:
-        self.dials.append(entry.order.id)
-
-    def result(self, entry: QueueEntry, attempt: AttemptRecord) -> None:
-        pass
-
-    def outcome(self, outcome: Outcome) -> None:
-        self.outcomes.append(outcome)
 
 
 def screen_all_dialable(order: Order, now: datetime) -> Screening:
