@@ -17,31 +17,41 @@ from datetime import datetime
 
 from dialer.agents import AgentError, AgentPool, AgentState
 from dialer.storage.agents import AgentRecord, SqlAgentRegistry, StateKey
+from dialer.storage.models import DEFAULT_SERVER
 
 _BUSY = (AgentState.RINGING, AgentState.ON_CALL)
 
 
 class AgentSync:
-    """The coordinator between one campaign's ``AgentPool`` and ``SqlAgentRegistry``."""
+    """The coordinator between one campaign's ``AgentPool`` and ``SqlAgentRegistry``; only
+    the agents bound to ``server`` (the node's Asterisk server) ever reach the pool."""
 
-    def __init__(self, registry: SqlAgentRegistry, pool: AgentPool, *, campaign: str) -> None:
+    def __init__(
+        self,
+        registry: SqlAgentRegistry,
+        pool: AgentPool,
+        *,
+        campaign: str,
+        server: str = DEFAULT_SERVER,
+    ) -> None:
         self._registry = registry
         self._pool = pool
         self._campaign = campaign
+        self._server = server
         self._written: dict[str, StateKey] = {}
 
     def load(self, now: datetime, *, busy: Collection[str] = ()) -> None:
         """Put every agent of the campaign in the pool as the table has it. ``busy``: agents
         with a live attempt (after a restart); an agent the table shows ringing or on a call
         but with no live attempt is idle again."""
-        for record in self._registry.all(self._campaign):
+        for record in self._registry.all(self._campaign, server=self._server):
             self._restore(record, now, busy)
         self.sync(now)
 
     def sync(self, now: datetime) -> list[str]:
         """Apply ops' changes to the pool, then persist the pool's; returns the ids of the
         agents whose ops change was applied."""
-        rows = {r.id: r for r in self._registry.all(self._campaign)}
+        rows = {r.id: r for r in self._registry.all(self._campaign, server=self._server)}
         applied: list[str] = []
         waiting: set[str] = set()
         for record in rows.values():

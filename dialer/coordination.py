@@ -79,8 +79,10 @@ def open_coordinator(db_url: str) -> Coordinator:
     if backend == "postgresql":
         return PgCoordinator(db_url)
     database = url.database or ""
-    if backend == "sqlite" and database not in ("", ":memory:") and not database.startswith(
-        "file:"
+    if (
+        backend == "sqlite"
+        and database not in ("", ":memory:")
+        and not database.startswith("file:")
     ):
         return FileCoordinator(Path(database).resolve().parent / f"{Path(database).name}.locks")
     return MemoryCoordinator(PROCESS_LOCKS)

@@ -13,6 +13,15 @@ Work on the loop (the synchronous ``Dispatcher`` never sees two callers):
 * APScheduler (memory store, coalesce, one instance) runs the periodic jobs: CRM poll,
   dispatch tick, outbox flush, day roll-over.
 
+Several nodes may share one PostgreSQL database (docs/deployment.md). Each tries the lock
+``leader:<campaign>`` every second (``dialer.coordination``); only the holder runs the CRM
+poll, the outbox flush and the day roll-over (the jobs stay scheduled everywhere and return
+at once elsewhere). A node serves one Asterisk server (``[ami] server``): it takes
+``server:<server>:<campaign>`` before it recovers, connects AMI or dials; another node
+configured for the same server waits as a hot standby and takes over when the owner dies.
+A node that can no longer verify its server lock stops at once (exit 3) rather than dial
+next to the node that may own the server now.
+
 Blocking CRM I/O (pull, status reads, outcome writes) runs in a small thread pool, each
 call bounded by a timeout, so a CRM that does not answer never stops the loop.
 
@@ -60,6 +69,7 @@ from dialer.agent_events import AgentEvents, GuardedTelephony
 from dialer.agent_sync import AgentSync
 from dialer.agents import AgentPool, AgentState
 from dialer.ami_ import AmiAuthError, AmiTelephony, AmiUnavailable
+from dialer.coordination import open_coordinator
 from dialer.dispatcher import Dispatcher, DispatchError
 from dialer.log_journal import LogJournal
 from dialer.operations import Operations
@@ -72,13 +82,16 @@ from dialer.status_recheck import StatusRecheck
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.campaigns import SqlCampaignStore
 from dialer.storage.migrate import open_database
-from dialer.storage.models import OrderRow
+from dialer.storage.models import AttemptRow, OrderRow
 from dialer.storage.orders import SqlOrderStore
 
 log = logging.getLogger("dialer.service")
 Clock = Callable[[], datetime]
 _T = TypeVar("_T")
 _MAX_PULL = 10_000
+_LOCK_CHECK_S = 1.0  # how often a node tries or re-verifies its locks
+_LOCK_CALL_TIMEOUT_S = 10.0
+EXIT_LOST_SERVER = 3
 
 
 def run_service(config: ServiceConfig, *, duration_s: float | None = None) -> int:
@@ -135,6 +148,14 @@ class Service:
         self._intake = IntakeFilter.for_campaign(self._campaign)
         now = clock()
         self._engine: Engine = open_database(self._settings.db_url)
+        self._server = config.server.name
+        self._coordinator = open_coordinator(self._settings.db_url)
+        self._coordination = ThreadPoolExecutor(max_workers=1, thread_name_prefix="locks")
+        self._leader_lock = f"leader:{self._campaign.name}"
+        self._server_lock = f"server:{self._server}:{self._campaign.name}"
+        self._leader = False
+        self._serving = False
+        self._exit_code = 0
         self._crm = self._make_crm(now)
         mapping = self._crm_mapping()
         self._store = SqlOrderStore(
@@ -143,6 +164,7 @@ class Service:
             node=self._settings.node,
             lease=timedelta(seconds=self._settings.claim_lease_s),
             mapping=dict(mapping),
+            server=self._server,
         )
         self._agents = AgentPool(
             self._campaign.agents,
@@ -192,6 +214,30 @@ class Service:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, self._on_signal)
+        await self._check_leader()
+        if await self._locked(self._coordinator.try_acquire, self._server_lock):
+            if await self._serve() != 0:
+                await self._close()
+                return 1
+        else:
+            self._log_standby()
+        self._listen()
+        self._schedule(loop)
+        self._spawn(self._pump())
+        self._spawn(self._watch_locks())
+        self._announce()
+        try:
+            await asyncio.wait_for(self._stop.wait(), duration_s)
+        except TimeoutError:
+            log.info("the --for duration of %s s is over; stopping", duration_s)
+        await self._shutdown()
+        return self._exit_code
+
+    async def _serve(self) -> int:
+        """This node owns its server now: adopt the server's live calls, connect AMI."""
+        self._serving = True
+        log.info("server %s: node %s owns it (campaign %s); recovering its live calls",
+                 self._server, self._settings.node, self._campaign.name)  # fmt: skip
         self._recover()
         events = AgentEvents(self._agents, self._clock, self._wake.set)
         self._telephony.watch_agent_devices(self._campaign.agent_channel_template, events.device)
@@ -201,20 +247,79 @@ class Service:
             await self._telephony.wait_ready()
         except AmiAuthError as exc:
             log.error("AMI refused the login: %s", exc)
-            await self._close()
             return 1
         except AmiUnavailable as exc:
             log.warning("AMI not ready yet (%s); dialling starts when it is", exc)
-        self._listen()
-        self._schedule(loop)
-        self._spawn(self._pump())
-        self._announce()
-        try:
-            await asyncio.wait_for(self._stop.wait(), duration_s)
-        except TimeoutError:
-            log.info("the --for duration of %s s is over; stopping", duration_s)
-        await self._shutdown()
+        self._wake.set()
         return 0
+
+    def _log_standby(self) -> None:
+        log.info("standby: server %s is owned by another node; node %s waits and takes "
+                 "over when it goes (retrying every %.0f s)",
+                 self._server, self._settings.node, _LOCK_CHECK_S)  # fmt: skip
+
+    # ---- locks: leadership and the server -----------------------------------------------
+
+    async def _locked(self, call: Callable[[str], bool], name: str) -> bool:
+        """A coordinator call on its own thread, bounded; a failure or timeout is "no"."""
+        loop = asyncio.get_running_loop()
+        try:
+            future = loop.run_in_executor(self._coordination, call, name)
+            return await asyncio.wait_for(future, _LOCK_CALL_TIMEOUT_S)
+        except (TimeoutError, RuntimeError) as exc:
+            log.warning("lock %s: no answer from the database (%s)", name, type(exc).__name__)
+            return False
+        except Exception:  # a coordinator bug must not kill the loop; the lock is "not held"
+            log.exception("lock %s: check failed", name)
+            return False
+
+    async def _watch_locks(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(_LOCK_CHECK_S)
+            if self._stopping:
+                return
+            await self._check_leader()
+            await self._check_server()
+
+    async def _check_leader(self) -> None:
+        node = self._settings.node
+        if self._leader:
+            if not await self._locked(self._coordinator.holds, self._leader_lock):
+                self._leader = False
+                log.warning("lost leadership of campaign %s: node %s stops the crm poll, "
+                            "outbox and day roll-over", self._campaign.name, node)  # fmt: skip
+        elif not self._stopping and await self._locked(
+            self._coordinator.try_acquire, self._leader_lock
+        ):
+            self._leader = True
+            log.info("leader: node %s now runs crm poll, outbox, day roll-over (campaign %s)",
+                     node, self._campaign.name)  # fmt: skip
+            self._run_leader_jobs_now()
+
+    def _run_leader_jobs_now(self) -> None:
+        if self._scheduler is None:
+            return  # not scheduled yet: the first runs are due at once anyway
+        now = self._clock()
+        for job_id in ("crm-poll", "outbox-flush"):
+            if self._scheduler.get_job(job_id) is not None:
+                self._scheduler.modify_job(job_id, next_run_time=now)
+
+    async def _check_server(self) -> None:
+        if self._serving:
+            if not await self._locked(self._coordinator.holds, self._server_lock):
+                log.error("lost the lock of server %s: another node may own it now; node %s "
+                          "stops dialling and exits (%d) for its supervisor to restart it",
+                          self._server, self._settings.node, EXIT_LOST_SERVER)  # fmt: skip
+                self._serving = False
+                self._exit_code = EXIT_LOST_SERVER
+                self._hurry = True
+                self._stop.set()
+        elif await self._locked(self._coordinator.try_acquire, self._server_lock):
+            if self._stopping:
+                return
+            if await self._serve() != 0:
+                self._exit_code = 1
+                self._stop.set()
 
     def _on_signal(self) -> None:
         if self._stop.is_set():
@@ -244,11 +349,23 @@ class Service:
         await self._close()
         log.info("stopped")
 
+    async def _release_locks(self) -> None:
+        """After AMI is closed: a standby may take the server over from here."""
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(
+                loop.run_in_executor(self._coordination, self._coordinator.close),
+                _LOCK_CALL_TIMEOUT_S,
+            )
+        self._leader = self._serving = False
+        self._coordination.shutdown(wait=False, cancel_futures=True)
+
     async def _close(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._telephony.close()
+        await self._release_locks()
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._crm.close()
         self._engine.dispose()
@@ -277,17 +394,18 @@ class Service:
         resume them (`callback-dialer agents ...`); the pool follows it at every round."""
         registry = SqlAgentRegistry(self._engine)
         campaign = self._campaign
-        registry.configure(campaign.name, campaign.agents, now,
+        registry.configure(campaign.name, campaign.agents, now, server=self._server,
                            channel_template=campaign.agent_channel_template)  # fmt: skip
         if self._settings.login_agents:
-            for record in registry.all(campaign.name):
+            for record in registry.all(campaign.name, server=self._server):
                 if record.state is AgentState.LOGGED_OUT:
                     registry.login(record.id, now)
-        return AgentSync(registry, self._agents, campaign=campaign.name)
+        return AgentSync(registry, self._agents, campaign=campaign.name, server=self._server)
 
     def _recover(self) -> None:
-        """Attempts a previous process left live are awaited again (found on Asterisk by
-        ChannelId, or settled from AstDB at the first resync); their agents are busy."""
+        """Attempts a previous owner of this server left live are awaited again (found on
+        Asterisk by ChannelId, or settled from AstDB at the first resync); their agents are
+        busy. Other servers' attempts belong to their own nodes."""
         live = self._store.live_attempts()
         self._agent_sync.load(self._clock(), busy={a.agent for a in live})
         self._dispatcher.recover(live)
@@ -313,10 +431,18 @@ class Service:
     def _awaiting_disposition(self) -> list[str]:
         if self._settings.auto_disposition == "none":
             return []
+        last_server = (
+            select(AttemptRow.server)
+            .where(AttemptRow.order_id == OrderRow.id)
+            .order_by(AttemptRow.started_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
         with Session(self._engine) as session:
             query = select(OrderRow.id).where(
                 OrderRow.campaign == self._campaign.name,
                 OrderRow.phase == Phase.AWAITING_DISPOSITION.value,
+                last_server == self._server,
             )
             return list(session.scalars(query))
 
@@ -366,7 +492,9 @@ class Service:
         s = self._settings
         lines = [
             f"callback-dialer run: campaign {self._campaign.name!r}, node {s.node}, "
-            f"agents {', '.join(self._campaign.agents) or '(none)'}",
+            f"server {self._server}"
+            + ("" if self._serving else " (standby)")
+            + f", agents {', '.join(self._campaign.agents) or '(none)'}",
             f"  log:     {Path(s.log_file).resolve()}",
             f"  healthz: {self._intake_url}/healthz",
             f"  intake:  POST {self._intake_url}/intake"
@@ -409,7 +537,7 @@ class Service:
     def _round(self) -> float:
         """One dispatch round under the pacing caps; returns how long to sleep at most."""
         tick = self._settings.tick_s
-        if not self._telephony.ready:
+        if not self._serving or not self._telephony.ready:
             return min(tick, 1.0)
         if self._campaigns.is_paused(self._campaign.name):
             return tick  # paused by ops (POST /api/v1/campaign/pause): nothing is originated
@@ -440,7 +568,8 @@ class Service:
         own = s.campaign_lines - self._dispatcher.live_attempts
         if own <= 0:
             return 0
-        return min(own, s.trunk_lines - len(self._store.live_attempts()))
+        server_cap = self._config.server.line_cap(s)
+        return min(own, server_cap - len(self._store.live_attempts()))
 
     async def _read_statuses(self, order_ids: list[str]) -> None:
         await asyncio.gather(*(self._read_status(order_id) for order_id in order_ids))
@@ -472,6 +601,9 @@ class Service:
         return await asyncio.wait_for(future, self._settings.status_timeout_s)
 
     async def _poll(self) -> None:
+        if not self._leader:
+            return  # the leader polls the CRM
+
         def fetch() -> list[Order]:
             return list(itertools.islice(self._crm.fetch_waiting(self._intake), _MAX_PULL))
 
@@ -486,6 +618,8 @@ class Service:
         self.accept(orders)
 
     async def _flush_outbox(self, timeout_s: float | None = None) -> None:
+        if not self._leader:
+            return  # one outbox worker at a time: the leader's (docs/crm.md)
         loop = asyncio.get_running_loop()
         try:
             delivered = await asyncio.wait_for(
@@ -505,6 +639,9 @@ class Service:
     async def _day_rollover(self) -> None:
         """At midnight in the campaign's zone: log the queue by phase, forget old readings,
         and dispatch (retries deferred to the new day's window are due)."""
+        self._wake.set()
+        if not self._leader:
+            return  # the leader logs the queue; every node's dispatch woke above
         now = self._clock()
         self._recheck.forget_older_than(now - timedelta(days=1))
         with Session(self._engine) as session:
@@ -557,8 +694,10 @@ class Service:
     def health(self) -> tuple[bool, Mapping[str, Any]]:
         now = self._clock()
         ready = self._telephony.ready
+        standby = not self._serving
+        healthy = (ready or standby) and not self._stopping
         state = {
-            "status": "ok" if ready and not self._stopping else "unavailable",
+            "status": ("standby" if standby else "ok") if healthy else "unavailable",
             "ami": "ready" if ready else "down",
             "database": self._database_state(),
             "crm": self._crm_state,
@@ -566,12 +705,15 @@ class Service:
             "stopping": self._stopping,
             "campaign": self._campaign.name,
             "node": self._settings.node,
+            "server": self._server,
+            "leader": self._leader,
+            "standby": standby,
             "live_calls": self._dispatcher.live_attempts,
             "agents_idle": self._agents.idle_count(now),
             "agents": {a.id: a.state.value for a in self._agents.all()},
             "at": now.isoformat(),
         }
-        return ready and not self._stopping, state
+        return healthy, state
 
     def _database_state(self) -> str:
         try:

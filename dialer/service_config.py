@@ -10,6 +10,7 @@ in the file: ``<name>_env`` (a variable name) or ``<name>_file`` (a path).
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from crm_adapter.config import CrmConfig, parse_crm_config
 from crm_adapter.errors import CrmConfigError
 from dialer.ami_ import AmiConfigError, AmiSettings
 from dialer.config import ConfigError, campaign_from_mapping
+from dialer.storage.models import DEFAULT_SERVER
 
 DEFAULT_DB_URL = "sqlite:///callback-dialer.db"
 SERVICE_ENV_PREFIX = "CALLBACK_DIALER_SERVICE_"
@@ -34,6 +36,8 @@ _AMI_ENV = {
     "agent_channel": "CALLBACK_DIALER_AGENT_CHANNEL",
     "customer_channel": "CALLBACK_DIALER_CUSTOMER_CHANNEL",
 }
+_SERVER_KEYS = frozenset({"server", "lines"})
+_SERVER_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _AMI_KEYS = frozenset(
     {"host", "port", "user", "secret_env", "secret_file", "agent_channel", "customer_channel"}
     | {"ping_interval_s", "ping_timeout_s", "reconnect_min_s", "reconnect_max_s"}
@@ -52,7 +56,7 @@ class ServiceSettings:
     intake_port: int = 8080  # 0: any free port (printed at start)
     cps: float = 2.0  # Originates per second, at most
     campaign_lines: int = 10  # live calls of this campaign, at most
-    trunk_lines: int = 30  # live calls in the whole database (every campaign on the trunk)
+    trunk_lines: int = 30  # live calls on this node's Asterisk server unless [ami] lines says
     poll_interval_s: float = 30.0  # CRM pull; 0 turns pulling off (push only)
     tick_s: float = 5.0  # the dispatch safety tick; new work wakes dispatch at once
     outbox_interval_s: float = 5.0
@@ -88,6 +92,26 @@ class ServiceSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AsteriskServer:
+    """``[ami] server`` and ``[ami] lines``: the one Asterisk server this node serves and its
+    line cap (live calls on that server, every campaign; ``service.trunk_lines`` when
+    ``lines`` is not set). Nodes naming the same server take turns: one owns it, the
+    others wait as hot standbys (docs/deployment.md)."""
+
+    name: str = DEFAULT_SERVER
+    lines: int | None = None
+
+    def __post_init__(self) -> None:
+        if not _SERVER_NAME.fullmatch(self.name):
+            raise ValueError(f"server: not a server name (letters, digits, _ . -): {self.name!r}")
+        if self.lines is not None and self.lines < 1:
+            raise ValueError("lines: must be at least 1")
+
+    def line_cap(self, settings: ServiceSettings) -> int:
+        return settings.trunk_lines if self.lines is None else self.lines
+
+
+@dataclass(frozen=True, slots=True)
 class DemoCrmConfig:
     """``[crm] kind = "demo"``: the in-process demo CRM seeded from a JSON Lines file."""
 
@@ -104,6 +128,7 @@ class ServiceConfig:
     crm: CrmConfig | DemoCrmConfig
     ami: AmiSettings
     source: Path | None = None
+    server: AsteriskServer = AsteriskServer()
 
 
 def load_service_config(
@@ -126,8 +151,29 @@ def load_service_config(
     )
     campaign = campaign_from_mapping(_table(data, "campaign"), where="campaign")
     crm = crm_settings(_table(data, "crm"), environ, base)
-    ami = ami_settings(_table(data, "ami"), environ, base)
-    return ServiceConfig(service, campaign, crm, ami, path)
+    ami_table = _table(data, "ami")
+    server = asterisk_server(ami_table, environ)
+    ami_rest = {k: v for k, v in ami_table.items() if k not in _SERVER_KEYS}
+    ami = ami_settings(ami_rest, environ, base)
+    return ServiceConfig(service, campaign, crm, ami, path, server)
+
+
+def asterisk_server(table: Mapping[str, Any], environ: Mapping[str, str]) -> AsteriskServer:
+    """``[ami] server`` / ``lines`` (or CALLBACK_DIALER_AMI_SERVER / _LINES over them)."""
+    values: dict[str, Any] = {}
+    if "server" in table:
+        values["name"] = _typed(str, table["server"], "ami.server")
+    if "lines" in table:
+        values["lines"] = _typed(int, table["lines"], "ami.lines")
+    if environ.get("CALLBACK_DIALER_AMI_SERVER"):
+        values["name"] = environ["CALLBACK_DIALER_AMI_SERVER"]
+    if environ.get("CALLBACK_DIALER_AMI_LINES"):
+        values["lines"] = _from_text(int, environ["CALLBACK_DIALER_AMI_LINES"],
+                                     "CALLBACK_DIALER_AMI_LINES")  # fmt: skip
+    try:
+        return AsteriskServer(**values)
+    except ValueError as exc:
+        raise ConfigError(f"ami.{exc}") from exc
 
 
 def service_settings(

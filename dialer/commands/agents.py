@@ -17,7 +17,8 @@ from dialer.agents import AgentState
 from dialer.cli import UsageError
 from dialer.commands.db import database, storage_command
 from dialer.config import ConfigError, load_campaign
-from dialer.storage.agents import AgentRecord, Change, SqlAgentRegistry
+from dialer.storage.agents import AgentRecord, Change, SqlAgentRegistry, checked_server
+from dialer.storage.errors import InvalidValueError
 
 STATE_NAMES: dict[AgentState, str] = {
     AgentState.LOGGED_OUT: "не в системе",
@@ -40,12 +41,19 @@ def register(sub: Any) -> None:
     actions = parser.add_subparsers(dest="agents_action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="print every agent with its state")
     listing.add_argument("--campaign", metavar="NAME", help="only this campaign's agents")
+    listing.add_argument("--server", metavar="NAME", help="only the agents on this Asterisk server")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
     listing.set_defaults(func=run_list)
     configure = actions.add_parser(
         "configure", help="add the agents listed in a campaign file (new ones logged out)"
     )
     configure.add_argument("campaign_file", metavar="CAMPAIGN_TOML", type=Path)
+    configure.add_argument(
+        "--server",
+        metavar="NAME",
+        help="bind the agents to this Asterisk server (the [ami] server of the node that "
+        "serves it); only that node offers them calls",
+    )
     configure.set_defaults(func=run_configure)
     for name, text in (
         ("login", "log AGENT in (also lifts a pause)"),
@@ -63,18 +71,20 @@ def register(sub: Any) -> None:
 
 @storage_command
 def run_list(args: argparse.Namespace) -> int:
-    agents = SqlAgentRegistry(database(args)).all(args.campaign)
+    agents = SqlAgentRegistry(database(args)).all(args.campaign, server=args.server)
     if args.json:
         for agent in agents:
             print(json.dumps(as_json(agent), ensure_ascii=False))
         return 0
-    print(f"{'AGENT':<10} {'CAMPAIGN':<12} {'STATE':<34} {'SINCE':<20} MISSES  REASON")
+    print(
+        f"{'AGENT':<10} {'CAMPAIGN':<12} {'STATE':<34} {'SERVER':<10} {'SINCE':<20} MISSES  REASON"
+    )
     for agent in agents:
         shown = f"{agent.state.value} ({STATE_NAMES[agent.state]})"
         since = agent.state_since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
         print(
-            f"{agent.id:<10} {agent.campaign or '-':<12} {shown:<34} {since:<20} "
-            f"{agent.consecutive_misses:>6}  {agent.paused_reason or ''}".rstrip()
+            f"{agent.id:<10} {agent.campaign or '-':<12} {shown:<34} {agent.server:<10} "
+            f"{since:<20} {agent.consecutive_misses:>6}  {agent.paused_reason or ''}".rstrip()
         )
     return 0
 
@@ -85,14 +95,22 @@ def run_configure(args: argparse.Namespace) -> int:
         settings = load_campaign(args.campaign_file)
     except ConfigError as exc:
         raise UsageError(str(exc)) from exc
+    try:
+        server = None if args.server is None else checked_server(args.server)
+    except InvalidValueError as exc:
+        raise UsageError(f"--server: {exc}") from exc
     added = SqlAgentRegistry(database(args)).configure(
         settings.name,
         settings.agents,
         datetime.now(UTC),
         channel_template=settings.agent_channel_template,
+        server=server,
     )
     kept = len(settings.agents) - len(added)
-    print(f"campaign {settings.name}: {len(added)} agent(s) added, {kept} already configured")
+    where = "" if server is None else f" on server {server}"
+    print(
+        f"campaign {settings.name}: {len(added)} agent(s) added, {kept} already configured" + where
+    )
     return 0
 
 
@@ -123,6 +141,7 @@ def as_json(agent: AgentRecord) -> dict[str, Any]:
         "campaign": agent.campaign,
         "name": agent.display_name,
         "channel": agent.channel,
+        "server": agent.server,
         "state": agent.state.value,
         "state_ru": STATE_NAMES[agent.state],
         "since": agent.state_since.isoformat(timespec="seconds"),

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import CursorResult, Engine, select, update
+from sqlalchemy import CursorResult, Engine, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from dialer.agents import Agent, AgentState
 from dialer.storage.engine import is_locked_error, retry_locked
 from dialer.storage.errors import DatabaseUnavailableError, InvalidValueError
-from dialer.storage.models import AgentRow, Campaign
+from dialer.storage.models import DEFAULT_SERVER, AgentRow, Campaign
 
 T = TypeVar("T")
 
@@ -49,6 +49,7 @@ class AgentRecord:
     paused_reason: str | None
     consecutive_misses: int
     last_call_ended_at: datetime | None
+    server: str = DEFAULT_SERVER
 
     @property
     def key(self) -> StateKey:
@@ -72,6 +73,14 @@ class Change:
         return self.before.key != self.after.key
 
 
+def checked_server(text: str) -> str:
+    """``text`` if it can name an Asterisk server (it names a lock and is shown), else
+    InvalidValueError."""
+    if not _AGENT_ID.fullmatch(text):
+        raise InvalidValueError(f"not a server name (letters, digits, _ . -; 1-64): {text!r}")
+    return text
+
+
 def checked_agent_id(text: str) -> str:
     """``text`` if it can be an agent id (it reaches dial strings), else InvalidValueError."""
     if not _AGENT_ID.fullmatch(text):
@@ -93,10 +102,14 @@ class SqlAgentRegistry:
         *,
         channel_template: str = "PJSIP/{agent}",
         names: Mapping[str, str] | None = None,
+        server: str | None = None,
     ) -> list[str]:
         """Upsert the campaign's agents (creating the campaign row if needed). New agents
-        start logged out; existing ones keep their state and get the campaign and channel.
-        Agents no longer listed are left as they are. Returns the ids added."""
+        start logged out; existing ones keep their state and get the campaign and channel
+        (and ``server``, the Asterisk server their phones are on, when given). Agents no
+        longer listed are left as they are. Returns the ids added."""
+        if server is not None:
+            checked_server(server)
         ids = [checked_agent_id(a) for a in agent_ids]
         names = names or {}
 
@@ -112,6 +125,8 @@ class SqlAgentRegistry:
                     row.state_since, row.display_name = now, names.get(agent_id, agent_id)
                     session.add(row)
                 row.campaign, row.channel = campaign, channel
+                if server is not None:
+                    row.server = server
                 row.display_name = names.get(agent_id, row.display_name)
             return added
 
@@ -121,11 +136,16 @@ class SqlAgentRegistry:
         with self._read() as session:
             return _record(_row(session, agent_id))
 
-    def all(self, campaign: str | None = None) -> list[AgentRecord]:
-        """Every agent (of ``campaign`` when given), by id."""
+    def all(self, campaign: str | None = None, *, server: str | None = None) -> list[AgentRecord]:
+        """Every agent (of ``campaign``, on ``server`` when given), by id. An agent with no
+        server recorded is on ``"default"``."""
         query = select(AgentRow).order_by(AgentRow.id)
         if campaign is not None:
             query = query.where(AgentRow.campaign == campaign)
+        if server == DEFAULT_SERVER:
+            query = query.where(or_(AgentRow.server == server, AgentRow.server.is_(None)))
+        elif server is not None:
+            query = query.where(AgentRow.server == server)
         with self._read() as session:
             return [_record(row) for row in session.scalars(query)]
 
@@ -241,6 +261,7 @@ def _record(row: AgentRow) -> AgentRecord:
         last_call_ended_at=None
         if row.last_call_ended_at is None
         else _aware(row.last_call_ended_at),
+        server=row.server or DEFAULT_SERVER,
     )
 
 

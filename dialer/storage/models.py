@@ -28,6 +28,7 @@ from dialer.storage.types import UTCDateTime
 ORDER_PHASES = ("queued", "claimed", "dialing", "awaiting_disposition", "done")
 AGENT_STATES = ("logged_out", "idle", "ringing", "on_call", "wrap_up", "paused")
 TOKEN_ROLES = ("ops", "crm", "viewer")
+DEFAULT_SERVER = "default"  # the Asterisk server of a node with no ``[ami] server``
 
 _LIVE = text("ended_at IS NULL")
 
@@ -131,6 +132,7 @@ class AttemptRow(Base):
     """One agent-first call; its id is the Asterisk ChannelId. Live while ``ended_at`` is null.
 
     The database refuses a second live attempt for the same order or the same number.
+    ``server`` names the Asterisk server it was placed on (``[ami] server``).
     """
 
     __tablename__ = "attempts"
@@ -139,6 +141,7 @@ class AttemptRow(Base):
               sqlite_where=_LIVE, postgresql_where=_LIVE),
         Index("uq_attempts_live_e164", "e164", unique=True,
               sqlite_where=_LIVE, postgresql_where=_LIVE),
+        Index("ix_attempts_live_server", "server", sqlite_where=_LIVE, postgresql_where=_LIVE),
     )  # fmt: skip
 
     id: Mapped[str] = mapped_column(primary_key=True)
@@ -153,10 +156,12 @@ class AttemptRow(Base):
     result: Mapped[str | None]
     detail: Mapped[str] = mapped_column(Text, default="", server_default="")
     recording: Mapped[str | None] = mapped_column(Text)
+    server: Mapped[str] = mapped_column(default=DEFAULT_SERVER, server_default=DEFAULT_SERVER)
 
 
 class AgentRow(Base):
-    """An agent (operator) and their live state."""
+    """An agent (operator) and their live state. ``server``: the Asterisk server the agent's
+    phone is on (null counts as ``"default"``); only that server's node offers them calls."""
 
     __tablename__ = "agents"
     __table_args__ = (CheckConstraint(_one_of("state", AGENT_STATES), name="state"),)

@@ -1,7 +1,9 @@
 """The SQL OrderStore: orders, attempts, outcomes and outbox rows in one transaction.
 
 Due orders are selected through the (phase, priority, next_due_at) index and claimed with
-a lease (``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has one writer).
+a lease (``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has one writer), so
+several nodes share one queue. Attempts record the Asterisk ``server`` of the store's node;
+``live_attempts`` are that server's only (recovery, the per-server line cap).
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ from campaigns.orders import Order
 from campaigns.outcomes import DEFAULT_CRM_MAPPING, CrmFields, Outcome, OutcomeKind
 from dialer.ports import AttemptRecord, QueueEntry, StoreConflict
 from dialer.storage.engine import retry_locked
-from dialer.storage.models import AttemptRow, Campaign, OrderRow, OutboxRow, OutcomeRow
+from dialer.storage.models import (
+    DEFAULT_SERVER,
+    AttemptRow,
+    Campaign,
+    OrderRow,
+    OutboxRow,
+    OutcomeRow,
+)
 from dialer.storage.types import decode_instants, encode_instants
 
 CLAIMED = "claimed"
@@ -37,8 +46,10 @@ class SqlOrderStore:
         node: str = "node-1",
         lease: timedelta = timedelta(seconds=60),
         mapping: dict[OutcomeKind, CrmFields] | None = None,
+        server: str = DEFAULT_SERVER,
     ) -> None:
         self._engine = engine
+        self._server = server
         self._campaign = campaign
         self._node = node
         self._lease = lease
@@ -79,7 +90,7 @@ class SqlOrderStore:
                     raise KeyError(f"unknown order {entry.order.id!r}")
                 _write_state(row, entry.state, _now())
                 if attempt is not None:
-                    session.merge(_attempt_row(attempt))
+                    session.merge(_attempt_row(attempt, self._server))
                 session.flush()
                 self._add_outcomes(session, outcomes)
 
@@ -107,9 +118,12 @@ class SqlOrderStore:
             return session.scalar(query)
 
     def live_attempts(self) -> list[AttemptRecord]:
+        """Live attempts on this store's Asterisk server (every campaign's)."""
         with Session(self._engine) as session:
-            rows = session.scalars(select(AttemptRow).where(AttemptRow.ended_at.is_(None)))
-            return [_attempt(r) for r in rows]
+            query = select(AttemptRow).where(
+                AttemptRow.ended_at.is_(None), AttemptRow.server == self._server
+            )
+            return [_attempt(r) for r in session.scalars(query)]
 
     def _claim(self, now: datetime, limit: int) -> list[QueueEntry]:
         with Session(self._engine) as session, session.begin():
@@ -251,8 +265,9 @@ def _entry(row: OrderRow, phase: Phase | None = None) -> QueueEntry:
     return QueueEntry(order, row.e164, row.identity, state)
 
 
-def _attempt_row(a: AttemptRecord) -> AttemptRow:
+def _attempt_row(a: AttemptRecord, server: str) -> AttemptRow:
     return AttemptRow(
+        server=server,
         id=a.id,
         order_id=a.order_id,
         e164=a.e164,

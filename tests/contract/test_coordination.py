@@ -6,6 +6,7 @@ release, close or the holder's death frees it, and the other then gets it.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -77,8 +78,12 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         yield Backend("file", remember(lambda: open_coordinator(url)), _close_fds, url)
     else:
         for url in _fresh_postgres(request):
+            pg_url = url
             yield Backend(
-                "postgresql", remember(lambda: PgCoordinator(url)), _terminate_backend(url), url
+                "postgresql",
+                remember(functools.partial(PgCoordinator, pg_url)),
+                _terminate_backend(pg_url),
+                pg_url,
             )
             for coordinator in made:
                 coordinator.close()
@@ -173,9 +178,7 @@ time.sleep(120)
 def test_a_sigkilled_holder_process_frees_the_lock_within_seconds(
     kind: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    urls = (
-        iter([f"sqlite:///{tmp_path}/dialer.db"]) if kind == "file" else _fresh_postgres(request)
-    )
+    urls = iter([f"sqlite:///{tmp_path}/dialer.db"]) if kind == "file" else _fresh_postgres(request)
     for url in urls:
         holder = subprocess.Popen(
             [sys.executable, "-c", _HOLDER, url, "leader:it"],
