@@ -44,8 +44,8 @@ _PG_CONNECT_ARGS: dict[str, Any] = {
     "keepalives_interval": 2,
     "keepalives_count": 3,
     "tcp_user_timeout": 6000,
-    "application_name": "callback-dialer-coordination",
 }
+APPLICATION_NAME = "callback-dialer-coordination"
 
 
 class Coordinator(Protocol):
@@ -72,12 +72,13 @@ def lock_key(name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def open_coordinator(db_url: str) -> Coordinator:
-    """The coordinator for the database at ``db_url`` (the one the nodes share)."""
+def open_coordinator(db_url: str, node: str = "") -> Coordinator:
+    """The coordinator for the database at ``db_url`` (the one the nodes share); ``node``
+    names the connection in ``pg_stat_activity``."""
     url = make_url(db_url)
     backend = url.get_backend_name()
     if backend == "postgresql":
-        return PgCoordinator(db_url)
+        return PgCoordinator(db_url, node)
     database = url.database or ""
     if (
         backend == "sqlite"
@@ -94,9 +95,10 @@ def open_coordinator(db_url: str) -> Coordinator:
 class PgCoordinator:
     """Session-level advisory locks on one dedicated connection."""
 
-    def __init__(self, db_url: str) -> None:
+    def __init__(self, db_url: str, node: str = "") -> None:
+        name = f"{APPLICATION_NAME} {node}".strip()[:63]
         self._engine: Engine = create_engine(
-            db_url, poolclass=NullPool, connect_args=_PG_CONNECT_ARGS
+            db_url, poolclass=NullPool, connect_args={**_PG_CONNECT_ARGS, "application_name": name}
         )
         self._connection: Connection | None = None
         self._held: set[str] = set()

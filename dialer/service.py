@@ -149,7 +149,7 @@ class Service:
         now = clock()
         self._engine: Engine = open_database(self._settings.db_url)
         self._server = config.server.name
-        self._coordinator = open_coordinator(self._settings.db_url)
+        self._coordinator = open_coordinator(self._settings.db_url, self._settings.node)
         self._coordination = ThreadPoolExecutor(max_workers=1, thread_name_prefix="locks")
         self._leader_lock = f"leader:{self._campaign.name}"
         self._server_lock = f"server:{self._server}:{self._campaign.name}"

@@ -107,7 +107,7 @@ def _terminate_backend(url: str) -> Callable[[Coordinator], None]:
             connection.execute(
                 text(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE application_name = 'callback-dialer-coordination'"
+                    " WHERE application_name LIKE 'callback-dialer-coordination%'"
                     " AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory')"
                     " AND pid <> pg_backend_pid()"
                 )

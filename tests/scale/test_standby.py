@@ -1,0 +1,101 @@
+"""Hot standby of one Asterisk server: two nodes configured for the same server take turns.
+
+On PostgreSQL a node whose coordination connection is cut (PostgreSQL restarted, network
+gone) must not go on assuming it owns the server: it stops and exits 3, and the standby takes
+over. On SQLite (one host) the lock is an flock beside the database: SIGKILL frees it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from asterisk_fixtures import AsteriskInstance
+from service_harness import ServiceProcess, ShopDb, get_json, wait_for, write_config
+from sqlalchemy import create_engine, make_url, text
+
+pytestmark = pytest.mark.asterisk
+
+
+@pytest.fixture
+def pg_url(postgres_url: str) -> Iterator[str]:
+    name = f"standby_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def start(name: str, asterisk: AsteriskInstance, db_url: str, root: Path) -> ServiceProcess:
+    directory = root / name
+    directory.mkdir()
+    config = write_config(directory, asterisk, ShopDb(root / "shop.db"),
+                          service={"node": name, "poll_interval_s": 5})  # fmt: skip
+    body = config.read_text(encoding="utf-8")
+    config.write_text(body.replace("[ami]\n", '[ami]\nserver = "ast-1"\n'), encoding="utf-8")
+    return ServiceProcess(config, db_url, asterisk, name)
+
+
+def pair(asterisk: AsteriskInstance, db_url: str, root: Path) -> tuple[ServiceProcess, ...]:
+    owner = start("a", asterisk, db_url, root)
+    owner.wait_log(r"server ast-1: node a owns it", 30)
+    standby = start("b", asterisk, db_url, root)
+    standby.wait_log(r"standby: server ast-1 is owned by another node; node b waits", 30)
+    _, health = get_json(standby.base_url() + "/healthz")
+    assert (health["status"], health["standby"], health["server"]) == ("standby", True, "ast-1")
+    _, health = get_json(owner.base_url() + "/healthz")
+    assert (health["standby"], health["leader"]) == (False, True)
+    return owner, standby
+
+
+def test_a_node_that_loses_its_database_lock_stops_and_the_standby_takes_over(
+    asterisk: AsteriskInstance, pg_url: str, tmp_path: Path
+) -> None:
+    owner, standby = pair(asterisk, pg_url, tmp_path)
+    try:
+        admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            cut = connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE application_name = 'callback-dialer-coordination a'"
+                )
+            ).scalar()
+        admin.dispose()
+        assert cut == 1
+        cut_at = time.monotonic()
+        standby.wait_log(r"server ast-1: node b owns it", 10)
+        owner.wait_log(r"lost the lock of server ast-1", 10)
+        assert owner.proc.wait(20) == 3
+        print(f"\nstandby: owner's lock cut -> exit 3 and takeover in "
+              f"{time.monotonic() - cut_at:.1f} s")  # fmt: skip
+        standby.wait_log(r"leader: node b now runs crm poll", 10)
+        assert standby.stop() == 0
+    finally:
+        owner.ensure_gone()
+        standby.ensure_gone()
+
+
+def test_on_sqlite_a_sigkilled_owner_is_replaced_by_the_standby(
+    asterisk: AsteriskInstance, tmp_path: Path
+) -> None:
+    owner, standby = pair(asterisk, f"sqlite:///{tmp_path / 'dialer.db'}", tmp_path)
+    try:
+        owner.kill()
+        killed = time.monotonic()
+        standby.wait_log(r"server ast-1: node b owns it", 10)
+        standby.wait_log(r"leader: node b now runs crm poll", 5)
+        wait_for(lambda: get_json(standby.base_url() + "/healthz")[1]["ami"] == "ready", 20)
+        print(f"\nsqlite standby took over {time.monotonic() - killed:.1f} s after SIGKILL")
+        assert standby.stop() == 0
+    finally:
+        owner.ensure_gone()
+        standby.ensure_gone()
