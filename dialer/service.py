@@ -81,6 +81,7 @@ from dialer.service_config import DemoCrmConfig, ServiceConfig
 from dialer.status_recheck import StatusRecheck
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.campaigns import SqlCampaignStore
+from dialer.storage.errors import DatabaseUnavailableError
 from dialer.storage.migrate import open_database
 from dialer.storage.models import AttemptRow, OrderRow
 from dialer.storage.orders import SqlOrderStore
@@ -102,7 +103,12 @@ def run_service(config: ServiceConfig, *, duration_s: float | None = None) -> in
     asyncioreactor.install(loop)  # type: ignore[no-untyped-call]
     asyncio.set_event_loop(loop)
     _configure_logging(Path(config.service.log_file))
-    service = Service(config, clock=lambda: datetime.now(UTC))
+    try:
+        service = Service(config, clock=lambda: datetime.now(UTC))
+    except DatabaseUnavailableError as exc:  # a supervisor restarts it until the DB answers
+        log.error("cannot start: the database is unavailable: %s", exc)
+        loop.close()
+        return 1
     try:
         return loop.run_until_complete(service.run(duration_s))
     finally:

@@ -88,6 +88,7 @@ def test_on_sqlite_a_sigkilled_owner_is_replaced_by_the_standby(
     asterisk: AsteriskInstance, tmp_path: Path
 ) -> None:
     owner, standby = pair(asterisk, f"sqlite:///{tmp_path / 'dialer.db'}", tmp_path)
+    nodes = [owner, standby]
     try:
         owner.kill()
         killed = time.monotonic()
@@ -95,7 +96,12 @@ def test_on_sqlite_a_sigkilled_owner_is_replaced_by_the_standby(
         standby.wait_log(r"leader: node b now runs crm poll", 5)
         wait_for(lambda: get_json(standby.base_url() + "/healthz")[1]["ami"] == "ready", 20)
         print(f"\nsqlite standby took over {time.monotonic() - killed:.1f} s after SIGKILL")
+        spare = start("c", asterisk, f"sqlite:///{tmp_path / 'dialer.db'}", tmp_path)
+        nodes.append(spare)
+        spare.wait_log(r"standby: server ast-1 is owned by another node; node c waits", 30)
+        assert spare.stop() == 0  # a standby stops cleanly, never having connected AMI
+        assert "server ast-1: node c owns it" not in spare.new_log()
         assert standby.stop() == 0
     finally:
-        owner.ensure_gone()
-        standby.ensure_gone()
+        for node in nodes:
+            node.ensure_gone()
