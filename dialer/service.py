@@ -320,12 +320,20 @@ class Service:
                 self._exit_code = EXIT_LOST_SERVER
                 self._hurry = True
                 self._stop.set()
-        elif await self._locked(self._coordinator.try_acquire, self._server_lock):
-            if self._stopping:
-                return
-            if await self._serve() != 0:
-                self._exit_code = 1
-                self._stop.set()
+        elif not self._stopping and await self._locked(
+            self._coordinator.try_acquire, self._server_lock
+        ):
+            self._serving = True  # before the task runs: the next check must not spawn it
+            self._spawn(self._take_over())
+
+    async def _take_over(self) -> None:
+        """Serve the server as its new owner (AMI may take a while: locks go on being
+        checked meanwhile)."""
+        if self._stopping:
+            return  # the lock is released with the others at close
+        if await self._serve() != 0:
+            self._exit_code = 1
+            self._stop.set()
 
     def _on_signal(self) -> None:
         if self._stop.is_set():
