@@ -22,6 +22,7 @@ from campaigns.settings import CampaignSettings
 from campaigns.trunk import TrunkGuard
 from campaigns.window import window_open
 from dialer.agents import AgentPool
+from dialer.faults import crash_point
 from dialer.ports import AttemptRecord, Journal, OrderStore, QueueEntry, Telephony
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class Dispatcher:
                     self._store.save(entry)  # release the claim untouched
             if not fresh:
                 break
+            crash_point("claimed")
             for entry in fresh:
                 started += self._launch(entry, now, held)
         return started
@@ -276,6 +278,7 @@ class Dispatcher:
         outcomes = [e.outcome for e in t.effects if isinstance(e, WriteOutcome)]
         updated = QueueEntry(entry.order, entry.e164, entry.identity, t.state)
         self._store.save(updated, attempt=attempt, outcomes=outcomes)
+        crash_point("outcome_written", when=bool(outcomes))
         return outcomes
 
     def _log_outcomes(self, outcomes: Iterable[Outcome]) -> None:

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from crm_adapter.errors import CrmError, InvalidOutcomeError
 from crm_adapter.port import CrmAdapter, OutcomeDelivery
+from dialer.faults import crash_point
 from dialer.storage.engine import retry_locked
 from dialer.storage.models import OutboxRow
 
@@ -129,6 +130,7 @@ class OutboxWorker:
         try:
             delivery = OutcomeDelivery.from_payload(row.key, row.payload, retry=row.tried)
             applied = self._adapter.write_outcome(delivery)
+            crash_point("outbox_delivering")
         except InvalidOutcomeError as exc:
             self._fail(row, now, exc, give_up=True)
             return False
