@@ -71,6 +71,7 @@ from dialer.service_config import DemoCrmConfig, ServiceConfig
 from dialer.status_recheck import StatusRecheck
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.campaigns import SqlCampaignStore
+from dialer.storage.engine import is_database_down
 from dialer.storage.migrate import open_database
 from dialer.storage.models import OrderRow
 from dialer.storage.orders import SqlOrderStore
@@ -130,6 +131,9 @@ class Service:
         self._hurry = False
         self._stopping = False
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Work the database could not take while it was down, applied again each round:
+        self._kept_reports: list[CallReport] = []
+        self._kept_dispositions: dict[str, datetime] = {}
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="crm")
         self._journal = LogJournal()
         self._intake = IntakeFilter.for_campaign(self._campaign)
@@ -398,9 +402,12 @@ class Service:
             self._wake.clear()
             try:
                 delay = self._round()
-            except Exception:
-                log.exception("dispatch round failed")
-                delay = self._settings.tick_s
+            except Exception as exc:
+                if not is_database_down(exc):
+                    log.exception("dispatch round failed")
+                else:
+                    log.warning("database unavailable (%s); dispatch waits", _why(exc))
+                delay = min(self._settings.tick_s, 1.0)
             if self._stopping:
                 return
             with contextlib.suppress(TimeoutError):
@@ -409,6 +416,7 @@ class Service:
     def _round(self) -> float:
         """One dispatch round under the pacing caps; returns how long to sleep at most."""
         tick = self._settings.tick_s
+        self._apply_kept()
         if not self._telephony.ready:
             return min(tick, 1.0)
         if self._campaigns.is_paused(self._campaign.name):
@@ -483,7 +491,12 @@ class Service:
             self._crm_state = f"poll failed: {exc}"
             return
         self._crm_state = "ok"
-        self.accept(orders)
+        try:
+            self.accept(orders)
+        except Exception as exc:
+            if not is_database_down(exc):
+                raise
+            log.warning("pulled orders not admitted: database unavailable (%s)", _why(exc))
 
     async def _flush_outbox(self, timeout_s: float | None = None) -> None:
         loop = asyncio.get_running_loop()
@@ -499,6 +512,11 @@ class Service:
             return
         except RuntimeError:
             return  # the pool is shut down (stopping)
+        except Exception as exc:
+            if not is_database_down(exc):
+                raise
+            log.warning("outbox flush: database unavailable (%s); it goes on later", _why(exc))
+            return
         if delivered:
             log.info("outbox: %d outcome(s) delivered to the CRM", delivered)
 
@@ -527,10 +545,34 @@ class Service:
             self._dispatcher.on_report(report)
         except DispatchError:
             log.exception("report for an unknown attempt ignored")
+        except Exception as exc:
+            if not is_database_down(exc):
+                raise
+            log.warning("result of attempt %s kept until the database is back (%s)",
+                        report.attempt_id, _why(exc))  # fmt: skip
+            self._kept_reports.append(report)
+            return
         answered, self._journal.answered = self._journal.answered, []
         for order_id in answered:
             self._dispose(order_id, report.ended_at)
         self._wake.set()
+
+    def _apply_kept(self) -> None:
+        """Apply again, in their order, the results and dispositions the database could
+        not take; stops at the first that still fails (raising its error)."""
+        while self._kept_reports:
+            report = self._kept_reports[0]
+            self._dispatcher.on_report(report)
+            self._kept_reports.pop(0)
+            log.info("kept result of attempt %s applied", report.attempt_id)
+            answered, self._journal.answered = self._journal.answered, []
+            self._kept_dispositions.update(dict.fromkeys(answered, report.ended_at))
+        while self._kept_dispositions:
+            order_id, at = next(iter(self._kept_dispositions.items()))
+            disposition = self._auto_disposition(order_id)
+            if disposition is not None:
+                self._dispatcher.on_disposition(order_id, disposition, at)
+            del self._kept_dispositions[order_id]
 
     def _dispose(self, order_id: str, now: datetime) -> None:
         disposition = self._auto_disposition(order_id)
@@ -540,6 +582,12 @@ class Service:
             self._dispatcher.on_disposition(order_id, disposition, now)
         except (DispatchError, ValueError) as exc:
             log.error("disposition of order %s failed: %s", order_id, exc)
+        except Exception as exc:
+            if not is_database_down(exc):
+                raise
+            log.warning("disposition of order %s kept until the database is back (%s)",
+                        order_id, _why(exc))  # fmt: skip
+            self._kept_dispositions[order_id] = now
 
     def _auto_disposition(self, order_id: str) -> Disposition | None:
         mode = self._settings.auto_disposition
@@ -557,12 +605,15 @@ class Service:
     def health(self) -> tuple[bool, Mapping[str, Any]]:
         now = self._clock()
         ready = self._telephony.ready
+        database = self._database_state()
+        healthy = ready and not self._stopping and database == "ok"  # else it cannot dial
         state = {
-            "status": "ok" if ready and not self._stopping else "unavailable",
+            "status": "ok" if healthy else "unavailable",
             "ami": "ready" if ready else "down",
-            "database": self._database_state(),
+            "database": database,
             "crm": self._crm_state,
-            "paused": self._campaigns.is_paused(self._campaign.name),
+            "paused": None if database != "ok" else self._campaigns.is_paused(self._campaign.name),
+            "kept_results": len(self._kept_reports) + len(self._kept_dispositions),
             "stopping": self._stopping,
             "campaign": self._campaign.name,
             "node": self._settings.node,
@@ -571,7 +622,7 @@ class Service:
             "agents": {a.id: a.state.value for a in self._agents.all()},
             "at": now.isoformat(),
         }
-        return ready and not self._stopping, state
+        return healthy, state
 
     def _database_state(self) -> str:
         try:
@@ -580,3 +631,10 @@ class Service:
         except Exception as exc:  # any failure is "down", reported as text
             return f"down: {type(exc).__name__}"
         return "ok"
+
+
+def _why(exc: BaseException) -> str:
+    """One short line saying why the database failed (no SQL, no parameters)."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200] if text else ''}"

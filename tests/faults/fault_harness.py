@@ -5,13 +5,15 @@ nothing lost, nothing duplicated, nothing stuck."""
 from __future__ import annotations
 
 import itertools
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from asterisk_fixtures import AsteriskInstance
+from asterisk_fixtures import REPO, AsteriskInstance
 from crm_servers import SECRET, HttpJsonCrm
+from local_services import unavailable
 from service_harness import Attempt, ShopOrder, originates_seen
 from sqlalchemy import Engine, create_engine, inspect, select
 from sqlalchemy.orm import Session
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 from dialer.storage.models import AttemptRow, OrderRow, OutboxRow
 
 STUCK_PHASES = ("claimed", "dialing")
+PG_SCRIPT = REPO / "scripts" / "postgres-local"
 
 
 def http_crm_section(crm: HttpJsonCrm, directory: Path, timeout_s: float = 2.0) -> list[str]:
@@ -169,3 +172,31 @@ def _attempt(r: AttemptRow) -> Attempt:
 
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class PostgresCluster:
+    """A dedicated cluster of scripts/postgres-local that a test may stop and start."""
+
+    def __init__(self, name: str, port: int) -> None:
+        self.name = name
+        self.port = port
+        self.url = ""
+
+    def start(self) -> None:
+        started = _pg("start", self.name, "--port", str(self.port), timeout=120)
+        if started.returncode != 0:
+            unavailable("PostgreSQL", f"cluster did not start:\n{started.stderr}")
+        self.url = _pg("url", self.name).stdout.strip()
+
+    def stop(self) -> None:
+        stopped = _pg("stop", self.name, timeout=60)
+        assert stopped.returncode == 0, stopped.stderr
+
+    def remove(self) -> None:
+        _pg("remove", self.name, timeout=60)
+
+
+def _pg(*args: str, timeout: int = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(PG_SCRIPT), *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
