@@ -12,7 +12,9 @@ Rules:
 * a row still failing ``max_age`` (3 days) after it was created, and after at least
   ``min_tries`` tries since the last replay, becomes dead: ``dead = True`` and an ERROR
   log record on the ``dialer.outbox`` logger alerts the operators;
-* ``replay`` makes dead rows due again with a fresh try count.
+* ``replay`` makes dead rows due again with a fresh try count;
+* ``due_now`` ends the backoff of every waiting row when the CRM is seen answering again
+  (the service calls it), so a long outage is not followed by an equally long wait.
 
 Time is always an argument; the worker reads no clock.
 """
@@ -99,6 +101,25 @@ class OutboxWorker:
                     delivered += 1
                 else:
                     failed.add(row.order_id)
+
+    def due_now(self, now: datetime) -> int:
+        """The CRM answers again: every live undelivered row still waiting out its backoff
+        is due at ``now`` (its try count is kept). Returns how many rows were moved."""
+
+        def work() -> int:
+            with Session(self._engine) as session, session.begin():
+                moved = session.execute(
+                    update(OutboxRow)
+                    .where(
+                        OutboxRow.delivered_at.is_(None),
+                        OutboxRow.dead.is_(False),
+                        OutboxRow.next_try_at > now,
+                    )
+                    .values(next_try_at=now)
+                )
+                return int(getattr(moved, "rowcount", 0) or 0)
+
+        return retry_locked(work)
 
     def next_due_at(self) -> datetime | None:
         """When the earliest undelivered live row is due (for the scheduler)."""

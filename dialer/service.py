@@ -63,7 +63,7 @@ from dialer.ami_ import AmiAuthError, AmiTelephony, AmiUnavailable
 from dialer.dispatcher import Dispatcher, DispatchError
 from dialer.log_journal import LogJournal
 from dialer.operations import Operations
-from dialer.outbox import OutboxWorker
+from dialer.outbox import Backoff, OutboxWorker
 from dialer.pacing import Pacer
 from dialer.ports import AttemptRecord
 from dialer.screener import make_screen
@@ -181,7 +181,9 @@ class Service:
             jitter=rng.random,
             status_check=self._recheck.check,
         )
-        self._outbox = OutboxWorker(self._engine, self._crm, rng=rng)
+        backoff = Backoff(timedelta(seconds=self._settings.outbox_backoff_s),
+                          timedelta(seconds=self._settings.outbox_backoff_max_s))  # fmt: skip
+        self._outbox = OutboxWorker(self._engine, self._crm, rng=rng, backoff=backoff)
         self._campaigns = SqlCampaignStore(self._engine)
         self._crm_state = "not asked yet"
         self._ops = Operations(engine=self._engine, dispatcher=self._dispatcher, clock=clock,
@@ -470,7 +472,7 @@ class Service:
             asyncio.get_running_loop().call_later(self._settings.status_retry_s, self._wake.set)
         else:
             self._recheck.note(status, self._clock())
-            self._crm_state = "ok"
+            self._crm_answered()
         finally:
             self._recheck.done(order_id)
 
@@ -490,13 +492,32 @@ class Service:
             log.warning("CRM poll failed: %s", exc)
             self._crm_state = f"poll failed: {exc}"
             return
-        self._crm_state = "ok"
+        self._crm_answered()
         try:
             self.accept(orders)
         except Exception as exc:
             if not is_database_down(exc):
                 raise
             log.warning("pulled orders not admitted: database unavailable (%s)", _why(exc))
+
+    def _crm_answered(self) -> None:
+        """A CRM read succeeded. After failures, the outcomes waiting out their backoff are
+        made due, so the next flush delivers them (one flush at a time: never two)."""
+        failing = self._crm_state not in ("ok", "not asked yet")
+        self._crm_state = "ok"
+        if failing and not self._stopping:
+            self._spawn(self._outbox_due_now())
+
+    async def _outbox_due_now(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            moved = await loop.run_in_executor(
+                self._executor, lambda: self._outbox.due_now(self._clock())
+            )
+        except Exception as exc:  # the flush keeps its backoff; nothing is lost
+            log.warning("CRM answers again, but the outbox was not hurried: %s", _why(exc))
+            return
+        log.info("CRM answers again: %d outcome(s) waiting out a backoff are due now", moved)
 
     async def _flush_outbox(self, timeout_s: float | None = None) -> None:
         loop = asyncio.get_running_loop()

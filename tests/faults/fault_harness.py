@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import itertools
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -100,6 +100,11 @@ class DialerView:
             rows = session.execute(select(OrderRow.id, OrderRow.phase, OrderRow.outcome))
             return {i: (p, o) for i, p, o in rows}
 
+    def tries(self) -> list[int]:
+        """Delivery tries of every outbox row, in id order."""
+        with Session(self.engine) as session:
+            return list(session.scalars(select(OutboxRow.tries).order_by(OutboxRow.id)))
+
     def outbox(self) -> list[tuple[str, str, bool]]:
         """(order id, idempotency key, delivered) of every outbox row, in id order."""
         if not self.ready():
@@ -123,12 +128,14 @@ def check_settled(
     crm: HttpJsonCrm,
     asterisk: AsteriskInstance,
     orders: Sequence[ShopOrder],
-    outcome: str = "confirmed",
+    expected: Mapping[str, tuple[str, str | None]] | None = None,
 ) -> Settled:
-    """Assert nothing was lost, duplicated or left stuck; return the counts."""
+    """Assert nothing was lost, duplicated or left stuck; return the counts. ``expected``:
+    each order's (phase, outcome); by default every order is done and confirmed."""
     ids = [o.id for o in orders]
     phases = dialer.phases()
-    assert {i: phases.get(i) for i in ids} == {i: ("done", outcome) for i in ids}
+    wanted = expected or {i: ("done", "confirmed") for i in ids}
+    assert {i: phases.get(i) for i in ids} == wanted
     assert not [i for i, (phase, _) in phases.items() if phase in STUCK_PHASES]
     attempts = dialer.attempts()
     assert all(a.ended_at is not None for a in attempts), attempts
