@@ -583,16 +583,23 @@ class Service:
         not take; stops at the first that still fails (raising its error)."""
         while self._kept_reports:
             report = self._kept_reports[0]
-            self._dispatcher.on_report(report)
+            try:
+                self._dispatcher.on_report(report)
+            except DispatchError:
+                log.exception("kept result of an unknown attempt dropped")
+            else:
+                log.info("kept result of attempt %s applied", report.attempt_id)
             self._kept_reports.pop(0)
-            log.info("kept result of attempt %s applied", report.attempt_id)
             answered, self._journal.answered = self._journal.answered, []
             self._kept_dispositions.update(dict.fromkeys(answered, report.ended_at))
         while self._kept_dispositions:
             order_id, at = next(iter(self._kept_dispositions.items()))
             disposition = self._auto_disposition(order_id)
             if disposition is not None:
-                self._dispatcher.on_disposition(order_id, disposition, at)
+                try:
+                    self._dispatcher.on_disposition(order_id, disposition, at)
+                except (DispatchError, ValueError) as exc:
+                    log.error("kept disposition of order %s failed: %s", order_id, exc)
             del self._kept_dispositions[order_id]
 
     def _dispose(self, order_id: str, now: datetime) -> None:
@@ -633,7 +640,7 @@ class Service:
             "ami": "ready" if ready else "down",
             "database": database,
             "crm": self._crm_state,
-            "paused": None if database != "ok" else self._campaigns.is_paused(self._campaign.name),
+            "paused": self._paused_state() if database == "ok" else None,
             "kept_results": len(self._kept_reports) + len(self._kept_dispositions),
             "stopping": self._stopping,
             "campaign": self._campaign.name,
@@ -644,6 +651,14 @@ class Service:
             "at": now.isoformat(),
         }
         return healthy, state
+
+    def _paused_state(self) -> bool | None:
+        try:
+            return self._campaigns.is_paused(self._campaign.name)
+        except Exception as exc:
+            if not is_database_down(exc):
+                raise
+            return None  # the database went away since it was asked
 
     def _database_state(self) -> str:
         try:
