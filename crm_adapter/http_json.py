@@ -33,6 +33,7 @@ from crm_adapter.errors import (
 from crm_adapter.order_json import parse_order
 from crm_adapter.port import CrmOrderStatus, IntakeFilter, OutcomeDelivery, validate_delivery
 from crm_adapter.signing import (
+    EVENT_ID_HEADER,
     IDEMPOTENCY_HEADER,
     TOLERANCE_S,
     SeenEvents,
@@ -193,6 +194,12 @@ class IntakeHandler:
         orders = _parse_intake(body)
         self._seen.check_and_add(signed.event_id, now)
         return orders
+
+    def release(self, headers: Mapping[str, str]) -> None:
+        """The orders of this (handled) request were not taken: forget its event id, so the
+        CRM's resend of the same event is not refused as a replay."""
+        lower = {k.lower(): v for k, v in headers.items()}
+        self._seen.forget(lower.get(EVENT_ID_HEADER.lower(), ""))
 
 
 def _parse_intake(body: bytes) -> list[Order]:

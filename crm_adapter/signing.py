@@ -116,6 +116,10 @@ class SeenEvents:
         while len(self._seen) > self._limit:
             self._seen.popitem(last=False)
 
+    def forget(self, event_id: str) -> None:
+        """Forget ``event_id`` (its request was not taken after all: a resend is welcome)."""
+        self._seen.pop(event_id, None)
+
     def _forget_before(self, cutoff: datetime) -> None:
         while self._seen:
             oldest = next(iter(self._seen.values()))

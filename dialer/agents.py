@@ -121,6 +121,12 @@ class AgentPool:
         self._agents[agent_id].busy_from = now
         return agent_id
 
+    def give_back(self, agent_id: str, now: datetime) -> None:
+        """An agent taken by ``acquire`` whose call was never placed (the attempt could not
+        be stored) is idle again; no call is counted."""
+        self.get(agent_id).busy_from = None
+        self._make_idle(agent_id, now)
+
     def connected(self, agent_id: str, now: datetime) -> None:
         self._set(agent_id, AgentState.ON_CALL, now)
 

@@ -58,6 +58,7 @@ from dialer.call_results import (
     header,
     originate_reason,
 )
+from dialer.faults import crash_point
 from dialer.ports import ReportSink
 
 _ATTEMPT_ID = re.compile(r"[0-9a-f][0-9a-f-]{0,63}")
@@ -398,6 +399,7 @@ class AmiTelephony:
         attempt.sent = True
         attempt.sent_at = self._monotonic()
         future = self._action_future(action)
+        crash_point("originating")
         future.add_done_callback(lambda done: self._on_originate_reply(attempt, done))
 
     def _on_originate_reply(self, attempt: _Attempt, done: asyncio.Future[Any]) -> None:
@@ -439,6 +441,7 @@ class AmiTelephony:
     def _on_new_channel(self, headers: Headers) -> None:
         attempt = self._attempt_of(headers)
         if attempt is not None:
+            crash_point("agent_ringing")
             self._first_event(attempt)
 
     def _first_event(self, attempt: _Attempt) -> None:
@@ -490,6 +493,7 @@ class AmiTelephony:
         )
         if attempt is not None and is_customer_dial and header(headers, "DialStatus") == "ANSWER":
             attempt.answered_at = self._clock()
+            crash_point("bridged")
 
     def _on_hangup(self, headers: Headers) -> None:
         attempt = self._attempt_of(headers)

@@ -22,6 +22,7 @@ from campaigns.settings import CampaignSettings
 from campaigns.trunk import TrunkGuard
 from campaigns.window import window_open
 from dialer.agents import AgentPool
+from dialer.faults import crash_point
 from dialer.ports import AttemptRecord, Journal, OrderStore, QueueEntry, Telephony
 
 log = logging.getLogger(__name__)
@@ -105,13 +106,15 @@ class Dispatcher:
                     self._store.save(entry)  # release the claim untouched
             if not fresh:
                 break
+            crash_point("claimed")
             for entry in fresh:
                 started += self._launch(entry, now, held)
         return started
 
     def on_report(self, report: CallReport) -> None:
-        """Apply the end of an attempt (exactly once per attempt)."""
-        attempt = self._live.pop(report.attempt_id, None)
+        """Apply the end of an attempt (exactly once per attempt). If the store fails, the
+        attempt stays live and the same report may be applied again later."""
+        attempt = self._live.get(report.attempt_id)
         if attempt is None:
             raise DispatchError(f"no live attempt {report.attempt_id!r}")
         entry = self._entry(attempt.order_id)
@@ -138,6 +141,7 @@ class Dispatcher:
             recording=report.recording,
         )
         outcomes = self._apply(entry, t, attempt=ended)
+        del self._live[report.attempt_id]
         self._trunk, alert = self._trunk.record(report.result, now)
         if alert is not None:
             log.error("%s: %s", self._settings.name, alert)
@@ -249,7 +253,11 @@ class Dispatcher:
             number=state.customer_attempts + 1,
             started_at=now,
         )
-        self._apply(entry, t, attempt=attempt)
+        try:
+            self._apply(entry, t, attempt=attempt)
+        except Exception:
+            self._agents.give_back(agent, now)  # nothing was dialled: the agent is free again
+            raise
         self._live[attempt_id] = attempt
         self._journal.dial(entry, attempt, now)
         self._telephony.originate(self._request(entry, attempt))
@@ -276,6 +284,7 @@ class Dispatcher:
         outcomes = [e.outcome for e in t.effects if isinstance(e, WriteOutcome)]
         updated = QueueEntry(entry.order, entry.e164, entry.identity, t.state)
         self._store.save(updated, attempt=attempt, outcomes=outcomes)
+        crash_point("outcome_written", when=bool(outcomes))
         return outcomes
 
     def _log_outcomes(self, outcomes: Iterable[Outcome]) -> None:

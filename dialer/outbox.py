@@ -12,7 +12,9 @@ Rules:
 * a row still failing ``max_age`` (3 days) after it was created, and after at least
   ``min_tries`` tries since the last replay, becomes dead: ``dead = True`` and an ERROR
   log record on the ``dialer.outbox`` logger alerts the operators;
-* ``replay`` makes dead rows due again with a fresh try count.
+* ``replay`` makes dead rows due again with a fresh try count;
+* ``due_now`` ends the backoff of every waiting row when the CRM is seen answering again
+  (the service calls it), so a long outage is not followed by an equally long wait.
 
 Time is always an argument; the worker reads no clock.
 """
@@ -30,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from crm_adapter.errors import CrmError, InvalidOutcomeError
 from crm_adapter.port import CrmAdapter, OutcomeDelivery
+from dialer.faults import crash_point
 from dialer.storage.engine import retry_locked
 from dialer.storage.models import OutboxRow
 
@@ -99,6 +102,25 @@ class OutboxWorker:
                 else:
                     failed.add(row.order_id)
 
+    def due_now(self, now: datetime) -> int:
+        """The CRM answers again: every live undelivered row still waiting out its backoff
+        is due at ``now`` (its try count is kept). Returns how many rows were moved."""
+
+        def work() -> int:
+            with Session(self._engine) as session, session.begin():
+                moved = session.execute(
+                    update(OutboxRow)
+                    .where(
+                        OutboxRow.delivered_at.is_(None),
+                        OutboxRow.dead.is_(False),
+                        OutboxRow.next_try_at > now,
+                    )
+                    .values(next_try_at=now)
+                )
+                return int(getattr(moved, "rowcount", 0) or 0)
+
+        return retry_locked(work)
+
     def next_due_at(self) -> datetime | None:
         """When the earliest undelivered live row is due (for the scheduler)."""
         with Session(self._engine) as session:
@@ -129,6 +151,7 @@ class OutboxWorker:
         try:
             delivery = OutcomeDelivery.from_payload(row.key, row.payload, retry=row.tried)
             applied = self._adapter.write_outcome(delivery)
+            crash_point("outbox_delivering")
         except InvalidOutcomeError as exc:
             self._fail(row, now, exc, give_up=True)
             return False

@@ -73,7 +73,7 @@ from dialer.coordination import open_coordinator
 from dialer.dispatcher import Dispatcher, DispatchError
 from dialer.log_journal import LogJournal
 from dialer.operations import Operations
-from dialer.outbox import OutboxWorker
+from dialer.outbox import Backoff, OutboxWorker
 from dialer.pacing import Pacer
 from dialer.ports import AttemptRecord
 from dialer.screener import make_screen
@@ -81,6 +81,7 @@ from dialer.service_config import DemoCrmConfig, ServiceConfig
 from dialer.status_recheck import StatusRecheck
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.campaigns import SqlCampaignStore
+from dialer.storage.engine import is_database_down
 from dialer.storage.errors import DatabaseUnavailableError
 from dialer.storage.migrate import open_database
 from dialer.storage.models import AttemptRow, OrderRow
@@ -149,6 +150,9 @@ class Service:
         self._hurry = False
         self._stopping = False
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Work the database could not take while it was down, applied again each round:
+        self._kept_reports: list[CallReport] = []
+        self._kept_dispositions: dict[str, datetime] = {}
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="crm")
         self._journal = LogJournal()
         self._intake = IntakeFilter.for_campaign(self._campaign)
@@ -205,7 +209,9 @@ class Service:
             jitter=rng.random,
             status_check=self._recheck.check,
         )
-        self._outbox = OutboxWorker(self._engine, self._crm, rng=rng)
+        backoff = Backoff(timedelta(seconds=self._settings.outbox_backoff_s),
+                          timedelta(seconds=self._settings.outbox_backoff_max_s))  # fmt: skip
+        self._outbox = OutboxWorker(self._engine, self._crm, rng=rng, backoff=backoff)
         self._campaigns = SqlCampaignStore(self._engine)
         self._crm_state = "not asked yet"
         self._ops = Operations(engine=self._engine, dispatcher=self._dispatcher, clock=clock,
@@ -540,9 +546,12 @@ class Service:
             self._wake.clear()
             try:
                 delay = self._round()
-            except Exception:
-                log.exception("dispatch round failed")
-                delay = self._settings.tick_s
+            except Exception as exc:
+                if not is_database_down(exc):
+                    log.exception("dispatch round failed")
+                else:
+                    log.warning("database unavailable (%s); dispatch waits", _why(exc))
+                delay = min(self._settings.tick_s, 1.0)
             if self._stopping:
                 return
             with contextlib.suppress(TimeoutError):
@@ -551,6 +560,7 @@ class Service:
     def _round(self) -> float:
         """One dispatch round under the pacing caps; returns how long to sleep at most."""
         tick = self._settings.tick_s
+        self._apply_kept()
         if not self._serving or not self._telephony.ready:
             return min(tick, 1.0)
         if self._campaigns.is_paused(self._campaign.name):
@@ -605,7 +615,7 @@ class Service:
             asyncio.get_running_loop().call_later(self._settings.status_retry_s, self._wake.set)
         else:
             self._recheck.note(status, self._clock())
-            self._crm_state = "ok"
+            self._crm_answered()
         finally:
             self._recheck.done(order_id)
 
@@ -628,8 +638,32 @@ class Service:
             log.warning("CRM poll failed: %s", exc)
             self._crm_state = f"poll failed: {exc}"
             return
+        self._crm_answered()
+        try:
+            self.accept(orders)
+        except Exception as exc:
+            if not is_database_down(exc):
+                raise
+            log.warning("pulled orders not admitted: database unavailable (%s)", _why(exc))
+
+    def _crm_answered(self) -> None:
+        """A CRM read succeeded. After failures, the outcomes waiting out their backoff are
+        made due, so the next flush delivers them (one flush at a time: never two)."""
+        failing = self._crm_state not in ("ok", "not asked yet")
         self._crm_state = "ok"
-        self.accept(orders)
+        if failing and not self._stopping:
+            self._spawn(self._outbox_due_now())
+
+    async def _outbox_due_now(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            moved = await loop.run_in_executor(
+                self._executor, lambda: self._outbox.due_now(self._clock())
+            )
+        except Exception as exc:  # the flush keeps its backoff; nothing is lost
+            log.warning("CRM answers again, but the outbox was not hurried: %s", _why(exc))
+            return
+        log.info("CRM answers again: %d outcome(s) waiting out a backoff are due now", moved)
 
     async def _flush_outbox(self, timeout_s: float | None = None) -> None:
         if not self._leader:
@@ -647,6 +681,11 @@ class Service:
             return
         except RuntimeError:
             return  # the pool is shut down (stopping)
+        except Exception as exc:
+            if not is_database_down(exc):
+                raise
+            log.warning("outbox flush: database unavailable (%s); it goes on later", _why(exc))
+            return
         if delivered:
             log.info("outbox: %d outcome(s) delivered to the CRM", delivered)
 
@@ -678,10 +717,41 @@ class Service:
             self._dispatcher.on_report(report)
         except DispatchError:
             log.exception("report for an unknown attempt ignored")
+        except Exception as exc:
+            if not is_database_down(exc):
+                raise
+            log.warning("result of attempt %s kept until the database is back (%s)",
+                        report.attempt_id, _why(exc))  # fmt: skip
+            self._kept_reports.append(report)
+            return
         answered, self._journal.answered = self._journal.answered, []
         for order_id in answered:
             self._dispose(order_id, report.ended_at)
         self._wake.set()
+
+    def _apply_kept(self) -> None:
+        """Apply again, in their order, the results and dispositions the database could
+        not take; stops at the first that still fails (raising its error)."""
+        while self._kept_reports:
+            report = self._kept_reports[0]
+            try:
+                self._dispatcher.on_report(report)
+            except DispatchError:
+                log.exception("kept result of an unknown attempt dropped")
+            else:
+                log.info("kept result of attempt %s applied", report.attempt_id)
+            self._kept_reports.pop(0)
+            answered, self._journal.answered = self._journal.answered, []
+            self._kept_dispositions.update(dict.fromkeys(answered, report.ended_at))
+        while self._kept_dispositions:
+            order_id, at = next(iter(self._kept_dispositions.items()))
+            disposition = self._auto_disposition(order_id)
+            if disposition is not None:
+                try:
+                    self._dispatcher.on_disposition(order_id, disposition, at)
+                except (DispatchError, ValueError) as exc:
+                    log.error("kept disposition of order %s failed: %s", order_id, exc)
+            del self._kept_dispositions[order_id]
 
     def _dispose(self, order_id: str, now: datetime) -> None:
         disposition = self._auto_disposition(order_id)
@@ -691,6 +761,12 @@ class Service:
             self._dispatcher.on_disposition(order_id, disposition, now)
         except (DispatchError, ValueError) as exc:
             log.error("disposition of order %s failed: %s", order_id, exc)
+        except Exception as exc:
+            if not is_database_down(exc):
+                raise
+            log.warning("disposition of order %s kept until the database is back (%s)",
+                        order_id, _why(exc))  # fmt: skip
+            self._kept_dispositions[order_id] = now
 
     def _auto_disposition(self, order_id: str) -> Disposition | None:
         mode = self._settings.auto_disposition
@@ -708,14 +784,17 @@ class Service:
     def health(self) -> tuple[bool, Mapping[str, Any]]:
         now = self._clock()
         ready = self._telephony.ready
+        database = self._database_state()
         standby = not self._serving
-        healthy = (ready or standby) and not self._stopping
+        # a node that cannot reach the database cannot dial; a standby is healthy waiting
+        healthy = (ready or standby) and not self._stopping and database == "ok"
         state = {
             "status": ("standby" if standby else "ok") if healthy else "unavailable",
             "ami": "ready" if ready else "down",
-            "database": self._database_state(),
+            "database": database,
             "crm": self._crm_state,
-            "paused": self._campaigns.is_paused(self._campaign.name),
+            "paused": self._paused_state() if database == "ok" else None,
+            "kept_results": len(self._kept_reports) + len(self._kept_dispositions),
             "stopping": self._stopping,
             "campaign": self._campaign.name,
             "node": self._settings.node,
@@ -729,6 +808,14 @@ class Service:
         }
         return healthy, state
 
+    def _paused_state(self) -> bool | None:
+        try:
+            return self._campaigns.is_paused(self._campaign.name)
+        except Exception as exc:
+            if not is_database_down(exc):
+                raise
+            return None  # the database went away since it was asked
+
     def _database_state(self) -> str:
         try:
             with self._engine.connect() as connection:
@@ -736,3 +823,10 @@ class Service:
         except Exception as exc:  # any failure is "down", reported as text
             return f"down: {type(exc).__name__}"
         return "ok"
+
+
+def _why(exc: BaseException) -> str:
+    """One short line saying why the database failed (no SQL, no parameters)."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200] if text else ''}"

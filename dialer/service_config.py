@@ -60,6 +60,8 @@ class ServiceSettings:
     poll_interval_s: float = 30.0  # CRM pull; 0 turns pulling off (push only)
     tick_s: float = 5.0  # the dispatch safety tick; new work wakes dispatch at once
     outbox_interval_s: float = 5.0
+    outbox_backoff_s: float = 10.0  # after a failed delivery: wait this, doubling per try...
+    outbox_backoff_max_s: float = 1800.0  # ...up to this (each wait jittered to 50-100 %)
     misfire_grace_s: float = 30.0  # a periodic job late by less than this still runs
     status_max_age_s: float = 10.0  # a CRM status read this recently needs no new read
     status_timeout_s: float = 5.0  # a status read taking longer counts as failed
@@ -73,7 +75,8 @@ class ServiceSettings:
     intake_secret: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        positive = ("cps", "tick_s", "outbox_interval_s", "misfire_grace_s", "status_timeout_s")
+        positive = ("cps", "tick_s", "outbox_interval_s", "misfire_grace_s", "status_timeout_s",
+                    "outbox_backoff_s")  # fmt: skip
         for name in (*positive, "status_retry_s", "claim_lease_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name}: must be positive")
@@ -83,6 +86,8 @@ class ServiceSettings:
         for name in ("campaign_lines", "trunk_lines"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be at least 1")
+        if self.outbox_backoff_max_s < self.outbox_backoff_s:
+            raise ValueError("outbox_backoff_max_s: must not be less than outbox_backoff_s")
         if not 0 <= self.intake_port <= 65535:  # noqa: PLR2004 - the TCP port range
             raise ValueError("intake_port: must be 0..65535")
         if self.auto_disposition not in _AUTO:

@@ -3,7 +3,8 @@
 Thin handlers: parse, call the service, serialise. ``POST /intake`` takes the CRM's push
 (``crm_adapter.http_json.IntakeHandler``: HMAC signature, timestamp, event id, body limits)
 and answers 200 ``{"received": N, "admitted": K}`` or the handler's 4xx with
-``{"error": "<message naming the field>"}``. ``GET /healthz`` answers the service's health
+``{"error": "<message naming the field>"}``, or 503 when the database is down (nothing
+admitted; the same event may be sent again). ``GET /healthz`` answers the service's health
 as JSON, 200 when it can dial and 503 when it cannot. ``GET /`` is the ops dashboard
 (``dialer/static/dashboard.html``, plain HTML+JS polling the API). The ops API (``/api``, see
 ``dialer.api``) and ``/metrics`` are further children given by the composition root.
@@ -27,6 +28,7 @@ from twisted.web.server import Site
 from campaigns.orders import Order
 from crm_adapter.errors import IntakeError
 from crm_adapter.http_json import IntakeHandler, intake_error_body
+from dialer.storage.engine import is_database_down
 
 Accept = Callable[[list[Order]], int]
 Health = Callable[[], tuple[bool, Mapping[str, Any]]]
@@ -52,12 +54,20 @@ class IntakeResource(Resource):
             request.setResponseCode(_UNAVAILABLE)
             return _json({"error": "intake is off: set service.intake_secret_env or _file"})
         body = request.content.read() if request.content is not None else b""
+        headers = _headers(request)
         try:
-            orders = self._handler.handle(body, _headers(request), self._clock())
+            orders = self._handler.handle(body, headers, self._clock())
         except IntakeError as exc:
             request.setResponseCode(exc.status)
             return intake_error_body(exc)
-        admitted = self._accept(orders)
+        try:
+            admitted = self._accept(orders)
+        except Exception as exc:
+            if not is_database_down(exc):
+                raise
+            self._handler.release(headers)  # the CRM's resend must not be a "replay"
+            request.setResponseCode(_UNAVAILABLE)
+            return _json({"error": "database unavailable: nothing admitted; push again later"})
         return _json({"received": len(orders), "admitted": admitted})
 
 

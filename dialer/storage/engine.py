@@ -10,9 +10,15 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+)
 
-from dialer.storage.errors import DatabaseLockedError, DatabaseUrlError
+from dialer.storage.errors import DatabaseLockedError, DatabaseUnavailableError, DatabaseUrlError
 
 T = TypeVar("T")
 
@@ -26,10 +32,12 @@ def make_engine(url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> 
 
     SQLite connections get WAL journaling, ``busy_timeout`` and foreign keys, and run in
     explicit transactions (``BEGIN`` when SQLAlchemy begins, not at the first write).
+    A server's pooled connections are pinged before use, so after the server restarted a
+    stale one is replaced instead of failing the next transaction.
     """
     parsed = _parse_url(url)
     try:
-        engine = create_engine(parsed)
+        engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
         raise DatabaseUrlError(f"cannot use database URL {_shown(parsed)}: {exc}") from exc
     if parsed.get_backend_name() == "sqlite":
@@ -89,6 +97,17 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     event.listen(engine, "connect", on_connect)
     event.listen(engine, "begin", on_begin)
+
+
+def is_database_down(exc: BaseException) -> bool:
+    """True when ``exc`` says the database cannot be used right now (server gone or
+    restarting, connection lost, SQLite locked through every retry): the work can be done
+    again later, unlike a refused statement."""
+    if isinstance(exc, DatabaseLockedError | DatabaseUnavailableError):
+        return True
+    return isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
 
 
 def is_locked_error(exc: BaseException) -> bool:

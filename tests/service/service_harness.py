@@ -100,12 +100,14 @@ class ShopDb:
 def write_config(
     directory: Path,
     asterisk: AsteriskInstance,
-    shop: ShopDb,
+    shop: ShopDb | None,
     *,
     service: dict[str, Any] | None = None,
     campaign: dict[str, Any] | None = None,
     retry: dict[str, Any] | None = None,
+    crm: Sequence[str] | None = None,
 ) -> Path:
+    """The service's TOML; ``crm`` replaces the SQL shop's ``[crm]`` section (TOML lines)."""
     (directory / "intake.secret").write_text(SECRET + "\n", encoding="utf-8")
     values: dict[str, Any] = {
         "node": "test",
@@ -154,14 +156,7 @@ def write_config(
             'end = "23:59"',
             "[campaign.retry]",
             *_pairs(ladder),
-            "[crm]",
-            'kind = "sql"',
-            "[crm.sql]",
-            f'url = "{shop.url}"',
-            'table = "orders"',
-            'timezone = "UTC"',
-            "[crm.sql.columns]",
-            'region = ""',
+            *(crm if crm is not None else _sql_crm(shop)),
             "[ami]",
             f"port = {asterisk.ami_port}",
             f'user = "{asterisk.username}"',
@@ -179,6 +174,20 @@ def write_config(
     return path
 
 
+def _sql_crm(shop: ShopDb | None) -> list[str]:
+    assert shop is not None, "the SQL shop CRM needs a shop"
+    return [
+        "[crm]",
+        'kind = "sql"',
+        "[crm.sql]",
+        f'url = "{shop.url}"',
+        'table = "orders"',
+        'timezone = "UTC"',
+        "[crm.sql.columns]",
+        'region = ""',
+    ]
+
+
 def _pairs(values: dict[str, Any]) -> list[str]:
     return [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in values.items()]
 
@@ -186,14 +195,22 @@ def _pairs(values: dict[str, Any]) -> list[str]:
 class ServiceProcess:
     """``callback-dialer run`` as a subprocess; its stderr (and the log) go to files."""
 
-    def __init__(self, config: Path, db_url: str, asterisk: AsteriskInstance, name: str) -> None:
+    def __init__(
+        self,
+        config: Path,
+        db_url: str,
+        asterisk: AsteriskInstance,
+        name: str,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.log_path = config.parent / "service.log"
         self.err_path = config.parent / f"{name}.stderr"
-        env = {**os.environ, "TEST_AMI_SECRET": asterisk.secret, "PYTHONUNBUFFERED": "1"}
+        environ = {**os.environ, "TEST_AMI_SECRET": asterisk.secret, "PYTHONUNBUFFERED": "1"}
+        environ |= env or {}
         args = [sys.executable, "-m", "dialer", "--db", db_url, "run", "--config", str(config)]
         with self.err_path.open("wb") as err:
             self.proc = subprocess.Popen(
-                args, cwd=REPO, env=env, stdout=err, stderr=subprocess.STDOUT
+                args, cwd=REPO, env=environ, stdout=err, stderr=subprocess.STDOUT
             )
         self.started_at = time.monotonic()
         self.log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
