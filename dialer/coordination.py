@@ -48,11 +48,17 @@ _PG_CONNECT_ARGS: dict[str, Any] = {
 APPLICATION_NAME = "callback-dialer-coordination"
 
 
+class CoordinationUnavailableError(Exception):
+    """The database could not be asked: nobody can say who holds the lock right now."""
+
+
 class Coordinator(Protocol):
     """Named locks held by this node until released, closed, or the node dies."""
 
     def try_acquire(self, name: str) -> bool:
-        """Take ``name`` if nobody holds it; True if this coordinator holds it now."""
+        """Take ``name`` if nobody holds it; True if this coordinator holds it now, False
+        if another holds it. Raises ``CoordinationUnavailableError`` when the database does
+        not answer (a node must tell "someone else owns it" from "can't tell")."""
         ...
 
     def holds(self, name: str) -> bool:
@@ -115,7 +121,7 @@ class PgCoordinator:
             )
         except SQLAlchemyError as exc:
             self._lost(f"lock {name!r} not taken: {_why(exc)}")
-            return False
+            raise CoordinationUnavailableError(_why(exc)) from exc
         if got:
             self._held.add(name)
         return got

@@ -69,7 +69,7 @@ from dialer.agent_events import AgentEvents, GuardedTelephony
 from dialer.agent_sync import AgentSync
 from dialer.agents import AgentPool, AgentState
 from dialer.ami_ import AmiAuthError, AmiTelephony, AmiUnavailable
-from dialer.coordination import open_coordinator
+from dialer.coordination import CoordinationUnavailableError, open_coordinator
 from dialer.dispatcher import Dispatcher, DispatchError
 from dialer.log_journal import LogJournal
 from dialer.operations import Operations
@@ -165,6 +165,7 @@ class Service:
         self._server_lock = f"server:{self._server}:{self._campaign.name}"
         self._leader = False
         self._serving = False
+        self._suspended = False  # lost the server lock; not dialling, may take it back
         self._exit_code = 0
         self._crm = self._make_crm(now)
         mapping = self._crm_mapping()
@@ -273,17 +274,22 @@ class Service:
     # ---- locks: leadership and the server -----------------------------------------------
 
     async def _locked(self, call: Callable[[str], bool], name: str) -> bool:
-        """A coordinator call on its own thread, bounded; a failure or timeout is "no"."""
+        """A coordinator call on its own thread, bounded; no answer counts as "no"."""
+        return bool(await self._ask(call, name))
+
+    async def _ask(self, call: Callable[[str], bool], name: str) -> bool | None:
+        """A coordinator call on its own thread, bounded; None when the database did not
+        answer (nobody can tell who holds the lock)."""
         loop = asyncio.get_running_loop()
         try:
             future = loop.run_in_executor(self._coordination, call, name)
             return await asyncio.wait_for(future, _LOCK_CALL_TIMEOUT_S)
-        except (TimeoutError, RuntimeError) as exc:
-            log.warning("lock %s: no answer from the database (%s)", name, type(exc).__name__)
-            return False
+        except (TimeoutError, RuntimeError, CoordinationUnavailableError) as exc:
+            log.warning("lock %s: no answer from the database (%s)", name, _why(exc))
+            return None
         except Exception:  # a coordinator bug must not kill the loop; the lock is "not held"
             log.exception("lock %s: check failed", name)
-            return False
+            return None
 
     async def _watch_locks(self) -> None:
         while not self._stopping:
@@ -317,20 +323,42 @@ class Service:
                 self._scheduler.modify_job(job_id, next_run_time=now)
 
     async def _check_server(self) -> None:
-        if self._serving:
-            if not await self._locked(self._coordinator.holds, self._server_lock):
-                log.error("lost the lock of server %s: another node may own it now; node %s "
-                          "stops dialling and exits (%d) for its supervisor to restart it",
-                          self._server, self._settings.node, EXIT_LOST_SERVER)  # fmt: skip
-                self._serving = False
-                self._exit_code = EXIT_LOST_SERVER
-                self._hurry = True
-                self._stop.set()
-        elif not self._stopping and await self._locked(
-            self._coordinator.try_acquire, self._server_lock
+        if self._serving and not await self._locked(self._coordinator.holds, self._server_lock):
+            self._serving, self._suspended = False, True  # no new dial from this moment
+            log.error("lost the lock of server %s (database connection lost?): node %s "
+                      "dials nothing new, keeps following its calls, and takes the lock "
+                      "back if no other node took it",
+                      self._server, self._settings.node)  # fmt: skip
+        if self._suspended:
+            await self._take_back()
+        elif (
+            not self._serving
+            and not self._stopping
+            and await self._locked(self._coordinator.try_acquire, self._server_lock)
         ):
             self._serving = True  # before the task runs: the next check must not spawn it
             self._spawn(self._take_over())
+
+    async def _take_back(self) -> None:
+        """After losing the server lock: retake it while nobody else has (a PostgreSQL
+        restart); if another node holds it now, that node adopts this node's calls, so this
+        one stops at once and exits 3 for its supervisor."""
+        got = await self._ask(self._coordinator.try_acquire, self._server_lock)
+        if got is None or self._stopping:
+            return  # the database does not answer yet: go on waiting, dial nothing
+        if got:
+            self._serving, self._suspended = True, False
+            log.info("server %s: node %s holds its lock again; dialling resumes",
+                     self._server, self._settings.node)  # fmt: skip
+            self._wake.set()
+            return
+        log.error("server %s is owned by another node now: node %s stops and exits (%d) for "
+                  "its supervisor to restart it", self._server, self._settings.node,
+                  EXIT_LOST_SERVER)  # fmt: skip
+        self._suspended = False
+        self._exit_code = EXIT_LOST_SERVER
+        self._hurry = True
+        self._stop.set()
 
     async def _take_over(self) -> None:
         """Serve the server as its new owner (AMI may take a while: locks go on being
@@ -785,9 +813,10 @@ class Service:
         now = self._clock()
         ready = self._telephony.ready
         database = self._database_state()
-        standby = not self._serving
+        standby = not self._serving and not self._suspended
         # a node that cannot reach the database cannot dial; a standby is healthy waiting
         healthy = (ready or standby) and not self._stopping and database == "ok"
+        healthy = healthy and not self._suspended  # lost its server lock: not dialling
         state = {
             "status": ("standby" if standby else "ok") if healthy else "unavailable",
             "ami": "ready" if ready else "down",
@@ -801,6 +830,7 @@ class Service:
             "server": self._server,
             "leader": self._leader,
             "standby": standby,
+            "suspended": self._suspended,
             "live_calls": self._dispatcher.live_attempts,
             "agents_idle": self._agents.idle_count(now),
             "agents": {a.id: a.state.value for a in self._agents.all()},

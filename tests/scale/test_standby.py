@@ -1,8 +1,9 @@
 """Hot standby of one Asterisk server: two nodes configured for the same server take turns.
 
 On PostgreSQL a node whose coordination connection is cut (PostgreSQL restarted, network
-gone) must not go on assuming it owns the server: it stops and exits 3, and the standby takes
-over. On SQLite (one host) the lock is an flock beside the database: SIGKILL frees it.
+gone) must not go on assuming it owns the server: it dials nothing new until it holds the lock
+again; if another node took the server meanwhile, it exits 3 and that node takes over.
+On SQLite (one host) the lock is an flock beside the database: SIGKILL frees it.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from asterisk_fixtures import AsteriskInstance
 from service_harness import ServiceProcess, ShopDb, get_json, wait_for, write_config
 from sqlalchemy import create_engine, make_url, text
+
+from dialer.coordination import lock_key
 
 pytestmark = pytest.mark.asterisk
 
@@ -56,26 +60,63 @@ def pair(asterisk: AsteriskInstance, db_url: str, root: Path) -> tuple[ServicePr
     return owner, standby
 
 
-def test_a_node_that_loses_its_database_lock_stops_and_the_standby_takes_over(
+def _cut_lock_connection(db_url: str, node: str, *, then_hold: str | None = None) -> Any:
+    """Terminate the node's coordination connection (as a PostgreSQL restart or a network
+    cut would); with ``then_hold``, take that lock at once on a connection of the test's own
+    (another node "won the race"). Returns that connection (or None)."""
+    admin = create_engine(db_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        cut = connection.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = :name"
+            ),
+            {"name": f"callback-dialer-coordination {node}"},
+        ).scalar()
+    assert cut == 1
+    if then_hold is None:
+        admin.dispose()
+        return None
+    holder = admin.connect()
+    assert holder.execute(
+        text("SELECT pg_try_advisory_lock(:key)"), {"key": lock_key(then_hold)}
+    ).scalar()
+    return holder
+
+
+def test_a_node_whose_lock_connection_is_cut_takes_the_lock_back_and_dials_on(
+    asterisk: AsteriskInstance, pg_url: str, tmp_path: Path
+) -> None:
+    owner = start("a", asterisk, pg_url, tmp_path)
+    try:
+        owner.wait_log(r"server ast-1: node a owns it", 30)
+        _cut_lock_connection(pg_url, "a")
+        cut_at = time.monotonic()
+        owner.wait_log(r"lost the lock of server ast-1", 10)
+        owner.wait_log(r"server ast-1: node a holds its lock again; dialling resumes", 10)
+        print(f"\nlock connection cut -> taken back in {time.monotonic() - cut_at:.1f} s")
+        _, health = get_json(owner.base_url() + "/healthz")
+        assert (health["status"], health["suspended"]) == ("ok", False)
+        assert owner.proc.poll() is None
+        assert owner.stop() == 0
+    finally:
+        owner.ensure_gone()
+
+
+def test_a_node_that_finds_its_server_taken_stops_and_the_standby_takes_over(
     asterisk: AsteriskInstance, pg_url: str, tmp_path: Path
 ) -> None:
     owner, standby = pair(asterisk, pg_url, tmp_path)
     try:
-        admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            cut = connection.execute(
-                text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                    " WHERE application_name = 'callback-dialer-coordination a'"
-                )
-            ).scalar()
-        admin.dispose()
-        assert cut == 1
+        holder = _cut_lock_connection(pg_url, "a", then_hold="server:ast-1:it")
         cut_at = time.monotonic()
-        standby.wait_log(r"server ast-1: node b owns it", 10)
         owner.wait_log(r"lost the lock of server ast-1", 10)
+        owner.wait_log(r"server ast-1 is owned by another node now: node a stops", 10)
         assert owner.proc.wait(20) == 3
-        print(f"\nstandby: owner's lock cut -> exit 3 and takeover in "
+        holder.invalidate()  # the "other node" dies with its session: the standby takes over
+        holder.close()
+        standby.wait_log(r"server ast-1: node b owns it", 10)
+        print(f"\nstandby: owner's lock taken -> exit 3 and takeover in "
               f"{time.monotonic() - cut_at:.1f} s")  # fmt: skip
         standby.wait_log(r"leader: node b now runs crm poll", 10)
         assert standby.stop() == 0
