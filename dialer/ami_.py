@@ -560,6 +560,7 @@ class AmiTelephony:
             if await self._connect_login_resync():
                 failures = 0
                 self._ready.set()
+                self._log.info("AMI link up: logged in, resynced, %d live call(s)", len(self._live))
                 pinger = asyncio.create_task(self._ping_until_lost())
                 try:
                     await self._lost.wait()

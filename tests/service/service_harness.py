@@ -105,6 +105,7 @@ def write_config(
     service: dict[str, Any] | None = None,
     campaign: dict[str, Any] | None = None,
     retry: dict[str, Any] | None = None,
+    ami: dict[str, Any] | None = None,
 ) -> Path:
     (directory / "intake.secret").write_text(SECRET + "\n", encoding="utf-8")
     values: dict[str, Any] = {
@@ -143,6 +144,14 @@ def write_config(
         "calling_days": 1,
         **(retry or {}),
     }
+    link: dict[str, Any] = {
+        "agent_ring_timeout_s": 5,
+        "ping_interval_s": 1.0,
+        "ping_timeout_s": 1.0,
+        "reconnect_min_s": 0.2,
+        "reconnect_max_s": 1.0,
+        **(ami or {}),
+    }
     text = "\n".join(
         [
             "[service]",
@@ -166,11 +175,7 @@ def write_config(
             f"port = {asterisk.ami_port}",
             f'user = "{asterisk.username}"',
             'secret_env = "TEST_AMI_SECRET"',
-            "agent_ring_timeout_s = 5",
-            "ping_interval_s = 1.0",
-            "ping_timeout_s = 1.0",
-            "reconnect_min_s = 0.2",
-            "reconnect_max_s = 1.0",
+            *_pairs(link),
             "",
         ]
     )
