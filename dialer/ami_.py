@@ -627,7 +627,9 @@ class AmiTelephony:
     async def _settle_vanished(self, attempt: _Attempt) -> None:
         stored = await self._stored_facts(attempt)
         attempt.facts = attempt.facts.merged(stored)
-        if attempt.facts.known:
+        # Only the dialplan's result (stage) says how the call ended; an OriginateResponse
+        # heard earlier (the agent answered) does not, so without a record it is lost.
+        if attempt.facts.stage is not None:
             self._finish_classified(attempt, lost="ended while AMI was down: ")
         else:
             detail = "call ended while AMI was down and left no record; outcome lost"

@@ -145,6 +145,33 @@ async def test_call_that_ends_while_disconnected_is_reported_after_resync(
     assert reports.about(req.attempt_id) == [report]
 
 
+async def test_call_lost_with_its_record_while_disconnected_is_reported_as_outcome_lost(
+    ami_settings: AmiSettings, reports: Reports, asterisk: AsteriskInstance
+) -> None:
+    """As after an Asterisk crash: the agent had answered (OriginateResponse reason 4 was
+    heard), then the link went down, the call ended and no record of it survived."""
+    slow = dataclasses.replace(ami_settings, reconnect_min_s=10.0, reconnect_max_s=10.0)
+    telephony = AmiTelephony(slow, reports.sink, clock=_now)
+    await telephony.start()
+    await telephony.wait_ready()
+    try:
+        req = request("1001", "79990000021")  # customer answers, hangs up after 2 s
+        telephony.originate(req)
+        await asyncio.sleep(2.5)  # agent accepted at ~1 s, customer talking
+        telephony.drop_link()  # back in 5-10 s, after the call ended
+        await asyncio.sleep(2.5)
+        family = f"dialer-{_now():%Y%m%d}"
+        assert "removed" in asterisk.cli(f"database del {family} {req.attempt_id}")
+
+        report = await reports.wait(req.attempt_id, timeout_s=30)
+    finally:
+        await telephony.close()
+
+    assert report.result is CallResult.FAILED
+    assert "outcome lost" in report.detail, report.detail
+    assert reports.about(req.attempt_id) == [report]
+
+
 @pytest.mark.parametrize(
     "changes",
     [
