@@ -13,6 +13,9 @@ TRACED_AGENTS = "Local/{agent}@dialer-test-traced-agents"
 _REACHED = re.compile(r"app_verbose\.c: dialer-test originate (\S+) reached agent")
 _REFUSED = re.compile(r"Channel Unique ID '([^']+)' already in use")
 _LOST = re.compile(r"result order \S+ .*: failed \(.*outcome lost\) id (\S+)")
+_NOT_SENT = re.compile(
+    r"result order \S+ .*: failed \((?:Originate refused|not dialled): .*\) id (\S+)"
+)
 _SERVICE_LINE = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z ", re.MULTILINE)
 SETTLED_PHASES = {"queued", "done"}
 
@@ -62,3 +65,9 @@ def without_originate(attempts: list[Attempt], log: Counter[str]) -> list[Attemp
 def lost_ids(service_log: str) -> set[str]:
     """Attempts the service reported failed because their outcome was lost."""
     return set(_LOST.findall(service_log))
+
+
+def refused_ids(service_log: str) -> set[str]:
+    """Attempts whose Originate Asterisk refused (e.g. while shutting down) or that were
+    never sent (AMI not ready in time): no channel was made for them."""
+    return set(_NOT_SENT.findall(service_log))
