@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -12,6 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "faults"))  # the AMI fault proxy
+
 from asterisk_fixtures import SCRIPT, AsteriskInstance, RawAmi, Reports
 from local_services import free_port, unavailable
 

@@ -14,7 +14,8 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from asterisk_fixtures import AsteriskInstance, FreezableProxy, Reports
+from ami_proxy import AmiFaultProxy
+from asterisk_fixtures import AsteriskInstance, Reports
 
 from campaigns.calls import CallReport, CallResult, OriginateRequest
 from dialer.ami_ import AmiSettings, AmiTelephony, InvalidRequest
@@ -105,17 +106,27 @@ async def test_agent_who_does_not_press_1_is_agent_missed_and_the_customer_is_no
 
 
 async def test_link_cut_while_the_originate_is_pending_does_not_dial_twice(
-    telephony: AmiTelephony, reports: Reports, asterisk: AsteriskInstance
+    ami_settings: AmiSettings, reports: Reports, asterisk: AsteriskInstance
 ) -> None:
-    req = request("1006", "79990000021")  # agent rings 2 s before answering
-    telephony.originate(req)
-    await asyncio.sleep(1.0)
-    assert not telephony.ready or req.attempt_id in telephony.pending_attempts()
-    telephony.drop_link()
+    proxy = AmiFaultProxy(asterisk.ami_port).start()
+    telephony = AmiTelephony(
+        dataclasses.replace(ami_settings, port=proxy.port), reports.sink, clock=_now
+    )
+    await telephony.start()
+    try:
+        await telephony.wait_ready()
+        proxy.cut_after_originate()  # the Originate reaches Asterisk, then the link closes
+        req = request("1006", "79990000021")  # agent rings 2 s before answering
+        telephony.originate(req)
 
-    report = await reports.wait(req.attempt_id, timeout_s=30)
-    await asyncio.sleep(1.0)  # room for a wrongly re-sent Originate to show up
+        report = await reports.wait(req.attempt_id, timeout_s=30)
+        await asyncio.sleep(1.0)  # room for a wrongly re-sent Originate to show up
+    finally:
+        await telephony.close()
+        proxy.close()
 
+    assert proxy.counts().cuts == 1
+    assert proxy.counts().forwarded == (req.attempt_id,)  # sent once, never again
     assert report.result is CallResult.ANSWERED, report.detail
     assert originates_seen(asterisk, req.attempt_id) == 1
     assert reports.about(req.attempt_id) == [report]
@@ -213,15 +224,14 @@ def _now() -> datetime:
 async def test_a_silent_link_is_detected_by_the_ping_and_reconnected(
     ami_settings: AmiSettings, reports: Reports, asterisk: AsteriskInstance
 ) -> None:
-    proxy = FreezableProxy(asterisk.ami_port)
-    await proxy.start()
+    proxy = AmiFaultProxy(asterisk.ami_port).start()
     telephony = AmiTelephony(
         dataclasses.replace(ami_settings, port=proxy.port), reports.sink, clock=_now
     )
     await telephony.start()
     try:
         await telephony.wait_ready()
-        proxy.freeze_existing()
+        assert proxy.silent() == 1
         loop = asyncio.get_running_loop()
         frozen_at = loop.time()
         while telephony.ready:
@@ -234,4 +244,4 @@ async def test_a_silent_link_is_detected_by_the_ping_and_reconnected(
         assert report.result is CallResult.BUSY
     finally:
         await telephony.close()
-        await proxy.close()
+        proxy.close()
