@@ -184,6 +184,11 @@ class _Link(Manager):  # type: ignore[misc]
         """panoramisk calls this to reconnect; tell the adapter instead."""
         self._on_lost()
 
+    def connection_lost(self, exc: Any) -> None:
+        """Tell the adapter at once, so nothing is written to the dead transport."""
+        self._on_lost()
+        super().connection_lost(exc)
+
     def open(self) -> asyncio.Task[Any]:
         task: asyncio.Task[Any] = Manager.connect(self)
         return task
@@ -265,7 +270,7 @@ class AmiTelephony:
         """Create the link on the running loop and start connecting (returns at once)."""
         loop = asyncio.get_running_loop()
         link = _Link(
-            self._lost.set,
+            self._link_lost,
             loop=loop,
             host=self._settings.host,
             port=self._settings.port,
@@ -289,6 +294,10 @@ class AmiTelephony:
             link.register_event(name, self._guarded(handler))
         self._link = link
         self._supervisor = asyncio.create_task(self._supervise())
+
+    def _link_lost(self) -> None:
+        self._ready.clear()  # before the supervisor wakes: no Originate on a dead link
+        self._lost.set()
 
     async def close(self) -> None:
         self._closing = True
@@ -392,6 +401,8 @@ class AmiTelephony:
     async def _dial(self, attempt: _Attempt, action: dict[str, Any]) -> None:
         try:
             await self.wait_ready()
+            while not self.ready:  # lost again between the wake-up and now
+                await self.wait_ready()
         except AmiUnavailable as exc:
             self._finish(attempt, CallResult.FAILED, f"not dialled: {exc}")
             return
@@ -557,7 +568,7 @@ class AmiTelephony:
         failures = 0
         while not self._closing:
             self._lost.clear()
-            if await self._connect_login_resync():
+            if await self._connect_login_resync() and not self._lost.is_set():
                 failures = 0
                 self._ready.set()
                 self._log.info("AMI link up: logged in, resynced, %d live call(s)", len(self._live))

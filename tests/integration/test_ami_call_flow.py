@@ -132,6 +132,19 @@ async def test_link_cut_while_the_originate_is_pending_does_not_dial_twice(
     assert reports.about(req.attempt_id) == [report]
 
 
+async def test_an_originate_right_after_the_link_dropped_waits_for_the_reconnect(
+    telephony: AmiTelephony, reports: Reports, asterisk: AsteriskInstance
+) -> None:
+    telephony.drop_link()
+    await asyncio.sleep(0)  # the transport has reported the loss; the supervisor has not run
+    req = request("1001", "79990000003")
+
+    report = await call(telephony, reports, req)
+
+    assert report.result is CallResult.BUSY, report.detail  # not lost on the dead link
+    assert originates_seen(asterisk, req.attempt_id) == 1
+
+
 async def test_call_that_ends_while_disconnected_is_reported_after_resync(
     ami_settings: AmiSettings, reports: Reports, asterisk: AsteriskInstance
 ) -> None:
