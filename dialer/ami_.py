@@ -602,7 +602,19 @@ class AmiTelephony:
         return False
 
     async def _action(self, action: dict[str, str]) -> list[dict[str, str | list[str]]]:
-        replies = await asyncio.wait_for(self._action_future(action), _ACTION_TIMEOUT_S)
+        """Send and await the replies; a link lost meanwhile fails at once (panoramisk
+        leaves the action's future pending forever), not after the action timeout."""
+        future = self._action_future(action)
+        lost = asyncio.ensure_future(self._lost.wait())
+        try:
+            await asyncio.wait({future, lost}, timeout=_ACTION_TIMEOUT_S,
+                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        finally:
+            lost.cancel()
+        if not future.done():
+            future.cancel()
+            raise AmiUnavailable(f"AMI link lost or silent during {action['Action']}")
+        replies = future.result()
         return [_plain(m) for m in (replies if isinstance(replies, list) else [replies])]
 
     async def _login(self) -> None:

@@ -6,7 +6,7 @@ time; what the proxy did is counted in ``FaultCounts`` so a test can report figu
 
 * pass-through (the default): bytes flow both ways;
 * ``cut_after_originate(times)``: the next Originate action is forwarded to Asterisk whole,
-  then both sides are closed (FIN), ``times`` times;
+  then both sides are closed (FIN), ``times`` times (``cut_after`` does it for any action);
 * ``silent()``: the connections open now stay open but nothing passes either way (a dead
   NAT entry, a hung peer); new connections pass again;
 * ``reset(every_s, times)``: every connection is reset (RST, SO_LINGER 0 on both sides)
@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 _T = TypeVar("_T")
 _END = b"\r\n\r\n"
-_ORIGINATE = re.compile(rb"^action:\s*originate\s*$", re.IGNORECASE | re.MULTILINE)
+_ACTION = re.compile(rb"^action:\s*(\S+)\s*$", re.IGNORECASE | re.MULTILINE)
 _CHANNEL_ID = re.compile(rb"^channelid:\s*(\S+)\s*$", re.IGNORECASE | re.MULTILINE)
 
 
@@ -76,6 +76,7 @@ class _Pair:
 @dataclass
 class _Armed:
     cuts_left: int = 0
+    cut_action: str = "originate"
     resets_left: int = 0
     reset_every_s: float = 0.0
 
@@ -119,7 +120,12 @@ class AmiFaultProxy:
 
     def cut_after_originate(self, times: int = 1) -> None:
         """Forward the next Originate, then close both sides; ``times`` times."""
-        self._run(lambda: replace(self._state.armed, cuts_left=times), self._arm)
+        self.cut_after("Originate", times)
+
+    def cut_after(self, action: str, times: int = 1) -> None:
+        """Forward the next action of this name, then close both sides; ``times`` times."""
+        armed = replace(self._state.armed, cuts_left=times, cut_action=action.lower())
+        self._run(lambda: armed, self._arm)
 
     def silent(self) -> int:
         """Make every open connection silent (open, nothing passes); returns how many."""
@@ -236,23 +242,28 @@ class AmiFaultProxy:
             pair.close()
 
     async def _relay(self, pair: _Pair, message: bytes) -> None:
-        originate = _ORIGINATE.search(message) is not None
-        channel_id = _channel_id(message) if originate else ""
+        action = _action(message)
+        channel_id = (_channel_id(message) or "-") if action == "originate" else ""
         if pair.silent:
-            if originate:
+            if channel_id:
                 counts = self._state.counts
                 self._state.counts = replace(counts, swallowed=(*counts.swallowed, channel_id))
             return
         pair.upstream.write(message)
         await pair.upstream.drain()
-        if not originate:
-            return
-        counts = self._state.counts
-        self._state.counts = replace(counts, forwarded=(*counts.forwarded, channel_id))
-        if self._state.armed.cuts_left > 0:
+        if channel_id:
+            counts = self._state.counts
+            self._state.counts = replace(counts, forwarded=(*counts.forwarded, channel_id))
+        armed = self._state.armed
+        if armed.cuts_left > 0 and action == armed.cut_action:
             self._state.armed.cuts_left -= 1
             pair.close()
             self._note("cut", cuts=self._state.counts.cuts + 1)
+
+
+def _action(message: bytes) -> str:
+    found = _ACTION.search(message)
+    return found.group(1).decode("ascii", "replace").lower() if found else ""
 
 
 def _channel_id(message: bytes) -> str:

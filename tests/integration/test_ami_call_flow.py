@@ -258,3 +258,27 @@ async def test_a_silent_link_is_detected_by_the_ping_and_reconnected(
     finally:
         await telephony.close()
         proxy.close()
+
+
+async def test_a_link_lost_during_the_resync_is_noticed_at_once_not_at_the_action_timeout(
+    ami_settings: AmiSettings, reports: Reports
+) -> None:
+    proxy = AmiFaultProxy(ami_settings.port).start()
+    telephony = AmiTelephony(
+        dataclasses.replace(ami_settings, port=proxy.port), reports.sink, clock=_now
+    )
+    await telephony.start()
+    try:
+        await telephony.wait_ready()
+        proxy.cut_after("CoreShowChannels")  # the reconnect's resync is cut
+        telephony.drop_link()
+        await asyncio.sleep(0)
+
+        await telephony.wait_ready(timeout_s=5)  # the action timeout is 10 s
+        report = await call(telephony, reports, request("1001", "79990000003"))
+    finally:
+        await telephony.close()
+        proxy.close()
+
+    assert proxy.counts().cuts == 1
+    assert report.result is CallResult.BUSY
