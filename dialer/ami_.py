@@ -185,6 +185,11 @@ class _Link(Manager):  # type: ignore[misc]
         """panoramisk calls this to reconnect; tell the adapter instead."""
         self._on_lost()
 
+    def connection_lost(self, exc: Any) -> None:
+        """Tell the adapter at once, so nothing is written to the dead transport."""
+        self._on_lost()
+        super().connection_lost(exc)
+
     def open(self) -> asyncio.Task[Any]:
         task: asyncio.Task[Any] = Manager.connect(self)
         return task
@@ -266,7 +271,7 @@ class AmiTelephony:
         """Create the link on the running loop and start connecting (returns at once)."""
         loop = asyncio.get_running_loop()
         link = _Link(
-            self._lost.set,
+            self._link_lost,
             loop=loop,
             host=self._settings.host,
             port=self._settings.port,
@@ -290,6 +295,10 @@ class AmiTelephony:
             link.register_event(name, self._guarded(handler))
         self._link = link
         self._supervisor = asyncio.create_task(self._supervise())
+
+    def _link_lost(self) -> None:
+        self._ready.clear()  # before the supervisor wakes: no Originate on a dead link
+        self._lost.set()
 
     async def close(self) -> None:
         self._closing = True
@@ -393,6 +402,8 @@ class AmiTelephony:
     async def _dial(self, attempt: _Attempt, action: dict[str, Any]) -> None:
         try:
             await self.wait_ready()
+            while not self.ready:  # lost again between the wake-up and now
+                await self.wait_ready()
         except AmiUnavailable as exc:
             self._finish(attempt, CallResult.FAILED, f"not dialled: {exc}")
             return
@@ -561,9 +572,10 @@ class AmiTelephony:
         failures = 0
         while not self._closing:
             self._lost.clear()
-            if await self._connect_login_resync():
+            if await self._connect_login_resync() and not self._lost.is_set():
                 failures = 0
                 self._ready.set()
+                self._log.info("AMI link up: logged in, resynced, %d live call(s)", len(self._live))
                 pinger = asyncio.create_task(self._ping_until_lost())
                 try:
                     await self._lost.wait()
@@ -594,7 +606,19 @@ class AmiTelephony:
         return False
 
     async def _action(self, action: dict[str, str]) -> list[dict[str, str | list[str]]]:
-        replies = await asyncio.wait_for(self._action_future(action), _ACTION_TIMEOUT_S)
+        """Send and await the replies; a link lost meanwhile fails at once (panoramisk
+        leaves the action's future pending forever), not after the action timeout."""
+        future = self._action_future(action)
+        lost = asyncio.ensure_future(self._lost.wait())
+        try:
+            await asyncio.wait({future, lost}, timeout=_ACTION_TIMEOUT_S,
+                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        finally:
+            lost.cancel()
+        if not future.done():
+            future.cancel()
+            raise AmiUnavailable(f"AMI link lost or silent during {action['Action']}")
+        replies = future.result()
         return [_plain(m) for m in (replies if isinstance(replies, list) else [replies])]
 
     async def _login(self) -> None:
@@ -630,7 +654,9 @@ class AmiTelephony:
     async def _settle_vanished(self, attempt: _Attempt) -> None:
         stored = await self._stored_facts(attempt)
         attempt.facts = attempt.facts.merged(stored)
-        if attempt.facts.known:
+        # Only the dialplan's result (stage) says how the call ended; an OriginateResponse
+        # heard earlier (the agent answered) does not, so without a record it is lost.
+        if attempt.facts.stage is not None:
             self._finish_classified(attempt, lost="ended while AMI was down: ")
         else:
             detail = "call ended while AMI was down and left no record; outcome lost"

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asterisk_factory
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "faults"))  # the AMI fault proxy
+
 from asterisk_fixtures import AsteriskInstance, RawAmi, Reports
 
 from dialer.ami_ import AmiSettings, AmiTelephony

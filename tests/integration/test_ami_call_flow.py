@@ -14,7 +14,8 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from asterisk_fixtures import AsteriskInstance, FreezableProxy, Reports
+from ami_proxy import AmiFaultProxy
+from asterisk_fixtures import AsteriskInstance, Reports
 
 from campaigns.calls import CallReport, CallResult, OriginateRequest
 from dialer.ami_ import AmiSettings, AmiTelephony, InvalidRequest
@@ -105,20 +106,43 @@ async def test_agent_who_does_not_press_1_is_agent_missed_and_the_customer_is_no
 
 
 async def test_link_cut_while_the_originate_is_pending_does_not_dial_twice(
-    telephony: AmiTelephony, reports: Reports, asterisk: AsteriskInstance
+    ami_settings: AmiSettings, reports: Reports, asterisk: AsteriskInstance
 ) -> None:
-    req = request("1006", "79990000021")  # agent rings 2 s before answering
-    telephony.originate(req)
-    await asyncio.sleep(1.0)
-    assert not telephony.ready or req.attempt_id in telephony.pending_attempts()
-    telephony.drop_link()
+    proxy = AmiFaultProxy(asterisk.ami_port).start()
+    telephony = AmiTelephony(
+        dataclasses.replace(ami_settings, port=proxy.port), reports.sink, clock=_now
+    )
+    await telephony.start()
+    try:
+        await telephony.wait_ready()
+        proxy.cut_after_originate()  # the Originate reaches Asterisk, then the link closes
+        req = request("1006", "79990000021")  # agent rings 2 s before answering
+        telephony.originate(req)
 
-    report = await reports.wait(req.attempt_id, timeout_s=30)
-    await asyncio.sleep(1.0)  # room for a wrongly re-sent Originate to show up
+        report = await reports.wait(req.attempt_id, timeout_s=30)
+        await asyncio.sleep(1.0)  # room for a wrongly re-sent Originate to show up
+    finally:
+        await telephony.close()
+        proxy.close()
 
+    assert proxy.counts().cuts == 1
+    assert proxy.counts().forwarded == (req.attempt_id,)  # sent once, never again
     assert report.result is CallResult.ANSWERED, report.detail
     assert originates_seen(asterisk, req.attempt_id) == 1
     assert reports.about(req.attempt_id) == [report]
+
+
+async def test_an_originate_right_after_the_link_dropped_waits_for_the_reconnect(
+    telephony: AmiTelephony, reports: Reports, asterisk: AsteriskInstance
+) -> None:
+    telephony.drop_link()
+    await asyncio.sleep(0)  # the transport has reported the loss; the supervisor has not run
+    req = request("1001", "79990000003")
+
+    report = await call(telephony, reports, req)
+
+    assert report.result is CallResult.BUSY, report.detail  # not lost on the dead link
+    assert originates_seen(asterisk, req.attempt_id) == 1
 
 
 async def test_call_that_ends_while_disconnected_is_reported_after_resync(
@@ -142,6 +166,33 @@ async def test_call_that_ends_while_disconnected_is_reported_after_resync(
     assert "ended while AMI was down" in report.detail
     assert report.recording is not None
     assert originates_seen(asterisk, req.attempt_id) == 1
+    assert reports.about(req.attempt_id) == [report]
+
+
+async def test_call_lost_with_its_record_while_disconnected_is_reported_as_outcome_lost(
+    ami_settings: AmiSettings, reports: Reports, asterisk: AsteriskInstance
+) -> None:
+    """As after an Asterisk crash: the agent had answered (OriginateResponse reason 4 was
+    heard), then the link went down, the call ended and no record of it survived."""
+    slow = dataclasses.replace(ami_settings, reconnect_min_s=10.0, reconnect_max_s=10.0)
+    telephony = AmiTelephony(slow, reports.sink, clock=_now)
+    await telephony.start()
+    await telephony.wait_ready()
+    try:
+        req = request("1001", "79990000021")  # customer answers, hangs up after 2 s
+        telephony.originate(req)
+        await asyncio.sleep(2.5)  # agent accepted at ~1 s, customer talking
+        telephony.drop_link()  # back in 5-10 s, after the call ended
+        await asyncio.sleep(2.5)
+        family = f"dialer-{_now():%Y%m%d}"
+        assert "removed" in asterisk.cli(f"database del {family} {req.attempt_id}")
+
+        report = await reports.wait(req.attempt_id, timeout_s=30)
+    finally:
+        await telephony.close()
+
+    assert report.result is CallResult.FAILED
+    assert "outcome lost" in report.detail, report.detail
     assert reports.about(req.attempt_id) == [report]
 
 
@@ -186,15 +237,14 @@ def _now() -> datetime:
 async def test_a_silent_link_is_detected_by_the_ping_and_reconnected(
     ami_settings: AmiSettings, reports: Reports, asterisk: AsteriskInstance
 ) -> None:
-    proxy = FreezableProxy(asterisk.ami_port)
-    await proxy.start()
+    proxy = AmiFaultProxy(asterisk.ami_port).start()
     telephony = AmiTelephony(
         dataclasses.replace(ami_settings, port=proxy.port), reports.sink, clock=_now
     )
     await telephony.start()
     try:
         await telephony.wait_ready()
-        proxy.freeze_existing()
+        assert proxy.silent() == 1
         loop = asyncio.get_running_loop()
         frozen_at = loop.time()
         while telephony.ready:
@@ -207,4 +257,28 @@ async def test_a_silent_link_is_detected_by_the_ping_and_reconnected(
         assert report.result is CallResult.BUSY
     finally:
         await telephony.close()
-        await proxy.close()
+        proxy.close()
+
+
+async def test_a_link_lost_during_the_resync_is_noticed_at_once_not_at_the_action_timeout(
+    ami_settings: AmiSettings, reports: Reports
+) -> None:
+    proxy = AmiFaultProxy(ami_settings.port).start()
+    telephony = AmiTelephony(
+        dataclasses.replace(ami_settings, port=proxy.port), reports.sink, clock=_now
+    )
+    await telephony.start()
+    try:
+        await telephony.wait_ready()
+        proxy.cut_after("CoreShowChannels")  # the reconnect's resync is cut
+        telephony.drop_link()
+        await asyncio.sleep(0)
+
+        await telephony.wait_ready(timeout_s=5)  # the action timeout is 10 s
+        report = await call(telephony, reports, request("1001", "79990000003"))
+    finally:
+        await telephony.close()
+        proxy.close()
+
+    assert proxy.counts().cuts == 1
+    assert report.result is CallResult.BUSY

@@ -106,6 +106,7 @@ def write_config(
     campaign: dict[str, Any] | None = None,
     retry: dict[str, Any] | None = None,
     crm: Sequence[str] | None = None,
+    ami: dict[str, Any] | None = None,
 ) -> Path:
     """The service's TOML; ``crm`` replaces the SQL shop's ``[crm]`` section (TOML lines)."""
     (directory / "intake.secret").write_text(SECRET + "\n", encoding="utf-8")
@@ -145,6 +146,14 @@ def write_config(
         "calling_days": 1,
         **(retry or {}),
     }
+    link: dict[str, Any] = {
+        "agent_ring_timeout_s": 5,
+        "ping_interval_s": 1.0,
+        "ping_timeout_s": 1.0,
+        "reconnect_min_s": 0.2,
+        "reconnect_max_s": 1.0,
+        **(ami or {}),
+    }
     text = "\n".join(
         [
             "[service]",
@@ -161,11 +170,7 @@ def write_config(
             f"port = {asterisk.ami_port}",
             f'user = "{asterisk.username}"',
             'secret_env = "TEST_AMI_SECRET"',
-            "agent_ring_timeout_s = 5",
-            "ping_interval_s = 1.0",
-            "ping_timeout_s = 1.0",
-            "reconnect_min_s = 0.2",
-            "reconnect_max_s = 1.0",
+            *_pairs(link),
             "",
         ]
     )
