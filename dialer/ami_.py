@@ -161,7 +161,9 @@ def reconnect_delay(failures: int, settings: AmiSettings, rand: random.Random) -
 
 class _Utf8Protocol(AMIProtocol):  # type: ignore[misc]
     """panoramisk's protocol with an incremental decoder, so a Cyrillic character split
-    across two reads is not dropped."""
+    across two reads is not dropped, and a malformed message (e.g. two ``Event`` headers,
+    on which panoramisk raises) is logged and skipped instead of dropping the rest of the
+    read and the link with it."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -171,6 +173,15 @@ class _Utf8Protocol(AMIProtocol):  # type: ignore[misc]
         complete = self._decoder.decode(data)
         if complete:
             super().data_received(complete.encode("utf-8"))
+
+    def handle_message(self, message: Any) -> None:
+        event = message.get("event")
+        if isinstance(event, list):
+            message["event"] = event[0] if event else ""
+        try:
+            super().handle_message(message)
+        except Exception:
+            logging.getLogger(__name__).exception("malformed AMI message skipped")
 
 
 class _Link(Manager):  # type: ignore[misc]
