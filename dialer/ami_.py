@@ -161,9 +161,9 @@ def reconnect_delay(failures: int, settings: AmiSettings, rand: random.Random) -
 
 class _Utf8Protocol(AMIProtocol):  # type: ignore[misc]
     """panoramisk's protocol with an incremental decoder, so a Cyrillic character split
-    across two reads is not dropped, and a malformed message (e.g. two ``Event`` headers,
-    on which panoramisk raises) is logged and skipped instead of dropping the rest of the
-    read and the link with it."""
+    across two reads is not dropped; a repeated ``Event`` or ``ActionID`` header (on which
+    panoramisk raises) keeps its first value, and any other message panoramisk cannot
+    handle is logged and skipped instead of dropping the rest of the read and the link."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -175,9 +175,10 @@ class _Utf8Protocol(AMIProtocol):  # type: ignore[misc]
             super().data_received(complete.encode("utf-8"))
 
     def handle_message(self, message: Any) -> None:
-        event = message.get("event")
-        if isinstance(event, list):
-            message["event"] = event[0] if event else ""
+        for key in ("event", "actionid"):  # panoramisk expects one value of each
+            value = message.get(key)
+            if isinstance(value, list):
+                message[key] = value[0] if value else ""
         try:
             super().handle_message(message)
         except Exception:

@@ -37,6 +37,9 @@ def exchange(site: Site, data: bytes) -> WireResponse:
     channel.dataReceived(data)
     raw = transport.value()
     channel.connectionLost(None)
+    if not raw:  # twisted closed without a word (e.g. a request line over 16 KiB)
+        assert transport.disconnecting
+        return WireResponse(0, {}, b"")
     head, _, body = raw.partition(b"\r\n\r\n")
     status_line, *header_lines = head.split(b"\r\n")
     headers = {}

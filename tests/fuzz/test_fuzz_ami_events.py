@@ -120,9 +120,10 @@ def test_regression_a_message_with_two_event_headers_does_not_cost_the_rest_of_t
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Found by the fuzz test: panoramisk raised AttributeError on a repeated ``Event``
-    header inside data_received, which dropped the rest of the read (here: both attempts'
-    hang-ups) and, on a real transport, the link."""
+    header (TypeError on a repeated ``ActionID``) inside data_received, which dropped the
+    rest of the read (here: both attempts' hang-ups) and, on a real transport, the link."""
     odd = b"Event: Hangup\r\nEvent: Newchannel\r\nUniqueid: x\r\n\r\n"
+    odd += b"Event: OriginateResponse\r\nActionID: \r\nActionID: -1\r\n\r\n"
     stream = odd + b"".join(closing_trace(a, []) for a in ATTEMPTS)
     with caplog.at_level(logging.ERROR):
         reports, _ = asyncio.run(_feed(stream, []))

@@ -95,7 +95,8 @@ def _refusal_names_the_problem(response: WireResponse) -> str:
 
 
 def _ids_in(items: list[Any]) -> list[str]:
-    return [str(o["id"]) for o in items if isinstance(o, dict) and isinstance(o.get("id"), str)]
+    ids = [o.get("id") for o in items if isinstance(o, dict)]
+    return [i for i in ids if isinstance(i, str) and i.isprintable()]  # storable ids only
 
 
 @FUZZ
