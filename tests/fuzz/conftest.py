@@ -1,4 +1,4 @@
-"""Fixtures for the fuzz tests: the API harness's dialer (real SQLite, real dispatcher)."""
+"""The fuzz tests reuse the API harness (real SQLite, real dispatcher) and the CLI runner."""
 
 from __future__ import annotations
 
@@ -8,3 +8,4 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "api"))
+sys.path.insert(0, str(HERE.parent / "cli"))
