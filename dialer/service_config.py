@@ -141,6 +141,9 @@ def service_settings(
     hints = typing.get_type_hints(ServiceSettings)
     names = {f.name for f in dataclasses.fields(ServiceSettings)} - {"intake_secret"}
     secret_keys = {"intake_secret_env", "intake_secret_file"}
+    if "intake_secret" in table:
+        raise ConfigError("service.intake_secret: secrets are not written in the file; set "
+                          "intake_secret_env or intake_secret_file")  # fmt: skip
     unknown = sorted(set(table) - names - secret_keys)
     if unknown:
         raise ConfigError(f"service.{unknown[0]}: unknown setting")
@@ -181,12 +184,12 @@ def crm_settings(
 
 def ami_settings(table: Mapping[str, Any], environ: Mapping[str, str], base: Path) -> AmiSettings:
     """``[ami]``, then CALLBACK_DIALER_AMI_* (as ``AmiSettings.from_env``) over it."""
-    unknown = sorted(set(table) - _AMI_KEYS)
-    if unknown:
-        raise ConfigError(f"ami.{unknown[0]}: unknown setting")
     if "secret" in table:
         raise ConfigError("ami.secret: secrets are not written in the file; set secret_env or "
                           "secret_file")  # fmt: skip
+    unknown = sorted(set(table) - _AMI_KEYS)
+    if unknown:
+        raise ConfigError(f"ami.{unknown[0]}: unknown setting")
     hints = typing.get_type_hints(AmiSettings)
     values: dict[str, Any] = {}
     for key, value in table.items():
