@@ -33,6 +33,7 @@ import codecs
 import logging
 import random
 import re
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -122,10 +123,15 @@ class AmiSettings:
     customer_channel: str = "PJSIP/{number}@trunk"
     context: str = "dialer-agent"
     voice_accept: bool = False
+    tls: bool = False  # AMI over TLS (manager.conf tlsenable); the server's certificate is
+    tls_ca_file: str = ""  # checked against this CA file, else the system's CAs,
+    tls_verify: bool = True  # unless verification is explicitly turned off
 
     def __post_init__(self) -> None:
         if not self.secret:
             raise AmiConfigError("the AMI secret is empty")
+        if (self.tls_ca_file or not self.tls_verify) and not self.tls:
+            raise AmiConfigError("tls_ca_file and tls_verify need tls = true")
         if self.ping_interval_s + self.ping_timeout_s > 20:  # noqa: PLR2004 - the promise
             raise AmiConfigError("a silent link must be detected within 20 s")
         _check_template(self.agent_channel, "{agent}")
@@ -151,6 +157,21 @@ class AmiSettings:
             values["secret"] = Path(secret_file).read_text(encoding="utf-8").strip()
         values.update(overrides)
         return cls(**values)
+
+
+def tls_context(settings: AmiSettings) -> ssl.SSLContext | None:
+    """The client TLS context for ``settings`` (None: plain TCP). Verification and the host
+    name check are on unless ``tls_verify`` is false."""
+    if not settings.tls:
+        return None
+    try:
+        context = ssl.create_default_context(cafile=settings.tls_ca_file or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise AmiConfigError(f"tls_ca_file {settings.tls_ca_file!r}: {exc}") from exc
+    if not settings.tls_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def reconnect_delay(failures: int, settings: AmiSettings, rand: random.Random) -> float:
@@ -281,6 +302,7 @@ class AmiTelephony:
             loop=loop,
             host=self._settings.host,
             port=self._settings.port,
+            ssl=tls_context(self._settings),
             encoding="utf8",
             protocol_factory=_Utf8Protocol,
             forgetable_actions=_FORGETABLE,

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from campaigns.settings import CampaignSettings
 from crm_adapter.config import CrmConfig, parse_crm_config
 from crm_adapter.errors import CrmConfigError
-from dialer.ami_ import AmiConfigError, AmiSettings
+from dialer.ami_ import AmiConfigError, AmiSettings, tls_context
 from dialer.config import ConfigError, campaign_from_mapping
 
 DEFAULT_DB_URL = "sqlite:///callback-dialer.db"
@@ -38,6 +38,7 @@ _AMI_KEYS = frozenset(
     {"host", "port", "user", "secret_env", "secret_file", "agent_channel", "customer_channel"}
     | {"ping_interval_s", "ping_timeout_s", "reconnect_min_s", "reconnect_max_s"}
     | {"ready_timeout_s", "agent_ring_timeout_s", "context", "voice_accept"}
+    | {"tls", "tls_ca_file", "tls_verify"}
 )
 
 
@@ -202,10 +203,14 @@ def ami_settings(table: Mapping[str, Any], environ: Mapping[str, str], base: Pat
             name = "username" if key == "user" else key
             values[name] = _from_text(hints[name], environ[variable], variable)
     values["secret"] = _ami_secret(table, environ, base)
+    if values.get("tls_ca_file"):  # relative to the config file, like the secret files
+        values["tls_ca_file"] = str(base / Path(values["tls_ca_file"]).expanduser())
     try:
-        return AmiSettings(**values)
+        settings = AmiSettings(**values)
+        tls_context(settings)  # an unreadable CA file is a config error, not a dial error
     except (AmiConfigError, TypeError, ValueError) as exc:
         raise ConfigError(f"ami: {exc}") from exc
+    return settings
 
 
 def _ami_secret(table: Mapping[str, Any], environ: Mapping[str, str], base: Path) -> str:
