@@ -146,7 +146,7 @@ def _sql_url(s: _Section) -> str:
         raise CrmConfigError(
             f"{s.where}.url: must not contain the password; use password_env or password_file"
         )
-    if s.has("password_env") or s.has("password_file"):
+    if s.has("password_env") or s.has("password_file") or s.has("password"):
         url = url.set(password=s.secret("password"))
     return url.render_as_string(hide_password=False)
 

@@ -207,6 +207,8 @@ def _parse_intake(body: bytes) -> list[Order]:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise IntakeError(f"body is not UTF-8 JSON: {exc}") from exc
+    except RecursionError:
+        raise IntakeError("body is not UTF-8 JSON: nested too deeply") from None
     items = data.get("orders") if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise IntakeError("orders: required, a list of order objects")

@@ -94,7 +94,18 @@ def _text(data: dict[str, Any], name: str, where: str) -> str:
         raise CrmDataError(f"{where}.{name}: expected a string")
     if len(value) > MAX_TEXT_LENGTH:
         raise CrmDataError(f"{where}.{name}: longer than {MAX_TEXT_LENGTH} characters")
+    if not _encodable(value):
+        raise CrmDataError(f"{where}.{name}: not valid Unicode (a lone \\udXXX escape)")
     return value
+
+
+def _encodable(value: str) -> bool:
+    """False for a lone surrogate (JSON ``"\\ud800"``), which no database can store."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _optional_text(data: dict[str, Any], name: str, where: str) -> str | None:

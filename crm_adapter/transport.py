@@ -26,7 +26,7 @@ class HttpAnswer:
     def json(self, what: str) -> Any:
         try:
             return json.loads(self.body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise CrmDataError(f"{what}: the answer (HTTP {self.status}) is not JSON") from exc
 
     def header(self, name: str) -> str | None:

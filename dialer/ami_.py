@@ -33,6 +33,7 @@ import codecs
 import logging
 import random
 import re
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -123,10 +124,15 @@ class AmiSettings:
     customer_channel: str = "PJSIP/{number}@trunk"
     context: str = "dialer-agent"
     voice_accept: bool = False
+    tls: bool = False  # AMI over TLS (manager.conf tlsenable); the server's certificate is
+    tls_ca_file: str = ""  # checked against this CA file, else the system's CAs,
+    tls_verify: bool = True  # unless verification is explicitly turned off
 
     def __post_init__(self) -> None:
         if not self.secret:
             raise AmiConfigError("the AMI secret is empty")
+        if (self.tls_ca_file or not self.tls_verify) and not self.tls:
+            raise AmiConfigError("tls_ca_file and tls_verify need tls = true")
         if self.ping_interval_s + self.ping_timeout_s > 20:  # noqa: PLR2004 - the promise
             raise AmiConfigError("a silent link must be detected within 20 s")
         _check_template(self.agent_channel, "{agent}")
@@ -154,6 +160,21 @@ class AmiSettings:
         return cls(**values)
 
 
+def tls_context(settings: AmiSettings) -> ssl.SSLContext | None:
+    """The client TLS context for ``settings`` (None: plain TCP). Verification and the host
+    name check are on unless ``tls_verify`` is false."""
+    if not settings.tls:
+        return None
+    try:
+        context = ssl.create_default_context(cafile=settings.tls_ca_file or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise AmiConfigError(f"tls_ca_file {settings.tls_ca_file!r}: {exc}") from exc
+    if not settings.tls_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 def reconnect_delay(failures: int, settings: AmiSettings, rand: random.Random) -> float:
     """Capped exponential backoff with jitter: between half and all of min*2^(n-1)."""
     ceiling = min(settings.reconnect_max_s, settings.reconnect_min_s * 2.0 ** max(failures - 1, 0))
@@ -162,7 +183,9 @@ def reconnect_delay(failures: int, settings: AmiSettings, rand: random.Random) -
 
 class _Utf8Protocol(AMIProtocol):  # type: ignore[misc]
     """panoramisk's protocol with an incremental decoder, so a Cyrillic character split
-    across two reads is not dropped."""
+    across two reads is not dropped; a repeated ``Event`` or ``ActionID`` header (on which
+    panoramisk raises) keeps its first value, and any other message panoramisk cannot
+    handle is logged and skipped instead of dropping the rest of the read and the link."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -172,6 +195,16 @@ class _Utf8Protocol(AMIProtocol):  # type: ignore[misc]
         complete = self._decoder.decode(data)
         if complete:
             super().data_received(complete.encode("utf-8"))
+
+    def handle_message(self, message: Any) -> None:
+        for key in ("event", "actionid"):  # panoramisk expects one value of each
+            value = message.get(key)
+            if isinstance(value, list):
+                message[key] = value[0] if value else ""
+        try:
+            super().handle_message(message)
+        except Exception:
+            logging.getLogger(__name__).exception("malformed AMI message skipped")
 
 
 class _Link(Manager):  # type: ignore[misc]
@@ -275,6 +308,7 @@ class AmiTelephony:
             loop=loop,
             host=self._settings.host,
             port=self._settings.port,
+            ssl=tls_context(self._settings),
             encoding="utf8",
             protocol_factory=_Utf8Protocol,
             forgetable_actions=_FORGETABLE,

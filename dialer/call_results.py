@@ -177,8 +177,12 @@ def channel_variables(headers: Headers) -> dict[str, str]:
     return found
 
 
+_SMALL_INT = re.compile(r"[0-9]{1,18}")
+
+
 def _int_or_none(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+    """ASCII digits as an int; anything else (``²``, ``١``, a 5000-digit run) is not a fact."""
+    return int(text) if _SMALL_INT.fullmatch(text) else None
 
 
 def _text_or_none(text: str) -> str | None:

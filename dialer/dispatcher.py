@@ -26,6 +26,9 @@ from dialer.faults import crash_point
 from dialer.ports import AttemptRecord, Journal, OrderStore, QueueEntry, Telephony
 
 log = logging.getLogger(__name__)
+_ASCII_DIGITS = frozenset(
+    "0123456789"
+)  # str.isdigit also takes "²" and "١", which no dial string may carry
 
 Screen = Callable[[Order, datetime], Screening]
 StatusCheck = Callable[[Order], bool | None]
@@ -239,6 +242,10 @@ class Dispatcher:
         if not verdict:
             self._apply(entry, lifecycle.skip(state))
             return 0
+        if self._number_is_live(entry.e164):  # two orders, one number: one call at a time
+            self._store.save(entry)  # release the claim untouched; due again next round
+            held.add(entry.order.id)
+            return 0
         agent = self._agents.acquire(now)
         if agent is None or entry.e164 is None:
             self._store.save(entry)  # release the claim untouched
@@ -263,6 +270,11 @@ class Dispatcher:
         self._telephony.originate(self._request(entry, attempt))
         return 1
 
+    def _number_is_live(self, e164: str | None) -> bool:
+        """A live attempt of this process already calls ``e164`` (the store refuses a
+        second one: it used to raise StoreConflict out of dispatch)."""
+        return e164 is not None and any(a.e164 == e164 for a in self._live.values())
+
     def _request(self, entry: QueueEntry, attempt: AttemptRecord) -> OriginateRequest:
         s = self._settings
         return OriginateRequest(
@@ -270,7 +282,7 @@ class Dispatcher:
             order_id=entry.order.id,
             agent=attempt.agent,
             customer_number=attempt.e164,
-            announce_digits="".join(c for c in entry.order.id if c.isdigit())[:12],
+            announce_digits="".join(c for c in entry.order.id if c in _ASCII_DIGITS)[:12],
             ring_timeout_s=s.ring_timeout_s,
             accept_timeout_s=s.agent_accept_timeout_s,
             language=s.language,

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from campaigns.settings import CampaignSettings
 from crm_adapter.config import CrmConfig, parse_crm_config
 from crm_adapter.errors import CrmConfigError
-from dialer.ami_ import AmiConfigError, AmiSettings
+from dialer.ami_ import AmiConfigError, AmiSettings, tls_context
 from dialer.config import ConfigError, campaign_from_mapping
 from dialer.storage.models import DEFAULT_SERVER
 
@@ -42,6 +42,7 @@ _AMI_KEYS = frozenset(
     {"host", "port", "user", "secret_env", "secret_file", "agent_channel", "customer_channel"}
     | {"ping_interval_s", "ping_timeout_s", "reconnect_min_s", "reconnect_max_s"}
     | {"ready_timeout_s", "agent_ring_timeout_s", "context", "voice_accept"}
+    | {"tls", "tls_ca_file", "tls_verify"}
 )
 
 
@@ -192,6 +193,9 @@ def service_settings(
     hints = typing.get_type_hints(ServiceSettings)
     names = {f.name for f in dataclasses.fields(ServiceSettings)} - {"intake_secret"}
     secret_keys = {"intake_secret_env", "intake_secret_file"}
+    if "intake_secret" in table:
+        raise ConfigError("service.intake_secret: secrets are not written in the file; set "
+                          "intake_secret_env or intake_secret_file")  # fmt: skip
     unknown = sorted(set(table) - names - secret_keys)
     if unknown:
         raise ConfigError(f"service.{unknown[0]}: unknown setting")
@@ -232,12 +236,12 @@ def crm_settings(
 
 def ami_settings(table: Mapping[str, Any], environ: Mapping[str, str], base: Path) -> AmiSettings:
     """``[ami]``, then CALLBACK_DIALER_AMI_* (as ``AmiSettings.from_env``) over it."""
-    unknown = sorted(set(table) - _AMI_KEYS)
-    if unknown:
-        raise ConfigError(f"ami.{unknown[0]}: unknown setting")
     if "secret" in table:
         raise ConfigError("ami.secret: secrets are not written in the file; set secret_env or "
                           "secret_file")  # fmt: skip
+    unknown = sorted(set(table) - _AMI_KEYS)
+    if unknown:
+        raise ConfigError(f"ami.{unknown[0]}: unknown setting")
     hints = typing.get_type_hints(AmiSettings)
     values: dict[str, Any] = {}
     for key, value in table.items():
@@ -250,10 +254,14 @@ def ami_settings(table: Mapping[str, Any], environ: Mapping[str, str], base: Pat
             name = "username" if key == "user" else key
             values[name] = _from_text(hints[name], environ[variable], variable)
     values["secret"] = _ami_secret(table, environ, base)
+    if values.get("tls_ca_file"):  # relative to the config file, like the secret files
+        values["tls_ca_file"] = str(base / Path(values["tls_ca_file"]).expanduser())
     try:
-        return AmiSettings(**values)
+        settings = AmiSettings(**values)
+        tls_context(settings)  # an unreadable CA file is a config error, not a dial error
     except (AmiConfigError, TypeError, ValueError) as exc:
         raise ConfigError(f"ami: {exc}") from exc
+    return settings
 
 
 def _ami_secret(table: Mapping[str, Any], environ: Mapping[str, str], base: Path) -> str:

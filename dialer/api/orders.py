@@ -135,6 +135,8 @@ def _disposition(body: dict[str, Any]) -> Disposition:
 
 
 def _limit(value: str) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= _MAX_LIMIT:
+    # ASCII digits only (str.isdigit also takes "²") and short: int() raises on both
+    digits = value.isascii() and value.isdigit() and len(value) <= len(str(_MAX_LIMIT))
+    if not digits or not 1 <= int(value) <= _MAX_LIMIT:
         raise ApiError(400, f"limit: a whole number 1..{_MAX_LIMIT}", "limit")
     return int(value)

@@ -46,10 +46,14 @@ class ApiRequest:
             raise ApiError(413, f"the body is larger than {MAX_BODY} bytes", "body")
         try:
             data = json.loads(self.body.decode("utf-8") or "{}")
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # nesting past the stack
             raise ApiError(400, "the body must be a UTF-8 JSON object", "body") from None
         if not isinstance(data, dict):
             raise ApiError(400, "the body must be a JSON object", "body")
+        try:  # a lone "\ud800" escape decodes to a str no database can store
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiError(400, "the body holds a lone \\ud800-\\udfff escape", "body") from None
         return data
 
 

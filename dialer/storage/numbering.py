@@ -16,6 +16,7 @@ from datetime import datetime
 from itertools import islice
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from sqlalchemy import Engine, RowMapping, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -44,6 +45,7 @@ _COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 _REQUIRED = ("prefix", "range_from", "range_to", "region")
 _MAX_SUBSCRIBER = 9_999_999
+_MAX_CELL = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,11 @@ class NumberingSource:
 def decode_numbering_bytes(data: bytes) -> tuple[str, str]:
     """The text of a numbering file and the encoding found: ``utf-8`` or ``cp1251``."""
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "utf-8"
+        try:
+            return data[3:].decode("utf-8", errors="strict"), "utf-8"
+        except UnicodeDecodeError as exc:
+            problem = f"the file has a UTF-8 byte-order mark but byte {exc.start + 3} is not UTF-8"
+            raise NumberingImportError(0, problem) from exc
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -84,14 +90,26 @@ def decode_numbering_bytes(data: bytes) -> tuple[str, str]:
 def parse_numbering_csv(text: str) -> Iterator[tuple[int, NumberingRecord]]:
     """Yield ``(line_number, record)`` for every range; raise on the first malformed line."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=";", quotechar='"')
-    header = next(reader, None)
+    header = _next_row(reader)
     if header is None:
         raise NumberingImportError(0, "the file is empty")
     columns = _find_columns(header)
-    for row in reader:
+    while (row := _next_row(reader)) is not None:
         if not any(cell.strip() for cell in row):
             continue
         yield reader.line_num, _record(row, columns, len(header), reader.line_num)
+
+
+def _next_row(reader: Any) -> list[str] | None:
+    """The next row, or None at the end; csv's own errors (a field over 128 KiB) name the
+    line like any other malformed line."""
+    try:
+        row: list[str] = next(reader)
+    except StopIteration:
+        return None
+    except csv.Error as exc:
+        raise NumberingImportError(reader.line_num, str(exc)) from exc
+    return row
 
 
 def _normal(name: str) -> str:
@@ -117,6 +135,10 @@ def _find_columns(header: Sequence[str]) -> dict[str, int]:
 def _record(row: list[str], columns: dict[str, int], width: int, line: int) -> NumberingRecord:
     if len(row) < width or any(cell.strip() for cell in row[width:]):
         raise NumberingImportError(line, f"expected {width} fields, found {len(row)}")
+    for index, text in enumerate(row):
+        if "\x00" in text or len(text) > _MAX_CELL:  # PostgreSQL refuses NUL in text
+            problem = "holds a NUL character" if "\x00" in text else f"is over {_MAX_CELL} chars"
+            raise NumberingImportError(line, f"field {index + 1} {problem}")
     cell = {key: row[index].strip() for key, index in columns.items()}
     prefix = _number(cell["prefix"], "ABC/DEF code", line)
     first = _number(cell["range_from"], "От", line)

@@ -1,0 +1,134 @@
+"""`callback-dialer orders import FILE.csv`: a CRM export admitted through the campaign's
+intake filter and the same screening as CRM orders; a malformed file admits nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from cli_run import run
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dialer.storage.migrate import open_database
+from dialer.storage.models import OrderRow
+
+MOSCOW = ZoneInfo("Europe/Moscow")
+
+
+def recent(minutes: int) -> datetime:
+    return datetime.now(UTC) - timedelta(minutes=minutes)
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[str, Path]:
+    campaign = tmp_path / "campaign.toml"
+    campaign.write_text('[campaign]\nname = "shop"\nagents = ["1001"]\n', encoding="utf-8")
+    return f"sqlite:///{tmp_path / 'dialer.db'}", campaign
+
+
+def orders_in(url: str) -> dict[str, tuple[str, str | None]]:
+    with Session(open_database(url)) as session:
+        return {r.id: (r.phase, r.outcome) for r in session.scalars(select(OrderRow))}
+
+
+def ru_export(tmp_path: Path) -> Path:
+    local = recent(9).astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M")
+    lines = [
+        "Номер заказа;Телефон;ФИО;Товар;Дата создания;Статус;Состояние;Источник;Регион",
+        f"1001;+7 916 583-04-21;Ирина;Крем;{local};Ожидает подтверждения;Новый;site;Москва",
+        f"1002;700000000000;Иван;Мака;{local};Ожидает подтверждения;Новый;site;",
+        f"1003;+79165830422;Анна;Крем;{local};Отменён;Новый;site;",
+        f"1004;+79165830423;Петр;Крем;{local};Ожидает подтверждения;Новый;Kaspi;",
+    ]
+    path = tmp_path / "export.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1251"))
+    return path
+
+
+def test_a_cp1251_export_is_admitted_through_the_intake_filter_and_screening(
+    setup: tuple[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, campaign = setup
+    path = ru_export(tmp_path)
+    code, out, err = run(capsys, "--db", url, "orders", "import", str(path),
+                         "--campaign", str(campaign), "--json")  # fmt: skip
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {"read": 4, "admitted": 1, "screened_out": 1,
+                               "not_waiting": 2, "known": 0}  # fmt: skip
+    stored = orders_in(url)
+    assert stored["1001"] == ("queued", None)
+    assert stored["1002"] == ("done", "invalid")  # rule 3: an obviously fake number
+    assert "1003" not in stored and "1004" not in stored  # cancelled; Kaspi is excluded
+    again = run(capsys, "--db", url, "orders", "import", str(path), "--campaign", str(campaign))
+    assert again[0] == 0
+    assert "0 admitted" in again[1] and "2 already known" in again[1]
+
+
+def test_a_utf8_comma_export_with_iso_dates_and_a_bom(
+    setup: tuple[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, campaign = setup
+    path = tmp_path / "export.csv"
+    created = recent(5).isoformat()
+    text = (
+        "id,phone,name,product,created_at,status,state,prepaid\n"
+        f'77,89165830431,"Ольга, Н.",Мака,{created},Ожидает подтверждения,Новый,нет\n'
+    )
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    code, out, _ = run(capsys, "--db", url, "orders", "import", str(path), "--campaign",
+                       str(campaign))  # fmt: skip
+    assert code == 0
+    assert out.startswith(f"{path}: 1 order(s) read; 1 admitted")
+    assert orders_in(url)["77"] == ("queued", None)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("1,+79165830431,A,B,{t},Ожидает подтверждения\n2,+79165830432,A,B\n",
+         "line 3: expected 6 fields, found 4"),
+        ("1,+79165830431,A,B,yesterday,Ожидает подтверждения\n",
+         "line 2: created_at: 'yesterday' is not ISO 8601"),
+        ("1,,A,B,{t},Ожидает подтверждения\n", "line 2: phone: required"),
+        ("1,+79165830431,A,B,{t},Ожидает подтверждения\n1,+79165830432,C,D,{t},Новый\n",
+         "order id '1' appears more than once"),
+    ],
+)  # fmt: skip
+def test_a_malformed_file_exits_2_naming_the_line_and_admits_nothing(
+    setup: tuple[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    body: str, message: str,
+) -> None:  # fmt: skip
+    url, campaign = setup
+    path = tmp_path / "bad.csv"
+    header = "id,phone,name,product,created_at,status\n"
+    path.write_text(header + body.replace("{t}", recent(5).isoformat()), encoding="utf-8")
+    code, out, err = run(capsys, "--db", url, "orders", "import", str(path), "--campaign",
+                         str(campaign))  # fmt: skip
+    assert (code, out) == (2, "")
+    assert f"bad.csv: {message}" in err
+    with Session(open_database(url)) as session:
+        assert session.scalar(select(func.count()).select_from(OrderRow)) == 0
+
+
+def test_a_header_without_the_required_columns_is_named(
+    setup: tuple[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, campaign = setup
+    path = tmp_path / "x.csv"
+    path.write_text("id;телефон;комментарий\n1;+79165830431;x\n", encoding="utf-8")
+    code, _, err = run(capsys, "--db", url, "orders", "import", str(path), "--campaign",
+                       str(campaign))  # fmt: skip
+    assert code == 2
+    assert "line 1: header lacks the column(s) name, product, created_at, status" in err
+
+
+def test_the_help_says_all_or_nothing_and_the_filter(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "orders", "import", "--help")
+    assert code == 0
+    text = " ".join(out.split())
+    assert "a malformed line exits 2 naming it and nothing is admitted" in text
+    assert "intake filter" in text
