@@ -78,9 +78,12 @@ def read_orders(text: str, zone: ZoneInfo) -> Iterator[tuple[int, Order]]:
     if header is None:
         raise OrdersFileError(0, "the file is empty")
     columns = _columns(header)
-    while (row := _next(reader)) is not None:
+    while True:
+        line = reader.line_num + 1  # where the row starts (a quoted cell may span lines)
+        row = _next(reader)
+        if row is None:
+            return
         if any(cell.strip() for cell in row):
-            line = reader.line_num
             yield line, _order(_cells(row, columns, len(header), line), zone, line)
 
 

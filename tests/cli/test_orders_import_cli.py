@@ -132,3 +132,18 @@ def test_the_help_says_all_or_nothing_and_the_filter(capsys: pytest.CaptureFixtu
     text = " ".join(out.split())
     assert "a malformed line exits 2 naming it and nothing is admitted" in text
     assert "intake filter" in text
+
+
+def test_regression_a_bad_row_with_a_quoted_line_break_is_named_by_its_first_line() -> None:
+    """Found by the fuzz test: a quoted cell holding a line break made the error name the
+    row's last physical line; ops look for the line where the row starts."""
+    from dialer.orders_csv import OrdersFileError, read_orders  # noqa: PLC0415
+
+    text = (
+        "id;phone;name;product;created_at;status;state\n"
+        "a1;+79165830000;Анна;Крем;2026-11-22T10:00:00+00:00;Новый;Новый\n"
+        'a 2\x01;+79165830000;"Анна\nПетрова";Крем;2026-11-22T10:00:00+00:00;Новый;Новый\n'
+    )
+    with pytest.raises(OrdersFileError) as caught:
+        list(read_orders(text, ZoneInfo("Europe/Moscow")))
+    assert caught.value.line == 3  # the bad row spans lines 3–4
