@@ -23,7 +23,7 @@ from campaigns.trunk import TrunkGuard
 from campaigns.window import window_open
 from dialer.agents import AgentPool
 from dialer.faults import crash_point
-from dialer.ports import AttemptRecord, Journal, OrderStore, QueueEntry, Telephony
+from dialer.ports import AttemptRecord, Journal, OrderStore, QueueEntry, StoreConflict, Telephony
 
 log = logging.getLogger(__name__)
 _ASCII_DIGITS = frozenset(
@@ -250,18 +250,30 @@ class Dispatcher:
         if agent is None or entry.e164 is None:
             self._store.save(entry)  # release the claim untouched
             return 0
+        return self._start(entry, agent, entry.e164, now, held)
+
+    def _start(
+        self, entry: QueueEntry, agent: str, e164: str, now: datetime, held: set[str]
+    ) -> int:
+        """Write the attempt, then originate; 0 if the store refuses the attempt."""
+        state = entry.state
         attempt_id = self._new_attempt_id()
         t = lifecycle.start_attempt(state, now, attempt_id)
         attempt = AttemptRecord(
             id=attempt_id,
             order_id=entry.order.id,
-            e164=entry.e164,
+            e164=e164,
             agent=agent,
             number=state.customer_attempts + 1,
             started_at=now,
         )
         try:
             self._apply(entry, t, attempt=attempt)
+        except StoreConflict:  # another node calls this number now (several nodes, one DB)
+            self._agents.give_back(agent, now)
+            self._store.save(entry)  # release the claim untouched; due again next round
+            held.add(entry.order.id)
+            return 0
         except Exception:
             self._agents.give_back(agent, now)  # nothing was dialled: the agent is free again
             raise

@@ -190,3 +190,23 @@ def test_rule_5_a_good_result_resets_the_trunk_failure_count(
         d.on_report(CallReport(rec.originated[-1].attempt_id, result, now))
     assert "trunk paused" not in caplog.text
     assert d.dispatch(now) == 1  # the seventh order: the trunk was never paused
+
+
+def test_a_number_live_on_another_node_waits_instead_of_failing_the_round() -> None:
+    """Two nodes share the store: node B's order has the number node A is calling. The
+    store refuses the second live attempt; B releases the order untouched, its agent is free
+    again and the rest of the round goes on."""
+    a, _, store, _ = make(agents=1)
+    rec_b, pool_b = Recorder(), AgentPool(["b0", "b1"], T0, wrap_up_s=0, miss_pause_after=3)
+    ids = itertools.count(100)
+    b = Dispatcher(settings=S, store=store, telephony=rec_b, agents=pool_b, journal=rec_b,
+                   screen=screen_all_dialable, new_attempt_id=lambda: f"att{next(ids)}",
+                   jitter=lambda: 0.0)  # fmt: skip
+    a.admit([order("1", 0, "9160000001")], T0)
+    assert a.dispatch(T0) == 1
+    b.admit([order("2", 1, "9160000001", name="Пётр"), order("3", 2, "9160000003")], T0)
+    assert b.dispatch(T0 + timedelta(minutes=3)) == 1
+    assert rec_b.dials == ["3"]
+    assert pool_b.idle_count(T0 + timedelta(minutes=3)) == 1  # b's agent for order 2 is back
+    waiting = store.get("2")
+    assert waiting is not None and waiting.state.phase.value == "queued"
