@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import uuid
+from collections.abc import Iterator
 from typing import NoReturn
 
 import pytest
+from sqlalchemy import create_engine, make_url, text
 
 
 def free_port() -> int:
@@ -23,3 +27,19 @@ def unavailable(service: str, reason: str) -> NoReturn:
     if os.environ.get("CI"):
         pytest.fail(f"a real {service} is required in CI: {reason}")
     pytest.skip(f"no local {service}: {reason}")
+
+
+@contextlib.contextmanager
+def fresh_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A database of its own on the session's PostgreSQL cluster (``server_url``), dropped
+    afterwards even if a client is still connected; yields its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

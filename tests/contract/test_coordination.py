@@ -12,13 +12,13 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from local_services import fresh_database
+from sqlalchemy import create_engine, text
 
 from dialer.coordination import (
     Coordinator,
@@ -34,17 +34,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _fresh_postgres(request: pytest.FixtureRequest) -> Iterator[str]:
-    server = request.getfixturevalue("postgres_url")
-    name = f"coord_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database(request.getfixturevalue("postgres_url"), "coord") as url:
+        yield url
 
 
 @dataclass

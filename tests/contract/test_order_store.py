@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from local_services import fresh_database
 
 from campaigns.lifecycle import OrderState, Phase
 from campaigns.orders import Order
@@ -23,17 +22,8 @@ T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
 def _fresh_postgres(request: pytest.FixtureRequest) -> Iterator[str]:
     """A database of its own on the session's PostgreSQL cluster, dropped afterwards."""
-    server = request.getfixturevalue("postgres_url")
-    name = f"contract_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database(request.getfixturevalue("postgres_url"), "contract") as url:
+        yield url
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgresql"])

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pathlib import Path
 import asterisk_factory
 import pytest
 from asterisk_fixtures import AsteriskInstance
+from local_services import fresh_database
 from service_harness import (
     ServiceProcess,
     ShopDb,
@@ -33,7 +33,7 @@ from service_harness import (
     wait_for,
     write_config,
 )
-from sqlalchemy import Engine, create_engine, func, make_url, select, text
+from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 
 from dialer.storage.migrate import open_database
@@ -70,18 +70,9 @@ AFTER_KILL = ShopOrder("9601", "+79165830251", "Елена", "Mangosteen", minut
 @pytest.fixture
 def pg_url(postgres_url: str) -> Iterator[str]:
     """A fresh database on the session's PostgreSQL cluster, dropped afterwards."""
-    name = f"scale_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    with fresh_database(postgres_url, "scale") as url:
         open_database(url).dispose()  # migrated before the nodes start (the sampler reads it)
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture

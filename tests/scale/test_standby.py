@@ -9,15 +9,15 @@ On SQLite (one host) the lock is an flock beside the database: SIGKILL frees it.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from asterisk_fixtures import AsteriskInstance
+from local_services import fresh_database
 from service_harness import ServiceProcess, ShopDb, get_json, wait_for, write_config
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, text
 
 from dialer.coordination import lock_key
 
@@ -26,16 +26,8 @@ pytestmark = pytest.mark.asterisk
 
 @pytest.fixture
 def pg_url(postgres_url: str) -> Iterator[str]:
-    name = f"standby_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database(postgres_url, "standby") as url:
+        yield url
 
 
 def start(name: str, asterisk: AsteriskInstance, db_url: str, root: Path) -> ServiceProcess:
