@@ -39,6 +39,7 @@ class AgentSync:
         self._campaign = campaign
         self._server = server
         self._written: dict[str, StateKey] = {}
+        self._unwritten: set[str] = set()  # pool changes a failed write did not store
 
     def load(self, now: datetime, *, busy: Collection[str] = ()) -> None:
         """Put every agent of the campaign in the pool as the table has it. ``busy``: agents
@@ -62,12 +63,15 @@ class AgentSync:
                     applied.append(record.id)
                 else:
                     waiting.add(record.id)
-        changed = {a.id for a in self._pool.changes()} | set(applied)
-        ids = [a for a in sorted(changed - waiting) if a in rows]
+        changed = {a.id for a in self._pool.changes()} | set(applied) | self._unwritten
+        # the pool hands its changes over once: keep them until a write succeeds
+        self._unwritten = {a for a in changed if a in rows}
+        ids = sorted(self._unwritten - waiting)
         agents = [(self._pool.get(a), rows[a].key) for a in ids]
         for agent_id in self._registry.record_many(agents):  # one transaction per sync
             agent = self._pool.get(agent_id)
             self._written[agent_id] = (agent.state, agent.paused_reason)
+        self._unwritten -= set(ids)
         return applied
 
     def _restore(self, record: AgentRecord, now: datetime, busy: Collection[str]) -> None:

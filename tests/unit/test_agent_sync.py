@@ -164,3 +164,23 @@ def test_an_agent_configured_while_running_joins_the_pool(registry: SqlAgentRegi
     registry.login("103", S1)
     sync.sync(S1)
     assert pool.get("103").state is AgentState.IDLE
+
+
+def test_a_state_the_database_could_not_take_is_written_at_the_next_sync(
+    registry: SqlAgentRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool hands its changes over once; a write that fails (database down) must not
+    lose them, or the table shows a stale state until the agent changes again."""
+    pool, sync = service(registry)
+    assert pool.acquire(T0) == "101"  # ringing, in the pool only
+    real = registry.record_many
+
+    def down(*_: object) -> list[str]:
+        raise RuntimeError("database unavailable")
+
+    monkeypatch.setattr(registry, "record_many", down)
+    with pytest.raises(RuntimeError):
+        sync.sync(S1)
+    monkeypatch.setattr(registry, "record_many", real)
+    sync.sync(S2)
+    assert state(registry, "101")[0] is AgentState.RINGING
