@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from campaigns.orders import Order
 from crm_adapter.errors import CrmDataError
 from crm_adapter.order_json import parse_order
+from dialer.csv_files import decode_export, next_row
 
 COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
@@ -57,16 +58,7 @@ class OrdersFileError(Exception):
 
 def decode(data: bytes) -> tuple[str, str]:
     """The text and the encoding found: ``utf-8`` (with or without BOM) or ``cp1251``."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1251"), "cp1251"
-    except UnicodeDecodeError as exc:
-        raise OrdersFileError(0, "the file is neither UTF-8 nor Windows-1251") from exc
+    return decode_export(data, OrdersFileError)
 
 
 def read_orders(text: str, zone: ZoneInfo) -> Iterator[tuple[int, Order]]:
@@ -74,27 +66,17 @@ def read_orders(text: str, zone: ZoneInfo) -> Iterator[tuple[int, Order]]:
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") >= first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = _next(reader)
+    header = next_row(reader, OrdersFileError)
     if header is None:
         raise OrdersFileError(0, "the file is empty")
     columns = _columns(header)
     while True:
         line = reader.line_num + 1  # where the row starts (a quoted cell may span lines)
-        row = _next(reader)
+        row = next_row(reader, OrdersFileError)
         if row is None:
             return
         if any(cell.strip() for cell in row):
             yield line, _order(_cells(row, columns, len(header), line), zone, line)
-
-
-def _next(reader: Any) -> list[str] | None:
-    try:
-        row: list[str] = next(reader)
-    except StopIteration:
-        return None
-    except csv.Error as exc:
-        raise OrdersFileError(reader.line_num, str(exc)) from exc
-    return row
 
 
 def _normal(name: str) -> str:

@@ -16,11 +16,11 @@ from datetime import datetime
 from itertools import islice
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 from sqlalchemy import Engine, RowMapping, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from dialer.csv_files import decode_export, next_row
 from dialer.storage.engine import retry_locked
 from dialer.storage.errors import DatabaseUnavailableError, NumberingImportError
 from dialer.storage.models import NumberingMeta, NumberingRange
@@ -71,45 +71,20 @@ class NumberingSource:
 
 def decode_numbering_bytes(data: bytes) -> tuple[str, str]:
     """The text of a numbering file and the encoding found: ``utf-8`` or ``cp1251``."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        try:
-            return data[3:].decode("utf-8", errors="strict"), "utf-8"
-        except UnicodeDecodeError as exc:
-            problem = f"the file has a UTF-8 byte-order mark but byte {exc.start + 3} is not UTF-8"
-            raise NumberingImportError(0, problem) from exc
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1251"), "cp1251"
-    except UnicodeDecodeError as exc:
-        raise NumberingImportError(0, "the file is neither UTF-8 nor Windows-1251") from exc
+    return decode_export(data, NumberingImportError)
 
 
 def parse_numbering_csv(text: str) -> Iterator[tuple[int, NumberingRecord]]:
     """Yield ``(line_number, record)`` for every range; raise on the first malformed line."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=";", quotechar='"')
-    header = _next_row(reader)
+    header = next_row(reader, NumberingImportError)
     if header is None:
         raise NumberingImportError(0, "the file is empty")
     columns = _find_columns(header)
-    while (row := _next_row(reader)) is not None:
+    while (row := next_row(reader, NumberingImportError)) is not None:
         if not any(cell.strip() for cell in row):
             continue
         yield reader.line_num, _record(row, columns, len(header), reader.line_num)
-
-
-def _next_row(reader: Any) -> list[str] | None:
-    """The next row, or None at the end; csv's own errors (a field over 128 KiB) name the
-    line like any other malformed line."""
-    try:
-        row: list[str] = next(reader)
-    except StopIteration:
-        return None
-    except csv.Error as exc:
-        raise NumberingImportError(reader.line_num, str(exc)) from exc
-    return row
 
 
 def _normal(name: str) -> str:

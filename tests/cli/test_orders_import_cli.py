@@ -147,3 +147,13 @@ def test_regression_a_bad_row_with_a_quoted_line_break_is_named_by_its_first_lin
     with pytest.raises(OrdersFileError) as caught:
         list(read_orders(text, ZoneInfo("Europe/Moscow")))
     assert caught.value.line == 3  # the bad row spans lines 3–4
+
+
+def test_a_byte_order_mark_before_windows_1251_bytes_is_a_damaged_file() -> None:
+    """The same decoding as the numbering import: a UTF-8 mark followed by cp1251 bytes is
+    refused for the whole file, not read as Windows-1251 with the mark's bytes dropped."""
+    from dialer.orders_csv import OrdersFileError, decode  # noqa: PLC0415
+
+    with pytest.raises(OrdersFileError, match="byte-order mark but byte 6 is not UTF-8"):
+        decode(b"\xef\xbb\xbf" + "id;телефон\n".encode("cp1251"))
+    assert decode("id;телефон\n".encode("cp1251")) == ("id;телефон\n", "cp1251")
