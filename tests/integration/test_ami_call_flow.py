@@ -9,8 +9,10 @@ in 1 answer (the digit before: seconds on the line), 2 ring out, 3 busy, 4 conge
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -108,22 +110,13 @@ async def test_agent_who_does_not_press_1_is_agent_missed_and_the_customer_is_no
 async def test_link_cut_while_the_originate_is_pending_does_not_dial_twice(
     ami_settings: AmiSettings, reports: Reports, asterisk: AsteriskInstance
 ) -> None:
-    proxy = AmiFaultProxy(asterisk.ami_port).start()
-    telephony = AmiTelephony(
-        dataclasses.replace(ami_settings, port=proxy.port), reports.sink, clock=_now
-    )
-    await telephony.start()
-    try:
-        await telephony.wait_ready()
+    async with _behind_proxy(ami_settings, reports, asterisk) as (telephony, proxy):
         proxy.cut_after_originate()  # the Originate reaches Asterisk, then the link closes
         req = request("1006", "79990000021")  # agent rings 2 s before answering
         telephony.originate(req)
 
         report = await reports.wait(req.attempt_id, timeout_s=30)
         await asyncio.sleep(1.0)  # room for a wrongly re-sent Originate to show up
-    finally:
-        await telephony.close()
-        proxy.close()
 
     assert proxy.counts().cuts == 1
     assert proxy.counts().forwarded == (req.attempt_id,)  # sent once, never again
@@ -148,19 +141,8 @@ async def test_an_originate_right_after_the_link_dropped_waits_for_the_reconnect
 async def test_call_that_ends_while_disconnected_is_reported_after_resync(
     ami_settings: AmiSettings, reports: Reports, asterisk: AsteriskInstance
 ) -> None:
-    slow = dataclasses.replace(ami_settings, reconnect_min_s=10.0, reconnect_max_s=10.0)
-    telephony = AmiTelephony(slow, reports.sink, clock=_now)
-    await telephony.start()
-    await telephony.wait_ready()
-    try:
-        req = request("1001", "79990000021")  # customer answers, hangs up after 2 s
-        telephony.originate(req)
-        await asyncio.sleep(2.5)  # agent accepted at ~1 s, customer talking
-        telephony.drop_link()  # back in 5-10 s, after the call ended
-
+    async with _link_dropped_while_talking(ami_settings, reports) as req:
         report = await reports.wait(req.attempt_id, timeout_s=30)
-    finally:
-        await telephony.close()
 
     assert report.result is CallResult.ANSWERED, report.detail
     assert "ended while AMI was down" in report.detail
@@ -174,22 +156,12 @@ async def test_call_lost_with_its_record_while_disconnected_is_reported_as_outco
 ) -> None:
     """As after an Asterisk crash: the agent had answered (OriginateResponse reason 4 was
     heard), then the link went down, the call ended and no record of it survived."""
-    slow = dataclasses.replace(ami_settings, reconnect_min_s=10.0, reconnect_max_s=10.0)
-    telephony = AmiTelephony(slow, reports.sink, clock=_now)
-    await telephony.start()
-    await telephony.wait_ready()
-    try:
-        req = request("1001", "79990000021")  # customer answers, hangs up after 2 s
-        telephony.originate(req)
-        await asyncio.sleep(2.5)  # agent accepted at ~1 s, customer talking
-        telephony.drop_link()  # back in 5-10 s, after the call ended
+    async with _link_dropped_while_talking(ami_settings, reports) as req:
         await asyncio.sleep(2.5)
         family = f"dialer-{_now():%Y%m%d}"
         assert "removed" in asterisk.cli(f"database del {family} {req.attempt_id}")
 
         report = await reports.wait(req.attempt_id, timeout_s=30)
-    finally:
-        await telephony.close()
 
     assert report.result is CallResult.FAILED
     assert "outcome lost" in report.detail, report.detail
@@ -234,9 +206,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def test_a_silent_link_is_detected_by_the_ping_and_reconnected(
+@contextlib.asynccontextmanager
+async def _behind_proxy(
     ami_settings: AmiSettings, reports: Reports, asterisk: AsteriskInstance
-) -> None:
+) -> AsyncIterator[tuple[AmiTelephony, AmiFaultProxy]]:
+    """A ready telephony whose AMI link goes through the fault proxy."""
     proxy = AmiFaultProxy(asterisk.ami_port).start()
     telephony = AmiTelephony(
         dataclasses.replace(ami_settings, port=proxy.port), reports.sink, clock=_now
@@ -244,6 +218,36 @@ async def test_a_silent_link_is_detected_by_the_ping_and_reconnected(
     await telephony.start()
     try:
         await telephony.wait_ready()
+        yield telephony, proxy
+    finally:
+        await telephony.close()
+        proxy.close()
+
+
+@contextlib.asynccontextmanager
+async def _link_dropped_while_talking(
+    ami_settings: AmiSettings, reports: Reports
+) -> AsyncIterator[OriginateRequest]:
+    """A call whose customer is talking when the link drops; the link comes back only
+    after 5–10 s, after the call has ended (the customer hangs up after 2 s)."""
+    slow = dataclasses.replace(ami_settings, reconnect_min_s=10.0, reconnect_max_s=10.0)
+    telephony = AmiTelephony(slow, reports.sink, clock=_now)
+    await telephony.start()
+    await telephony.wait_ready()
+    try:
+        req = request("1001", "79990000021")
+        telephony.originate(req)
+        await asyncio.sleep(2.5)  # agent accepted at ~1 s, customer talking
+        telephony.drop_link()
+        yield req
+    finally:
+        await telephony.close()
+
+
+async def test_a_silent_link_is_detected_by_the_ping_and_reconnected(
+    ami_settings: AmiSettings, reports: Reports, asterisk: AsteriskInstance
+) -> None:
+    async with _behind_proxy(ami_settings, reports, asterisk) as (telephony, proxy):
         assert proxy.silent() == 1
         loop = asyncio.get_running_loop()
         frozen_at = loop.time()
@@ -255,9 +259,6 @@ async def test_a_silent_link_is_detected_by_the_ping_and_reconnected(
         assert detected_after < 20  # the promise; 1 s pings + 1 s timeout here
         report = await call(telephony, reports, request("1001", "79990000003"))
         assert report.result is CallResult.BUSY
-    finally:
-        await telephony.close()
-        proxy.close()
 
 
 async def test_a_link_lost_during_the_resync_is_noticed_at_once_not_at_the_action_timeout(
