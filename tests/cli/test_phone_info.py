@@ -151,6 +151,18 @@ def test_rule_4_kazakhstan_window_differs_before_and_after_2024_03_01(
     assert after["next_window_open"] == "2024-03-02T05:00:00Z"
 
 
+def test_rule_4_a_foreign_mobile_reports_its_countrys_zone_not_the_default(
+    capsys: pytest.CaptureFixture[str], db: str
+) -> None:
+    found = info(capsys, db, "+55 11 98765-4321", "--at", "2024-06-03T12:30:00Z")
+    assert (found["country"], found["timezones"], found["tz_source"]) == (
+        "BR",
+        ["America/Sao_Paulo"],
+        "country",
+    )
+    assert (found["window_open"], found["next_window_open"]) == (False, "2024-06-03T13:00:00Z")
+
+
 def test_rule_4_explicit_zone_country_window_and_default_options(
     capsys: pytest.CaptureFixture[str], db: str
 ) -> None:

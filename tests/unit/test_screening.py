@@ -103,6 +103,12 @@ def test_rule_3_foreign_number_is_flagged_or_dialled_by_campaign_setting() -> No
     assert screen(ua, dial, NOW).verdict is Verdict.DIAL
 
 
+def test_rule_4_a_dialled_foreign_number_is_called_in_its_countrys_zone() -> None:
+    dial = replace(RULES, settings=replace(RULES.settings, foreign_numbers="dial"))
+    brazil = screen(order(phone="+55 11 98765-4321", region=None), dial, NOW)
+    assert (brazil.verdict, brazil.zones) == (Verdict.DIAL, ("America/Sao_Paulo",))
+
+
 def test_rule_3_duplicate_identity_ignores_case_spaces_and_yo() -> None:
     a = screen(order(name="  Алёна  Иванова"), RULES, NOW)
     b = screen(order(name="алена иванова", phone="8 919 895 50 54"), RULES, NOW)
