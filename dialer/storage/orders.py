@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -124,11 +124,10 @@ class SqlOrderStore:
         """Through the identity index: the orders sharing one identity are few."""
         match = OrderRow.phase != "done"
         if handled_since is not None:
-            handled = and_(
-                OrderRow.created_at >= handled_since,
-                OrderRow.outcome.not_in([kind.value for kind in NOT_HANDLED]),
+            handled = (OrderRow.created_at >= handled_since) & OrderRow.outcome.not_in(
+                [kind.value for kind in NOT_HANDLED]
             )
-            match = or_(match, handled)
+            match = match | handled
         with Session(self._engine) as session:
             query = (
                 select(OrderRow.id)
