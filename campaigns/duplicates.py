@@ -1,14 +1,39 @@
-"""Duplicate orders (business-rules §3): same phone, name and product, only the oldest dialled."""
+"""Duplicate orders (business-rules §3): same phone, name and product, only the oldest dialled.
+
+A new order duplicates an earlier one with its key that is still open (situation 1 of seed
+001, "Дубли") or that was handled within the campaign's ``duplicate_window_days`` before
+the new one was created (situation 2: «клиент говорит, что уже оформил заказ» – confirmed,
+refused, invalid, final no-answer alike: what was handled is never re-dialled). It ends
+«Невалид» with the problem «Дубль» (the manual's status and its own problem, not
+«Невалидный номер») and the comment ``дубль к заказу №N``, N the oldest such order.
+An order that ended skipped (never-touch status found, ops cancelled) or itself as a
+duplicate was not handled: a new order for the same thing is called.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from campaigns.orders import Order
+from campaigns.outcomes import OutcomeKind
 from campaigns.phones import normalise_phone
 
 DuplicateKey = tuple[str, str, str]
+NOT_HANDLED: frozenset[OutcomeKind] = frozenset({OutcomeKind.SKIPPED, OutcomeKind.DUPLICATE})
+
+
+def handled_since(order: Order, window_days: int) -> datetime | None:
+    """The earliest creation time of a handled order that ``order`` duplicates:
+    ``window_days`` before ``order`` was created; None for 0 (open orders only)."""
+    if window_days <= 0:
+        return None
+    return order.created_at - timedelta(days=window_days)
+
+
+def counts_as_handled(outcome: OutcomeKind | None) -> bool:
+    """A done order with this outcome was handled (module docstring)."""
+    return outcome is not None and outcome not in NOT_HANDLED
 
 
 def duplicate_key(order: Order) -> DuplicateKey | None:

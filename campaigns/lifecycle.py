@@ -16,7 +16,7 @@ from typing import NamedTuple
 from campaigns.calls import CallResult
 from campaigns.dispositions import Disposition, DispositionKind
 from campaigns.outcomes import Outcome, OutcomeKind, manual_comment
-from campaigns.retry import local_date, next_attempt_at, retry_delay
+from campaigns.retry import local_date, next_attempt_at, retry_at
 from campaigns.settings import CampaignSettings
 from campaigns.window import zone as tz_of
 
@@ -259,7 +259,16 @@ def _unanswered(
     attempt_id: str | None,
 ) -> Transition:
     n = state.customer_attempts
-    due = _next_due(state, ended_at + retry_delay(n, settings.retry, jitter), settings)
+    asked = retry_at(
+        ended_at,
+        n,
+        retry=settings.retry,
+        jitter=jitter,
+        zones=state.zones,
+        window=settings.window,
+        ring_timeout=timedelta(seconds=settings.ring_timeout_s),
+    )
+    due = _next_due(state, asked, settings)
     if due is None:
         return _final_no_answer(state, ended_at, settings, attempt_id=attempt_id)
     busy = ", занято" if result is CallResult.BUSY else ""

@@ -1,4 +1,13 @@
-"""Phone numbers as CRMs write them: normalisation to E.164 and the checks of business-rules §3."""
+"""Phone numbers as CRMs write them: normalisation to E.164 and the checks of business-rules §3.
+
+A number is refused («Невалид») only when it cannot be a real one: letters, a wrong length,
+a range the numbering plan does not allocate (phonenumbers), or a placeholder filling the
+whole national number – one digit repeated (``999 999-99-99``, ``000 000-00-00``) or a
+straight run of all its digits (``123 456-78-90``, ``987 654-32-10``). A subscriber part
+that merely looks made up (``916 123-45-67``, ``916 111-11-11``) is dialled: operators
+sell such numbers, a lost order costs a sale, a dead number costs one call that the
+network answers with cause 1/28 (→ Невалид). It is marked ``suspicious`` for ops only.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +28,7 @@ class InvalidReason(enum.StrEnum):
     EMPTY = "empty"
     NOT_A_NUMBER = "not_a_number"  # letters or other characters a phone number never has
     WRONG_LENGTH = "wrong_length"
-    FAKE = "fake"  # one digit repeated, or the input-mask placeholder 123-45-67
+    FAKE = "fake"  # a placeholder filling the whole national number: 9999999999, 1234567890
     IMPOSSIBLE = "impossible"  # no such number in the numbering plan (phonenumbers)
 
 
@@ -33,6 +42,7 @@ class PhoneCheck:
     invalid_reason: InvalidReason | None
     country: str | None
     kind: PhoneKind
+    suspicious: str | None = None  # informational (phone-info, ops); never a refusal
 
 
 # Separators people and CRMs put into numbers; anything else (letters, commas) is garbage.
@@ -41,9 +51,10 @@ _SHAPE = re.compile(r"\+?[0-9]+")
 _MAX_DIGITS = 15  # E.164
 _RU_NATIONAL = 10  # +7 and ten digits, Russia and Kazakhstan alike
 _SUBSCRIBER = 7  # the part after the 3-digit ABC/DEF code
-# Subscriber parts that are a straight run: "+7 (999) 123-45-67" is the placeholder of most
-# order-form input masks, so bots and impatient customers submit it verbatim.
-_RUNS = frozenset({"0123456", "1234567", "2345678", "3456789", "9876543", "8765432", "7654321"})
+# A national number made of consecutive digits from end to end is a placeholder someone
+# typed to get past the form, never an allocated number; a shorter run is only suspicious.
+_ASCENDING = "01234567890"
+_DESCENDING = _ASCENDING[::-1]
 _WRONG_LENGTHS = frozenset(
     {
         phonenumbers.ValidationResult.TOO_SHORT,
@@ -70,17 +81,18 @@ def check_phone(text: str) -> PhoneCheck:
     candidate = _candidate(text)
     if isinstance(candidate, InvalidReason):
         return _invalid(text, candidate)
-    if _looks_fake(candidate):
-        return _invalid(text, InvalidReason.FAKE)
     try:
         parsed = phonenumbers.parse(candidate, None)
     except phonenumbers.NumberParseException:
         return _invalid(text, InvalidReason.IMPOSSIBLE)
+    national = phonenumbers.national_significant_number(parsed)
+    if is_placeholder(national):
+        return _invalid(text, InvalidReason.FAKE)
     if not phonenumbers.is_valid_number(parsed):
         return _invalid(text, _why_not_valid(parsed))
     kind = _KINDS.get(phonenumbers.number_type(parsed), "unknown")
     country = phonenumbers.region_code_for_number(parsed)
-    return PhoneCheck(text, candidate, True, None, country, kind)
+    return PhoneCheck(text, candidate, True, None, country, kind, _suspicion(national))
 
 
 def normalise_phone(text: str) -> str | None:
@@ -146,10 +158,26 @@ def _why_not_valid(parsed: phonenumbers.PhoneNumber) -> InvalidReason:
     return InvalidReason.WRONG_LENGTH if possible in _WRONG_LENGTHS else InvalidReason.IMPOSSIBLE
 
 
-def _looks_fake(e164: str) -> bool:
-    """The last seven digits (the subscriber part of a +7 number) are one digit repeated
-    (+7 916 111-11-11, +7 999 999-99-99); for +7 also a straight run (+7 999 123-45-67)."""
-    subscriber = e164[-_SUBSCRIBER:]
+def is_placeholder(national: str) -> bool:
+    """The whole national number is one digit repeated (``9999999999``) or a straight run
+    of consecutive digits (``1234567890``, ``0123456789``, ``9876543210``): what people type
+    to get past an order form, never an allocated number."""
+    if len(national) < _SUBSCRIBER:
+        return False
+    return len(set(national)) == 1 or _is_run(national)
+
+
+def _suspicion(national: str) -> str | None:
+    """Why a valid number looks made up, for ops to see; it is dialled all the same."""
+    subscriber = national[-_SUBSCRIBER:]
+    if len(subscriber) < _SUBSCRIBER:
+        return None
     if len(set(subscriber)) == 1:
-        return True
-    return e164.startswith("+7") and subscriber in _RUNS
+        return f"subscriber part {subscriber} is one digit repeated"
+    if _is_run(subscriber):
+        return f"subscriber part {subscriber} is a straight run"
+    return None
+
+
+def _is_run(digits: str) -> bool:
+    return digits in _ASCENDING or digits in _DESCENDING

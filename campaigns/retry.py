@@ -1,4 +1,13 @@
-"""The retry ladder (business-rules §5): when the next customer attempt is due, or none."""
+"""The retry ladder (business-rules §5): when the next customer attempt is due, or none.
+
+The window's edge: jitter spreads quick retries over 2–3 minutes so a batch does not redial
+in lock-step; it must never cost the customer a same-day call. When the jittered time falls
+after the window closes but the earliest allowed retry (the delay without jitter) still
+leaves at least one ring timeout before closing, the retry is due at the last instant that
+leaves a full ring timeout (closing − ring timeout). When less than a ring timeout is left
+even at the earliest, the retry moves to the next opening (``retry_at``). A retry asked for
+inside the window keeps its time: the window is open then, as for any dial.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +15,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from campaigns.settings import CallingWindow, RetrySettings
-from campaigns.window import local_wall, next_window_open
+from campaigns.window import local_wall, next_window_open, window_close, window_open
 
 
 def local_date(at: datetime, zone: str) -> date:
@@ -21,6 +30,27 @@ def retry_delay(attempt_no: int, retry: RetrySettings, jitter: float) -> timedel
         span = retry.quick_retry_max_s - retry.quick_retry_min_s
         return timedelta(seconds=round(retry.quick_retry_min_s + jitter * span))
     return timedelta(seconds=retry.slow_retry_s)
+
+
+def retry_at(
+    ended_at: datetime,
+    attempt_no: int,
+    *,
+    retry: RetrySettings,
+    jitter: float,
+    zones: Sequence[str],
+    window: CallingWindow,
+    ring_timeout: timedelta,
+) -> datetime:
+    """The instant asked for the retry after the ``attempt_no``-th unanswered call, with
+    the window-edge rule of this module's docstring; next_attempt_at then fits it into
+    the window and the horizon."""
+    earliest = ended_at + retry_delay(attempt_no, retry, 0.0)
+    wanted = ended_at + retry_delay(attempt_no, retry, jitter)
+    if window_open(wanted, zones, window) or not window_open(earliest, zones, window):
+        return wanted
+    last = window_close(earliest, zones, window) - ring_timeout
+    return last if last >= earliest else wanted
 
 
 def has_dense_day(attempt_times: Sequence[datetime], zone: str, retry: RetrySettings) -> bool:

@@ -16,6 +16,7 @@ NEVER_TOUCH_STATUSES: tuple[str, ...] = (
     "Обрыв связи Выгружено",
     "Экспортирована есть ШПИ",
 )
+MAX_DUPLICATE_WINDOW_DAYS = 366  # a year of look-back; more is a typo
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +86,11 @@ class CampaignSettings:
     customer_channel_template: str = "PJSIP/{number}@trunk"
     spam_words: tuple[str, ...] = ()
     agents: tuple[str, ...] = ()
+    duplicate_window_days: int = 7  # handled orders looked back on for duplicates; 0 = open only
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.duplicate_window_days <= MAX_DUPLICATE_WINDOW_DAYS:
+            raise ValueError(
+                f"duplicate_window_days must be 0 to {MAX_DUPLICATE_WINDOW_DAYS} "
+                f"(0 = open orders only), got {self.duplicate_window_days}"
+            )

@@ -9,8 +9,13 @@ Resolution takes the first step that yields a zone:
    corrects its stale zones: Saratov, Kaliningrad = Europe/Bucharest, Astrakhan, ...),
    else its time zones when they all belong to the number's country (this drops the
    16-zone answer for every +7 mobile);
-5. ``country``   – KZ → Asia/Almaty, or the only zone of a single-zone country;
-6. ``default``   – the campaign's default zone.
+5. ``country``   – KZ → Asia/Almaty; any other country but Russia: phonenumbers' zones
+   for the number kept to that country's own (one → that zone, several → all of them, so
+   the every-zone-open rule applies), else all the country's zones. Never the campaign
+   default: a foreign number is called on its own clock, not Moscow's;
+6. ``default``   – the campaign's default zone: a Russian number nothing above placed
+   (phonenumbers' answer for +7, 16 zones from Kaliningrad to Kamchatka, leaves no
+   hour open in all of them), or no country at all.
 
 Zones are ordered by UTC offset at the resolution instant, westernmost first, ties in
 table order. ``zones[0]`` is the reference zone for local dates (calling days, comments):
@@ -123,6 +128,9 @@ _KIND_WORDS = frozenset(
     )
 )
 _COUNTRY_ZONE = {"KZ": "Asia/Almaty"}
+# Russia's zones are too many to be open at once: an unplaced Russian number takes the
+# campaign default (business-rules §4).
+_DEFAULT_COUNTRIES = frozenset({"RU"})
 
 
 def place_key(text: str) -> str:
@@ -219,7 +227,7 @@ def resolve_timezone(
         or _from_address(place, notes)
         or _from_numbering(phone, numbering, notes)
         or _from_landline(phone)
-        or _from_country(country)
+        or _from_country(country, phone)
         or _Found((default_tz,), "default", None)
     )
     return TzResolution(
@@ -291,12 +299,23 @@ def _from_landline(phone: PhoneCheck) -> _Found | None:
     return None
 
 
-def _from_country(country: str | None) -> _Found | None:
-    if not country:
+def _from_country(country: str | None, phone: PhoneCheck) -> _Found | None:
+    if not country or country in _DEFAULT_COUNTRIES:
         return None
-    zones = pytz.country_timezones.get(country, ())
-    zone = _COUNTRY_ZONE.get(country) or (zones[0] if len(zones) == 1 else None)
-    return _Found((zone,), "country", None) if zone else None
+    if country in _COUNTRY_ZONE:
+        return _Found((_COUNTRY_ZONE[country],), "country", None)
+    own = tuple(pytz.country_timezones.get(country, ()))
+    zones = _number_zones(phone, own) if phone.country == country else ()
+    return _Found(zones or own, "country", None) if own else None
+
+
+def _number_zones(phone: PhoneCheck, own: tuple[str, ...]) -> tuple[str, ...]:
+    """phonenumbers' zones for the number (by its area or mobile prefix) that belong to
+    its country; empty when it knows none (``Etc/Unknown``) or only other countries'."""
+    if phone.e164 is None:
+        return ()
+    parsed = phonenumbers.parse(phone.e164, None)
+    return tuple(z for z in number_timezones.time_zones_for_number(parsed) if z in own)
 
 
 def _offset(zone: str, at: datetime) -> timedelta:

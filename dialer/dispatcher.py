@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from campaigns import lifecycle
 from campaigns.calls import CallReport, CallResult, OriginateRequest
 from campaigns.dispositions import Disposition
+from campaigns.duplicates import handled_since
 from campaigns.lifecycle import Transition, WriteOutcome
 from campaigns.orders import Order
 from campaigns.outcomes import Outcome, OutcomeKind, manual_comment
@@ -198,7 +199,8 @@ class Dispatcher:
         screening = self._screen(order, now)
         zones = screening.zones or (self._settings.default_tz,)
         t = lifecycle.admit(order.id, zones, order.created_at, now, self._settings)
-        duplicate_of = self._store.open_order_with_identity(screening.identity)
+        since = handled_since(order, self._settings.duplicate_window_days)
+        duplicate_of = self._store.earlier_order_with_identity(screening.identity, since)
         if screening.verdict is not Verdict.DIAL or duplicate_of is not None:
             t = self._rejected(t, screening, duplicate_of, now)
         entry = QueueEntry(order, screening.e164, screening.identity, t.state)

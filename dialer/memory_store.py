@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from campaigns.duplicates import counts_as_handled
 from campaigns.lifecycle import Phase, Priority
 from campaigns.outcomes import Outcome
 from dialer.ports import AttemptRecord, QueueEntry, StoreConflict
@@ -32,12 +33,14 @@ class MemoryOrderStore:
     _live_by_order: dict[str, str] = field(default_factory=dict)
     _live_by_number: dict[str, str] = field(default_factory=dict)
     _open_by_identity: dict[str, str] = field(default_factory=dict)
+    _all_by_identity: dict[str, list[str]] = field(default_factory=dict)
 
     def insert(self, entry: QueueEntry, outcomes: Sequence[Outcome] = ()) -> bool:
         order_id = entry.order.id
         if order_id in self.entries:
             return False
         self._store(entry)
+        self._all_by_identity.setdefault(entry.identity, []).append(order_id)
         self.outcomes.extend(outcomes)
         return True
 
@@ -81,6 +84,18 @@ class MemoryOrderStore:
 
     def open_order_with_identity(self, identity: str) -> str | None:
         return self._open_by_identity.get(identity)
+
+    def earlier_order_with_identity(
+        self, identity: str, handled_since: datetime | None
+    ) -> str | None:
+        found = [
+            entry
+            for entry in (self.entries[i] for i in self._all_by_identity.get(identity, ()))
+            if _is_earlier_match(entry, handled_since)
+        ]
+        if not found:
+            return None
+        return min(found, key=lambda e: (e.order.created_at, e.order.id)).order.id
 
     def live_attempts(self) -> list[AttemptRecord]:
         return [self.attempts[a] for a in self._live_by_order.values()]
@@ -126,3 +141,12 @@ class MemoryOrderStore:
                 if index.get(key) == attempt.id:
                     del index[key]
         self.attempts[attempt.id] = attempt
+
+
+def _is_earlier_match(entry: QueueEntry, handled_since: datetime | None) -> bool:
+    state = entry.state
+    if state.phase is not Phase.DONE:
+        return True
+    if handled_since is None or entry.order.created_at < handled_since:
+        return False
+    return counts_as_handled(state.outcome)

@@ -81,6 +81,14 @@ class OrderStore(Protocol):
         """The id of the oldest not-done order with this phone+name+product identity."""
         ...
 
+    def earlier_order_with_identity(
+        self, identity: str, handled_since: datetime | None
+    ) -> str | None:
+        """The id of the oldest order with this identity (by creation, then id) that is
+        not done, or, when ``handled_since`` is given, was created at or after it and is
+        done as handled (campaigns.duplicates.counts_as_handled)."""
+        ...
+
     def live_attempts(self) -> list[AttemptRecord]:
         """Attempts with no end yet (for recovery after a restart)."""
         ...

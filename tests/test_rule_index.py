@@ -31,6 +31,11 @@ RULES: dict[str, tuple[str, ...]] = {
         "test_rule_3_invalid_number_is_not_dialled",
         "test_rule_3_every_written_form_of_a_russian_mobile_normalises_to_e164",
     ),
+    "§3 a number that merely looks unusual is dialled (issue 13)": (
+        "test_rule_3_a_subscriber_part_that_merely_looks_made_up_is_dialled",
+        "test_rule_3_an_ascending_run_number_is_dialled_not_refused_as_fake",
+        "test_rule_3_a_made_up_looking_number_is_valid_and_marked_suspicious",
+    ),
     "§3 spam names": (
         "test_rule_3_name_with_an_obscene_word_is_spam",
         "test_rule_3_spam_survives_look_alikes_and_repeated_letters",
@@ -41,6 +46,14 @@ RULES: dict[str, tuple[str, ...]] = {
         "test_rule_3_duplicates_map_to_the_oldest_order",
         "test_rule_3_duplicate_of_an_open_order_is_not_dialled",
         "test_rule_3_duplicate_comment_names_the_kept_order",
+    ),
+    "§3 duplicates: open or handled within the last days, never re-dialled (issue 13)": (
+        "test_rule_3_a_new_order_for_what_was_already_confirmed_is_a_duplicate",
+        "test_rule_3_every_handled_outcome_counts_for_duplicates",
+        "test_rule_3_an_order_handled_before_the_duplicate_window_is_called_again",
+        "test_rule_3_duplicate_window_days_0_looks_at_open_orders_only",
+        "test_rule_3_an_order_skipped_without_a_call_does_not_make_a_duplicate",
+        "test_rule_3_duplicate_window_days_is_a_campaign_setting_7_by_default",
     ),
     "§3 foreign number: dial or flag": (
         "test_rule_3_foreign_number_is_flagged_or_dialled_by_campaign_setting",
@@ -59,6 +72,11 @@ RULES: dict[str, tuple[str, ...]] = {
         "test_rule_4_kazakhstan_is_one_zone_by_country",
         "test_rule_4_with_nothing_known_the_campaign_default_is_used",
         "test_rule_4_a_mobile_without_numbering_data_never_gets_phonenumbers_16_zones",
+    ),
+    "§4 a foreign number: its country's zones, never the campaign default (issue 13)": (
+        "test_rule_4_a_foreign_mobile_gets_its_countrys_zones_never_the_campaign_default",
+        "test_rule_4_a_dialled_foreign_number_is_called_in_its_countrys_zone",
+        "test_rule_4_a_foreign_mobile_reports_its_countrys_zone_not_the_default",
     ),
     "§4 several zones: open in all of them": (
         "test_rule_4_window_open_only_if_open_in_every_candidate_zone",
@@ -81,6 +99,11 @@ RULES: dict[str, tuple[str, ...]] = {
     "§5 4th and later: one hour": ("test_rule_5_fourth_unanswered_call_retries_in_one_hour",),
     "§5 end of window: next opening": (
         "test_rule_5_retry_that_falls_after_window_close_moves_to_next_opening",
+        "test_rule_5_a_retry_with_less_than_a_ring_timeout_left_moves_to_the_next_opening",
+    ),
+    "§5 jitter never costs a same-day retry (issue 13)": (
+        "test_rule_5_a_jittered_retry_past_closing_uses_what_is_left_of_the_window",
+        "test_rule_5_a_jittered_retry_inside_the_window_keeps_its_jitter",
     ),
     "§5 three local days, then final Недозвон": (
         "test_rule_5_calling_stops_after_three_local_days_with_final_no_answer",

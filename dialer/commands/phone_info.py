@@ -1,6 +1,7 @@
 """`callback-dialer phone-info`: what the dialer makes of one number, as one JSON object.
 
-The number is checked and normalised (business-rules §3), its time zones resolved
+The number is checked and normalised (business-rules §3; ``suspicious`` says why a valid
+number looks made up – shown to ops, it is dialled all the same), its time zones resolved
 (§4: order zone, address, numbering plan from ``--db``, landline code, country, default)
 and the calling window evaluated at ``--at`` (default: now, read here and only here).
 Every number exits 0, valid or not; a bad option exits 2 naming it.
@@ -106,6 +107,7 @@ def describe(request: PhoneInfoRequest, numbering: NumberingLookup | None) -> di
         "e164": phone.e164,
         "valid": phone.valid,
         "invalid_reason": str(phone.invalid_reason) if phone.invalid_reason else None,
+        "suspicious": phone.suspicious,
         "country": phone.country or request.place.country,
         "region": tz.region,
         "timezones": list(tz.zones),

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from campaigns.calls import CallResult
+from campaigns.duplicates import NOT_HANDLED
 from campaigns.lifecycle import OrderState, Phase, Priority
 from campaigns.orders import Order
 from campaigns.outcomes import DEFAULT_CRM_MAPPING, CrmFields, Outcome, OutcomeKind
@@ -112,6 +113,25 @@ class SqlOrderStore:
             query = (
                 select(OrderRow.id)
                 .where(OrderRow.identity == identity, OrderRow.phase != "done")
+                .order_by(OrderRow.created_at, OrderRow.id)
+                .limit(1)
+            )
+            return session.scalar(query)
+
+    def earlier_order_with_identity(
+        self, identity: str, handled_since: datetime | None
+    ) -> str | None:
+        """Through the identity index: the orders sharing one identity are few."""
+        match = OrderRow.phase != "done"
+        if handled_since is not None:
+            handled = (OrderRow.created_at >= handled_since) & OrderRow.outcome.not_in(
+                [kind.value for kind in NOT_HANDLED]
+            )
+            match = match | handled
+        with Session(self._engine) as session:
+            query = (
+                select(OrderRow.id)
+                .where(OrderRow.identity == identity, match)
                 .order_by(OrderRow.created_at, OrderRow.id)
                 .limit(1)
             )

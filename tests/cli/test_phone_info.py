@@ -24,6 +24,7 @@ KEYS = [
     "e164",
     "valid",
     "invalid_reason",
+    "suspicious",
     "country",
     "region",
     "timezones",
@@ -58,6 +59,7 @@ def test_rule_4_a_valid_number_with_its_region_reports_zone_and_window(
         "e164": "+79161234568",
         "valid": True,
         "invalid_reason": None,
+        "suspicious": None,
         "country": "RU",
         "region": "Самарская область",
         "timezones": ["Europe/Samara"],
@@ -84,6 +86,7 @@ def test_rule_3_an_invalid_number_exits_0_with_the_reason_and_no_window(
         "e164": None,
         "valid": False,
         "invalid_reason": "wrong_length",
+        "suspicious": None,
         "country": None,
         "region": None,
         "timezones": ["Europe/Moscow"],
@@ -101,6 +104,14 @@ def test_rule_3_every_invalid_kind_exits_0(
     capsys: pytest.CaptureFixture[str], db: str, number: str, reason: str
 ) -> None:
     assert info(capsys, db, number)["invalid_reason"] == reason
+
+
+def test_rule_3_a_made_up_looking_number_is_valid_and_marked_suspicious(
+    capsys: pytest.CaptureFixture[str], db: str
+) -> None:
+    found = info(capsys, db, "+7 916 123-45-67")
+    assert (found["valid"], found["invalid_reason"], found["e164"]) == (True, None, "+79161234567")
+    assert found["suspicious"] == "subscriber part 1234567 is a straight run"
 
 
 def test_rule_4_yakutia_alone_is_open_only_when_all_three_offsets_are(
@@ -138,6 +149,18 @@ def test_rule_4_kazakhstan_window_differs_before_and_after_2024_03_01(
     assert before["tz_source"] == "country"
     assert (before["window_open"], after["window_open"]) == (True, False)
     assert after["next_window_open"] == "2024-03-02T05:00:00Z"
+
+
+def test_rule_4_a_foreign_mobile_reports_its_countrys_zone_not_the_default(
+    capsys: pytest.CaptureFixture[str], db: str
+) -> None:
+    found = info(capsys, db, "+55 11 98765-4321", "--at", "2024-06-03T12:30:00Z")
+    assert (found["country"], found["timezones"], found["tz_source"]) == (
+        "BR",
+        ["America/Sao_Paulo"],
+        "country",
+    )
+    assert (found["window_open"], found["next_window_open"]) == (False, "2024-06-03T13:00:00Z")
 
 
 def test_rule_4_explicit_zone_country_window_and_default_options(

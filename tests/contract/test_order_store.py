@@ -169,3 +169,42 @@ def test_open_order_with_identity_finds_the_open_one_only(store: OrderStore) -> 
     assert store.open_order_with_identity("same") == "1"
     store.save(entry("1", None, phase=Phase.DONE, identity="same"))
     assert store.open_order_with_identity("same") is None
+
+
+def done(order_id: str, outcome: OutcomeKind, *, created: datetime, identity: str) -> QueueEntry:
+    e = entry(order_id, None, created=created, phase=Phase.DONE, identity=identity)
+    return e._replace(state=e.state._replace(outcome=outcome))
+
+
+def test_earlier_order_with_identity_finds_open_and_recently_handled_orders(
+    store: OrderStore,
+) -> None:
+    """Business-rules §3 duplicates (seed 001 "Дубли", situations 1 and 2)."""
+    since = T0 - timedelta(days=7)
+    store.insert(entry("open", T0, created=T0, identity="same"))
+    store.insert(done("confirmed", OutcomeKind.CONFIRMED, created=since, identity="same"))
+    store.insert(done("old", OutcomeKind.CONFIRMED, created=since - timedelta(1), identity="same"))
+    store.insert(entry("other", T0, created=since, identity="other"))
+    assert store.earlier_order_with_identity("same", since) == "confirmed"
+    assert store.earlier_order_with_identity("same", None) == "open"
+    assert store.earlier_order_with_identity("same", since + timedelta(seconds=1)) == "open"
+    assert store.earlier_order_with_identity("nobody", since) is None
+
+
+@pytest.mark.parametrize("outcome", [OutcomeKind.SKIPPED, OutcomeKind.DUPLICATE])
+def test_earlier_order_with_identity_ignores_orders_that_were_not_handled(
+    store: OrderStore, outcome: OutcomeKind
+) -> None:
+    store.insert(done("1", outcome, created=T0, identity="same"))
+    assert store.earlier_order_with_identity("same", T0 - timedelta(days=7)) is None
+
+
+def test_earlier_order_with_identity_sees_an_order_done_after_it_was_inserted(
+    store: OrderStore,
+) -> None:
+    store.insert(entry("1", T0, identity="same"))
+    store.insert(entry("2", T0, created=T0 - timedelta(hours=1), identity="same"))
+    store.save(done("2", OutcomeKind.SKIPPED, created=T0 - timedelta(hours=1), identity="same"))
+    store.save(done("1", OutcomeKind.NO_ANSWER_FINAL, created=T0, identity="same"))
+    assert store.earlier_order_with_identity("same", T0 - timedelta(days=1)) == "1"
+    assert store.earlier_order_with_identity("same", None) is None

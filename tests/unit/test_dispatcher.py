@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fakes import Recorder
 
 from campaigns.calls import CallReport, CallResult
+from campaigns.dispositions import Disposition, DispositionKind
 from campaigns.orders import Order
 from campaigns.outcomes import OutcomeKind
 from campaigns.screening import Screening, Verdict
@@ -105,6 +107,71 @@ def test_rule_3_duplicate_of_an_open_order_is_not_dialled() -> None:
     [dup] = rec.outcomes
     assert (dup.order_id, dup.kind, dup.problem) == ("1143326", OutcomeKind.DUPLICATE, "Дубль")
     assert dup.comment.endswith("дубль к заказу №1143382")
+
+
+def confirmed_order_1(d: Dispatcher, rec: Recorder) -> None:
+    """Order 1 is admitted, answered and confirmed at T0 (12:00 Moscow)."""
+    d.admit([order("1")], T0)
+    d.dispatch(T0)
+    attempt = rec.originated[-1].attempt_id
+    d.on_report(CallReport(attempt, CallResult.ANSWERED, T0 + timedelta(minutes=1)))
+    d.on_disposition("1", Disposition(DispositionKind.CONFIRMED), T0 + timedelta(minutes=2))
+
+
+def test_rule_3_a_new_order_for_what_was_already_confirmed_is_a_duplicate() -> None:
+    """Seed 001 "Дубли", situation 2: the customer already has that order → Невалид/Дубль."""
+    d, rec, _, _ = make()
+    confirmed_order_1(d, rec)
+    later = T0 + timedelta(days=2)
+    d.admit([order("2", minutes=2 * 24 * 60)], later)
+    dup = rec.outcomes[-1]
+    assert (dup.order_id, dup.kind, dup.problem) == ("2", OutcomeKind.DUPLICATE, "Дубль")
+    assert dup.comment == "12.03 - дубль к заказу №1"
+    assert d.dispatch(later) == 0
+    assert rec.dials == ["1"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [(DispositionKind.REFUSED, "Передумал"), (DispositionKind.INVALID, "Обратная связь")],
+)
+def test_rule_3_every_handled_outcome_counts_for_duplicates(
+    kind: DispositionKind, reason: str
+) -> None:
+    d, rec, _, _ = make()
+    d.admit([order("1")], T0)
+    d.dispatch(T0)
+    attempt = rec.originated[-1].attempt_id
+    d.on_report(CallReport(attempt, CallResult.ANSWERED, T0 + timedelta(minutes=1)))
+    d.on_disposition("1", Disposition(kind, reason=reason), T0 + timedelta(minutes=2))
+    d.admit([order("2", minutes=60)], T0 + timedelta(minutes=60))
+    assert rec.outcomes[-1].kind is OutcomeKind.DUPLICATE
+
+
+def test_rule_3_an_order_handled_before_the_duplicate_window_is_called_again() -> None:
+    d, rec, _, _ = make()
+    confirmed_order_1(d, rec)
+    later = T0 + timedelta(days=7, minutes=1)  # created 7 days and a minute after order 1
+    d.admit([order("2", minutes=7 * 24 * 60 + 1)], later)
+    assert d.dispatch(later) == 1
+    assert rec.dials == ["1", "2"]
+
+
+def test_rule_3_duplicate_window_days_0_looks_at_open_orders_only() -> None:
+    d, rec, _, _ = make()
+    d.use_settings(replace(S, duplicate_window_days=0))
+    confirmed_order_1(d, rec)
+    d.admit([order("2", minutes=60)], T0 + timedelta(minutes=60))
+    assert d.dispatch(T0 + timedelta(minutes=60)) == 1
+
+
+def test_rule_3_an_order_skipped_without_a_call_does_not_make_a_duplicate() -> None:
+    d, rec, _, _ = make()
+    d.admit([order("1")], T0)
+    d.cancel("1")  # ops cancelled it (or a never-touch status was found): nothing handled
+    d.admit([order("2", minutes=5)], T0 + timedelta(minutes=5))
+    assert d.dispatch(T0 + timedelta(minutes=5)) == 1
+    assert rec.dials == ["2"]
 
 
 def test_rule_5_agent_miss_requeues_the_order_for_the_next_agent_at_once() -> None:

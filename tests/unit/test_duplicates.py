@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from campaigns.duplicates import duplicate_comment, duplicate_key, find_duplicates
+import pytest
+
+from campaigns.duplicates import (
+    counts_as_handled,
+    duplicate_comment,
+    duplicate_key,
+    find_duplicates,
+    handled_since,
+)
 from campaigns.orders import Order
+from campaigns.outcomes import OutcomeKind
+from campaigns.settings import CampaignSettings
+from dialer.config import ConfigError, campaign_from_mapping, load_campaign
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "campaign.example.toml"
 
 T0 = datetime(2024, 9, 26, 9, 0, tzinfo=UTC)
 
@@ -67,3 +82,47 @@ def test_rule_3_separate_groups_are_resolved_independently() -> None:
 
 def test_rule_3_duplicate_comment_names_the_kept_order() -> None:
     assert duplicate_comment("101") == "дубль к заказу №101"
+
+
+def test_rule_3_handled_orders_are_looked_back_on_over_the_duplicate_window() -> None:
+    new = order("2", 60)
+    assert handled_since(new, 7) == new.created_at - timedelta(days=7)
+    assert handled_since(new, 0) is None  # open orders only
+
+
+@pytest.mark.parametrize(
+    ("outcome", "handled"),
+    [
+        (OutcomeKind.CONFIRMED, True),
+        (OutcomeKind.REFUSED, True),
+        (OutcomeKind.NO_ANSWER_FINAL, True),
+        (OutcomeKind.INVALID, True),
+        (OutcomeKind.SKIPPED, False),  # never dialled: a new order for it is called
+        (OutcomeKind.DUPLICATE, False),  # its original was handled, not it
+        (None, False),
+    ],
+)
+def test_rule_3_which_finished_orders_count_as_handled(
+    outcome: OutcomeKind | None, handled: bool
+) -> None:
+    assert counts_as_handled(outcome) is handled
+
+
+def test_rule_3_duplicate_window_days_is_a_campaign_setting_7_by_default() -> None:
+    assert CampaignSettings().duplicate_window_days == 7
+    assert load_campaign(EXAMPLE).duplicate_window_days == 7
+    assert campaign_from_mapping({"duplicate_window_days": 0}).duplicate_window_days == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (-1, "duplicate_window_days must be 0 to 366 (0 = open orders only), got -1"),
+        (367, "duplicate_window_days must be 0 to 366"),
+        ("7", "campaign.duplicate_window_days: expected int"),
+        (True, "campaign.duplicate_window_days: expected int"),
+    ],
+)
+def test_a_bad_duplicate_window_is_refused_naming_the_setting(value: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        campaign_from_mapping({"duplicate_window_days": value})

@@ -101,6 +101,37 @@ def test_rule_5_retry_that_falls_after_window_close_moves_to_next_opening() -> N
     assert t.state.due_at == utc(2026, 3, 11, 7, 0)
 
 
+# The window's edge (campaigns/retry.py): 19:00 Moscow closes, ring timeout 30 s, quick
+# retries 120–180 s after the call ended. Jitter 0.9 asks for 120 + 54 = 174 s.
+@pytest.mark.parametrize(
+    ("ended", "due"),
+    [
+        # earliest 18:59:30 leaves exactly one ring timeout (asked: 19:00:24): due then
+        (utc(2026, 3, 10, 15, 57, 30), utc(2026, 3, 10, 15, 59, 30)),
+        # earliest 18:59:10 leaves more (asked: 19:00:04): due at 18:59:30, the last
+        # instant that leaves a full ring timeout
+        (utc(2026, 3, 10, 15, 57, 10), utc(2026, 3, 10, 15, 59, 30)),
+    ],
+)
+def test_rule_5_a_jittered_retry_past_closing_uses_what_is_left_of_the_window(
+    ended: datetime, due: datetime
+) -> None:
+    t = call(admitted(ended), CallResult.NO_ANSWER, ended - timedelta(seconds=30), jitter=0.9)
+    assert t.state.due_at == due
+
+
+def test_rule_5_a_retry_with_less_than_a_ring_timeout_left_moves_to_the_next_opening() -> None:
+    ended = utc(2026, 3, 10, 15, 57, 31)  # earliest 18:59:31 leaves 29 s < 30 s
+    t = call(admitted(ended), CallResult.NO_ANSWER, ended - timedelta(seconds=30), jitter=0.9)
+    assert t.state.due_at == utc(2026, 3, 11, 7, 0)  # 10:00 Moscow next day
+
+
+def test_rule_5_a_jittered_retry_inside_the_window_keeps_its_jitter() -> None:
+    ended = utc(2026, 3, 10, 15, 55, 0)  # 18:55 + 174 s = 18:57:54, well inside
+    t = call(admitted(ended), CallResult.NO_ANSWER, ended - timedelta(seconds=30), jitter=0.9)
+    assert t.state.due_at == ended + timedelta(seconds=174)
+
+
 def test_rule_5_agent_missed_is_not_a_customer_attempt_and_requeues_at_once() -> None:
     start = utc(2026, 3, 10, 9, 0)
     t = call(admitted(start), CallResult.AGENT_MISSED, start, seconds=10)

@@ -70,10 +70,12 @@ def test_rule_3_landlines_kazakh_and_foreign_numbers_normalise_with_country_and_
         ("+79999999999", InvalidReason.FAKE),
         ("89999999999", InvalidReason.FAKE),
         ("+70000000000", InvalidReason.FAKE),
-        ("+7 916 111-11-11", InvalidReason.FAKE),
-        ("+7 999 123-45-67", InvalidReason.FAKE),  # the input-mask placeholder
-        ("8 903 765-43-21", InvalidReason.FAKE),
-        ("+380 50 000 0000", InvalidReason.FAKE),
+        ("+7 (999) 999-99-99", InvalidReason.FAKE),  # a mask filled with one digit
+        ("+7 123 456-78-90", InvalidReason.FAKE),  # a run over the whole number
+        ("8 987 654-32-10", InvalidReason.FAKE),
+        ("0123456789", InvalidReason.FAKE),
+        ("+380 55 555 5555", InvalidReason.FAKE),
+        ("+380 12 345 6789", InvalidReason.FAKE),
         ("+7 000 123 45 68", InvalidReason.IMPOSSIBLE),
         ("+7 199 123 45 68", InvalidReason.IMPOSSIBLE),
         ("+999 123 456 789", InvalidReason.IMPOSSIBLE),
@@ -99,6 +101,32 @@ def test_rule_3_twelve_digit_fake_is_invalid_for_wrong_length() -> None:
 def test_rule_3_a_real_number_close_to_a_fake_pattern_is_valid() -> None:
     assert check_phone("+7 916 111-11-12").valid
     assert check_phone("+7 999 123-45-68").valid
+
+
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        ("+7 999 123-45-67", "RU"),  # the input mask's placeholder, and a number MTS sells
+        ("8 916 234-56-78", "RU"),
+        ("8 903 765-43-21", "RU"),
+        ("+7 701 123-45-67", "KZ"),
+        ("+7 747 234-56-78", "KZ"),
+        ("+7 916 111-11-11", "RU"),  # a "golden" number
+        ("+380 50 000 0000", "UA"),
+    ],
+)
+def test_rule_3_a_subscriber_part_that_merely_looks_made_up_is_dialled(
+    text: str, country: str
+) -> None:
+    """Issue 13 item 4: only what cannot be a real number is refused; a made-up look is
+    shown to ops as ``suspicious``, never used to refuse."""
+    check = check_phone(text)
+    assert (check.valid, check.invalid_reason, check.country) == (True, None, country)
+    assert check.suspicious is not None
+
+
+def test_an_ordinary_number_is_not_suspicious() -> None:
+    assert check_phone("+7 916 583-04-21").suspicious is None
 
 
 def test_normalise_phone_returns_e164_or_none() -> None:
@@ -145,7 +173,7 @@ def test_normalisation_is_idempotent(text: str) -> None:
     first = check_phone(text)
     if first.e164 is not None:
         assert check_phone(first.e164) == PhoneCheck(
-            first.e164, first.e164, True, None, first.country, first.kind
+            first.e164, first.e164, True, None, first.country, first.kind, first.suspicious
         )
 
 

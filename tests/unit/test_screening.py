@@ -80,6 +80,12 @@ def test_rule_3_invalid_number_is_not_dialled() -> None:
     assert (s.verdict, s.reason, s.e164) == (Verdict.INVALID, "wrong_length", None)
 
 
+@pytest.mark.parametrize("phone", ["+7 919 123-45-67", "8 919 234-56-78", "+7 701 123-45-67"])
+def test_rule_3_an_ascending_run_number_is_dialled_not_refused_as_fake(phone: str) -> None:
+    s = screen(order(phone=phone), RULES, NOW)
+    assert (s.verdict, s.reason) == (Verdict.DIAL, None)
+
+
 def test_rule_3_do_not_call_numbers_are_never_dialled() -> None:
     rules = replace(RULES, do_not_call=frozenset({"+79198955054"}))
     assert screen(order(phone="8 (919) 895-50-54"), rules, NOW).verdict is Verdict.DO_NOT_CALL
@@ -95,6 +101,12 @@ def test_rule_3_foreign_number_is_flagged_or_dialled_by_campaign_setting() -> No
     assert screen(ua, RULES, NOW).verdict is Verdict.CONSULT
     dial = replace(RULES, settings=replace(RULES.settings, foreign_numbers="dial"))
     assert screen(ua, dial, NOW).verdict is Verdict.DIAL
+
+
+def test_rule_4_a_dialled_foreign_number_is_called_in_its_countrys_zone() -> None:
+    dial = replace(RULES, settings=replace(RULES.settings, foreign_numbers="dial"))
+    brazil = screen(order(phone="+55 11 98765-4321", region=None), dial, NOW)
+    assert (brazil.verdict, brazil.zones) == (Verdict.DIAL, ("America/Sao_Paulo",))
 
 
 def test_rule_3_duplicate_identity_ignores_case_spaces_and_yo() -> None:

@@ -142,6 +142,45 @@ def test_rule_4_a_single_zone_country_uses_its_zone_and_the_order_country_counts
     assert (found.zones, found.source, found.country) == (("Asia/Almaty",), "country", "KZ")
 
 
+@pytest.mark.parametrize(
+    ("number", "zones"),
+    [
+        ("+55 11 98765-4321", ("America/Sao_Paulo",)),  # one zone for this mobile prefix
+        ("+55 92 98123-4567", ("America/Manaus",)),
+        (
+            "+61 412 345 678",  # several: all of them, westernmost first at AT
+            (
+                "Australia/Perth",
+                "Australia/Eucla",
+                "Australia/Adelaide",
+                "Australia/Brisbane",
+                "Australia/Sydney",
+                "Australia/Lord_Howe",
+            ),
+        ),
+    ],
+)
+def test_rule_4_a_foreign_mobile_gets_its_countrys_zones_never_the_campaign_default(
+    number: str, zones: tuple[str, ...]
+) -> None:
+    """Issue 13 item 5: a dialled foreign number is called on its own clock."""
+    found = resolve(number)
+    assert (found.zones, found.source) == (zones, "country")
+
+
+def test_rule_4_a_foreign_number_phonenumbers_cannot_place_gets_all_its_countrys_zones() -> None:
+    found = resolve("+1 800 555 1234")  # toll-free: every NANP zone, kept to the US ones
+    assert found.source == "country"
+    assert {"America/New_York", "America/Los_Angeles", "Pacific/Honolulu"} <= set(found.zones)
+    assert not {"America/Barbados", "America/Toronto"} & set(found.zones)
+
+
+def test_rule_4_an_order_country_without_its_numbers_zones_gets_all_the_countrys() -> None:
+    found = resolve("+79161234568", country="BR")
+    assert found.source == "country"
+    assert {"America/Sao_Paulo", "America/Manaus", "America/Noronha"} <= set(found.zones)
+
+
 def test_rule_4_with_nothing_known_the_campaign_default_is_used() -> None:
     found = resolve("700000000000", region="Нарния")
     assert found == TzResolution(
