@@ -97,17 +97,19 @@ def test_the_same_order_inserted_by_two_nodes_at_once_is_inserted_once(
     other is told the order is known; neither raises (issue 13, item 8)."""
     nodes = [node_store("node-1"), node_store("node-2")]
     for n in range(20):
-        barrier = threading.Barrier(len(nodes))
+        order_id, barrier = f"race-{n}", threading.Barrier(len(nodes))
+        dues = [T0 + timedelta(minutes=i) for i in range(len(nodes))]
 
-        def insert(store: OrderStore, due: datetime, order_id: str = f"race-{n}") -> bool:
+        def insert(
+            store: OrderStore, due: datetime, order_id: str, barrier: threading.Barrier
+        ) -> bool:
             barrier.wait()
             return store.insert(entry(order_id, due))
 
         with ThreadPoolExecutor(len(nodes)) as pool:
-            dues = [T0 + timedelta(minutes=i) for i in range(len(nodes))]
-            results = list(pool.map(insert, nodes, dues))
+            results = list(pool.map(insert, nodes, dues, [order_id] * 2, [barrier] * 2))
         assert sorted(results) == [False, True], f"round {n}: {results}"
-        got = nodes[0].get(f"race-{n}")
+        got = nodes[0].get(order_id)
         assert got is not None and got.state.due_at == dues[results.index(True)]
 
 
