@@ -7,7 +7,6 @@ for a busy 2-core machine), an order of magnitude below the tick.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from datetime import UTC, datetime
