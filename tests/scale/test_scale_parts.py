@@ -229,4 +229,4 @@ def test_ami_servers_that_are_not_tables_are_named(
     tmp_path: Path, servers: str, named: str
 ) -> None:
     with pytest.raises(ConfigError, match=f"^{re.escape(named)}"):
-        load_servers(tmp_path, SERVERS.split("[ami.servers.")[0] + servers + "\n")
+        load_servers(tmp_path, SERVERS.split("[ami.servers.", maxsplit=1)[0] + servers + "\n")

@@ -283,7 +283,6 @@ def test_a_number_live_on_another_node_waits_instead_of_failing_the_round() -> N
     assert waiting is not None and waiting.state.phase.value == "queued"
 
 
-
 def screen_order_1_invalid(order: Order, now: datetime) -> Screening:
     found = screen_all_dialable(order, now)
     return replace(found, verdict=Verdict.INVALID) if order.id == "1" else found
@@ -316,4 +315,3 @@ def test_an_order_another_node_admits_first_counts_as_known_and_the_rest_are_adm
     assert [o.order_id for o in store.outcomes] == ["1"]  # the winner's «Невалид», once
     assert [o.order_id for o in store.peer_journal.outcomes] == ["1"]
     assert rec.outcomes == []
-
