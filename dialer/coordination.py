@@ -65,6 +65,12 @@ class Coordinator(Protocol):
         """Whether this coordinator still holds ``name``, verified (never assumed)."""
         ...
 
+    def is_held(self, name: str) -> bool:
+        """Whether any node (this one included) holds ``name`` now, without taking it: how
+        the leader finds a server nobody serves. Raises ``CoordinationUnavailableError``
+        when the database does not answer."""
+        ...
+
     def release(self, name: str) -> None: ...
 
     def close(self) -> None:
@@ -129,23 +135,21 @@ class PgCoordinator:
     def holds(self, name: str) -> bool:
         if name not in self._held or self._connection is None:
             return False
-        key = lock_key(name)
-        query = text(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND pid = pg_backend_pid() AND classid::bigint = :hi AND objid::bigint = :lo"
-            " AND objsubid = 1"
-        )
-        unsigned = key & 0xFFFFFFFFFFFFFFFF
         try:
-            found = self._connection.execute(
-                query, {"hi": unsigned >> 32, "lo": unsigned & 0xFFFFFFFF}
-            ).scalar()
+            found = _granted(self._connection, name, here=True)
         except SQLAlchemyError as exc:
             self._lost(f"lock {name!r} not verified: {_why(exc)}")
             return False
         if not found:
             self._held.discard(name)
         return bool(found)
+
+    def is_held(self, name: str) -> bool:
+        try:
+            return _granted(self._connect(), name, here=False)
+        except SQLAlchemyError as exc:
+            self._lost(f"lock {name!r} not looked up: {_why(exc)}")
+            raise CoordinationUnavailableError(_why(exc)) from exc
 
     def release(self, name: str) -> None:
         if name not in self._held or self._connection is None:
@@ -185,6 +189,24 @@ class PgCoordinator:
                 self._connection.invalidate()
                 self._connection.close()
             self._connection = None
+
+
+_GRANTED = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+_KEY = "classid::bigint = :hi AND objid::bigint = :lo AND objsubid = 1"
+_HELD_HERE = text(f"{_GRANTED} AND pid = pg_backend_pid() AND {_KEY}")
+_HELD_BY_ANYONE = text(
+    f"{_GRANTED} AND {_KEY}"  # noqa: S608 - constants
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
+def _granted(connection: Connection, name: str, *, here: bool) -> bool:
+    """Whether ``pg_locks`` shows the advisory lock of ``name`` granted to this backend
+    (``here``) or to any backend on this database."""
+    unsigned = lock_key(name) & 0xFFFFFFFFFFFFFFFF
+    query = _HELD_HERE if here else _HELD_BY_ANYONE
+    found = connection.execute(query, {"hi": unsigned >> 32, "lo": unsigned & 0xFFFFFFFF})
+    return bool(found.scalar())
 
 
 def _why(exc: SQLAlchemyError) -> str:
@@ -230,6 +252,21 @@ class FileCoordinator:
         if not same:  # the file was removed or replaced: someone else may lock the new one
             self.release(name)
         return same
+
+    def is_held(self, name: str) -> bool:
+        if name in self._held:
+            return self.holds(name)
+        try:
+            fd = os.open(self.path(name), os.O_RDONLY)
+        except FileNotFoundError:
+            return False  # never taken on this host
+        try:  # a shared probe: it never blocks another probe, only a taker for an instant
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # closing the descriptor drops the probe's lock
+        return False
 
     def release(self, name: str) -> None:
         fd = self._held.pop(name, None)
@@ -290,6 +327,9 @@ class MemoryCoordinator:
 
     def holds(self, name: str) -> bool:
         return self._locks.owner(name) is self
+
+    def is_held(self, name: str) -> bool:
+        return self._locks.owner(name) is not None
 
     def release(self, name: str) -> None:
         self._locks.drop(name, self)

@@ -205,7 +205,8 @@ class Dispatcher:
             t = self._rejected(t, screening, duplicate_of, now)
         entry = QueueEntry(order, screening.e164, screening.identity, t.state)
         outcomes = [e.outcome for e in t.effects if isinstance(e, WriteOutcome)]
-        self._store.insert(entry, outcomes)
+        if not self._store.insert(entry, outcomes):
+            return 0  # another node admitted it since the look-up: a known order
         self._log_outcomes(outcomes)
         return int(t.state.phase is lifecycle.Phase.QUEUED)
 

@@ -6,6 +6,7 @@ It passes the same contract tests as the SQL store (tests/contract/test_order_st
 from __future__ import annotations
 
 import heapq
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,12 +35,14 @@ class MemoryOrderStore:
     _live_by_number: dict[str, str] = field(default_factory=dict)
     _open_by_identity: dict[str, str] = field(default_factory=dict)
     _all_by_identity: dict[str, list[str]] = field(default_factory=dict)
+    _inserting: threading.Lock = field(default_factory=threading.Lock)
 
     def insert(self, entry: QueueEntry, outcomes: Sequence[Outcome] = ()) -> bool:
         order_id = entry.order.id
-        if order_id in self.entries:
-            return False
-        self._store(entry)
+        with self._inserting:  # two threads admitting one order: one inserts it
+            if order_id in self.entries:
+                return False
+            self._store(entry)
         self._all_by_identity.setdefault(entry.identity, []).append(order_id)
         self.outcomes.extend(outcomes)
         return True

@@ -1,5 +1,5 @@
 """/metrics in the Prometheus text format (0.0.4): calls, queue, agents, outbox, AMI,
-and the originate latency histogram."""
+servers nobody serves (on the leader), and the originate latency histogram."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from dialer.storage.views import MetricsSnapshot, OrderViews
 
 Probe = Callable[[], tuple[bool, datetime]]
 """The service's view: (AMI connected, now)."""
+Servers = Callable[[], Mapping[str, bool] | None]
+"""The leader's view of the campaign's servers: name → nobody serves it (None elsewhere)."""
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -42,6 +44,7 @@ def render(
     now: datetime,
     campaign: str,
     latency: LatencyHistogram | None = None,
+    unserved: Mapping[str, bool] | None = None,
 ) -> str:
     lines: list[str] = []
     c = {"campaign": campaign}
@@ -89,6 +92,14 @@ def render(
         "1 when the AMI link is ready",
         [({}, 1 if ami_up else 0)],
     )
+    if unserved is not None:  # the leader's finding; other nodes leave it to the leader
+        _family(
+            lines,
+            "callback_dialer_server_unserved",
+            "gauge",
+            "1 when no node holds the server's lock (nobody dials on it or follows its calls)",
+            [({**c, "server": name}, int(v)) for name, v in sorted(unserved.items())],
+        )
     _histogram(lines, latency or LatencyHistogram(), c)
     return "\n".join(lines) + "\n"
 
@@ -137,12 +148,14 @@ class MetricsResource(Resource):
         probe: Probe,
         campaign: str,
         latency: LatencyHistogram | None = None,
+        servers: Servers | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._views = views
         self._probe = probe
         self._campaign = campaign
         self._latency = latency
+        self._servers = servers
 
     def render_GET(self, request: Any) -> bytes:
         ami_up, now = self._probe()
@@ -152,6 +165,7 @@ class MetricsResource(Resource):
             now=now,
             campaign=self._campaign,
             latency=self._latency,
+            unserved=None if self._servers is None else self._servers(),
         )
         request.setHeader(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")
         return text.encode("utf-8")

@@ -16,11 +16,14 @@ Work on the loop (the synchronous ``Dispatcher`` never sees two callers):
 Several nodes may share one PostgreSQL database (docs/deployment.md). Each tries the lock
 ``leader:<campaign>`` every second (``dialer.coordination``); only the holder runs the CRM
 poll, the outbox flush and the day roll-over (the jobs stay scheduled everywhere and return
-at once elsewhere). A node serves one Asterisk server (``[ami] server``): it takes
-``server:<server>:<campaign>`` before it recovers, connects AMI or dials; another node
-configured for the same server waits as a hot standby and takes over when the owner dies.
-A node that can no longer verify its server lock stops at once (exit 3) rather than dial
-next to the node that may own the server now.
+at once elsewhere). A node stands by for one Asterisk server (``[ami]``) or several
+(``[ami.servers.NAME]``, ``dialer.server_slot``): it takes ``server:<server>:<campaign>``
+before it recovers that server's calls, connects AMI to it or dials on it, and serves every
+server whose lock it holds with one AMI connection each; for the others it waits as a hot
+standby and takes over (adopting their live calls) when the owner dies. The leader also
+looks each second for servers whose lock nobody holds (``/healthz`` ``unserved``,
+``/metrics``). A node that finds a server it lost owned by another node stops at once
+(exit 3) rather than dial next to the node that may own the server now.
 
 Blocking CRM I/O (pull, status reads, outcome writes) runs in a small thread pool, each
 call bounded by a timeout, so a CRM that does not answer never stops the loop.
@@ -44,7 +47,7 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -77,7 +80,8 @@ from dialer.outbox import Backoff, OutboxWorker
 from dialer.pacing import Pacer
 from dialer.ports import AttemptRecord
 from dialer.screener import make_screen
-from dialer.service_config import DemoCrmConfig, ServiceConfig
+from dialer.server_slot import STANDBY, ServerSlot, server_lock
+from dialer.service_config import DemoCrmConfig, ServedServer, ServiceConfig
 from dialer.status_recheck import StatusRecheck
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.campaigns import SqlCampaignStore
@@ -151,42 +155,23 @@ class Service:
         self._stopping = False
         self._tasks: set[asyncio.Task[Any]] = set()
         # Work the database could not take while it was down, applied again each round:
-        self._kept_reports: list[CallReport] = []
         self._kept_dispositions: dict[str, datetime] = {}
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="crm")
         self._journal = LogJournal()
         self._intake = IntakeFilter.for_campaign(self._campaign)
         now = clock()
         self._engine: Engine = open_database(self._settings.db_url)
-        self._server = config.server.name
         self._coordinator = open_coordinator(self._settings.db_url, self._settings.node)
         self._coordination = ThreadPoolExecutor(max_workers=1, thread_name_prefix="locks")
         self._leader_lock = f"leader:{self._campaign.name}"
-        self._server_lock = f"server:{self._server}:{self._campaign.name}"
         self._leader = False
-        self._serving = False
-        self._suspended = False  # lost the server lock; not dialling, may take it back
+        self._unserved: dict[str, bool] | None = None  # the leader's finding: server → unserved
         self._exit_code = 0
         self._crm = self._make_crm(now)
-        mapping = self._crm_mapping()
-        self._store = SqlOrderStore(
-            self._engine,
-            campaign=self._campaign.name,
-            node=self._settings.node,
-            lease=timedelta(seconds=self._settings.claim_lease_s),
-            mapping=dict(mapping),
-            server=self._server,
-        )
-        self._agents = AgentPool(
-            self._campaign.agents,
-            now,
-            wrap_up_s=self._campaign.wrap_up_s,
-            miss_pause_after=self._campaign.agent_miss_pause_after,
-        )
-        self._agent_sync = self._agent_registry(now)
+        self._mapping = self._crm_mapping()
         self._recheck = StatusRecheck(
             self._campaign,
-            dialer_statuses(mapping),
+            dialer_statuses(self._mapping),
             clock=clock,
             max_age=timedelta(seconds=self._settings.status_max_age_s),
             retry_after=timedelta(seconds=self._settings.status_retry_s),
@@ -195,21 +180,11 @@ class Service:
         from dialer.metrics import LatencyHistogram  # noqa: PLC0415 - twisted.web inside
 
         self._latency = LatencyHistogram()
-        self._telephony = AmiTelephony(
-            config.ami, self._on_report, clock=clock, on_originate_latency=self._latency.observe
-        )
         rng = random.Random()
-        self._dispatcher = Dispatcher(
-            settings=self._campaign,
-            store=self._store,
-            telephony=GuardedTelephony(self._telephony, self._report_next_turn, clock),
-            agents=self._agents,
-            journal=self._journal,
-            screen=make_screen(self._campaign, db_url=self._settings.db_url),
-            new_attempt_id=lambda: str(uuid.uuid4()),
-            jitter=rng.random,
-            status_check=self._recheck.check,
-        )
+        self._screen = make_screen(self._campaign, db_url=self._settings.db_url)
+        self._slots = [self._make_slot(served, now, rng) for served in config.served()]
+        # admission and ops go through the first server's dispatcher (neither dials)
+        self._dispatcher = self._slots[0].dispatcher
         backoff = Backoff(timedelta(seconds=self._settings.outbox_backoff_s),
                           timedelta(seconds=self._settings.outbox_backoff_max_s))  # fmt: skip
         self._outbox = OutboxWorker(self._engine, self._crm, rng=rng, backoff=backoff)
@@ -228,12 +203,12 @@ class Service:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, self._on_signal)
         await self._check_leader()
-        if await self._locked(self._coordinator.try_acquire, self._server_lock):
-            if await self._serve() != 0:
+        for slot in self._slots:
+            if not await self._locked(self._coordinator.try_acquire, slot.lock):
+                self._log_standby(slot)
+            elif await self._serve(slot) != 0:
                 await self._close()
                 return 1
-        else:
-            self._log_standby()
         self._listen()
         self._schedule(loop)
         self._spawn(self._pump())
@@ -246,30 +221,32 @@ class Service:
         await self._shutdown()
         return self._exit_code
 
-    async def _serve(self) -> int:
-        """This node owns its server now: adopt the server's live calls, connect AMI."""
-        self._serving = True
+    async def _serve(self, slot: ServerSlot) -> int:
+        """This node owns the server now: adopt the server's live calls, connect AMI."""
+        slot.serving = True
         log.info("server %s: node %s owns it (campaign %s); recovering its live calls",
-                 self._server, self._settings.node, self._campaign.name)  # fmt: skip
-        self._recover()
-        events = AgentEvents(self._agents, self._clock, self._wake.set)
-        self._telephony.watch_agent_devices(self._campaign.agent_channel_template, events.device)
-        self._telephony.watch_accepts(events.accepted)
-        await self._telephony.start()
+                 slot.name, self._settings.node, self._campaign.name)  # fmt: skip
+        self._recover(slot)
+        events = AgentEvents(slot.agents, self._clock, self._wake.set)
+        telephony = slot.telephony
+        telephony.watch_agent_devices(self._campaign.agent_channel_template, events.device)
+        telephony.watch_accepts(events.accepted)
+        await telephony.start()
         try:
-            await self._telephony.wait_ready()
+            await telephony.wait_ready()
         except AmiAuthError as exc:
-            log.error("AMI refused the login: %s", exc)
+            log.error("AMI of server %s refused the login: %s", slot.name, exc)
             return 1
         except AmiUnavailable as exc:
-            log.warning("AMI not ready yet (%s); dialling starts when it is", exc)
+            log.warning("AMI of server %s not ready yet (%s); dialling starts when it is",
+                        slot.name, exc)  # fmt: skip
         self._wake.set()
         return 0
 
-    def _log_standby(self) -> None:
+    def _log_standby(self, slot: ServerSlot) -> None:
         log.info("standby: server %s is owned by another node; node %s waits and takes "
                  "over when it goes (retrying every %.0f s)",
-                 self._server, self._settings.node, _LOCK_CHECK_S)  # fmt: skip
+                 slot.name, self._settings.node, _LOCK_CHECK_S)  # fmt: skip
 
     # ---- locks: leadership and the server -----------------------------------------------
 
@@ -297,7 +274,9 @@ class Service:
             if self._stopping:
                 return
             await self._check_leader()
-            await self._check_server()
+            for slot in self._slots:
+                await self._check_server(slot)
+            self._unserved = await self._find_unserved() if self._leader else None
 
     async def _check_leader(self) -> None:
         node = self._settings.node
@@ -322,52 +301,76 @@ class Service:
             if self._scheduler.get_job(job_id) is not None:
                 self._scheduler.modify_job(job_id, next_run_time=now)
 
-    async def _check_server(self) -> None:
-        if self._serving and not await self._locked(self._coordinator.holds, self._server_lock):
-            self._serving, self._suspended = False, True  # no new dial from this moment
+    async def _check_server(self, slot: ServerSlot) -> None:
+        if slot.serving and not await self._locked(self._coordinator.holds, slot.lock):
+            slot.serving, slot.suspended = False, True  # no new dial from this moment
             log.error("lost the lock of server %s (database connection lost?): node %s "
                       "dials nothing new, keeps following its calls, and takes the lock "
                       "back if no other node took it",
-                      self._server, self._settings.node)  # fmt: skip
-        if self._suspended:
-            await self._take_back()
+                      slot.name, self._settings.node)  # fmt: skip
+        if slot.suspended:
+            await self._take_back(slot)
         elif (
-            not self._serving
+            not slot.serving
             and not self._stopping
-            and await self._locked(self._coordinator.try_acquire, self._server_lock)
+            and await self._locked(self._coordinator.try_acquire, slot.lock)
         ):
-            self._serving = True  # before the task runs: the next check must not spawn it
-            self._spawn(self._take_over())
+            slot.serving = True  # before the task runs: the next check must not spawn it
+            self._spawn(self._take_over(slot))
 
-    async def _take_back(self) -> None:
+    async def _take_back(self, slot: ServerSlot) -> None:
         """After losing the server lock: retake it while nobody else has (a PostgreSQL
         restart); if another node holds it now, that node adopts this node's calls, so this
         one stops at once and exits 3 for its supervisor."""
-        got = await self._ask(self._coordinator.try_acquire, self._server_lock)
+        got = await self._ask(self._coordinator.try_acquire, slot.lock)
         if got is None or self._stopping:
             return  # the database does not answer yet: go on waiting, dial nothing
         if got:
-            self._serving, self._suspended = True, False
+            slot.serving, slot.suspended = True, False
             log.info("server %s: node %s holds its lock again; dialling resumes",
-                     self._server, self._settings.node)  # fmt: skip
+                     slot.name, self._settings.node)  # fmt: skip
             self._wake.set()
             return
         log.error("server %s is owned by another node now: node %s stops and exits (%d) for "
-                  "its supervisor to restart it", self._server, self._settings.node,
+                  "its supervisor to restart it", slot.name, self._settings.node,
                   EXIT_LOST_SERVER)  # fmt: skip
-        self._suspended = False
+        slot.suspended = False
         self._exit_code = EXIT_LOST_SERVER
         self._hurry = True
         self._stop.set()
 
-    async def _take_over(self) -> None:
+    async def _take_over(self, slot: ServerSlot) -> None:
         """Serve the server as its new owner (AMI may take a while: locks go on being
         checked meanwhile)."""
         if self._stopping:
             return  # the lock is released with the others at close
-        if await self._serve() != 0:
+        if await self._serve(slot) != 0:
             self._exit_code = 1
             self._stop.set()
+
+    async def _find_unserved(self) -> dict[str, bool] | None:
+        """The leader's look at every server of the campaign (its own, and those agents are
+        bound to): True for one whose lock nobody holds. None when the database cannot tell."""
+        known = {slot.name for slot in self._slots}
+        try:
+            known |= await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._agent_servers
+            )
+        except Exception as exc:  # the lock checks go on; the finding waits for the database
+            log.warning("servers of campaign %s not read: %s", self._campaign.name, _why(exc))
+            return None
+        found: dict[str, bool] = {}
+        for server in sorted(known):
+            held = await self._ask(self._coordinator.is_held,
+                                   server_lock(server, self._campaign.name))  # fmt: skip
+            if held is None:
+                return None
+            found[server] = not held
+        return found
+
+    def _agent_servers(self) -> set[str]:
+        registry = SqlAgentRegistry(self._engine)
+        return {r.server for r in registry.all(self._campaign.name) if r.server}
 
     def _on_signal(self) -> None:
         if self._stop.is_set():
@@ -385,9 +388,9 @@ class Service:
             self._scheduler.shutdown(wait=False)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._settings.shutdown_grace_s
-        while self._dispatcher.live_attempts and loop.time() < deadline and not self._hurry:
+        while self._live_calls() and loop.time() < deadline and not self._hurry:
             await asyncio.sleep(0.2)
-        left = self._dispatcher.live_attempts
+        left = self._live_calls()
         if left:
             log.warning(
                 "handing back %d call(s) still in progress: the next start finds them on "
@@ -405,14 +408,17 @@ class Service:
                 loop.run_in_executor(self._coordination, self._coordinator.close),
                 _LOCK_CALL_TIMEOUT_S,
             )
-        self._leader = self._serving = False
+        self._leader = False
+        for slot in self._slots:
+            slot.serving = False
         self._coordination.shutdown(wait=False, cancel_futures=True)
 
     async def _close(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._telephony.close()
+        for slot in self._slots:
+            await slot.telephony.close()
         await self._release_locks()
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._crm.close()
@@ -437,32 +443,72 @@ class Service:
             return DEFAULT_CRM_MAPPING
         return crm.mapping
 
-    def _agent_registry(self, now: datetime) -> AgentSync:
-        """The campaign's agents in the agents table, where ops log them in, pause and
+    def _make_slot(self, served: ServedServer, now: datetime, rng: random.Random) -> ServerSlot:
+        """One server's objects: its store (attempts record the server), agent pool,
+        registry sync, AMI link and dispatcher."""
+        name, campaign = served.server.name, self._campaign
+        agents = campaign.agents if served.server.agents is None else served.server.agents
+        store = SqlOrderStore(self._engine, campaign=campaign.name, node=self._settings.node,
+                              lease=timedelta(seconds=self._settings.claim_lease_s),
+                              mapping=dict(self._mapping), server=name)  # fmt: skip
+        pool = AgentPool(agents, now, wrap_up_s=campaign.wrap_up_s,
+                         miss_pause_after=campaign.agent_miss_pause_after)  # fmt: skip
+        built: list[ServerSlot] = []  # the slot, once built, for its AMI's callbacks
+
+        def on_report(report: CallReport) -> None:
+            self._on_report(built[0], report)
+
+        def next_turn(report: CallReport) -> None:
+            asyncio.get_running_loop().call_soon(on_report, report)
+
+        telephony = AmiTelephony(served.ami, on_report, clock=self._clock,
+                                 on_originate_latency=self._latency.observe)  # fmt: skip
+
+        dispatcher = Dispatcher(
+            settings=campaign,
+            store=store,
+            telephony=GuardedTelephony(telephony, next_turn, self._clock),
+            agents=pool,
+            journal=self._journal,
+            screen=self._screen,
+            new_attempt_id=lambda: str(uuid.uuid4()),
+            jitter=rng.random,
+            status_check=self._recheck.check,
+        )
+        sync = self._agent_registry(name, agents, pool, now)
+        built.append(ServerSlot(name, server_lock(name, campaign.name),
+                                served.server.line_cap(self._settings), store, pool, sync,
+                                telephony, dispatcher))  # fmt: skip
+        return built[0]
+
+    def _agent_registry(
+        self, server: str, agents: Sequence[str], pool: AgentPool, now: datetime
+    ) -> AgentSync:
+        """The server's agents in the agents table, where ops log them in, pause and
         resume them (`callback-dialer agents ...`); the pool follows it at every round."""
         registry = SqlAgentRegistry(self._engine)
         campaign = self._campaign
-        registry.configure(campaign.name, campaign.agents, now, server=self._server,
+        registry.configure(campaign.name, agents, now, server=server,
                            channel_template=campaign.agent_channel_template)  # fmt: skip
         if self._settings.login_agents:
-            for record in registry.all(campaign.name, server=self._server):
+            for record in registry.all(campaign.name, server=server):
                 if record.state is AgentState.LOGGED_OUT:
                     registry.login(record.id, now)
-        return AgentSync(registry, self._agents, campaign=campaign.name, server=self._server)
+        return AgentSync(registry, pool, campaign=campaign.name, server=server)
 
-    def _recover(self) -> None:
+    def _recover(self, slot: ServerSlot) -> None:
         """Attempts a previous owner of this server left live are awaited again (found on
         Asterisk by ChannelId, or settled from AstDB at the first resync); their agents are
-        busy. Other servers' attempts belong to their own nodes."""
-        live = self._store.live_attempts()
-        self._agent_sync.load(self._clock(), busy={a.agent for a in live})
-        self._dispatcher.recover(live)
+        busy. Other servers' attempts belong to their own owners."""
+        live = slot.store.live_attempts()
+        slot.agent_sync.load(self._clock(), busy={a.agent for a in live})
+        slot.dispatcher.recover(live)
         for attempt in live:
-            self._agents.restore(attempt.agent, AgentState.ON_CALL, attempt.started_at)
-            self._telephony.adopt(self._request_for(attempt), attempt.started_at)
-            log.info("recovering attempt %s of order %s (agent %s)",
-                     attempt.id, attempt.order_id, attempt.agent)  # fmt: skip
-        for order_id in self._awaiting_disposition():
+            slot.agents.restore(attempt.agent, AgentState.ON_CALL, attempt.started_at)
+            slot.telephony.adopt(self._request_for(attempt), attempt.started_at)
+            log.info("recovering attempt %s of order %s (agent %s, server %s)",
+                     attempt.id, attempt.order_id, attempt.agent, slot.name)  # fmt: skip
+        for order_id in self._awaiting_disposition(slot.name):
             self._dispose(order_id, self._clock())
 
     def _request_for(self, attempt: AttemptRecord) -> OriginateRequest:
@@ -476,7 +522,7 @@ class Service:
             accept_timeout_s=self._campaign.agent_accept_timeout_s,
         )
 
-    def _awaiting_disposition(self) -> list[str]:
+    def _awaiting_disposition(self, server: str) -> list[str]:
         if self._settings.auto_disposition == "none":
             return []
         last_server = (
@@ -490,7 +536,7 @@ class Service:
             query = select(OrderRow.id).where(
                 OrderRow.campaign == self._campaign.name,
                 OrderRow.phase == Phase.AWAITING_DISPOSITION.value,
-                last_server == self._server,
+                last_server == server,
             )
             return list(session.scalars(query))
 
@@ -506,8 +552,8 @@ class Service:
         handler = None if secret is None else IntakeHandler(secret, SeenEvents())
         name = self._campaign.name
         metrics = MetricsResource(OrderViews(self._engine, name),
-                                  lambda: (self._telephony.ready, self._clock()), name,
-                                  self._latency)  # fmt: skip
+                                  lambda: (self._ami_up(), self._clock()), name,
+                                  self._latency, lambda: self._unserved)  # fmt: skip
         extra = {b"api": build_api(self._engine, self._ops), b"metrics": metrics}
         site = web.build_site(reactor, handler, self.accept, self.health, self._clock, extra=extra)
         host, port = self._settings.intake_host, self._settings.intake_port
@@ -538,11 +584,12 @@ class Service:
 
     def _announce(self) -> None:
         s = self._settings
+        servers = ", ".join(f"{slot.name}" + ("" if slot.serving else " (standby)")
+                            for slot in self._slots)  # fmt: skip
+        agents = sorted({a.id for slot in self._slots for a in slot.agents.all()})
         lines = [
             f"callback-dialer run: campaign {self._campaign.name!r}, node {s.node}, "
-            f"server {self._server}"
-            + ("" if self._serving else " (standby)")
-            + f", agents {', '.join(self._campaign.agents) or '(none)'}",
+            f"server {servers}, agents {', '.join(agents) or '(none)'}",
             f"  log:     {Path(s.log_file).resolve()}",
             f"  healthz: {self._intake_url}/healthz",
             f"  intake:  POST {self._intake_url}/intake"
@@ -586,26 +633,31 @@ class Service:
                 await asyncio.wait_for(self._wake.wait(), delay)
 
     def _round(self) -> float:
-        """One dispatch round under the pacing caps; returns how long to sleep at most."""
+        """One dispatch round on every server this node dials on, under the pacing caps;
+        returns how long to sleep at most."""
         tick = self._settings.tick_s
         self._apply_kept()
-        if not self._serving or not self._telephony.ready:
+        dialling = [slot for slot in self._slots if slot.dialling]
+        if not dialling:
             return min(tick, 1.0)
         if self._campaigns.is_paused(self._campaign.name):
             return tick  # paused by ops (POST /api/v1/campaign/pause): nothing is originated
+        return min([self._round_on(slot) for slot in dialling])
+
+    def _round_on(self, slot: ServerSlot) -> float:
+        tick = self._settings.tick_s
         now = self._clock()
         cps_room = self._pacer.allowance(now)
-        line_room = self._line_room()
-        limit = min(cps_room, line_room)
-        self._agent_sync.sync(now)
-        started = self._dispatcher.dispatch(now, limit=limit) if limit > 0 else 0
+        limit = min(cps_room, self._line_room(slot))
+        slot.agent_sync.sync(now)
+        started = slot.dispatcher.dispatch(now, limit=limit) if limit > 0 else 0
         self._pacer.spend(started)
         if started:
-            self._agent_sync.sync(now)
+            slot.agent_sync.sync(now)
         wanted = self._recheck.take_wanted(now)
         if wanted:
             self._spawn(self._read_statuses(wanted))
-        next_at = self._dispatcher.next_wakeup(now)
+        next_at = slot.dispatcher.next_wakeup(now)
         if next_at is None:
             return tick
         ahead = (next_at - self._clock()).total_seconds()
@@ -615,13 +667,19 @@ class Service:
             return max(0.01, self._pacer.wait_s())  # paced: due work waits for a token
         return tick  # due work waits for an agent, a line or a status: each wakes us
 
-    def _line_room(self) -> int:
-        s = self._settings
-        own = s.campaign_lines - self._dispatcher.live_attempts
+    def _line_room(self, slot: ServerSlot) -> int:
+        own = self._settings.campaign_lines - self._live_calls()
         if own <= 0:
             return 0
-        server_cap = self._config.server.line_cap(s)
-        return min(own, server_cap - len(self._store.live_attempts()))
+        return min(own, slot.line_cap - len(slot.store.live_attempts()))
+
+    def _live_calls(self) -> int:
+        """This node's calls in progress, on every server it serves."""
+        return sum(slot.dispatcher.live_attempts for slot in self._slots)
+
+    def _ami_up(self) -> bool:
+        served = [slot for slot in self._slots if slot.serving]
+        return bool(served) and all(slot.telephony.ready for slot in served)
 
     async def _read_statuses(self, order_ids: list[str]) -> None:
         await asyncio.gather(*(self._read_status(order_id) for order_id in order_ids))
@@ -737,12 +795,9 @@ class Service:
 
     # ---- telephony callbacks -----------------------------------------------------------
 
-    def _report_next_turn(self, report: CallReport) -> None:
-        asyncio.get_running_loop().call_soon(self._on_report, report)
-
-    def _on_report(self, report: CallReport) -> None:
+    def _on_report(self, slot: ServerSlot, report: CallReport) -> None:
         try:
-            self._dispatcher.on_report(report)
+            slot.dispatcher.on_report(report)
         except DispatchError:
             log.exception("report for an unknown attempt ignored")
         except Exception as exc:
@@ -750,7 +805,7 @@ class Service:
                 raise
             log.warning("result of attempt %s kept until the database is back (%s)",
                         report.attempt_id, _why(exc))  # fmt: skip
-            self._kept_reports.append(report)
+            slot.kept_reports.append(report)
             return
         answered, self._journal.answered = self._journal.answered, []
         for order_id in answered:
@@ -760,17 +815,8 @@ class Service:
     def _apply_kept(self) -> None:
         """Apply again, in their order, the results and dispositions the database could
         not take; stops at the first that still fails (raising its error)."""
-        while self._kept_reports:
-            report = self._kept_reports[0]
-            try:
-                self._dispatcher.on_report(report)
-            except DispatchError:
-                log.exception("kept result of an unknown attempt dropped")
-            else:
-                log.info("kept result of attempt %s applied", report.attempt_id)
-            self._kept_reports.pop(0)
-            answered, self._journal.answered = self._journal.answered, []
-            self._kept_dispositions.update(dict.fromkeys(answered, report.ended_at))
+        for slot in self._slots:
+            self._apply_kept_reports(slot)
         while self._kept_dispositions:
             order_id, at = next(iter(self._kept_dispositions.items()))
             disposition = self._auto_disposition(order_id)
@@ -780,6 +826,19 @@ class Service:
                 except (DispatchError, ValueError) as exc:
                     log.error("kept disposition of order %s failed: %s", order_id, exc)
             del self._kept_dispositions[order_id]
+
+    def _apply_kept_reports(self, slot: ServerSlot) -> None:
+        while slot.kept_reports:
+            report = slot.kept_reports[0]
+            try:
+                slot.dispatcher.on_report(report)
+            except DispatchError:
+                log.exception("kept result of an unknown attempt dropped")
+            else:
+                log.info("kept result of attempt %s applied", report.attempt_id)
+            slot.kept_reports.pop(0)
+            answered, self._journal.answered = self._journal.answered, []
+            self._kept_dispositions.update(dict.fromkeys(answered, report.ended_at))
 
     def _dispose(self, order_id: str, now: datetime) -> None:
         disposition = self._auto_disposition(order_id)
@@ -811,32 +870,44 @@ class Service:
 
     def health(self) -> tuple[bool, Mapping[str, Any]]:
         now = self._clock()
-        ready = self._telephony.ready
+        ready = self._ami_up()
         database = self._database_state()
-        standby = not self._serving and not self._suspended
+        suspended = any(slot.suspended for slot in self._slots)
+        standby = not any(slot.serving or slot.suspended for slot in self._slots)
         # a node that cannot reach the database cannot dial; a standby is healthy waiting
         healthy = (ready or standby) and not self._stopping and database == "ok"
-        healthy = healthy and not self._suspended  # lost its server lock: not dialling
+        healthy = healthy and not suspended  # lost a server lock: not dialling there
+        agents = [agent for slot in self._slots for agent in slot.agents.all()]
         state = {
             "status": ("standby" if standby else "ok") if healthy else "unavailable",
-            "ami": "ready" if ready else "down",
+            "ami": "standby" if standby else "ready" if ready else "down",
             "database": database,
             "crm": self._crm_state,
             "paused": self._paused_state() if database == "ok" else None,
-            "kept_results": len(self._kept_reports) + len(self._kept_dispositions),
+            "kept_results": sum(len(slot.kept_reports) for slot in self._slots)
+            + len(self._kept_dispositions),
             "stopping": self._stopping,
             "campaign": self._campaign.name,
             "node": self._settings.node,
-            "server": self._server,
+            "server": self._slots[0].name,
+            "servers": {slot.name: slot.state for slot in self._slots},
+            "standby_for": [slot.name for slot in self._slots if slot.state == STANDBY],
+            "unserved": self._unserved_names(),
             "leader": self._leader,
             "standby": standby,
-            "suspended": self._suspended,
-            "live_calls": self._dispatcher.live_attempts,
-            "agents_idle": self._agents.idle_count(now),
-            "agents": {a.id: a.state.value for a in self._agents.all()},
+            "suspended": suspended,
+            "live_calls": self._live_calls(),
+            "agents_idle": sum(slot.agents.idle_count(now) for slot in self._slots),
+            "agents": {a.id: a.state.value for a in agents},
             "at": now.isoformat(),
         }
         return healthy, state
+
+    def _unserved_names(self) -> list[str] | None:
+        """Servers nobody serves, as the leader found them; None on other nodes."""
+        if self._unserved is None:
+            return None
+        return sorted(name for name, nobody in self._unserved.items() if nobody)
 
     def _paused_state(self) -> bool | None:
         try:

@@ -2,9 +2,11 @@
 
 Precedence: defaults < file < environment < command line. Sections: ``[service]`` (below),
 ``[campaign]`` (``dialer.config``), ``[crm]`` (``crm_adapter.config``; plus ``kind = "demo"``,
-the built-in demo CRM) and ``[ami]``. Every error is a ``ConfigError`` naming the field
-(``service.cps``, ``ami.port``); the run command exits 2 with it. Secrets are never written
-in the file: ``<name>_env`` (a variable name) or ``<name>_file`` (a path).
+the built-in demo CRM) and ``[ami]``: one server, or ``[ami.servers.NAME]`` tables for the
+servers a node stands by for, each inheriting ``[ami]``. Every error is a ``ConfigError``
+naming the field (``service.cps``, ``ami.servers.ast-2.port``); the run command exits 2 with
+it. Secrets are never written in the file: ``<name>_env`` (a variable name) or
+``<name>_file`` (a path).
 """
 
 from __future__ import annotations
@@ -106,6 +108,7 @@ class AsteriskServer:
 
     name: str = DEFAULT_SERVER
     lines: int | None = None
+    agents: tuple[str, ...] | None = None  # None: the campaign's agents
 
     def __post_init__(self) -> None:
         if not _SERVER_NAME.fullmatch(self.name):
@@ -135,6 +138,19 @@ class ServiceConfig:
     ami: AmiSettings
     source: Path | None = None
     server: AsteriskServer = AsteriskServer()
+    servers: tuple[ServedServer, ...] = ()  # [ami.servers.NAME]; empty: the one [ami]
+
+    def served(self) -> tuple[ServedServer, ...]:
+        """The servers this node serves or stands by for, in the file's order."""
+        return self.servers or (ServedServer(self.server, self.ami),)
+
+
+@dataclass(frozen=True, slots=True)
+class ServedServer:
+    """One Asterisk server a node may serve: its name, line cap, agents and AMI link."""
+
+    server: AsteriskServer
+    ami: AmiSettings
 
 
 def load_service_config(
@@ -158,19 +174,86 @@ def load_service_config(
     campaign = campaign_from_mapping(_table(data, "campaign"), where="campaign")
     crm = crm_settings(_table(data, "crm"), environ, base)
     ami_table = _table(data, "ami")
+    servers = served_servers(ami_table, environ, base, campaign)
+    if servers:
+        return ServiceConfig(service, campaign, crm, servers[0].ami, path, servers[0].server,
+                             servers)  # fmt: skip
     server = asterisk_server(ami_table, environ)
     ami_rest = {k: v for k, v in ami_table.items() if k not in _SERVER_KEYS}
     ami = ami_settings(ami_rest, environ, base)
     return ServiceConfig(service, campaign, crm, ami, path, server)
 
 
-def asterisk_server(table: Mapping[str, Any], environ: Mapping[str, str]) -> AsteriskServer:
+def served_servers(
+    ami: Mapping[str, Any], environ: Mapping[str, str], base: Path, campaign: CampaignSettings
+) -> tuple[ServedServer, ...]:
+    """``[ami.servers.NAME]`` tables: the servers a node stands by for, each inheriting the
+    settings of ``[ami]`` and overriding what it names (host, port, credentials, lines,
+    agents). No such table: () (the plain ``[ami]`` form, one server)."""
+    if "servers" not in ami:
+        return ()
+    tables = ami["servers"]
+    if not isinstance(tables, dict) or not tables:
+        raise ConfigError("ami.servers: expected [ami.servers.NAME] tables, one per server")
+    for key in ("server", "agents"):
+        if key in ami:
+            raise ConfigError(f"ami.{key}: with [ami.servers.NAME] each server table says it")
+    if environ.get("CALLBACK_DIALER_AMI_SERVER"):
+        raise ConfigError("CALLBACK_DIALER_AMI_SERVER: [ami.servers.NAME] names the servers")
+    if campaign.agents:
+        raise ConfigError("campaign.agents: with [ami.servers.NAME] each server lists its own "
+                          "agents (ami.servers.NAME.agents)")  # fmt: skip
+    inherited = {k: v for k, v in ami.items() if k != "servers"}
+    return tuple(_served(name, table, inherited, environ, base) for name, table in tables.items())
+
+
+def _served(
+    name: str, table: Any, inherited: Mapping[str, Any], environ: Mapping[str, str], base: Path
+) -> ServedServer:
+    where = f"ami.servers.{name}"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: must be a table")
+    own = dict(table)
+    agents = own.pop("agents", None)
+    if agents is not None and (
+        not isinstance(agents, list) or not all(isinstance(a, str) and a for a in agents)
+    ):
+        raise ConfigError(f"{where}.agents: expected a list of agent ids, got {agents!r}")
+    merged = {k: v for k, v in inherited.items() if not _overridden(k, own)} | own
+    env = {k: v for k, v in environ.items() if not _overridden_by(k, own)}
+    server = asterisk_server({**merged, "server": name}, env, where=where)
+    rest = {k: v for k, v in merged.items() if k not in _SERVER_KEYS}
+    ami = ami_settings(rest, env, base, where=where)
+    return ServedServer(dataclasses.replace(server, agents=_tuple(agents)), ami)
+
+
+def _overridden(key: str, own: Mapping[str, Any]) -> bool:
+    """A key of ``[ami]`` a server table replaces (a secret replaces both secret forms)."""
+    secrets = {"secret_env", "secret_file"}
+    return key in own or (key in secrets and bool(secrets & set(own)))
+
+
+def _overridden_by(variable: str, own: Mapping[str, Any]) -> bool:
+    """An environment variable over ``[ami]`` that a server table's own setting beats."""
+    keys = {v: k for k, v in _AMI_ENV.items()} | {"CALLBACK_DIALER_AMI_LINES": "lines"}
+    if variable in ("CALLBACK_DIALER_AMI_SECRET", "CALLBACK_DIALER_AMI_SECRET_FILE"):
+        return bool({"secret_env", "secret_file"} & set(own))
+    return keys.get(variable) in own
+
+
+def _tuple(agents: list[str] | None) -> tuple[str, ...]:
+    return tuple(agents or ())
+
+
+def asterisk_server(
+    table: Mapping[str, Any], environ: Mapping[str, str], *, where: str = "ami"
+) -> AsteriskServer:
     """``[ami] server`` / ``lines`` (or CALLBACK_DIALER_AMI_SERVER / _LINES over them)."""
     values: dict[str, Any] = {}
     if "server" in table:
-        values["name"] = _typed(str, table["server"], "ami.server")
+        values["name"] = _typed(str, table["server"], f"{where}.server")
     if "lines" in table:
-        values["lines"] = _typed(int, table["lines"], "ami.lines")
+        values["lines"] = _typed(int, table["lines"], f"{where}.lines")
     if environ.get("CALLBACK_DIALER_AMI_SERVER"):
         values["name"] = environ["CALLBACK_DIALER_AMI_SERVER"]
     if environ.get("CALLBACK_DIALER_AMI_LINES"):
@@ -179,7 +262,7 @@ def asterisk_server(table: Mapping[str, Any], environ: Mapping[str, str]) -> Ast
     try:
         return AsteriskServer(**values)
     except ValueError as exc:
-        raise ConfigError(f"ami.{exc}") from exc
+        raise ConfigError(f"{where}.{exc}") from exc
 
 
 def service_settings(
@@ -234,46 +317,49 @@ def crm_settings(
         raise ConfigError(str(exc)) from exc
 
 
-def ami_settings(table: Mapping[str, Any], environ: Mapping[str, str], base: Path) -> AmiSettings:
+def ami_settings(
+    table: Mapping[str, Any], environ: Mapping[str, str], base: Path, *, where: str = "ami"
+) -> AmiSettings:
     """``[ami]``, then CALLBACK_DIALER_AMI_* (as ``AmiSettings.from_env``) over it."""
     if "secret" in table:
-        raise ConfigError("ami.secret: secrets are not written in the file; set secret_env or "
-                          "secret_file")  # fmt: skip
+        raise ConfigError(f"{where}.secret: secrets are not written in the file; set "
+                          "secret_env or secret_file")  # fmt: skip
     unknown = sorted(set(table) - _AMI_KEYS)
     if unknown:
-        raise ConfigError(f"ami.{unknown[0]}: unknown setting")
+        raise ConfigError(f"{where}.{unknown[0]}: unknown setting")
     hints = typing.get_type_hints(AmiSettings)
     values: dict[str, Any] = {}
     for key, value in table.items():
         if key in {"secret_env", "secret_file"}:
             continue
         name = "username" if key == "user" else key
-        values[name] = _typed(hints[name], value, f"ami.{key}")
+        values[name] = _typed(hints[name], value, f"{where}.{key}")
     for key, variable in _AMI_ENV.items():
         if environ.get(variable):
             name = "username" if key == "user" else key
             values[name] = _from_text(hints[name], environ[variable], variable)
-    values["secret"] = _ami_secret(table, environ, base)
+    values["secret"] = _ami_secret(table, environ, base, where)
     if values.get("tls_ca_file"):  # relative to the config file, like the secret files
         values["tls_ca_file"] = str(base / Path(values["tls_ca_file"]).expanduser())
     try:
         settings = AmiSettings(**values)
         tls_context(settings)  # an unreadable CA file is a config error, not a dial error
     except (AmiConfigError, TypeError, ValueError) as exc:
-        raise ConfigError(f"ami: {exc}") from exc
+        raise ConfigError(f"{where}: {exc}") from exc
     return settings
 
 
-def _ami_secret(table: Mapping[str, Any], environ: Mapping[str, str], base: Path) -> str:
+def _ami_secret(
+    table: Mapping[str, Any], environ: Mapping[str, str], base: Path, where: str
+) -> str:
     if environ.get("CALLBACK_DIALER_AMI_SECRET"):
         return environ["CALLBACK_DIALER_AMI_SECRET"]
     if environ.get("CALLBACK_DIALER_AMI_SECRET_FILE"):
         return _read_secret(Path(environ["CALLBACK_DIALER_AMI_SECRET_FILE"]), "ami.secret_file")
-    secret = _secret(table, "secret", environ, base, "ami")
+    secret = _secret(table, "secret", environ, base, where)
     if secret is None:
-        raise ConfigError(
-            "ami.secret_env: required (or ami.secret_file, or CALLBACK_DIALER_AMI_SECRET)"
-        )
+        raise ConfigError(f"{where}.secret_env: required (or {where}.secret_file, or "
+                          "CALLBACK_DIALER_AMI_SECRET)")  # fmt: skip
     return secret
 
 

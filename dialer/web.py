@@ -4,7 +4,8 @@ Thin handlers: parse, call the service, serialise. ``POST /intake`` takes the CR
 (``crm_adapter.http_json.IntakeHandler``: HMAC signature, timestamp, event id, body limits)
 and answers 200 ``{"received": N, "admitted": K}`` or the handler's 4xx with
 ``{"error": "<message naming the field>"}``, or 503 when the database is down (nothing
-admitted; the same event may be sent again). ``GET /healthz`` answers the service's health
+admitted; the same event may be sent again), or, for a failure nobody foresaw, a JSON 500
+with its traceback in the service log. ``GET /healthz`` answers the service's health
 as JSON, 200 when it can dial and 503 when it cannot. ``GET /`` is the ops dashboard
 (``dialer/static/dashboard.html``, plain HTML+JS polling the API). The ops API (``/api``, see
 ``dialer.api``) and ``/metrics`` are further children given by the composition root.
@@ -16,6 +17,7 @@ asyncio reactor and passes it to ``listen``.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from importlib import resources
@@ -32,7 +34,8 @@ from dialer.storage.engine import is_database_down
 
 Accept = Callable[[list[Order]], int]
 Health = Callable[[], tuple[bool, Mapping[str, Any]]]
-_OK, _NOT_FOUND, _UNAVAILABLE = 200, 404, 503
+_OK, _NOT_FOUND, _INTERNAL, _UNAVAILABLE = 200, 404, 500, 503
+log = logging.getLogger(__name__)
 
 
 class IntakeResource(Resource):
@@ -63,12 +66,22 @@ class IntakeResource(Resource):
         try:
             admitted = self._accept(orders)
         except Exception as exc:
-            if not is_database_down(exc):
-                raise
             self._handler.release(headers)  # the CRM's resend must not be a "replay"
-            request.setResponseCode(_UNAVAILABLE)
-            return _json({"error": "database unavailable: nothing admitted; push again later"})
+            return _admission_failed(request, exc)
         return _json({"received": len(orders), "admitted": admitted})
+
+
+def _admission_failed(request: Any, exc: Exception) -> bytes:
+    """503 while the database is down; any other failure is a bug: a JSON 500 for the CRM
+    (never twisted's HTML page) and its traceback in the service log. A resend is safe: a
+    known order is never admitted twice."""
+    if is_database_down(exc):
+        request.setResponseCode(_UNAVAILABLE)
+        return _json({"error": "database unavailable: nothing admitted; push again later"})
+    log.exception("intake: admitting a push failed")
+    request.setResponseCode(_INTERNAL)
+    why = f"intake failed ({type(exc).__name__}, see the service log)"
+    return _json({"error": f"{why}; push again: orders already admitted are not admitted twice"})
 
 
 class HealthResource(Resource):

@@ -2,8 +2,10 @@
 
 Due orders are selected through the (phase, priority, next_due_at) index and claimed with
 a lease (``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has one writer), so
-several nodes share one queue. Attempts record the Asterisk ``server`` of the store's node;
-``live_attempts`` are that server's only (recovery, the per-server line cap).
+several nodes share one queue; an order is inserted with ``ON CONFLICT (id) DO NOTHING``,
+so two nodes admitting it at once insert it once. Attempts record the Asterisk ``server``
+of the store's node; ``live_attempts`` are that server's only (recovery, the per-server
+line cap).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, inspect, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -60,10 +63,8 @@ class SqlOrderStore:
     def insert(self, entry: QueueEntry, outcomes: Sequence[Outcome] = ()) -> bool:
         def work() -> bool:
             with Session(self._engine) as session, session.begin():
-                if session.get(OrderRow, entry.order.id) is not None:
+                if not self._insert_if_new(session, entry):
                     return False
-                session.add(self._new_row(entry))
-                session.flush()
                 self._add_outcomes(session, outcomes)
                 return True
 
@@ -171,6 +172,22 @@ class SqlOrderStore:
             for row in claimed:
                 row.phase, row.claimed_by, row.lease_until = CLAIMED, self._node, now + self._lease
             return [_entry(row, phase=Phase.QUEUED) for row in claimed]
+
+    def _insert_if_new(self, session: Session, entry: QueueEntry) -> bool:
+        """One ``INSERT … ON CONFLICT (id) DO NOTHING RETURNING id``: of two nodes admitting
+        the same order at once, one inserts and the other is told it is known (a look-up
+        before the insert let both through, and the second failed on the primary key)."""
+        row = self._new_row(entry)
+        columns = (column.key for column in inspect(OrderRow).column_attrs)
+        values = {key: value for key in columns if (value := getattr(row, key)) is not None}
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(OrderRow)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=[OrderRow.id])
+            .returning(OrderRow.id)
+        )
+        return session.execute(statement).first() is not None
 
     def _new_row(self, entry: QueueEntry) -> OrderRow:
         order = entry.order

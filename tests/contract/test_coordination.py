@@ -144,6 +144,19 @@ def test_close_frees_every_name(backend: Backend) -> None:
     assert b.try_acquire("leader:it") and b.try_acquire("server:ast-1")
 
 
+def test_is_held_tells_whether_any_node_holds_a_name_without_taking_it(backend: Backend) -> None:
+    """What the leader asks for each server to find the ones nobody serves (issue 13,
+    item 10): held by another, held by itself, free, and free again after the holder died."""
+    a, b = backend.make(), backend.make()
+    assert not b.is_held("server:ast-1:it")
+    assert a.try_acquire("server:ast-1:it")
+    assert b.is_held("server:ast-1:it") and a.is_held("server:ast-1:it")
+    assert not b.holds("server:ast-1:it"), "asking must not take the lock"
+    backend.kill(a)
+    assert not b.is_held("server:ast-1:it")
+    assert b.try_acquire("server:ast-1:it"), "asking must not keep the lock either"
+
+
 def test_a_holder_that_loses_its_lock_knows_it_and_the_other_takes_over(
     backend: Backend,
 ) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from local_services import fresh_database
+from sqlalchemy import Engine
 
 from campaigns.lifecycle import OrderState, Phase
 from campaigns.orders import Order
@@ -18,6 +21,7 @@ from dialer.storage.migrate import open_database
 from dialer.storage.orders import SqlOrderStore
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+NodeStore = Callable[[str], OrderStore]
 
 
 def _fresh_postgres(request: pytest.FixtureRequest) -> Iterator[str]:
@@ -27,16 +31,33 @@ def _fresh_postgres(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OrderStore]:
+def node_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NodeStore]:
+    """Makes the store of one more node on the same data (the fake: the same object)."""
     if request.param == "memory":
-        yield MemoryOrderStore()
-    elif request.param == "sqlite":
-        yield SqlOrderStore(open_database(f"sqlite:///{tmp_path}/contract.db"))
+        shared = MemoryOrderStore()
+        yield lambda node: shared
+        return
+    engines: list[Engine] = []
+
+    def on(url: str) -> NodeStore:
+        def make(node: str) -> OrderStore:
+            engines.append(open_database(url))
+            return SqlOrderStore(engines[-1], node=node)
+
+        return make
+
+    if request.param == "sqlite":
+        yield on(f"sqlite:///{tmp_path}/contract.db")
     else:
         for url in _fresh_postgres(request):
-            engine = open_database(url)
-            yield SqlOrderStore(engine)
-            engine.dispose()
+            yield on(url)
+    for engine in engines:
+        engine.dispose()
+
+
+@pytest.fixture
+def store(node_store: NodeStore) -> OrderStore:
+    return node_store("node-1")
 
 
 def entry(
@@ -67,6 +88,29 @@ def test_insert_is_refused_for_a_known_order_id(store: OrderStore) -> None:
     assert not store.insert(entry("1", T0 + timedelta(hours=1)))
     got = store.get("1")
     assert got is not None and got.state.due_at == T0
+
+
+def test_the_same_order_inserted_by_two_nodes_at_once_is_inserted_once(
+    node_store: NodeStore,
+) -> None:
+    """Two nodes admitting one pushed order in the same instant: one insert wins, the
+    other is told the order is known; neither raises (issue 13, item 8)."""
+    nodes = [node_store("node-1"), node_store("node-2")]
+    for n in range(20):
+        order_id, barrier = f"race-{n}", threading.Barrier(len(nodes))
+        dues = [T0 + timedelta(minutes=i) for i in range(len(nodes))]
+
+        def insert(
+            store: OrderStore, due: datetime, order_id: str, barrier: threading.Barrier
+        ) -> bool:
+            barrier.wait()
+            return store.insert(entry(order_id, due))
+
+        with ThreadPoolExecutor(len(nodes)) as pool:
+            results = list(pool.map(insert, nodes, dues, [order_id] * 2, [barrier] * 2))
+        assert sorted(results) == [False, True], f"round {n}: {results}"
+        got = nodes[0].get(order_id)
+        assert got is not None and got.state.due_at == dues[results.index(True)]
 
 
 def test_claim_due_returns_only_due_orders_new_before_retries(store: OrderStore) -> None:

@@ -4,6 +4,7 @@ to their server, and the agents CLI's --server."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,7 @@ from dialer.agent_sync import AgentSync
 from dialer.agents import AgentPool
 from dialer.config import ConfigError
 from dialer.ports import AttemptRecord, QueueEntry
-from dialer.service_config import AsteriskServer, load_service_config
+from dialer.service_config import AsteriskServer, ServiceConfig, load_service_config
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.errors import InvalidValueError
 from dialer.storage.migrate import open_database
@@ -144,3 +145,88 @@ def test_agents_cli_binds_agents_to_a_server_and_lists_it(
     code, _, err = run(capsys, "--db", url, "agents", "configure", str(campaign), "--server",
                        "a b")  # fmt: skip
     assert code == 2 and "--server" in err
+
+
+SERVERS = """
+[service]
+trunk_lines = 7
+[campaign]
+[crm]
+kind = "demo"
+orders = "orders.jsonl"
+[ami]
+host = "10.0.0.1"
+user = "dialer"
+secret_env = "AMI_SECRET"
+ping_interval_s = 2.0
+[ami.servers.ast-1]
+lines = 20
+agents = ["101", "102"]
+[ami.servers.ast-2]
+host = "10.0.0.2"
+port = 5039
+secret_file = "ast-2.secret"
+"""
+
+
+def load_servers(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> ServiceConfig:
+    (tmp_path / "ast-2.secret").write_text("other-secret\n", encoding="utf-8")
+    path = tmp_path / "service.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_service_config(path, {**ENV, **(env or {})})
+
+
+def test_ami_servers_tables_inherit_ami_and_override_what_they_name(tmp_path: Path) -> None:
+    """Issue 13, item 10: a node stands by for a list of servers."""
+    config = load_servers(tmp_path, SERVERS, {"CALLBACK_DIALER_AMI_USER": "ops"})
+    [one, two] = config.served()
+    assert one.server == AsteriskServer("ast-1", 20, ("101", "102"))
+    assert two.server == AsteriskServer("ast-2", None, ())
+    assert (one.ami.host, one.ami.port, one.ami.username, one.ami.secret) == (
+        "10.0.0.1", 5038, "ops", "s3cret")  # fmt: skip
+    assert (two.ami.host, two.ami.port, two.ami.secret) == ("10.0.0.2", 5039, "other-secret")
+    assert one.ami.ping_interval_s == two.ami.ping_interval_s == 2.0
+    assert (config.server, config.ami) == (one.server, one.ami)
+
+
+def test_plain_ami_is_still_the_one_server_form(tmp_path: Path) -> None:
+    config = load_servers(tmp_path, CONFIG + 'server = "ast-9"\n')
+    assert [s.server.name for s in config.served()] == ["ast-9"]
+    assert config.served()[0].ami == config.ami
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (("port = 5039", 'port = "x"'), "ami.servers.ast-2.port"),
+        (
+            ('secret_file = "ast-2.secret"', 'secret_file = "none.secret"'),
+            "ami.servers.ast-2.secret_file",
+        ),
+        (("lines = 20", "lines = 0"), "ami.servers.ast-1.lines"),
+        (("lines = 20", "hosst = 'x'"), "ami.servers.ast-1.hosst"),
+        (('agents = ["101", "102"]', "agents = [101]"), "ami.servers.ast-1.agents"),
+        (("[ami.servers.ast-2]", "[ami.servers.'ast 2']"), "ami.servers.ast 2.server"),
+        (("[ami]", '[ami]\nserver = "ast-1"'), "ami.server"),
+        (("[campaign]", '[campaign]\nagents = ["101"]'), "campaign.agents"),
+    ],
+)
+def test_a_bad_ami_servers_table_is_named(
+    tmp_path: Path, change: tuple[str, str], named: str
+) -> None:
+    with pytest.raises(ConfigError, match=rf"(^|: ){re.escape(named)}\b"):
+        load_servers(tmp_path, SERVERS.replace(*change))
+
+
+@pytest.mark.parametrize(
+    ("servers", "named"),
+    [
+        ("servers = {}", "ami.servers: expected"),
+        ("servers = {ast-2 = 1}", "ami.servers.ast-2: must"),
+    ],
+)
+def test_ami_servers_that_are_not_tables_are_named(
+    tmp_path: Path, servers: str, named: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"^{re.escape(named)}"):
+        load_servers(tmp_path, SERVERS.split("[ami.servers.", maxsplit=1)[0] + servers + "\n")

@@ -45,8 +45,10 @@ def pair(asterisk: AsteriskInstance, db_url: str, root: Path) -> tuple[ServicePr
     owner.wait_log(r"server ast-1: node a owns it", 30)
     standby = start("b", asterisk, db_url, root)
     standby.wait_log(r"standby: server ast-1 is owned by another node; node b waits", 30)
-    _, health = get_json(standby.base_url() + "/healthz")
+    status, health = get_json(standby.base_url() + "/healthz")
     assert (health["status"], health["standby"], health["server"]) == ("standby", True, "ast-1")
+    # waiting is a standby's job, not an outage: 200 and "standby", never "ami": "down"
+    assert (status, health["ami"], health["standby_for"]) == (200, "standby", ["ast-1"])
     _, health = get_json(owner.base_url() + "/healthz")
     assert (health["standby"], health["leader"]) == (False, True)
     return owner, standby

@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from crm_adapter.signing import signed_headers
 from dialer.storage.models import AttemptRow, OrderRow, OutboxRow
 
 SECRET = "intake-secret-0123456789"  # noqa: S105 - a test secret
@@ -345,7 +346,25 @@ def post_json(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
             return answer.status, json.loads(answer.read())
     except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
+        body = exc.read()
+        try:
+            return exc.code, json.loads(body)
+        except ValueError:  # not JSON (twisted's HTML error page): shown as it came
+            return exc.code, {"not_json": body.decode("utf-8", "replace")[:500]}
+
+
+def push(base: str, orders: Sequence[ShopOrder], event_id: str) -> tuple[int, dict[str, Any]]:
+    """The CRM's signed ``POST /intake`` of ``orders`` to the node at ``base``."""
+    now = datetime.now(UTC)
+    body = json.dumps(
+        {"orders": [{"id": o.id, "phone": o.phone, "name": o.name, "product": o.product,
+                     "created_at": now.isoformat(), "status": o.status, "state": o.state}
+                    for o in orders]},
+        ensure_ascii=False,
+    ).encode()  # fmt: skip
+    headers = signed_headers(SECRET.encode(), now, body, event_id)
+    headers["Content-Type"] = "application/json"
+    return post_json(f"{base}/intake", body, headers)
 
 
 def get_json(url: str) -> tuple[int, dict[str, Any]]:

@@ -7,7 +7,6 @@ for a busy 2-core machine), an order of magnitude below the tick.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from service_harness import (
     ShopOrder,
     originates_seen,
     post_json,
+    push,
     wait_for,
     write_config,
 )
@@ -55,7 +55,7 @@ def test_rule_4_a_pushed_order_is_dialled_at_once_not_at_the_next_tick(
         time.sleep(1)  # let the first tick pass, so the next one is ~30 s away
         for order in PUSHED:
             pushed_at = datetime.now(UTC)
-            status, answer = _push(base, order)
+            status, answer = push(base, [order], f"push-{order.id}")
             assert (status, answer) == (200, {"admitted": 1, "received": 1})
             dialled = service.wait_log(rf"(\S+) INFO dialer.service: dial order {order.id} ", 10)
             dialled_at = datetime.fromisoformat(dialled.group(1).replace("Z", "+00:00"))
@@ -68,28 +68,6 @@ def test_rule_4_a_pushed_order_is_dialled_at_once_not_at_the_next_tick(
     assert max(latencies) < 3.0, latencies  # the tick is 30 s: no push waited for it
     for attempt in dialer.attempts():
         assert originates_seen(asterisk, attempt.id) == 1
-
-
-def _push(base: str, order: ShopOrder) -> tuple[int, dict[str, object]]:
-    body = json.dumps(
-        {
-            "orders": [
-                {
-                    "id": order.id,
-                    "phone": order.phone,
-                    "name": order.name,
-                    "product": order.product,
-                    "created_at": datetime.now(UTC).isoformat(),
-                    "status": order.status,
-                    "state": order.state,
-                }
-            ]
-        },
-        ensure_ascii=False,
-    ).encode()
-    headers = signed_headers(SECRET.encode(), datetime.now(UTC), body, f"push-{order.id}")
-    headers["Content-Type"] = "application/json"
-    return post_json(f"{base}/intake", body, headers)
 
 
 def test_pushes_with_a_bad_signature_or_a_replayed_event_are_refused(

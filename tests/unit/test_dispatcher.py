@@ -19,6 +19,7 @@ from campaigns.settings import CampaignSettings
 from dialer.agents import AgentPool, AgentState
 from dialer.dispatcher import Dispatcher, DispatchError
 from dialer.memory_store import MemoryOrderStore
+from dialer.ports import QueueEntry
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)  # 12:00 Moscow
 S = CampaignSettings()
@@ -34,9 +35,12 @@ def screen_all_dialable(order: Order, now: datetime) -> Screening:
 
 
 def make(
-    agents: int = 1, status_check: Callable[[Order], bool] | None = None, screen=screen_all_dialable
+    agents: int = 1,
+    status_check: Callable[[Order], bool] | None = None,
+    screen=screen_all_dialable,
+    store: MemoryOrderStore | None = None,
 ) -> tuple[Dispatcher, Recorder, MemoryOrderStore, AgentPool]:  # type: ignore[no-untyped-def]
-    rec, store = Recorder(), MemoryOrderStore()
+    rec, store = Recorder(), store or MemoryOrderStore()
     pool = AgentPool([f"a{i}" for i in range(agents)], T0, wrap_up_s=0, miss_pause_after=3)
     ids = itertools.count(1)
     d = Dispatcher(
@@ -277,3 +281,37 @@ def test_a_number_live_on_another_node_waits_instead_of_failing_the_round() -> N
     assert pool_b.idle_count(T0 + timedelta(minutes=3)) == 1  # b's agent for order 2 is back
     waiting = store.get("2")
     assert waiting is not None and waiting.state.phase.value == "queued"
+
+
+def screen_order_1_invalid(order: Order, now: datetime) -> Screening:
+    found = screen_all_dialable(order, now)
+    return replace(found, verdict=Verdict.INVALID) if order.id == "1" else found
+
+
+class _RacedStore(MemoryOrderStore):
+    """Another node admits ``raced`` between this node's look-up and its insert."""
+
+    def __init__(self, raced: Order) -> None:
+        super().__init__()
+        self.raced: Order | None = raced
+        self.peer_journal = Recorder()
+
+    def get(self, order_id: str) -> QueueEntry | None:
+        found = super().get(order_id)
+        if self.raced is not None and order_id == self.raced.id:
+            other, self.raced = self.raced, None
+            peer, self.peer_journal, _, _ = make(screen=screen_order_1_invalid, store=self)
+            peer.admit([other], T0)
+        return found
+
+
+def test_an_order_another_node_admits_first_counts_as_known_and_the_rest_are_admitted() -> None:
+    """Issue 13, item 8: the push (or the leader's pull) that lost the insert race answers
+    as for a known order, logs no outcome it did not write, and admits the other orders."""
+    store = _RacedStore(order("1"))
+    d, rec, _, _ = make(screen=screen_order_1_invalid, store=store)
+    assert d.admit([order("1"), order("2", 1, "9160000002")], T0 + timedelta(minutes=1)) == 1
+    assert sorted(store.entries) == ["1", "2"]
+    assert [o.order_id for o in store.outcomes] == ["1"]  # the winner's «Невалид», once
+    assert [o.order_id for o in store.peer_journal.outcomes] == ["1"]
+    assert rec.outcomes == []

@@ -1,13 +1,16 @@
-"""``POST /intake`` while the database is down: 503 naming the cause, nothing admitted, and
-the CRM's resend of the same signed event is taken once the database is back (not refused
-as a replay)."""
+"""``POST /intake`` when admission fails: while the database is down 503 naming the cause,
+nothing admitted, and the CRM's resend of the same signed event is taken once the database
+is back (not refused as a replay); any other failure a JSON 500, logged with its
+traceback."""
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy.exc import OperationalError
 from twisted.web.test.requesthelper import DummyRequest
 
@@ -58,3 +61,26 @@ def test_a_push_while_the_database_is_down_is_503_and_its_resend_is_taken_later(
     assert _post(resource) == (200, {"received": 1, "admitted": 1})
     assert accept.taken == ["501"]
     assert _post(resource)[0] == 409  # a real replay is still refused
+
+
+class _Broken:
+    def __call__(self, orders: list[Order]) -> int:
+        raise RuntimeError("a bug nobody foresaw")
+
+
+def test_an_unforeseen_failure_is_a_json_500_and_its_traceback_is_in_the_service_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 13, item 8: not twisted's HTML "Processing Failed" page and a traceback on
+    stderr only; the CRM gets JSON naming the failure and may push the same event again."""
+    handler = IntakeHandler(SECRET, SeenEvents())
+    resource = IntakeResource(handler, _Broken(), lambda: NOW)
+    with caplog.at_level(logging.ERROR, logger="dialer.web"):
+        status, answer = _post(resource)
+    assert status == 500
+    assert "RuntimeError" in str(answer["error"]) and "push again" in str(answer["error"])
+    [record] = [r for r in caplog.records if r.name == "dialer.web"]
+    assert record.exc_info is not None and "a bug nobody foresaw" in str(record.exc_info[1])
+    accept = _Accept()
+    accept.down = False
+    assert _post(IntakeResource(handler, accept, lambda: NOW))[0] == 200  # not a "replay"
