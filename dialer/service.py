@@ -507,7 +507,7 @@ class Service:
         name = self._campaign.name
         metrics = MetricsResource(OrderViews(self._engine, name),
                                   lambda: (self._telephony.ready, self._clock()), name,
-                                  self._latency)  # fmt: skip
+                                  self._latency, self._outbox.dead_counts)  # fmt: skip
         extra = {b"api": build_api(self._engine, self._ops), b"metrics": metrics}
         site = web.build_site(reactor, handler, self.accept, self.health, self._clock, extra=extra)
         host, port = self._settings.intake_host, self._settings.intake_port
