@@ -62,7 +62,7 @@ from crm_adapter.demo import DemoCrm
 from crm_adapter.errors import CrmError, OrderNotFoundError
 from crm_adapter.factory import make_adapter
 from crm_adapter.http_json import IntakeHandler
-from crm_adapter.port import CrmAdapter, CrmOrderStatus, IntakeFilter
+from crm_adapter.port import CrmAdapter, CrmOrderStatus
 from crm_adapter.recheck import dialer_statuses
 from crm_adapter.signing import SeenEvents
 from dialer.agent_events import AgentEvents, GuardedTelephony
@@ -155,7 +155,7 @@ class Service:
         self._kept_dispositions: dict[str, datetime] = {}
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="crm")
         self._journal = LogJournal()
-        self._intake = IntakeFilter.for_campaign(self._campaign)
+        self._intake = config.intake_filter()
         now = clock()
         self._engine: Engine = open_database(self._settings.db_url)
         self._server = config.server.name

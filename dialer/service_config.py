@@ -21,6 +21,7 @@ from typing import Any, Literal
 from campaigns.settings import CampaignSettings
 from crm_adapter.config import CrmConfig, parse_crm_config
 from crm_adapter.errors import CrmConfigError
+from crm_adapter.port import MAX_PAGE_SIZE, IntakeFilter
 from dialer.ami_ import AmiConfigError, AmiSettings, tls_context
 from dialer.config import ConfigError, campaign_from_mapping
 from dialer.storage.models import DEFAULT_SERVER
@@ -135,6 +136,11 @@ class ServiceConfig:
     ami: AmiSettings
     source: Path | None = None
     server: AsteriskServer = AsteriskServer()
+
+    def intake_filter(self) -> IntakeFilter:
+        """The campaign's intake filter, pulled in pages of ``[crm] page_size``."""
+        page_size = MAX_PAGE_SIZE if isinstance(self.crm, DemoCrmConfig) else self.crm.page_size
+        return IntakeFilter.for_campaign(self.campaign, page_size=page_size)
 
 
 def load_service_config(
