@@ -41,7 +41,7 @@ class LocalServer:
         self.lock = threading.Lock()
         self.post_delay_s = 0.0
         self.post_overlaps = 0
-        self._posts_in_progress = 0
+        self.posts_in_progress = 0
 
     @property
     def url(self) -> str:
@@ -53,14 +53,14 @@ class LocalServer:
         class _Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 with outer.lock:
-                    outer.post_overlaps += outer._posts_in_progress > 0
-                    outer._posts_in_progress += 1
+                    outer.post_overlaps += outer.posts_in_progress > 0
+                    outer.posts_in_progress += 1
                 try:
                     time.sleep(outer.post_delay_s)
                     self._serve()
                 finally:
                     with outer.lock:
-                        outer._posts_in_progress -= 1
+                        outer.posts_in_progress -= 1
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

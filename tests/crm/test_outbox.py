@@ -239,7 +239,7 @@ def _encode_error() -> UnicodeEncodeError:
     return UnicodeEncodeError("latin-1", "НФ-00123:1", 0, 2, "ordinal not in range(256)")
 
 
-def test_a_row_raising_an_unexpected_error_holds_back_only_its_own_order(
+def test_rule_6_a_row_that_cannot_be_sent_holds_back_only_its_own_order(
     engine: Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Issue 13: an exception from one delivery never aborts the flush; other orders go on."""
@@ -268,7 +268,7 @@ def test_a_row_raising_an_unexpected_error_holds_back_only_its_own_order(
         UnsendableRequestError("POST /outcomes: cannot be sent: not Latin-1"),
     ],
 )
-def test_a_permanent_error_makes_the_row_dead_at_once_and_other_orders_flow(
+def test_rule_6_a_permanent_error_makes_the_row_dead_at_once_and_other_orders_flow(
     engine: Engine, error: Exception
 ) -> None:
     crm = FlakyCrm("A", "B")
