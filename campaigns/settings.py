@@ -89,6 +89,8 @@ class CampaignSettings:
     duplicate_window_days: int = 7  # handled orders looked back on for duplicates; 0 = open only
 
     def __post_init__(self) -> None:
+        if not self.intake_statuses:
+            raise ValueError("intake_statuses: at least one status, or no order is ever taken")
         if not 0 <= self.duplicate_window_days <= MAX_DUPLICATE_WINDOW_DAYS:
             raise ValueError(
                 f"duplicate_window_days must be 0 to {MAX_DUPLICATE_WINDOW_DAYS} "

@@ -1,20 +1,24 @@
 """The crm_adapter package's exception hierarchy.
 
-    CrmError                    anything a CRM adapter refuses or cannot do
-    ├── CrmConfigError          the [crm] configuration is wrong; the message names the field
-    ├── CrmUnavailableError     the CRM cannot be reached or answered 5xx: try again later
-    │   └── CrmRateLimitedError the CRM answered 429 (or 503 with Retry-After); ``retry_after``
-    ├── CrmRejectedError        the CRM answered and refused the request (4xx, success=false)
-    │   └── OrderNotFoundError  the CRM has no order with that id
-    ├── CrmDataError            the CRM's answer cannot be read; the message names the field
-    ├── InvalidOutcomeError     an outcome is incomplete for the CRM (a refusal without reason)
-    └── IntakeError             a pushed request is refused; ``status`` is the HTTP 4xx to answer
-        ├── SignatureError      missing/malformed signing headers, bad signature, stale timestamp
-        └── ReplayedEventError  the event id was already received (409: do not resend)
+    CrmError                      anything a CRM adapter refuses or cannot do
+    ├── CrmConfigError            the [crm] configuration is wrong; the message names the field
+    ├── CrmUnavailableError       the CRM cannot be reached or answered 5xx: try again later
+    │   └── CrmRateLimitedError   the CRM answered 429 (or 503 with Retry-After); ``retry_after``
+    ├── CrmRejectedError          the CRM answered and refused the request (4xx, success=false)
+    │   ├── OrderNotFoundError    the CRM has no order with that id
+    │   └── FinalRejectionError   a 4xx whose JSON body says ``"final": true`` (also permanent)
+    ├── CrmDataError              the CRM's answer cannot be read; the message names the field
+    ├── CrmPermanentError         this request can never succeed, however often it is retried
+    │   ├── InvalidOutcomeError   an outcome is incomplete for the CRM (a refusal without reason)
+    │   ├── FinalRejectionError   (above) the CRM said its refusal is final
+    │   └── UnsendableRequestError a value cannot be put on the wire (a header, a URL)
+    └── IntakeError               a pushed request is refused; ``status`` is the HTTP 4xx to answer
+        ├── SignatureError        missing/malformed signing headers, bad signature, stale timestamp
+        └── ReplayedEventError    the event id was already received (409: do not resend)
 
 Adapters translate urllib, http.client, SQLAlchemy and DB-API errors into these at their
-boundary; nothing else escapes a public adapter method. The outbox retries every
-``CrmError`` except ``InvalidOutcomeError`` (which cannot succeed) for up to three days.
+boundary; nothing else escapes a public adapter method. The outbox makes a row dead at once
+on a ``CrmPermanentError`` and retries every other ``CrmError`` for up to three days.
 """
 
 from __future__ import annotations
@@ -60,8 +64,20 @@ class CrmDataError(CrmError):
     """The CRM answered with data that cannot be read; the message names the field."""
 
 
-class InvalidOutcomeError(CrmError, ValueError):
+class CrmPermanentError(CrmError):
+    """Retrying cannot help: the same request would fail the same way."""
+
+
+class InvalidOutcomeError(CrmPermanentError, ValueError):
     """An outcome lacks what the CRM requires (002: a refusal needs its reason)."""
+
+
+class FinalRejectionError(CrmRejectedError, CrmPermanentError):
+    """The CRM refused with a 4xx and said ``"final": true``: it will never accept it."""
+
+
+class UnsendableRequestError(CrmPermanentError):
+    """A value of the request cannot be sent (not encodable in a header or a URL)."""
 
 
 class IntakeError(CrmError):

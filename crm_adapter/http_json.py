@@ -6,14 +6,17 @@ Shapes (see docs/crm.md):
   ``{"orders": [<order>...], "next_page": N+1 | null}``;
 * status: ``GET {status_url with {id}}`` answers one ``<order>`` (at least ``id``, ``status``);
 * outcome: ``POST {outcome_url}`` with ``OutcomeDelivery.as_json()``; any 2xx is an
-  acknowledgement, ``{"duplicate": true}`` says the CRM had the event already;
+  acknowledgement, ``{"duplicate": true}`` says the CRM had the event already; a 4xx whose
+  body says ``{"final": true}`` is a refusal for good (``FinalRejectionError``);
 * intake: the CRM posts ``{"orders": [<order>...]}`` to the dialer (``IntakeHandler``).
 
-Every request either way carries the headers of ``crm_adapter.signing``.
+Every request either way carries the headers of ``crm_adapter.signing``; ids in headers
+are percent-encoded UTF-8 (``header_text``), ids in bodies are JSON strings as they are.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
@@ -27,8 +30,11 @@ from crm_adapter.errors import (
     CrmRateLimitedError,
     CrmRejectedError,
     CrmUnavailableError,
+    FinalRejectionError,
     IntakeError,
     OrderNotFoundError,
+    SignatureError,
+    UnsendableRequestError,
 )
 from crm_adapter.order_json import parse_order
 from crm_adapter.port import CrmOrderStatus, IntakeFilter, OutcomeDelivery, validate_delivery
@@ -37,6 +43,7 @@ from crm_adapter.signing import (
     IDEMPOTENCY_HEADER,
     TOLERANCE_S,
     SeenEvents,
+    event_id_of,
     signed_headers,
     verify,
 )
@@ -47,6 +54,7 @@ MAX_INTAKE_BYTES = 1 << 20
 MAX_PAGES = 10_000
 _OK_MIN, _OK_MAX = 200, 299
 _NOT_FOUND, _TOO_MANY = 404, 429
+_CLIENT_ERROR_MIN, _CLIENT_ERROR_END = 400, 500
 _TOO_LARGE, _UNSUPPORTED = 413, 415
 
 
@@ -106,9 +114,17 @@ class HttpJsonAdapter:
 
     def write_outcome(self, delivery: OutcomeDelivery) -> bool:
         validate_delivery(delivery)
-        body = json.dumps(delivery.as_json(), ensure_ascii=False, sort_keys=True).encode()
-        headers = signed_headers(self._settings.secret, self._clock(), body, delivery.key)
-        headers |= {IDEMPOTENCY_HEADER: delivery.key, "Content-Type": "application/json"}
+        try:
+            body = json.dumps(delivery.as_json(), ensure_ascii=False, sort_keys=True).encode()
+            headers = signed_headers(self._settings.secret, self._clock(), body, delivery.key)
+        except UnicodeEncodeError as exc:  # a lone surrogate: UTF-8 cannot carry it
+            raise UnsendableRequestError(
+                f"outcome {delivery.key!r}: not encodable as UTF-8 ({exc.reason})"
+            ) from exc
+        headers |= {
+            IDEMPOTENCY_HEADER: headers[EVENT_ID_HEADER],
+            "Content-Type": "application/json",
+        }
         answer = self._http.request("POST", self._settings.outcome_url, headers=headers, body=body)
         _raise_for(answer, f"outcome {delivery.key}")
         try:
@@ -130,7 +146,7 @@ class HttpJsonAdapter:
 
     def _get(self, url: str, what: str) -> Any:
         headers = signed_headers(self._settings.secret, self._clock(), b"", "")
-        del headers["X-Dialer-Event-Id"]  # reads are not events
+        del headers[EVENT_ID_HEADER]  # reads are not events
         answer = self._http.request("GET", url, headers=headers)
         _raise_for(answer, what)
         return answer.json(what)
@@ -156,9 +172,22 @@ def _raise_for(answer: HttpAnswer, what: str) -> None:
         raise CrmRateLimitedError(f"{what}: HTTP 429", _retry_after(answer))
     if is_server_error(status):
         raise CrmUnavailableError(f"{what}: HTTP {status} {detail}")
+    if _says_final(answer):
+        raise FinalRejectionError(f"{what}: HTTP {status} (final) {detail}", status)
     if status == _NOT_FOUND:
         raise OrderNotFoundError(f"{what}: not found (HTTP 404)", status)
     raise CrmRejectedError(f"{what}: HTTP {status} {detail}", status)
+
+
+def _says_final(answer: HttpAnswer) -> bool:
+    """A 4xx whose JSON body says ``"final": true``: the CRM will never take this request."""
+    if not _CLIENT_ERROR_MIN <= answer.status < _CLIENT_ERROR_END:
+        return False
+    try:
+        data = json.loads(answer.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and data.get("final") is True
 
 
 def _retry_after(answer: HttpAnswer) -> float | None:
@@ -198,8 +227,8 @@ class IntakeHandler:
     def release(self, headers: Mapping[str, str]) -> None:
         """The orders of this (handled) request were not taken: forget its event id, so the
         CRM's resend of the same event is not refused as a replay."""
-        lower = {k.lower(): v for k, v in headers.items()}
-        self._seen.forget(lower.get(EVENT_ID_HEADER.lower(), ""))
+        with contextlib.suppress(SignatureError):
+            self._seen.forget(event_id_of(headers))
 
 
 def _parse_intake(body: bytes) -> list[Order]:

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from campaigns.orders import Order
 from campaigns.settings import CampaignSettings
-from crm_adapter.errors import CrmDataError, InvalidOutcomeError
+from crm_adapter.errors import InvalidOutcomeError
 
 MAX_PAGE_SIZE = 100
 _COMMENT_DATE = re.compile(r"^\s*\d{2}\.\d{2}\s*-\s*")
@@ -103,8 +103,8 @@ class OutcomeDelivery:
                 at=datetime.fromisoformat(data["at"]),
                 retry=retry,
             )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise CrmDataError(f"outbox payload of {key!r} is malformed: {exc!r}") from exc
+        except (ValueError, KeyError, TypeError) as exc:  # our own row: no retry mends it
+            raise InvalidOutcomeError(f"outbox payload of {key!r} is malformed: {exc!r}") from exc
 
     def as_json(self) -> dict[str, Any]:
         """The outcome as the HTTP JSON adapter posts it (docs/crm.md)."""

@@ -6,6 +6,12 @@ The signed message is ``f"{timestamp}."`` (ASCII) followed by the raw body bytes
     X-Dialer-Timestamp: 1767225600
     X-Dialer-Signature: sha256=<lower-case hex HMAC-SHA256(secret, message)>
     X-Dialer-Event-Id:  <unique id of this event; the outbox's idempotency key>
+
+Ids travel in headers as ``header_text(id)``: UTF-8, percent-encoded except RFC 3986's
+unreserved characters (letters, digits, ``-._~``) and ``:`` — so ``1143383:17`` is sent as
+it is and ``НФ-00123:17`` as ``%D0%9D%D0%A4-00123:17``. ``from_header`` reverses it. The
+signature covers the timestamp and the body only, never a header: both sides recompute it
+from bytes they both have. (An outcome's body repeats its event id as it is.)
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import urllib.parse
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,6 +35,25 @@ TOLERANCE_S = 300
 _PREFIX = "sha256="
 _MAX_EVENT_ID = 200
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits only; 12 digits reach the year 33658
+_HEADER_SAFE = ":"  # kept as is besides RFC 3986's unreserved characters, which quote keeps
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def header_text(value: str) -> str:
+    """``value`` as header text: UTF-8 percent-encoded, except letters, digits, ``-._~:``.
+    Raises UnicodeEncodeError for a string UTF-8 cannot hold (a lone surrogate)."""
+    return urllib.parse.quote(value, safe=_HEADER_SAFE, errors="strict")
+
+
+def from_header(text: str) -> str:
+    """The value ``header_text`` sent; raises ValueError when a ``%`` escape is malformed or
+    the escaped bytes are not UTF-8. Characters that were not escaped pass through."""
+    if _BAD_ESCAPE.search(text):
+        raise ValueError("a '%' is not followed by two hex digits")
+    try:
+        return urllib.parse.unquote(text, errors="strict")
+    except UnicodeDecodeError:
+        raise ValueError("its %-escapes are not UTF-8") from None
 
 
 def signature(secret: bytes, timestamp: int, body: bytes) -> str:
@@ -42,13 +68,13 @@ def signed_headers(secret: bytes, now: datetime, body: bytes, event_id: str) -> 
     return {
         TIMESTAMP_HEADER: str(timestamp),
         SIGNATURE_HEADER: signature(secret, timestamp, body),
-        EVENT_ID_HEADER: event_id,
+        EVENT_ID_HEADER: header_text(event_id),
     }
 
 
 @dataclass(frozen=True, slots=True)
 class SignedRequest:
-    """What a verified request carries besides its body."""
+    """What a verified request carries besides its body (``event_id`` decoded)."""
 
     timestamp: int
     event_id: str
@@ -67,7 +93,7 @@ def verify(
     lower = {k.lower(): v for k, v in headers.items()}
     raw_ts = _header(lower, TIMESTAMP_HEADER)
     given = _header(lower, SIGNATURE_HEADER)
-    event_id = _header(lower, EVENT_ID_HEADER)
+    event_id = event_id_of(lower)
     if len(event_id) > _MAX_EVENT_ID:
         raise SignatureError(f"{EVENT_ID_HEADER} is longer than {_MAX_EVENT_ID} characters")
     if not _TIMESTAMP.fullmatch(raw_ts):
@@ -82,6 +108,16 @@ def verify(
     if not hmac.compare_digest(expected.encode("ascii"), given.encode("utf-8", "replace")):
         raise SignatureError(f"{SIGNATURE_HEADER} does not match the body and timestamp")
     return SignedRequest(timestamp, event_id)
+
+
+def event_id_of(headers: Mapping[str, str]) -> str:
+    """The decoded ``X-Dialer-Event-Id`` of ``headers`` (names in any case); SignatureError
+    when it is missing or not percent-encoded UTF-8."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    try:
+        return from_header(_header(lower, EVENT_ID_HEADER))
+    except ValueError as exc:
+        raise SignatureError(f"{EVENT_ID_HEADER}: {exc} (percent-encode UTF-8)") from exc
 
 
 def _header(lower: Mapping[str, str], name: str) -> str:

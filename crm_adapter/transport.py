@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from crm_adapter.errors import CrmDataError, CrmUnavailableError
+from crm_adapter.errors import CrmDataError, CrmUnavailableError, UnsendableRequestError
 
 _SERVER_ERROR = 500
 
@@ -36,7 +36,9 @@ class HttpAnswer:
 class HttpTransport:
     """Sends requests with urllib; any HTTP status is returned, never raised.
 
-    Refused connections, timeouts and broken answers raise ``CrmUnavailableError``.
+    Refused connections, timeouts and broken answers raise ``CrmUnavailableError``; a URL or
+    header value http.client cannot send (not Latin-1, a line break) raises
+    ``UnsendableRequestError``, which no retry cures.
     """
 
     def __init__(self, *, timeout_s: float = 10.0) -> None:
@@ -53,13 +55,15 @@ class HttpTransport:
     ) -> HttpAnswer:
         if not url.startswith(("http://", "https://")):
             raise CrmDataError(f"URL {url!r} must start with http:// or https://")
-        req = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))  # noqa: S310 - scheme checked above
         try:
+            req = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))  # noqa: S310 - scheme checked above
             with self._opener.open(req, timeout=self._timeout) as answer:
                 return _answer(answer.status, answer.headers, answer.read())
         except urllib.error.HTTPError as exc:
             with exc:
                 return _answer(exc.code, exc.headers, exc.read())
+        except (http.client.InvalidURL, ValueError) as exc:  # UnicodeEncodeError included
+            raise UnsendableRequestError(f"{method} {_shown(url)}: cannot be sent: {exc}") from exc
         except (TimeoutError, urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             raise CrmUnavailableError(f"{method} {_shown(url)}: {_reason(exc)}") from exc
 

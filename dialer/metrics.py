@@ -15,6 +15,8 @@ Probe = Callable[[], tuple[bool, datetime]]
 """The service's view: (AMI connected, now)."""
 Servers = Callable[[], Mapping[str, bool] | None]
 """The leader's view of the campaign's servers: name → nobody serves it (None elsewhere)."""
+DeadCounts = Callable[[], Mapping[str, int]]
+"""Outbox rows made dead by this process, by reason (``OutboxWorker.dead_counts``)."""
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -45,6 +47,7 @@ def render(
     campaign: str,
     latency: LatencyHistogram | None = None,
     unserved: Mapping[str, bool] | None = None,
+    outbox_dead: Mapping[str, int] | None = None,
 ) -> str:
     lines: list[str] = []
     c = {"campaign": campaign}
@@ -75,6 +78,13 @@ def render(
         "gauge",
         "Outcomes not yet delivered",
         [({"dead": "false"}, snapshot.outbox_pending), ({"dead": "true"}, snapshot.outbox_dead)],
+    )
+    _family(
+        lines,
+        "callback_dialer_outbox_dead_total",
+        "counter",
+        "Outcomes given up by this process: permanent (no retry can help) or expired (3 days)",
+        [({"reason": r}, n) for r, n in sorted((outbox_dead or {}).items())],
     )
     oldest = snapshot.outbox_oldest_at
     age = 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
@@ -147,8 +157,10 @@ class MetricsResource(Resource):
         views: OrderViews,
         probe: Probe,
         campaign: str,
+        *,
         latency: LatencyHistogram | None = None,
         servers: Servers | None = None,
+        outbox_dead: DeadCounts | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._views = views
@@ -156,6 +168,7 @@ class MetricsResource(Resource):
         self._campaign = campaign
         self._latency = latency
         self._servers = servers
+        self._outbox_dead = outbox_dead
 
     def render_GET(self, request: Any) -> bytes:
         ami_up, now = self._probe()
@@ -166,6 +179,7 @@ class MetricsResource(Resource):
             campaign=self._campaign,
             latency=self._latency,
             unserved=None if self._servers is None else self._servers(),
+            outbox_dead=None if self._outbox_dead is None else self._outbox_dead(),
         )
         request.setHeader(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")
         return text.encode("utf-8")

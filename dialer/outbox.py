@@ -9,9 +9,15 @@ Rules:
   between "the CRM acknowledged" and "we marked it delivered" has no second effect;
 * a failed try is retried after an exponential backoff with jitter (``base`` doubling up
   to ``cap``, times a factor in [0.5, 1) from the injected ``rng``);
+* no exception from one row aborts a flush: a failing row holds back only the later rows
+  of its own order, never another order's;
+* a ``CrmPermanentError`` (an invalid outcome, a 4xx the CRM calls final, a value that
+  cannot be sent) makes the row dead at once, ``last_error`` = ``permanent: …``; any other
+  ``CrmError``, and an unexpected exception (logged with the order id), is retried;
 * a row still failing ``max_age`` (3 days) after it was created, and after at least
-  ``min_tries`` tries since the last replay, becomes dead: ``dead = True`` and an ERROR
-  log record on the ``dialer.outbox`` logger alerts the operators;
+  ``min_tries`` tries since the last replay, becomes dead, ``last_error`` = ``expired: …``;
+* a dead row logs an ERROR on the ``dialer.outbox`` logger and is counted by reason in
+  ``dead_counts()`` (``/metrics``: ``callback_dialer_outbox_dead_total``);
 * ``replay`` makes dead rows due again with a fresh try count;
 * ``due_now`` ends the backoff of every waiting row when the CRM is seen answering again
   (the service calls it), so a long outage is not followed by an equally long wait.
@@ -30,13 +36,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, and_, func, select, update
 from sqlalchemy.orm import Session
 
-from crm_adapter.errors import CrmError, InvalidOutcomeError
+from crm_adapter.errors import CrmError, CrmPermanentError
 from crm_adapter.port import CrmAdapter, OutcomeDelivery
 from dialer.faults import crash_point
 from dialer.storage.engine import retry_locked
 from dialer.storage.models import OutboxRow
 
 LOG = logging.getLogger("dialer.outbox")
+DEAD_REASONS = ("permanent", "expired")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +93,11 @@ class OutboxWorker:
         self._max_age = max_age
         self._min_tries = min_tries
         self._batch = batch
+        self._dead = dict.fromkeys(DEAD_REASONS, 0)
+
+    def dead_counts(self) -> dict[str, int]:
+        """Rows this worker made dead since it was created, by reason (a counter)."""
+        return dict(self._dead)
 
     def deliver_due(self, now: datetime) -> int:
         """Tries every due row whose earlier rows are delivered; returns how many were
@@ -152,11 +164,16 @@ class OutboxWorker:
             delivery = OutcomeDelivery.from_payload(row.key, row.payload, retry=row.tried)
             applied = self._adapter.write_outcome(delivery)
             crash_point("outbox_delivering")
-        except InvalidOutcomeError as exc:
-            self._fail(row, now, exc, give_up=True)
+        except CrmPermanentError as exc:
+            self._fail(row, now, exc, permanent=True)
             return False
         except CrmError as exc:
-            self._fail(row, now, exc, give_up=False)
+            self._fail(row, now, exc, permanent=False)
+            return False
+        except Exception as exc:  # an adapter bug must not stall every other order
+            LOG.exception("outcome %s of order %s: unexpected error; retried like an outage",
+                          row.key, row.order_id)  # fmt: skip
+            self._fail(row, now, exc, permanent=False)
             return False
         self._update(row.id, delivered_at=now, tries=row.tries + 1, next_try_at=None)
         LOG.info(
@@ -167,21 +184,27 @@ class OutboxWorker:
         )
         return True
 
-    def _fail(self, row: _Due, now: datetime, exc: CrmError, *, give_up: bool) -> None:
+    def _fail(self, row: _Due, now: datetime, exc: Exception, *, permanent: bool) -> None:
         tries = row.tries + 1
-        error = f"{type(exc).__name__}: {exc}"[:1000]
-        too_old = now - row.created_at >= self._max_age and tries >= self._min_tries
-        if give_up or too_old:
-            self._update(row.id, tries=tries, last_error=error, dead=True, next_try_at=None)
-            LOG.error(
-                "outbox row %s (order %s, key %s) is dead after %d tries since %s: %s; "
-                "later outcomes of the order wait; fix and run 'callback-dialer outbox replay %s'",
-                row.id, row.order_id, row.key, tries, row.created_at.isoformat(), error, row.id,
-            )  # fmt: skip
-            return
-        next_try = now + self._backoff.delay(tries, self._rng)
-        self._update(row.id, tries=tries, last_error=error, next_try_at=next_try)
-        LOG.warning("outcome %s not delivered (try %d): %s", row.key, tries, error)
+        error = f"{type(exc).__name__}: {exc}"
+        if permanent:
+            self._kill(row, tries, "permanent", error)
+        elif now - row.created_at >= self._max_age and tries >= self._min_tries:
+            self._kill(row, tries, "expired", error)
+        else:
+            next_try = now + self._backoff.delay(tries, self._rng)
+            self._update(row.id, tries=tries, last_error=error[:1000], next_try_at=next_try)
+            LOG.warning("outcome %s not delivered (try %d): %s", row.key, tries, error)
+
+    def _kill(self, row: _Due, tries: int, reason: str, error: str) -> None:
+        error = f"{reason}: {error}"[:1000]
+        self._update(row.id, tries=tries, last_error=error, dead=True, next_try_at=None)
+        self._dead[reason] += 1
+        LOG.error(
+            "outbox row %s (order %s, key %s) is dead after %d tries since %s: %s; "
+            "later outcomes of the order wait; fix and run 'callback-dialer outbox replay %s'",
+            row.id, row.order_id, row.key, tries, row.created_at.isoformat(), error, row.id,
+        )  # fmt: skip
 
     def _update(self, row_id: int, **values: object) -> None:
         def work() -> None:

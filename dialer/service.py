@@ -65,7 +65,7 @@ from crm_adapter.demo import DemoCrm
 from crm_adapter.errors import CrmError, OrderNotFoundError
 from crm_adapter.factory import make_adapter
 from crm_adapter.http_json import IntakeHandler
-from crm_adapter.port import CrmAdapter, CrmOrderStatus, IntakeFilter
+from crm_adapter.port import CrmAdapter, CrmOrderStatus
 from crm_adapter.recheck import dialer_statuses
 from crm_adapter.signing import SeenEvents
 from dialer.agent_events import AgentEvents, GuardedTelephony
@@ -97,6 +97,7 @@ _T = TypeVar("_T")
 _MAX_PULL = 10_000
 _LOCK_CHECK_S = 1.0  # how often a node tries or re-verifies its locks
 _LOCK_CALL_TIMEOUT_S = 10.0
+_STOP_FLUSH_S = 10.0  # at stop: the flush in progress, then the final flush, each at most
 EXIT_LOST_SERVER = 3
 
 
@@ -158,7 +159,7 @@ class Service:
         self._kept_dispositions: dict[str, datetime] = {}
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="crm")
         self._journal = LogJournal()
-        self._intake = IntakeFilter.for_campaign(self._campaign)
+        self._intake = config.intake_filter()
         now = clock()
         self._engine: Engine = open_database(self._settings.db_url)
         self._coordinator = open_coordinator(self._settings.db_url, self._settings.node)
@@ -193,6 +194,7 @@ class Service:
         self._ops = Operations(engine=self._engine, dispatcher=self._dispatcher, clock=clock,
                                wake=self._wake.set, accept=self.accept)  # fmt: skip
         self._scheduler: Any = None
+        self._flushing: asyncio.Task[None] | None = None  # the outbox flush in progress
         self._listening: Any = None
         self._intake_url = ""
 
@@ -396,9 +398,24 @@ class Service:
                 "handing back %d call(s) still in progress: the next start finds them on "
                 "Asterisk by ChannelId and finishes their bookkeeping", left,
             )  # fmt: skip
-        await self._flush_outbox(timeout_s=10.0)
+        await self._last_flush()
         await self._close()
         log.info("stopped")
+
+    async def _last_flush(self) -> None:
+        """At stop: let the flush in progress end (up to ``_STOP_FLUSH_S``; never cancelled:
+        its thread would go on delivering), then flush once more. Two outbox workers never
+        run at once (docs/crm.md), and nothing here raises into a clean stop."""
+        running = self._flushing
+        if running is not None and not running.done():
+            log.info("stopping: waiting for the outbox flush in progress")
+            done, _ = await asyncio.wait({running}, timeout=_STOP_FLUSH_S)
+            if not done:
+                log.warning("stopping: the outbox flush still runs after %.0f s; no final flush "
+                            "(what it has not delivered goes out at the next start)",
+                            _STOP_FLUSH_S)  # fmt: skip
+                return
+        await self._flush_outbox(stop_waiting_after=_STOP_FLUSH_S)
 
     async def _release_locks(self) -> None:
         """After AMI is closed: a standby may take the server over from here."""
@@ -424,10 +441,11 @@ class Service:
         self._crm.close()
         self._engine.dispose()
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     # ---- start-up ----------------------------------------------------------------------
 
@@ -553,7 +571,8 @@ class Service:
         name = self._campaign.name
         metrics = MetricsResource(OrderViews(self._engine, name),
                                   lambda: (self._ami_up(), self._clock()), name,
-                                  self._latency, lambda: self._unserved)  # fmt: skip
+                                  latency=self._latency, servers=lambda: self._unserved,
+                                  outbox_dead=self._outbox.dead_counts)  # fmt: skip
         extra = {b"api": build_api(self._engine, self._ops), b"metrics": metrics}
         site = web.build_site(reactor, handler, self.accept, self.health, self._clock, extra=extra)
         host, port = self._settings.intake_host, self._settings.intake_port
@@ -575,7 +594,7 @@ class Service:
             scheduler.add_job(self._poll, "interval", seconds=s.poll_interval_s, id="crm-poll",
                               next_run_time=now)  # fmt: skip
         scheduler.add_job(self._wake.set, "interval", seconds=s.tick_s, id="dispatch-tick")
-        scheduler.add_job(self._flush_outbox, "interval", seconds=s.outbox_interval_s,
+        scheduler.add_job(self._flush_tick, "interval", seconds=s.outbox_interval_s,
                           id="outbox-flush", next_run_time=now)  # fmt: skip
         scheduler.add_job(self._day_rollover, "cron", hour=0, minute=0, id="day-rollover",
                           timezone=self._campaign.default_tz)  # fmt: skip
@@ -751,26 +770,46 @@ class Service:
             return
         log.info("CRM answers again: %d outcome(s) waiting out a backoff are due now", moved)
 
-    async def _flush_outbox(self, timeout_s: float | None = None) -> None:
+    async def _flush_tick(self) -> None:
+        """The scheduler's outbox job: start a flush unless one still runs. The flush is the
+        service's own task, so stopping the scheduler never cancels it half-way."""
+        idle = self._flushing is None or self._flushing.done()
+        if self._leader and not self._stopping and idle:
+            self._flushing = self._spawn(self._flush_outbox())
+
+    async def _flush_outbox(self, *, stop_waiting_after: float | None = None) -> None:
+        """Deliver the due outcomes in the pool; logs what went wrong, never raises. One
+        outbox worker at a time (docs/crm.md): the leader's, and a slow flush is waited for
+        (a timeout would leave its thread delivering beside the next flush)."""
         if not self._leader:
-            return  # one outbox worker at a time: the leader's (docs/crm.md)
+            return
         loop = asyncio.get_running_loop()
         try:
-            delivered = await asyncio.wait_for(
-                loop.run_in_executor(
-                    self._executor, lambda: self._outbox.deliver_due(self._clock())
-                ),
-                timeout_s or max(self._settings.outbox_interval_s * 6, 30.0),
+            future = loop.run_in_executor(
+                self._executor, lambda: self._outbox.deliver_due(self._clock())
             )
-        except TimeoutError:
-            log.warning("outbox flush did not finish in time; it goes on at the next flush")
-            return
         except RuntimeError:
             return  # the pool is shut down (stopping)
+        limit = stop_waiting_after or max(self._settings.outbox_interval_s * 6, 30.0)
+        done, _ = await asyncio.wait({future}, timeout=limit)
+        if not done and stop_waiting_after:
+            log.warning("stopping: the final outbox flush still runs after %.0f s; not waited "
+                        "for", limit)  # fmt: skip
+            return
+        if not done:
+            log.warning("outbox flush still running after %.0f s (a slow CRM?); no other flush "
+                        "starts before it ends", limit)  # fmt: skip
+            await asyncio.wait({future})
+        self._flushed(future)
+
+    def _flushed(self, future: asyncio.Future[int]) -> None:
+        try:
+            delivered = future.result()
         except Exception as exc:
-            if not is_database_down(exc):
-                raise
-            log.warning("outbox flush: database unavailable (%s); it goes on later", _why(exc))
+            if is_database_down(exc):
+                log.warning("outbox flush: database unavailable (%s); it goes on later", _why(exc))
+            else:
+                log.exception("outbox flush failed; it goes on at the next flush")
             return
         if delivered:
             log.info("outbox: %d outcome(s) delivered to the CRM", delivered)

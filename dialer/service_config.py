@@ -23,6 +23,7 @@ from typing import Any, Literal
 from campaigns.settings import CampaignSettings
 from crm_adapter.config import CrmConfig, parse_crm_config
 from crm_adapter.errors import CrmConfigError
+from crm_adapter.port import MAX_PAGE_SIZE, IntakeFilter
 from dialer.ami_ import AmiConfigError, AmiSettings, tls_context
 from dialer.config import ConfigError, campaign_from_mapping
 from dialer.storage.models import DEFAULT_SERVER
@@ -143,6 +144,11 @@ class ServiceConfig:
     def served(self) -> tuple[ServedServer, ...]:
         """The servers this node serves or stands by for, in the file's order."""
         return self.servers or (ServedServer(self.server, self.ami),)
+
+    def intake_filter(self) -> IntakeFilter:
+        """The campaign's intake filter, pulled in pages of ``[crm] page_size``."""
+        page_size = MAX_PAGE_SIZE if isinstance(self.crm, DemoCrmConfig) else self.crm.page_size
+        return IntakeFilter.for_campaign(self.campaign, page_size=page_size)
 
 
 @dataclass(frozen=True, slots=True)

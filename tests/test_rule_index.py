@@ -132,6 +132,11 @@ RULES: dict[str, tuple[str, ...]] = {
         "test_rule_6_refusal_requires_a_reason",
         "test_rule_6_confirmed_writes_no_problem_and_no_callback",
     ),
+    "§6 every outcome reaches the CRM, whatever script the order id is in (issue 13)": (
+        "test_rule_6_a_1c_cyrillic_order_number_goes_from_intake_to_an_acknowledged_outcome",
+        "test_rule_6_a_row_that_cannot_be_sent_holds_back_only_its_own_order",
+        "test_rule_6_a_permanent_error_makes_the_row_dead_at_once_and_other_orders_flow",
+    ),
 }
 
 

@@ -1,6 +1,7 @@
 """`callback-dialer crm check`: load the [crm] section, connect, fetch one page of orders.
 
-The page is filtered with the default campaign's intake filter.
+The page is filtered with the file's own ``[campaign]`` intake filter (statuses, states,
+excluded sources; the defaults when the file has no ``[campaign]``), as ``run`` pulls.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from campaigns.settings import CampaignSettings
 from crm_adapter.config import load_crm_config
 from crm_adapter.errors import CrmConfigError, CrmError
 from crm_adapter.factory import make_adapter
 from crm_adapter.port import IntakeFilter
 from dialer.cli import UsageError
+from dialer.config import ConfigError, load_campaign
 
 
 def register(sub: Any) -> None:
@@ -35,12 +36,13 @@ def register(sub: Any) -> None:
 def run_check(args: argparse.Namespace) -> int:
     try:
         config = load_crm_config(args.config, os.environ)
+        campaign = load_campaign(args.config)
         adapter = make_adapter(
             config, clock=lambda: datetime.now(UTC), monotonic=time.monotonic, sleep=time.sleep
         )
-    except CrmConfigError as exc:
+    except (CrmConfigError, ConfigError) as exc:
         raise UsageError(str(exc)) from exc
-    intake = IntakeFilter.for_campaign(CampaignSettings(), page_size=config.page_size)
+    intake = IntakeFilter.for_campaign(campaign, page_size=config.page_size)
     try:
         orders = list(itertools.islice(adapter.fetch_waiting(intake), config.page_size))
     except CrmError as exc:

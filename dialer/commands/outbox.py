@@ -16,8 +16,9 @@ def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "outbox",
         help="outcomes the CRM never acknowledged",
-        description="An outcome the CRM refused or could not take for 3 days is dead; it "
-        "holds back the later outcomes of its order until it is replayed.",
+        description="An outcome the CRM could not take for 3 days (expired) or that no retry "
+        "can deliver (permanent) is dead; it holds back the later outcomes of its order until "
+        "it is replayed.",
     )
     actions = parser.add_subparsers(dest="outbox_action", required=True, metavar="ACTION")
     dead = actions.add_parser("dead", help="list dead deliveries, oldest first")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from crm_adapter.errors import SignatureError
-from crm_adapter.signing import EVENT_ID_HEADER, IDEMPOTENCY_HEADER, verify
+from crm_adapter.signing import IDEMPOTENCY_HEADER, from_header, verify
 
 SECRET = b"test-secret-of-32-bytes-exactly!"
 API_KEY = "retail-key-123"
@@ -25,7 +26,11 @@ Handler = Callable[[str, str, dict[str, str], bytes], tuple[int, dict[str, str],
 
 
 class LocalServer:
-    """One HTTP server on a fixed port; ``stop``/``start`` toggle refused connections."""
+    """One HTTP server on a fixed port; ``stop``/``start`` toggle refused connections.
+
+    ``post_delay_s`` makes every POST wait that long before it is handled (a slow CRM);
+    ``post_overlaps`` counts POSTs that arrived while another was still in progress.
+    """
 
     def __init__(self, handle: Handler) -> None:
         self._handle = handle
@@ -34,6 +39,9 @@ class LocalServer:
         self.down = False
         self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
         self.lock = threading.Lock()
+        self.post_delay_s = 0.0
+        self.post_overlaps = 0
+        self.posts_in_progress = 0
 
     @property
     def url(self) -> str:
@@ -43,6 +51,17 @@ class LocalServer:
         outer = self
 
         class _Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                with outer.lock:
+                    outer.post_overlaps += outer.posts_in_progress > 0
+                    outer.posts_in_progress += 1
+                try:
+                    time.sleep(outer.post_delay_s)
+                    self._serve()
+                finally:
+                    with outer.lock:
+                        outer.posts_in_progress -= 1
+
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
@@ -62,7 +81,7 @@ class LocalServer:
                 self.end_headers()
                 self.wfile.write(raw)
 
-            do_GET = do_POST = _serve
+            do_GET = _serve
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -81,7 +100,12 @@ class LocalServer:
 
 
 class HttpJsonCrm:
-    """The CRM side of docs/crm.md's HTTP/JSON contract, checking every signature."""
+    """The CRM side of docs/crm.md's HTTP/JSON contract, checking every signature.
+
+    Ids in headers are percent-encoded UTF-8 and decoded here; a repeated idempotency key is
+    acknowledged with 200 ``{"duplicate": true}`` and not applied again. ``final`` lists
+    order ids whose outcomes are refused for good (422 ``{"final": true}``).
+    """
 
     def __init__(self, secret: bytes) -> None:
         self.secret = secret
@@ -89,6 +113,7 @@ class HttpJsonCrm:
         self.applied: list[dict[str, Any]] = []
         self.keys: set[str] = set()
         self.duplicates = 0
+        self.final: set[str] = set()
         self.server = LocalServer(self._handle)
 
     def _handle(
@@ -96,7 +121,7 @@ class HttpJsonCrm:
     ) -> tuple[int, dict[str, str], Any]:
         try:
             event = {"x-dialer-event-id": headers.get("x-dialer-event-id") or "read"}
-            verify(self.secret, headers | event, body, datetime.now(UTC))
+            signed = verify(self.secret, headers | event, body, datetime.now(UTC))
         except SignatureError as exc:
             return 401, {}, {"error": str(exc)}
         parsed = urllib.parse.urlsplit(path)
@@ -107,7 +132,7 @@ class HttpJsonCrm:
             order = self.orders.get(urllib.parse.unquote(parsed.path[len("/orders/") :]))
             return (200, {}, order) if order else (404, {}, {"error": "no such order"})
         if method == "POST" and parsed.path == "/outcomes":
-            return self._outcome(headers, body)
+            return self._outcome(signed.event_id, headers, body)
         return 404, {}, {"error": f"no route {method} {parsed.path}"}
 
     def _page(self, query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
@@ -123,14 +148,21 @@ class HttpJsonCrm:
         following = page + 1 if page * limit < len(rows) else None
         return 200, {}, {"orders": chunk, "next_page": following}
 
-    def _outcome(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], Any]:
-        key = headers.get(IDEMPOTENCY_HEADER.lower())
-        if not key or key != headers.get(EVENT_ID_HEADER.lower()):
-            return 400, {}, {"error": "Idempotency-Key missing or not the event id"}
+    def _outcome(
+        self, event_id: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], Any]:
+        data = json.loads(body)
+        try:
+            key = from_header(headers.get(IDEMPOTENCY_HEADER.lower(), ""))
+        except ValueError as exc:
+            return 400, {}, {"error": f"Idempotency-Key: {exc}"}
+        if not key or key != event_id or key != data.get("event_id"):
+            return 400, {}, {"error": "Idempotency-Key missing, or not the event id"}
         if key in self.keys:
             self.duplicates += 1
             return 200, {}, {"duplicate": True}
-        data = json.loads(body)
+        if data["order_id"] in self.final:
+            return 422, {}, {"error": "this order takes no outcome", "final": True}
         order = self.orders.get(data["order_id"])
         if order is None:
             return 404, {}, {"error": "no such order"}

@@ -201,3 +201,15 @@ def test_writing_for_an_unknown_order_raises_order_not_found(backend: Backend) -
     backend.seed([order("1001", 1)])
     with pytest.raises(OrderNotFoundError):
         backend.adapter.write_outcome(delivery("no-such-order", "x:1"))
+
+
+def test_an_order_id_in_any_script_is_fetched_read_and_written(backend: Backend) -> None:
+    """Issue 13: a 1C order number (``Заказ.Номер``) such as НФ-00123 works end to end."""
+    backend.seed([order("НФ-00123", 1), order("1001", 2)])
+    fetched = list(backend.adapter.fetch_waiting(IntakeFilter.for_campaign(SETTINGS)))
+    assert [o.id for o in fetched] == ["НФ-00123", "1001"]
+    assert backend.adapter.read_status("НФ-00123").order_id == "НФ-00123"
+    assert backend.adapter.write_outcome(delivery("НФ-00123", "НФ-00123:7")) is True
+    assert backend.adapter.write_outcome(delivery("НФ-00123", "НФ-00123:7", retry=True)) is False
+    assert backend.shown("НФ-00123").status == "Недозвон"
+    assert backend.effects("НФ-00123") in (1, None)

@@ -12,15 +12,26 @@ from crm_servers import SECRET, HttpJsonCrm
 from campaigns.orders import Order
 from campaigns.settings import CampaignSettings
 from crm_adapter.errors import (
+    CrmPermanentError,
     CrmRejectedError,
     CrmUnavailableError,
+    FinalRejectionError,
     IntakeError,
     ReplayedEventError,
     SignatureError,
+    UnsendableRequestError,
 )
 from crm_adapter.http_json import IntakeHandler, intake_error_body
 from crm_adapter.port import IntakeFilter
-from crm_adapter.signing import SeenEvents, signature, signed_headers, verify
+from crm_adapter.signing import (
+    SeenEvents,
+    from_header,
+    header_text,
+    signature,
+    signed_headers,
+    verify,
+)
+from crm_adapter.transport import HttpTransport
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 ORDER = {
@@ -203,3 +214,94 @@ def test_a_crm_answering_503_or_refusing_connections_is_unavailable(
     http_crm.server.stop()
     with pytest.raises(CrmUnavailableError, match="refused"):
         backend.adapter.read_status("1")
+
+
+def test_header_text_of_the_docs_example_and_plain_ascii_ids_unchanged() -> None:
+    """docs/crm.md: НФ-00123:17 travels as %D0%9D%D0%A4-00123:17; 1143383:17 as it is."""
+    assert header_text("НФ-00123:17") == "%D0%9D%D0%A4-00123:17"
+    assert header_text("1143383:17") == "1143383:17"
+    assert header_text("AB-12_x.y~z:3") == "AB-12_x.y~z:3"
+    assert header_text("50%/a b") == "50%25%2Fa%20b"  # '%' itself is escaped: unambiguous
+    for value in ("НФ-00123:17", "1143383:17", "50%/a b", "Қ-7:1", "😀:2"):
+        assert from_header(header_text(value)) == value
+
+
+@pytest.mark.parametrize("text", ["%D0", "%zz", "50%", "%FF%FE"])
+def test_from_header_refuses_malformed_escapes(text: str) -> None:
+    with pytest.raises(ValueError, match=r"hex digits|not UTF-8"):
+        from_header(text)
+
+
+def test_a_cyrillic_order_id_travels_percent_encoded_in_headers_and_as_is_in_the_body(
+    http_crm: HttpJsonCrm,
+) -> None:
+    from test_crm_contract import delivery  # noqa: PLC0415
+
+    backend = HttpBackend(http_crm, SECRET)
+    http_crm.orders["НФ-00123"] = ORDER | {"id": "НФ-00123"}
+    assert backend.adapter.write_outcome(delivery("НФ-00123", "НФ-00123:17")) is True
+    _method, _path, headers, body = http_crm.server.requests[-1]
+    assert headers["idempotency-key"] == headers["x-dialer-event-id"] == "%D0%9D%D0%A4-00123:17"
+    sent = json.loads(body)
+    assert (sent["order_id"], sent["event_id"]) == ("НФ-00123", "НФ-00123:17")
+    assert "НФ-00123".encode() in body  # the body carries the id as UTF-8, not escaped
+    assert verify(SECRET, headers, body, datetime.now(UTC)).event_id == "НФ-00123:17"
+
+
+def test_a_redelivered_outcome_is_acknowledged_with_2xx_and_applied_once(
+    http_crm: HttpJsonCrm,
+) -> None:
+    """docs/crm.md: a repeated Idempotency-Key / event id is acknowledged, not refused."""
+    from test_crm_contract import delivery  # noqa: PLC0415
+
+    backend = HttpBackend(http_crm, SECRET)
+    http_crm.orders["НФ-00123"] = ORDER | {"id": "НФ-00123"}
+    first = delivery("НФ-00123", "НФ-00123:17")
+    assert backend.adapter.write_outcome(first) is True
+    assert backend.adapter.write_outcome(first) is False  # acknowledged as a duplicate
+    assert [a["event_id"] for a in http_crm.applied] == ["НФ-00123:17"]
+    assert http_crm.duplicates == 1
+
+
+def test_intake_decodes_a_percent_encoded_event_id_and_names_a_malformed_one() -> None:
+    intake = handler()
+    body = body_of(ORDER)
+    intake.handle(body, signed(body, event="НФ-push-1"), NOW)
+    assert signed(body, event="НФ-push-1")["X-Dialer-Event-Id"] == "%D0%9D%D0%A4-push-1"
+    with pytest.raises(ReplayedEventError, match="НФ-push-1"):
+        intake.handle(body, signed(body, event="НФ-push-1"), NOW)
+    bad = signed(body) | {"X-Dialer-Event-Id": "%D0"}
+    with pytest.raises(SignatureError, match=r"X-Dialer-Event-Id: .*not UTF-8") as error:
+        intake.handle(body, bad, NOW)
+    assert error.value.status == 401
+
+
+def test_a_4xx_the_crm_calls_final_is_a_permanent_error_any_other_4xx_is_not(
+    http_crm: HttpJsonCrm,
+) -> None:
+    from test_crm_contract import delivery  # noqa: PLC0415
+
+    backend = HttpBackend(http_crm, SECRET)
+    http_crm.orders["1"] = ORDER | {"id": "1"}
+    http_crm.final.add("1")
+    with pytest.raises(FinalRejectionError, match=r"422 \(final\)") as error:
+        backend.adapter.write_outcome(delivery("1", "1:5"))
+    assert isinstance(error.value, CrmPermanentError) and error.value.status == 422
+    with pytest.raises(CrmRejectedError) as other:
+        backend.adapter.write_outcome(delivery("2", "2:6"))  # 404, no "final"
+    assert not isinstance(other.value, CrmPermanentError)
+
+
+@pytest.mark.parametrize(
+    ("url", "headers"),
+    [
+        ("http://127.0.0.1:9/заказы", {}),  # not ASCII in the request line
+        ("http://127.0.0.1:9/orders", {"Idempotency-Key": "НФ-1"}),  # not Latin-1
+        ("http://127.0.0.1:9/orders", {"X-Note": "a\r\nX-Injected: 1"}),  # a line break
+    ],
+)
+def test_what_http_client_cannot_send_is_an_unsendable_request(
+    url: str, headers: dict[str, str]
+) -> None:
+    with pytest.raises(UnsendableRequestError, match="cannot be sent"):
+        HttpTransport(timeout_s=1).request("POST", url, headers=headers, body=b"{}")

@@ -16,7 +16,12 @@ from sqlalchemy import Engine
 from campaigns.lifecycle import OrderState
 from campaigns.orders import Order
 from campaigns.outcomes import Outcome, OutcomeKind
-from crm_adapter.errors import CrmUnavailableError
+from crm_adapter.errors import (
+    CrmRejectedError,
+    CrmUnavailableError,
+    FinalRejectionError,
+    UnsendableRequestError,
+)
 from crm_adapter.fake import InMemoryCrm
 from crm_adapter.port import OutcomeDelivery
 from dialer.cli import main
@@ -28,15 +33,19 @@ T0 = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
 
 
 class FlakyCrm(InMemoryCrm):
-    """Fails every write of the keys in ``failing``."""
+    """Fails every write of the keys in ``failing``; raises ``raising[order id]`` for the
+    outcomes of those orders (an exception instance, raised as it is)."""
 
     def __init__(self, *order_ids: str) -> None:
         super().__init__(tuple(_order(i) for i in order_ids))
         self.failing: set[str] = set()
+        self.raising: dict[str, Exception] = {}
 
     def write_outcome(self, delivery: OutcomeDelivery) -> bool:
         if delivery.key in self.failing:
             raise CrmUnavailableError(f"no route to CRM for {delivery.key}")
+        if delivery.order_id in self.raising:
+            raise self.raising[delivery.order_id]
         return super().write_outcome(delivery)
 
 
@@ -223,3 +232,109 @@ def test_cli_outbox_replay_needs_ids_or_all(db_url: str) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["--db", db_url, "outbox", "replay"])
     assert exit_.value.code == 2
+
+
+def _encode_error() -> UnicodeEncodeError:
+    """What http.client raised for a header holding НФ-00123 before issue 13."""
+    return UnicodeEncodeError("latin-1", "НФ-00123:1", 0, 2, "ordinal not in range(256)")
+
+
+def test_rule_6_a_row_that_cannot_be_sent_holds_back_only_its_own_order(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 13: an exception from one delivery never aborts the flush; other orders go on."""
+    crm = FlakyCrm("НФ-00123", "B", "C")
+    crm.raising["НФ-00123"] = _encode_error()
+    stuck = add_outcome(engine, "НФ-00123", T0)
+    held = add_outcome(engine, "НФ-00123", T0, attempt_no=2)
+    b1 = add_outcome(engine, "B", T0)
+    c1 = add_outcome(engine, "C", T0)
+    with caplog.at_level(logging.WARNING, logger="dialer.outbox"):
+        assert worker(engine, crm).deliver_due(T0) == 2
+    assert keys(crm) == [f"B:{b1}", f"C:{c1}"]
+    rows = {row.id: row for row in outbox(engine)}
+    assert not rows[stuck].dead and rows[stuck].tries == 1  # transient: retried with backoff
+    assert rows[stuck].next_try_at is not None and rows[stuck].next_try_at > T0
+    assert (rows[stuck].last_error or "").startswith("UnicodeEncodeError: ")
+    assert rows[held].tries == 0 and rows[held].delivered_at is None
+    logged = [r for r in caplog.records if r.exc_info and "unexpected error" in r.getMessage()]
+    assert len(logged) == 1 and "НФ-00123" in logged[0].getMessage()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        FinalRejectionError("outcome x: HTTP 422 (final) archived", 422),
+        UnsendableRequestError("POST /outcomes: cannot be sent: not Latin-1"),
+    ],
+)
+def test_rule_6_a_permanent_error_makes_the_row_dead_at_once_and_other_orders_flow(
+    engine: Engine, error: Exception
+) -> None:
+    crm = FlakyCrm("A", "B")
+    crm.raising["A"] = error
+    a1 = add_outcome(engine, "A", T0)
+    a2 = add_outcome(engine, "A", T0, attempt_no=2)
+    b1 = add_outcome(engine, "B", T0)
+    w = worker(engine, crm)
+    assert w.deliver_due(T0) == 1
+    assert keys(crm) == [f"B:{b1}"]
+    dead = {row.id: row for row in outbox(engine)}[a1]
+    assert dead.dead and dead.tries == 1
+    assert dead.last_error == f"permanent: {type(error).__name__}: {error}"
+    (listed,) = dead_deliveries(engine)
+    assert (listed.id, listed.held_back) == (a1, 1)
+    assert w.dead_counts() == {"permanent": 1, "expired": 0}
+    del crm.raising["A"]
+    assert w.deliver_due(T0 + timedelta(days=1)) == 0  # a2 waits behind the dead row
+    assert a2 not in [row.id for row in outbox(engine) if row.delivered_at]
+
+
+def test_a_4xx_that_is_not_final_is_retried_and_expires_after_three_days(engine: Engine) -> None:
+    crm = FlakyCrm("A")
+    crm.raising["A"] = CrmRejectedError("outcome A: HTTP 400 bad status", 400)
+    a1 = add_outcome(engine, "A", T0)
+    w = worker(engine, crm)
+    w.deliver_due(T0)
+    assert not outbox(engine)[0].dead
+    now = T0
+    while not outbox(engine)[0].dead:
+        now += timedelta(hours=6)
+        w.deliver_due(now)
+    row = outbox(engine)[0]
+    assert (row.id, now - T0 >= timedelta(days=3)) == (a1, True)
+    assert row.last_error == "expired: CrmRejectedError: outcome A: HTTP 400 bad status"
+    assert w.dead_counts() == {"permanent": 0, "expired": 1}
+
+
+def test_cli_outbox_dead_shows_why_a_row_died(
+    engine: Engine, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    crm = FlakyCrm("НФ-00123")
+    crm.raising["НФ-00123"] = FinalRejectionError("HTTP 422 (final) archived", 422)
+    row_id = add_outcome(engine, "НФ-00123", T0)
+    worker(engine, crm).deliver_due(T0)
+    assert main(["--db", db_url, "outbox", "dead"]) == 0
+    line = capsys.readouterr().out
+    assert line.startswith(f"{row_id}\torder НФ-00123\tkey НФ-00123:")
+    assert line.rstrip().endswith("permanent: FinalRejectionError: HTTP 422 (final) archived")
+    assert main(["--db", db_url, "outbox", "dead", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["last_error"].startswith("permanent: FinalRejectionError")
+
+
+def test_dead_rows_are_counted_on_metrics_by_reason(engine: Engine) -> None:
+    from dialer.metrics import render  # noqa: PLC0415 - twisted.web inside
+    from dialer.storage.views import OrderViews  # noqa: PLC0415
+
+    crm = FlakyCrm("A", "B")
+    crm.raising["A"] = FinalRejectionError("HTTP 422 (final)", 422)
+    add_outcome(engine, "A", T0)
+    w = worker(engine, crm)
+    w.deliver_due(T0)
+    snapshot = OrderViews(engine, "default").metrics()
+    text = render(snapshot, ami_up=True, now=T0, campaign="default", outbox_dead=w.dead_counts())
+    assert "# TYPE callback_dialer_outbox_dead_total counter" in text
+    assert 'callback_dialer_outbox_dead_total{reason="permanent"} 1' in text
+    assert 'callback_dialer_outbox_dead_total{reason="expired"} 0' in text
+    assert 'callback_dialer_outbox_pending{dead="true"} 1' in text

@@ -80,6 +80,12 @@ def test_config_precedence_is_defaults_then_file_then_environment_then_command_l
             id="campaign",
         ),
         pytest.param(MINIMAL + "[extra]\n", ENV, "extra", id="section"),
+        pytest.param(
+            MINIMAL.replace('agents = ["101"]', "intake_statuses = []"),
+            ENV,
+            "intake_statuses",
+            id="no-intake-status",
+        ),
     ],
 )
 def test_config_errors_name_the_field(
@@ -87,6 +93,23 @@ def test_config_errors_name_the_field(
 ) -> None:
     with pytest.raises(ConfigError, match=rf"(^|: ){named}\b"):
         load_service_config(config_file(tmp_path, text), env)
+
+
+def test_the_service_pulls_with_its_campaign_filter_in_pages_of_crm_page_size(
+    tmp_path: Path,
+) -> None:
+    """Issue 13: `run` ignored `[crm] page_size` and always pulled 100 orders a page."""
+    http = MINIMAL.replace(
+        'kind = "demo"\norders = "orders.jsonl"',
+        'kind = "http"\npage_size = 7\n[crm.http]\npull_url = "http://crm/o"\n'
+        'status_url = "http://crm/o/{id}"\noutcome_url = "http://crm/x"\n'
+        'secret_env = "CRM_SECRET"',
+    ).replace('agents = ["101"]', 'agents = ["101"]\nintake_statuses = ["Новый заказ"]')
+    config = load_service_config(config_file(tmp_path, http), ENV | {"CRM_SECRET": "s" * 16})
+    intake = config.intake_filter()
+    assert (intake.page_size, intake.statuses) == (7, ("Новый заказ",))
+    demo = load_service_config(config_file(tmp_path), ENV).intake_filter()
+    assert demo.page_size == 100
 
 
 def test_run_with_a_bad_config_exits_2_naming_the_field(tmp_path: Path) -> None:
