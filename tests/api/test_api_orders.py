@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
@@ -120,3 +122,19 @@ def test_the_crm_pushes_orders_with_its_token(dialer: Dialer) -> None:
     bad = dialer.call("POST", "/api/v1/intake", body={"orders": [{"id": "x"}]}, role="crm")
     assert (bad.status, bad.json["field"]) == (400, "orders[0].phone")
     assert dialer.call("POST", "/api/v1/intake", body={"orders": 3}).json["field"] == "orders"
+
+
+def test_a_1c_order_number_in_cyrillic_is_found_dispositioned_and_exported(dialer: Dialer) -> None:
+    """Issue 13, item 1: ids of any script work through the API and the CSV export, as
+    twisted hands them over (the request path decoded from percent-encoding to UTF-8)."""
+    dialer.admit("НФ-00123")
+    dialer.answer("НФ-00123")
+    found = dialer.call("GET", "/api/v1/orders", query={"id": "НФ-00123"}).json["orders"]
+    assert [o["id"] for o in found] == ["НФ-00123"]
+    url = "/api/v1/orders/НФ-00123/disposition"
+    assert dialer.call("POST", url, body={"kind": "confirmed"}).status == 200
+    order = dialer.call("GET", "/api/v1/orders/НФ-00123").json
+    assert (order["id"], order["phase"], order["outcome"]) == ("НФ-00123", "done", "confirmed")
+    export = dialer.call("GET", "/api/v1/outcomes.csv", query={"from": "2026-03-10"})
+    rows = list(csv.DictReader(io.StringIO(export.body.decode("utf-8"))))
+    assert [(r["order_id"], r["kind"]) for r in rows] == [("НФ-00123", "confirmed")]
