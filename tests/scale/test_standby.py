@@ -72,9 +72,15 @@ def _cut_lock_connection(db_url: str, node: str, *, then_hold: str | None = None
         admin.dispose()
         return None
     holder = admin.connect()
-    assert holder.execute(
+    # pg_terminate_backend only signals the backend: its locks go when the process has
+    # exited, a few milliseconds later, so ask until the lock is free (the standby asks
+    # only once a second, so the test's connection is the one that wins the race)
+    deadline = time.monotonic() + 2.0
+    while not holder.execute(
         text("SELECT pg_try_advisory_lock(:key)"), {"key": lock_key(then_hold)}
-    ).scalar()
+    ).scalar():
+        assert time.monotonic() < deadline, f"lock {then_hold} still held 2 s after the cut"
+        time.sleep(0.005)
     return holder
 
 
