@@ -85,7 +85,7 @@ from dialer.service_config import DemoCrmConfig, ServedServer, ServiceConfig
 from dialer.status_recheck import StatusRecheck
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.campaigns import SqlCampaignStore
-from dialer.storage.engine import is_database_down
+from dialer.storage.engine import database_state
 from dialer.storage.errors import DatabaseUnavailableError
 from dialer.storage.migrate import open_database
 from dialer.storage.models import AttemptRow, OrderRow
@@ -640,11 +640,11 @@ class Service:
             self._wake.clear()
             try:
                 delay = self._round()
-            except Exception as exc:
-                if not is_database_down(exc):
-                    log.exception("dispatch round failed")
-                else:
-                    log.warning("database unavailable (%s); dispatch waits", _why(exc))
+            except DatabaseUnavailableError as exc:
+                log.warning("database unavailable (%s); dispatch waits", _why(exc))
+                delay = min(self._settings.tick_s, 1.0)
+            except Exception:
+                log.exception("dispatch round failed")
                 delay = min(self._settings.tick_s, 1.0)
             if self._stopping:
                 return
@@ -746,9 +746,7 @@ class Service:
         self._crm_answered()
         try:
             self.accept(orders)
-        except Exception as exc:
-            if not is_database_down(exc):
-                raise
+        except DatabaseUnavailableError as exc:
             log.warning("pulled orders not admitted: database unavailable (%s)", _why(exc))
 
     def _crm_answered(self) -> None:
@@ -805,11 +803,11 @@ class Service:
     def _flushed(self, future: asyncio.Future[int]) -> None:
         try:
             delivered = future.result()
-        except Exception as exc:
-            if is_database_down(exc):
-                log.warning("outbox flush: database unavailable (%s); it goes on later", _why(exc))
-            else:
-                log.exception("outbox flush failed; it goes on at the next flush")
+        except DatabaseUnavailableError as exc:
+            log.warning("outbox flush: database unavailable (%s); it goes on later", _why(exc))
+            return
+        except Exception:
+            log.exception("outbox flush failed; it goes on at the next flush")
             return
         if delivered:
             log.info("outbox: %d outcome(s) delivered to the CRM", delivered)
@@ -839,9 +837,7 @@ class Service:
             slot.dispatcher.on_report(report)
         except DispatchError:
             log.exception("report for an unknown attempt ignored")
-        except Exception as exc:
-            if not is_database_down(exc):
-                raise
+        except DatabaseUnavailableError as exc:
             log.warning("result of attempt %s kept until the database is back (%s)",
                         report.attempt_id, _why(exc))  # fmt: skip
             slot.kept_reports.append(report)
@@ -887,9 +883,7 @@ class Service:
             self._dispatcher.on_disposition(order_id, disposition, now)
         except (DispatchError, ValueError) as exc:
             log.error("disposition of order %s failed: %s", order_id, exc)
-        except Exception as exc:
-            if not is_database_down(exc):
-                raise
+        except DatabaseUnavailableError as exc:
             log.warning("disposition of order %s kept until the database is back (%s)",
                         order_id, _why(exc))  # fmt: skip
             self._kept_dispositions[order_id] = now
@@ -951,22 +945,17 @@ class Service:
     def _paused_state(self) -> bool | None:
         try:
             return self._campaigns.is_paused(self._campaign.name)
-        except Exception as exc:
-            if not is_database_down(exc):
-                raise
+        except DatabaseUnavailableError:
             return None  # the database went away since it was asked
 
     def _database_state(self) -> str:
-        try:
-            with self._engine.connect() as connection:
-                connection.execute(select(1))
-        except Exception as exc:  # any failure is "down", reported as text
-            return f"down: {type(exc).__name__}"
-        return "ok"
+        return database_state(self._engine)
 
 
 def _why(exc: BaseException) -> str:
     """One short line saying why the database failed (no SQL, no parameters)."""
+    if isinstance(exc, DatabaseUnavailableError) and exc.cause is not None:
+        exc = exc.cause  # the library's error a store translated: name it as before
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0][:200] if text else ''}"
