@@ -29,12 +29,12 @@ from campaigns.orders import Order
 from campaigns.settings import CampaignSettings
 from dialer.config import ConfigError, campaign_from_mapping
 from dialer.dispatcher import Dispatcher, DispatchError
-from dialer.outbox import replay
 from dialer.storage.agents import Change, SqlAgentRegistry, UnknownAgentError
 from dialer.storage.campaigns import CampaignRecord, SqlCampaignStore
 from dialer.storage.engine import retry_locked
 from dialer.storage.errors import InvalidValueError
 from dialer.storage.models import OrderRow
+from dialer.storage.outbox import replay
 
 Clock = Callable[[], datetime]
 

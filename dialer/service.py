@@ -90,6 +90,7 @@ from dialer.storage.errors import DatabaseUnavailableError
 from dialer.storage.migrate import open_database
 from dialer.storage.models import AttemptRow, OrderRow
 from dialer.storage.orders import SqlOrderStore
+from dialer.storage.outbox import SqlOutboxStore
 
 log = logging.getLogger("dialer.service")
 Clock = Callable[[], datetime]
@@ -188,7 +189,8 @@ class Service:
         self._dispatcher = self._slots[0].dispatcher
         backoff = Backoff(timedelta(seconds=self._settings.outbox_backoff_s),
                           timedelta(seconds=self._settings.outbox_backoff_max_s))  # fmt: skip
-        self._outbox = OutboxWorker(self._engine, self._crm, rng=rng, backoff=backoff)
+        self._outbox = OutboxWorker(SqlOutboxStore(self._engine), self._crm, rng=rng,
+                                    backoff=backoff)  # fmt: skip
         self._campaigns = SqlCampaignStore(self._engine)
         self._crm_state = "not asked yet"
         self._ops = Operations(engine=self._engine, dispatcher=self._dispatcher, clock=clock,

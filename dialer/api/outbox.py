@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from dialer.api.errors import ApiError
 from dialer.api.router import OPS, READ, ApiRequest, Reply, Router
 from dialer.operations import Operations
-from dialer.outbox import dead_deliveries
+from dialer.storage.outbox import dead_deliveries
 
 REPLAY_BODY = {
     "type": "object",

@@ -43,17 +43,21 @@ def add_outcome(
         )  # fmt: skip
         session.add(outcome)
         session.flush()
-        payload = {
-            "order_id": order_id, "kind": kind, "at": at.isoformat(), "attempt_no": attempt_no,
-            "call_made": call_made, "problem": problem, "comment": comment, "attempt_id": None,
-            "callback_at": None if callback_at is None else callback_at.isoformat(),
-            "crm_status": status, "call": "совершался" if call_made else "не совершался",
-        }  # fmt: skip
         row = OutboxRow(
             outcome_id=outcome.id,
             order_id=order_id,
             idempotency_key=f"{order_id}:{outcome.id}",
-            payload_json=json.dumps(payload, ensure_ascii=False),
+            payload_json=payload_json(
+                order_id,
+                at,
+                kind=kind,
+                status=status,
+                problem=problem,
+                comment=comment,
+                attempt_no=attempt_no,
+                call_made=call_made,
+                callback_at=callback_at,
+            ),
             next_try_at=at,
             created_at=at,
         )
@@ -65,3 +69,25 @@ def add_outcome(
 def outbox(engine: Engine) -> list[OutboxRow]:
     with Session(engine, expire_on_commit=False) as session:
         return list(session.scalars(select(OutboxRow).order_by(OutboxRow.id)))
+
+
+def payload_json(
+    order_id: str,
+    at: datetime,
+    *,
+    kind: str = "no_answer",
+    status: str = "Недозвон",
+    problem: str | None = "Не отвечает",
+    comment: str = "10.03 - не отвечает-1",
+    attempt_no: int = 1,
+    call_made: bool = True,
+    callback_at: datetime | None = None,
+) -> str:
+    """An outbox payload as SqlOrderStore writes it."""
+    payload = {
+        "order_id": order_id, "kind": kind, "at": at.isoformat(), "attempt_no": attempt_no,
+        "call_made": call_made, "problem": problem, "comment": comment, "attempt_id": None,
+        "callback_at": None if callback_at is None else callback_at.isoformat(),
+        "crm_status": status, "call": "совершался" if call_made else "не совершался",
+    }  # fmt: skip
+    return json.dumps(payload, ensure_ascii=False)
