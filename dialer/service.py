@@ -53,12 +53,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
-
 from campaigns.calls import CallReport, OriginateRequest
 from campaigns.dispositions import Disposition, DispositionKind
-from campaigns.lifecycle import Phase
 from campaigns.orders import Order
 from campaigns.outcomes import DEFAULT_CRM_MAPPING, CrmFields, OutcomeKind
 from crm_adapter.demo import DemoCrm
@@ -88,7 +84,7 @@ from dialer.storage.campaigns import SqlCampaignStore
 from dialer.storage.engine import database_state
 from dialer.storage.errors import DatabaseUnavailableError
 from dialer.storage.migrate import open_database
-from dialer.storage.models import AttemptRow, OrderRow
+from dialer.storage.order_admin import awaiting_disposition, phase_counts
 from dialer.storage.orders import SqlOrderStore
 from dialer.storage.outbox import SqlOutboxStore
 
@@ -162,7 +158,7 @@ class Service:
         self._journal = LogJournal()
         self._intake = config.intake_filter()
         now = clock()
-        self._engine: Engine = open_database(self._settings.db_url)
+        self._engine = open_database(self._settings.db_url)
         self._coordinator = open_coordinator(self._settings.db_url, self._settings.node)
         self._coordination = ThreadPoolExecutor(max_workers=1, thread_name_prefix="locks")
         self._leader_lock = f"leader:{self._campaign.name}"
@@ -545,20 +541,7 @@ class Service:
     def _awaiting_disposition(self, server: str) -> list[str]:
         if self._settings.auto_disposition == "none":
             return []
-        last_server = (
-            select(AttemptRow.server)
-            .where(AttemptRow.order_id == OrderRow.id)
-            .order_by(AttemptRow.started_at.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        with Session(self._engine) as session:
-            query = select(OrderRow.id).where(
-                OrderRow.campaign == self._campaign.name,
-                OrderRow.phase == Phase.AWAITING_DISPOSITION.value,
-                last_server == server,
-            )
-            return list(session.scalars(query))
+        return awaiting_disposition(self._engine, self._campaign.name, server)
 
     def _listen(self) -> None:
         from twisted.internet import reactor  # noqa: PLC0415 - installed in run_service
@@ -822,12 +805,7 @@ class Service:
             return  # the leader logs the queue; every node's dispatch woke above
         now = self._clock()
         self._recheck.forget_older_than(now - timedelta(days=1))
-        with Session(self._engine) as session:
-            rows = session.execute(
-                select(OrderRow.phase, OrderRow.outcome, func.count())
-                .where(OrderRow.campaign == self._campaign.name)
-                .group_by(OrderRow.phase, OrderRow.outcome)
-            ).all()
+        rows = phase_counts(self._engine, self._campaign.name)
         summary = ", ".join(f"{phase}/{outcome or '-'}: {n}" for phase, outcome, n in rows)
         log.info("day roll-over: %s", summary or "no orders")
         self._wake.set()
