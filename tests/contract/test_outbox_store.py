@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import pytest
 from local_services import fresh_database
-from outbox_rows import add_outcome, payload_json
+from outbox_rows import OutcomeFields, add_outcome
 
 from campaigns.orders import Order
 from crm_adapter.errors import CrmUnavailableError, FinalRejectionError
@@ -37,7 +37,9 @@ class Outbox(NamedTuple):
 def outbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Outbox]:
     if request.param == "memory":
         fake = MemoryOutboxStore()
-        yield Outbox(fake, lambda order, at: fake.add(order, payload_json(order, at), at))
+        yield Outbox(
+            fake, lambda order, at: fake.add(order, OutcomeFields().payload_json(order, at), at)
+        )
         return
     if request.param == "sqlite":
         database: AbstractContextManager[str] = nullcontext(f"sqlite:///{tmp_path}/contract.db")
