@@ -20,21 +20,18 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
-
 from campaigns.dispositions import Disposition
 from campaigns.lifecycle import TransitionError
 from campaigns.orders import Order
 from campaigns.settings import CampaignSettings
 from dialer.config import ConfigError, campaign_from_mapping
 from dialer.dispatcher import Dispatcher, DispatchError
-from dialer.outbox import replay
 from dialer.storage.agents import Change, SqlAgentRegistry, UnknownAgentError
 from dialer.storage.campaigns import CampaignRecord, SqlCampaignStore
-from dialer.storage.engine import retry_locked
+from dialer.storage.engine import Database
 from dialer.storage.errors import InvalidValueError
-from dialer.storage.models import OrderRow
+from dialer.storage.order_admin import requeue_if_queued
+from dialer.storage.outbox import replay
 
 Clock = Callable[[], datetime]
 
@@ -65,7 +62,7 @@ class Operations:
     def __init__(
         self,
         *,
-        engine: Engine,
+        engine: Database,
         dispatcher: Dispatcher,
         clock: Clock,
         wake: Callable[[], None],
@@ -178,24 +175,17 @@ class Operations:
         return replay(self._engine, self._clock(), ids)
 
 
-def requeue_stored(engine: Engine, order_id: str, now: datetime) -> str:
+def requeue_stored(engine: Database, order_id: str, now: datetime) -> str:
     """``orders requeue`` from the command line, beside a running service: a queued order
     becomes due at ``now`` in one guarded write (the service dials it at its next round).
     An order being dialled, claimed by a round or done is refused. Returns its campaign."""
-
-    def work() -> str:
-        with Session(engine) as session, session.begin():
-            row = session.get(OrderRow, order_id, with_for_update=True)
-            if row is None:
-                raise NotFoundError(f"unknown order {order_id!r}", "id")
-            if row.phase != "queued":
-                raise ConflictError(f"order {order_id} is {row.phase}, not queued", "id")
-            row.next_due_at = now
-            row.version = (row.version or 0) + 1
-            row.updated_at = now
-            return row.campaign
-
-    return retry_locked(work)
+    found = requeue_if_queued(engine, order_id, now)
+    if found is None:
+        raise NotFoundError(f"unknown order {order_id!r}", "id")
+    campaign, phase = found
+    if phase != "queued":
+        raise ConflictError(f"order {order_id} is {phase}, not queued", "id")
+    return campaign
 
 
 def settings_mapping(settings: CampaignSettings) -> dict[str, Any]:

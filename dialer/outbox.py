@@ -29,18 +29,15 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, func, select, update
-from sqlalchemy.orm import Session
-
 from crm_adapter.errors import CrmError, CrmPermanentError
 from crm_adapter.port import CrmAdapter, OutcomeDelivery
+from dialer.delivery_ports import DeadDelivery, OutboxStore, PendingDelivery
 from dialer.faults import crash_point
-from dialer.storage.engine import retry_locked
-from dialer.storage.models import OutboxRow
+
+__all__ = ["DEAD_REASONS", "Backoff", "DeadDelivery", "OutboxWorker"]
 
 LOG = logging.getLogger("dialer.outbox")
 DEAD_REASONS = ("permanent", "expired")
@@ -58,26 +55,12 @@ class Backoff:
         return full * (0.5 + rng.random() / 2)
 
 
-@dataclass(frozen=True, slots=True)
-class DeadDelivery:
-    """A dead outbox row as ``outbox dead`` lists it."""
-
-    id: int
-    order_id: str
-    idempotency_key: str
-    tries: int
-    created_at: datetime
-    last_error: str | None
-    held_back: int
-    payload_json: str
-
-
 class OutboxWorker:
     """Delivers due outbox rows through ``adapter``; one worker per database."""
 
     def __init__(
         self,
-        engine: Engine,
+        store: OutboxStore,
         adapter: CrmAdapter,
         *,
         rng: random.Random,
@@ -86,7 +69,7 @@ class OutboxWorker:
         min_tries: int = 5,
         batch: int = 100,
     ) -> None:
-        self._engine = engine
+        self._store = store
         self._adapter = adapter
         self._rng = rng
         self._backoff = backoff or Backoff()
@@ -117,49 +100,17 @@ class OutboxWorker:
     def due_now(self, now: datetime) -> int:
         """The CRM answers again: every live undelivered row still waiting out its backoff
         is due at ``now`` (its try count is kept). Returns how many rows were moved."""
-
-        def work() -> int:
-            with Session(self._engine) as session, session.begin():
-                moved = session.execute(
-                    update(OutboxRow)
-                    .where(
-                        OutboxRow.delivered_at.is_(None),
-                        OutboxRow.dead.is_(False),
-                        OutboxRow.next_try_at > now,
-                    )
-                    .values(next_try_at=now)
-                )
-                return int(getattr(moved, "rowcount", 0) or 0)
-
-        return retry_locked(work)
+        return self._store.due_now(now)
 
     def next_due_at(self) -> datetime | None:
         """When the earliest undelivered live row is due (for the scheduler)."""
-        with Session(self._engine) as session:
-            query = select(func.min(OutboxRow.next_try_at)).where(
-                OutboxRow.delivered_at.is_(None), OutboxRow.dead.is_(False)
-            )
-            return session.scalar(query)
+        return self._store.next_due_at()
 
-    def _due_heads(self, now: datetime) -> list[_Due]:
+    def _due_heads(self, now: datetime) -> list[PendingDelivery]:
         """The first undelivered row of each order, if it is live and due."""
-        heads = (
-            select(OutboxRow.order_id, func.min(OutboxRow.id).label("head"))
-            .where(OutboxRow.delivered_at.is_(None))
-            .group_by(OutboxRow.order_id)
-            .subquery()
-        )
-        query = (
-            select(OutboxRow)
-            .join(heads, and_(OutboxRow.id == heads.c.head))
-            .where(OutboxRow.dead.is_(False), OutboxRow.next_try_at <= now)
-            .order_by(OutboxRow.id)
-            .limit(self._batch)
-        )
-        with Session(self._engine) as session:
-            return [_Due.of(row) for row in session.scalars(query)]
+        return self._store.due_heads(now, self._batch)
 
-    def _deliver(self, row: _Due, now: datetime) -> bool:
+    def _deliver(self, row: PendingDelivery, now: datetime) -> bool:
         try:
             delivery = OutcomeDelivery.from_payload(row.key, row.payload, retry=row.tried)
             applied = self._adapter.write_outcome(delivery)
@@ -175,7 +126,7 @@ class OutboxWorker:
                           row.key, row.order_id)  # fmt: skip
             self._fail(row, now, exc, permanent=False)
             return False
-        self._update(row.id, delivered_at=now, tries=row.tries + 1, next_try_at=None)
+        self._store.mark_delivered(row.id, now, row.tries + 1)
         LOG.info(
             "outcome %s of order %s %s",
             row.key,
@@ -184,7 +135,9 @@ class OutboxWorker:
         )
         return True
 
-    def _fail(self, row: _Due, now: datetime, exc: Exception, *, permanent: bool) -> None:
+    def _fail(
+        self, row: PendingDelivery, now: datetime, exc: Exception, *, permanent: bool
+    ) -> None:
         tries = row.tries + 1
         error = f"{type(exc).__name__}: {exc}"
         if permanent:
@@ -193,89 +146,15 @@ class OutboxWorker:
             self._kill(row, tries, "expired", error)
         else:
             next_try = now + self._backoff.delay(tries, self._rng)
-            self._update(row.id, tries=tries, last_error=error[:1000], next_try_at=next_try)
+            self._store.mark_failed(row.id, tries, error[:1000], next_try)
             LOG.warning("outcome %s not delivered (try %d): %s", row.key, tries, error)
 
-    def _kill(self, row: _Due, tries: int, reason: str, error: str) -> None:
+    def _kill(self, row: PendingDelivery, tries: int, reason: str, error: str) -> None:
         error = f"{reason}: {error}"[:1000]
-        self._update(row.id, tries=tries, last_error=error, dead=True, next_try_at=None)
+        self._store.mark_dead(row.id, tries, error)
         self._dead[reason] += 1
         LOG.error(
             "outbox row %s (order %s, key %s) is dead after %d tries since %s: %s; "
             "later outcomes of the order wait; fix and run 'callback-dialer outbox replay %s'",
             row.id, row.order_id, row.key, tries, row.created_at.isoformat(), error, row.id,
         )  # fmt: skip
-
-    def _update(self, row_id: int, **values: object) -> None:
-        def work() -> None:
-            with Session(self._engine) as session, session.begin():
-                session.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(values))
-
-        retry_locked(work)
-
-
-@dataclass(frozen=True, slots=True)
-class _Due:
-    id: int
-    order_id: str
-    key: str
-    payload: str
-    tries: int
-    created_at: datetime
-    tried: bool  # an earlier try (maybe before a replay) may have reached the CRM
-
-    @classmethod
-    def of(cls, row: OutboxRow) -> _Due:
-        tried = row.tries > 0 or row.last_error is not None
-        return cls(
-            row.id, row.order_id, row.idempotency_key, row.payload_json, row.tries,
-            row.created_at, tried,
-        )  # fmt: skip
-
-
-def dead_deliveries(engine: Engine) -> list[DeadDelivery]:
-    """Dead rows, oldest first, each with how many later rows of its order it holds back."""
-    with Session(engine) as session:
-        dead = list(session.scalars(select(OutboxRow).where(OutboxRow.dead).order_by(OutboxRow.id)))
-        return [_dead(session, row) for row in dead]
-
-
-def _dead(session: Session, row: OutboxRow) -> DeadDelivery:
-    held = session.scalar(
-        select(func.count()).where(
-            OutboxRow.order_id == row.order_id,
-            OutboxRow.id > row.id,
-            OutboxRow.delivered_at.is_(None),
-        )
-    )
-    return DeadDelivery(
-        id=row.id,
-        order_id=row.order_id,
-        idempotency_key=row.idempotency_key,
-        tries=row.tries,
-        created_at=row.created_at,
-        last_error=row.last_error,
-        held_back=int(held or 0),
-        payload_json=row.payload_json,
-    )
-
-
-def replay(engine: Engine, now: datetime, ids: Sequence[int] | None = None) -> list[int]:
-    """Makes dead rows (``ids``, or all when None) due at ``now`` with a fresh try count;
-    returns the ids replayed. Ids that are not dead are left alone."""
-
-    def work() -> list[int]:
-        with Session(engine) as session, session.begin():
-            query = select(OutboxRow.id).where(OutboxRow.dead)
-            if ids is not None:
-                query = query.where(OutboxRow.id.in_(ids))
-            chosen = list(session.scalars(query.order_by(OutboxRow.id)))
-            if chosen:
-                session.execute(
-                    update(OutboxRow)
-                    .where(OutboxRow.id.in_(chosen))
-                    .values(dead=False, tries=0, next_try_at=now)
-                )
-            return chosen
-
-    return retry_locked(work)

@@ -53,12 +53,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
-
 from campaigns.calls import CallReport, OriginateRequest
 from campaigns.dispositions import Disposition, DispositionKind
-from campaigns.lifecycle import Phase
 from campaigns.orders import Order
 from campaigns.outcomes import DEFAULT_CRM_MAPPING, CrmFields, OutcomeKind
 from crm_adapter.demo import DemoCrm
@@ -85,11 +81,12 @@ from dialer.service_config import DemoCrmConfig, ServedServer, ServiceConfig
 from dialer.status_recheck import StatusRecheck
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.campaigns import SqlCampaignStore
-from dialer.storage.engine import is_database_down
+from dialer.storage.engine import database_state
 from dialer.storage.errors import DatabaseUnavailableError
 from dialer.storage.migrate import open_database
-from dialer.storage.models import AttemptRow, OrderRow
+from dialer.storage.order_admin import awaiting_disposition, phase_counts
 from dialer.storage.orders import SqlOrderStore
+from dialer.storage.outbox import SqlOutboxStore
 
 log = logging.getLogger("dialer.service")
 Clock = Callable[[], datetime]
@@ -161,7 +158,7 @@ class Service:
         self._journal = LogJournal()
         self._intake = config.intake_filter()
         now = clock()
-        self._engine: Engine = open_database(self._settings.db_url)
+        self._engine = open_database(self._settings.db_url)
         self._coordinator = open_coordinator(self._settings.db_url, self._settings.node)
         self._coordination = ThreadPoolExecutor(max_workers=1, thread_name_prefix="locks")
         self._leader_lock = f"leader:{self._campaign.name}"
@@ -188,7 +185,8 @@ class Service:
         self._dispatcher = self._slots[0].dispatcher
         backoff = Backoff(timedelta(seconds=self._settings.outbox_backoff_s),
                           timedelta(seconds=self._settings.outbox_backoff_max_s))  # fmt: skip
-        self._outbox = OutboxWorker(self._engine, self._crm, rng=rng, backoff=backoff)
+        self._outbox = OutboxWorker(SqlOutboxStore(self._engine), self._crm, rng=rng,
+                                    backoff=backoff)  # fmt: skip
         self._campaigns = SqlCampaignStore(self._engine)
         self._crm_state = "not asked yet"
         self._ops = Operations(engine=self._engine, dispatcher=self._dispatcher, clock=clock,
@@ -543,20 +541,7 @@ class Service:
     def _awaiting_disposition(self, server: str) -> list[str]:
         if self._settings.auto_disposition == "none":
             return []
-        last_server = (
-            select(AttemptRow.server)
-            .where(AttemptRow.order_id == OrderRow.id)
-            .order_by(AttemptRow.started_at.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        with Session(self._engine) as session:
-            query = select(OrderRow.id).where(
-                OrderRow.campaign == self._campaign.name,
-                OrderRow.phase == Phase.AWAITING_DISPOSITION.value,
-                last_server == server,
-            )
-            return list(session.scalars(query))
+        return awaiting_disposition(self._engine, self._campaign.name, server)
 
     def _listen(self) -> None:
         from twisted.internet import reactor  # noqa: PLC0415 - installed in run_service
@@ -640,11 +625,11 @@ class Service:
             self._wake.clear()
             try:
                 delay = self._round()
-            except Exception as exc:
-                if not is_database_down(exc):
-                    log.exception("dispatch round failed")
-                else:
-                    log.warning("database unavailable (%s); dispatch waits", _why(exc))
+            except DatabaseUnavailableError as exc:
+                log.warning("database unavailable (%s); dispatch waits", _why(exc))
+                delay = min(self._settings.tick_s, 1.0)
+            except Exception:
+                log.exception("dispatch round failed")
                 delay = min(self._settings.tick_s, 1.0)
             if self._stopping:
                 return
@@ -746,9 +731,7 @@ class Service:
         self._crm_answered()
         try:
             self.accept(orders)
-        except Exception as exc:
-            if not is_database_down(exc):
-                raise
+        except DatabaseUnavailableError as exc:
             log.warning("pulled orders not admitted: database unavailable (%s)", _why(exc))
 
     def _crm_answered(self) -> None:
@@ -805,11 +788,11 @@ class Service:
     def _flushed(self, future: asyncio.Future[int]) -> None:
         try:
             delivered = future.result()
-        except Exception as exc:
-            if is_database_down(exc):
-                log.warning("outbox flush: database unavailable (%s); it goes on later", _why(exc))
-            else:
-                log.exception("outbox flush failed; it goes on at the next flush")
+        except DatabaseUnavailableError as exc:
+            log.warning("outbox flush: database unavailable (%s); it goes on later", _why(exc))
+            return
+        except Exception:
+            log.exception("outbox flush failed; it goes on at the next flush")
             return
         if delivered:
             log.info("outbox: %d outcome(s) delivered to the CRM", delivered)
@@ -822,12 +805,7 @@ class Service:
             return  # the leader logs the queue; every node's dispatch woke above
         now = self._clock()
         self._recheck.forget_older_than(now - timedelta(days=1))
-        with Session(self._engine) as session:
-            rows = session.execute(
-                select(OrderRow.phase, OrderRow.outcome, func.count())
-                .where(OrderRow.campaign == self._campaign.name)
-                .group_by(OrderRow.phase, OrderRow.outcome)
-            ).all()
+        rows = phase_counts(self._engine, self._campaign.name)
         summary = ", ".join(f"{phase}/{outcome or '-'}: {n}" for phase, outcome, n in rows)
         log.info("day roll-over: %s", summary or "no orders")
         self._wake.set()
@@ -839,9 +817,7 @@ class Service:
             slot.dispatcher.on_report(report)
         except DispatchError:
             log.exception("report for an unknown attempt ignored")
-        except Exception as exc:
-            if not is_database_down(exc):
-                raise
+        except DatabaseUnavailableError as exc:
             log.warning("result of attempt %s kept until the database is back (%s)",
                         report.attempt_id, _why(exc))  # fmt: skip
             slot.kept_reports.append(report)
@@ -887,9 +863,7 @@ class Service:
             self._dispatcher.on_disposition(order_id, disposition, now)
         except (DispatchError, ValueError) as exc:
             log.error("disposition of order %s failed: %s", order_id, exc)
-        except Exception as exc:
-            if not is_database_down(exc):
-                raise
+        except DatabaseUnavailableError as exc:
             log.warning("disposition of order %s kept until the database is back (%s)",
                         order_id, _why(exc))  # fmt: skip
             self._kept_dispositions[order_id] = now
@@ -951,22 +925,17 @@ class Service:
     def _paused_state(self) -> bool | None:
         try:
             return self._campaigns.is_paused(self._campaign.name)
-        except Exception as exc:
-            if not is_database_down(exc):
-                raise
+        except DatabaseUnavailableError:
             return None  # the database went away since it was asked
 
     def _database_state(self) -> str:
-        try:
-            with self._engine.connect() as connection:
-                connection.execute(select(1))
-        except Exception as exc:  # any failure is "down", reported as text
-            return f"down: {type(exc).__name__}"
-        return "ok"
+        return database_state(self._engine)
 
 
 def _why(exc: BaseException) -> str:
     """One short line saying why the database failed (no SQL, no parameters)."""
+    if isinstance(exc, DatabaseUnavailableError) and exc.cause is not None:
+        exc = exc.cause  # the library's error a store translated: name it as before
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0][:200] if text else ''}"

@@ -30,7 +30,7 @@ from twisted.web.server import Site
 from campaigns.orders import Order
 from crm_adapter.errors import IntakeError
 from crm_adapter.http_json import IntakeHandler, intake_error_body
-from dialer.storage.engine import is_database_down
+from dialer.storage.errors import DatabaseUnavailableError
 
 Accept = Callable[[list[Order]], int]
 Health = Callable[[], tuple[bool, Mapping[str, Any]]]
@@ -75,7 +75,7 @@ def _admission_failed(request: Any, exc: Exception) -> bytes:
     """503 while the database is down; any other failure is a bug: a JSON 500 for the CRM
     (never twisted's HTML page) and its traceback in the service log. A resend is safe: a
     known order is never admitted twice."""
-    if is_database_down(exc):
+    if isinstance(exc, DatabaseUnavailableError):
         request.setResponseCode(_UNAVAILABLE)
         return _json({"error": "database unavailable: nothing admitted; push again later"})
     log.exception("intake: admitting a push failed")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
-
 from dialer.api.agents import AgentsApi
 from dialer.api.campaigns import CampaignApi
 from dialer.api.live import LiveApi
@@ -15,11 +13,12 @@ from dialer.api.router import bind
 from dialer.api.stats import StatsApi
 from dialer.operations import Operations
 from dialer.storage.agents import SqlAgentRegistry
+from dialer.storage.engine import Database
 from dialer.storage.tokens import SqlTokenStore
 from dialer.storage.views import OrderViews
 
 
-def build_api(engine: Engine, ops: Operations) -> ApiResource:
+def build_api(engine: Database, ops: Operations) -> ApiResource:
     """The ``/api`` resource serving every ``/api/v1`` route."""
     views = OrderViews(engine, ops.campaign)
     routes = bind(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import Engine
-
 from dialer.api.errors import ApiError
 from dialer.api.router import OPS, READ, ApiRequest, Reply, Router
 from dialer.operations import Operations
-from dialer.outbox import dead_deliveries
+from dialer.storage.engine import Database
+from dialer.storage.outbox import dead_deliveries
 
 REPLAY_BODY = {
     "type": "object",
@@ -26,7 +25,7 @@ class OutboxApi:
 
     router = Router()
 
-    def __init__(self, ops: Operations, engine: Engine) -> None:
+    def __init__(self, ops: Operations, engine: Database) -> None:
         self._ops = ops
         self._engine = engine
 

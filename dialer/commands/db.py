@@ -12,10 +12,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine
-
 from dialer.cli import UsageError
-from dialer.storage.engine import make_engine
+from dialer.storage.engine import Database, make_engine
 from dialer.storage.errors import (
     DatabaseUrlError,
     InvalidValueError,
@@ -43,7 +41,7 @@ def storage_command(command: Command) -> Command:
     return guarded
 
 
-def database(args: argparse.Namespace) -> Engine:
+def database(args: argparse.Namespace) -> Database:
     """The database named by ``--db``, migrated to the newest schema first if needed."""
     return open_database(args.db)
 

@@ -11,8 +11,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
-
 from campaigns.calls import OriginateRequest
 from campaigns.orders import Order
 from campaigns.settings import CampaignSettings
@@ -26,7 +24,7 @@ from dialer.log_journal import LogJournal
 from dialer.operations import OperationError, requeue_stored
 from dialer.orders_csv import OrdersFileError, decode, read_orders
 from dialer.screener import make_screen
-from dialer.storage.models import OrderRow
+from dialer.storage.order_admin import campaign_of
 from dialer.storage.orders import SqlOrderStore
 from dialer.storage.views import OrderViews
 
@@ -76,9 +74,7 @@ def register(sub: Any) -> None:
 
 def _detail(args: argparse.Namespace) -> dict[str, Any]:
     engine = database(args)
-    with Session(engine) as session:
-        row = session.get(OrderRow, args.order_id)
-        campaign = None if row is None else row.campaign
+    campaign = campaign_of(engine, args.order_id)
     detail = None if campaign is None else OrderViews(engine, campaign).detail(args.order_id)
     if detail is None:
         raise UsageError(f"unknown order {args.order_id!r}")

@@ -9,7 +9,8 @@ from typing import Any
 
 from dialer.cli import UsageError
 from dialer.commands.db import database, storage_command
-from dialer.outbox import DeadDelivery, dead_deliveries, replay
+from dialer.delivery_ports import DeadDelivery
+from dialer.storage.outbox import dead_deliveries, replay
 
 
 def register(sub: Any) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from dialer.agents import Agent, AgentState
-from dialer.storage.engine import is_locked_error, retry_locked
+from dialer.storage.engine import is_locked_error, retry_locked, translates_outages
 from dialer.storage.errors import DatabaseUnavailableError, InvalidValueError
 from dialer.storage.models import DEFAULT_SERVER, AgentRow, Campaign
 
@@ -88,6 +88,7 @@ def checked_agent_id(text: str) -> str:
     return text
 
 
+@translates_outages
 class SqlAgentRegistry:
     """The agents table over SQLAlchemy."""
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from dialer.storage.engine import retry_locked
+from dialer.storage.engine import retry_locked, translates_outages
 from dialer.storage.models import Campaign
 
 
@@ -24,6 +24,7 @@ class CampaignRecord:
     updated_at: datetime
 
 
+@translates_outages
 class SqlCampaignStore:
     """Reads and writes campaign rows (created on first write)."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sqlite3
 import time
 from collections.abc import Callable
@@ -17,10 +19,13 @@ from sqlalchemy.exc import (
     NoSuchModuleError,
     OperationalError,
 )
+from sqlalchemy.sql import select
 
 from dialer.storage.errors import DatabaseLockedError, DatabaseUnavailableError, DatabaseUrlError
 
 T = TypeVar("T")
+C = TypeVar("C", bound=type)
+Database = Engine  # the handle callers outside storage pass back in; they never use it
 
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 DEFAULT_BUSY_TIMEOUT_MS = 5000
@@ -108,6 +113,41 @@ def is_database_down(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError | InterfaceError) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated
     )
+
+
+def translates_outages(cls: C) -> C:
+    """Class decorator: every public method of ``cls`` raises DatabaseUnavailableError (its
+    ``cause`` the library error) where SQLAlchemy said the database is down; any other error
+    (a refused statement, a bug) propagates unchanged."""
+    for name, member in list(vars(cls).items()):
+        if not name.startswith("_") and inspect.isfunction(member):
+            setattr(cls, name, _translating(member))
+    return cls
+
+
+def _translating(method: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(method)
+    def translated(*args: Any, **kwargs: Any) -> T:
+        try:
+            return method(*args, **kwargs)
+        except DatabaseUnavailableError:
+            raise
+        except Exception as exc:
+            if not is_database_down(exc):
+                raise
+            raise DatabaseUnavailableError(str(exc), cause=exc) from exc
+
+    return translated
+
+
+def database_state(engine: Engine) -> str:
+    """``ok`` when ``SELECT 1`` answers, else ``down: <the error's type>`` (for /healthz)."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(select(1))
+    except Exception as exc:  # any failure is "down", reported as text
+        return f"down: {type(exc).__name__}"
+    return "ok"
 
 
 def is_locked_error(exc: BaseException) -> bool:

@@ -2,11 +2,17 @@
 
     StorageError                  anything this package refuses or cannot do
     ├── DatabaseUrlError          the database URL is malformed or names an unsupported backend
-    ├── DatabaseUnavailableError  the database cannot be opened or reached
-    ├── DatabaseLockedError       SQLite stayed locked through every retry
+    ├── DatabaseUnavailableError  the database cannot be opened or reached right now: the
+    │   │                         work can be done again later (callers catch this one)
+    │   └── DatabaseLockedError   SQLite stayed locked through every retry
     ├── SchemaError               migrating failed, or the schema is newer than this software
     ├── InvalidValueError         a value handed to storage is malformed (e.g. not E.164)
     └── NumberingImportError      a numbering-plan file is unreadable or has a malformed line
+
+Store methods translate SQLAlchemy's "the database is down" errors (server gone or
+restarting, connection lost, SQLite locked) into DatabaseUnavailableError at their boundary
+(``dialer.storage.engine.translates_outages``), so no caller outside this package needs to
+know SQLAlchemy's exception types.
 
 The command line maps DatabaseUrlError, InvalidValueError and NumberingImportError (the
 user's input is wrong) to exit status 2 and every other StorageError to exit status 1.
@@ -24,10 +30,18 @@ class DatabaseUrlError(StorageError):
 
 
 class DatabaseUnavailableError(StorageError):
-    """The database exists in the URL but cannot be opened or reached."""
+    """The database exists in the URL but cannot be opened or reached right now.
+
+    ``cause`` is the library error it stands for when a store translated one (its text is
+    the message), None when storage raised it itself.
+    """
+
+    def __init__(self, message: str, *, cause: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
-class DatabaseLockedError(StorageError):
+class DatabaseLockedError(DatabaseUnavailableError):
     """SQLite reported "database is locked" on every attempt."""
 
 

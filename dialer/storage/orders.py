@@ -25,7 +25,7 @@ from campaigns.lifecycle import OrderState, Phase, Priority
 from campaigns.orders import Order
 from campaigns.outcomes import DEFAULT_CRM_MAPPING, CrmFields, Outcome, OutcomeKind
 from dialer.ports import AttemptRecord, QueueEntry, StoreConflict
-from dialer.storage.engine import retry_locked
+from dialer.storage.engine import retry_locked, translates_outages
 from dialer.storage.models import (
     DEFAULT_SERVER,
     AttemptRow,
@@ -39,6 +39,7 @@ from dialer.storage.types import decode_instants, encode_instants
 CLAIMED = "claimed"
 
 
+@translates_outages
 class SqlOrderStore:
     """OrderStore over SQLAlchemy; passes tests/contract/test_order_store.py."""
 

@@ -25,9 +25,10 @@ from crm_adapter.errors import (
 from crm_adapter.fake import InMemoryCrm
 from crm_adapter.port import OutcomeDelivery
 from dialer.cli import main
-from dialer.outbox import Backoff, OutboxWorker, dead_deliveries, replay
+from dialer.outbox import Backoff, OutboxWorker
 from dialer.ports import QueueEntry
 from dialer.storage.migrate import open_database
+from dialer.storage.outbox import SqlOutboxStore, dead_deliveries, replay
 
 T0 = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
 
@@ -66,7 +67,7 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 
 def worker(engine: Engine, crm: InMemoryCrm) -> OutboxWorker:
-    return OutboxWorker(engine, crm, rng=random.Random(7))
+    return OutboxWorker(SqlOutboxStore(engine), crm, rng=random.Random(7))
 
 
 def keys(crm: InMemoryCrm) -> list[str]:

@@ -13,6 +13,7 @@ from outbox_rows import add_outcome, outbox
 from crm_adapter.http_json import HttpJsonAdapter, HttpJsonSettings
 from dialer.outbox import OutboxWorker
 from dialer.storage.migrate import open_database
+from dialer.storage.outbox import SqlOutboxStore
 
 T0 = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
 
@@ -24,7 +25,7 @@ def _worker(db_url: str, crm: HttpJsonCrm, seed: int) -> OutboxWorker:
         outcome_url=f"{url}/outcomes", secret=SECRET, timeout_s=2,
     )  # fmt: skip
     adapter = HttpJsonAdapter(settings, clock=lambda: datetime.now(UTC))  # signing: real time
-    return OutboxWorker(open_database(db_url), adapter, rng=random.Random(seed))
+    return OutboxWorker(SqlOutboxStore(open_database(db_url)), adapter, rng=random.Random(seed))
 
 
 def test_outage_and_restart_lose_nothing_and_deliver_once_in_order(

@@ -11,12 +11,12 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy.exc import OperationalError
 from twisted.web.test.requesthelper import DummyRequest
 
 from campaigns.orders import Order
 from crm_adapter.http_json import IntakeHandler
 from crm_adapter.signing import SeenEvents, signed_headers
+from dialer.storage.errors import DatabaseUnavailableError
 from dialer.web import IntakeResource
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
@@ -35,7 +35,7 @@ class _Accept:
 
     def __call__(self, orders: list[Order]) -> int:
         if self.down:
-            raise OperationalError("SELECT", {}, Exception("connection refused"))
+            raise DatabaseUnavailableError("connection refused")  # as the SQL store raises it
         self.taken += [o.id for o in orders]
         return len(orders)
 

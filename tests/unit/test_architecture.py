@@ -1,0 +1,59 @@
+"""Issue 14 item 4: SQLAlchemy stays inside ``dialer/storage``; every other module of the
+dialer and the policy core reaches the database through storage's named methods and catches
+storage's own errors (``DatabaseUnavailableError``), never the library's.
+
+``crm_adapter/`` is out of scope: its SQL adapter talks to the CRM's database, not ours.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+STORAGE = ROOT / "dialer" / "storage"
+ALLOWED = {
+    # PostgreSQL advisory locks on one dedicated connection of their own (not the store's
+    # pool), with their own error; it joins storage/ when the layout step moves modules
+    "dialer/coordination.py",
+}
+
+
+def sqlalchemy_imports(source: str) -> list[int]:
+    """Line numbers of every ``import sqlalchemy…`` / ``from sqlalchemy… import`` in source."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names = [node.module or ""]
+        else:
+            continue
+        if any(name.split(".")[0] == "sqlalchemy" for name in names):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_scan_finds_every_form_of_a_sqlalchemy_import() -> None:
+    source = (
+        "import os\nimport sqlalchemy as sa\nfrom sqlalchemy.orm import Session\n"
+        "def f():\n    from sqlalchemy import select\nfrom dialer.storage import x\n"
+    )
+    assert sqlalchemy_imports(source) == [2, 3, 5]
+
+
+def test_sqlalchemy_is_imported_only_inside_storage() -> None:
+    modules = [*(ROOT / "dialer").rglob("*.py"), *(ROOT / "campaigns").rglob("*.py")]
+    assert len(modules) > 30
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in modules
+        if STORAGE not in path.parents and str(path.relative_to(ROOT)) not in ALLOWED
+        for line in sqlalchemy_imports(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_the_allowed_exceptions_still_need_their_exception() -> None:
+    for name in ALLOWED:
+        assert sqlalchemy_imports((ROOT / name).read_text(encoding="utf-8")), name
