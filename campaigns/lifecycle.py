@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
+from campaigns import wording
 from campaigns.calls import CallResult
 from campaigns.dispositions import Disposition, DispositionKind
 from campaigns.outcomes import Outcome, OutcomeKind, manual_comment
@@ -177,9 +178,9 @@ def on_result(
             counted,
             OutcomeKind.INVALID,
             ended_at,
-            "номер не существует",
+            wording.NUMBER_DOES_NOT_EXIST,
             attempt_id=attempt_id,
-            problem="Невалидный номер",
+            problem=wording.PROBLEM_INVALID,
         )
     return _unanswered(
         counted, result, ended_at=ended_at, settings=settings, jitter=jitter, attempt_id=attempt_id
@@ -196,20 +197,20 @@ def on_disposition(
     if state.phase not in (Phase.AWAITING_DISPOSITION, Phase.QUEUED):
         raise TransitionError(f"order {state.order_id} is {state.phase.value}")
     kind = disposition.kind
-    note = f", {disposition.comment}" if disposition.comment else ""
+    note = wording.note(disposition.comment)
     if kind is DispositionKind.CONFIRMED:
-        return _done(state, OutcomeKind.CONFIRMED, now, f"подтвержден{note}")
+        return _done(state, OutcomeKind.CONFIRMED, now, wording.confirmed(note))
     if kind is DispositionKind.REFUSED:
         return _done(
             state,
             OutcomeKind.REFUSED,
             now,
-            f"отказ: {disposition.reason}{note}",
+            wording.refused(disposition.reason, note),
             problem=disposition.reason,
         )
     if kind is DispositionKind.INVALID:
-        problem = disposition.reason or "Невалидный номер"
-        return _done(state, OutcomeKind.INVALID, now, f"невалид{note}", problem=problem)
+        problem = disposition.reason or wording.PROBLEM_INVALID
+        return _done(state, OutcomeKind.INVALID, now, wording.invalid(note), problem=problem)
     if disposition.callback_at is None:  # Disposition refuses this; kept for the type checker
         raise TransitionError("a callback needs callback_at")
     return _callback(state, disposition.callback_at, now, settings, note)
@@ -242,8 +243,8 @@ def _callback(
         later,
         OutcomeKind.CALLBACK,
         now,
-        f"перезвонить {local:%d.%m %H:%M}{note}",
-        problem="Нужно перезвонить",
+        wording.callback(local, note),
+        problem=wording.PROBLEM_CALLBACK,
         callback_at=due,
     )
     return Transition(later, (ScheduleAt(state.order_id, due), WriteOutcome(outcome)))
@@ -271,14 +272,13 @@ def _unanswered(
     due = _next_due(state, asked, settings)
     if due is None:
         return _final_no_answer(state, ended_at, settings, attempt_id=attempt_id)
-    busy = ", занято" if result is CallResult.BUSY else ""
     callback = due if n > settings.retry.quick_retries else None
     outcome = _outcome(
         state,
         OutcomeKind.NO_ANSWER,
         ended_at,
-        f"не отвечает-{n}{busy}",
-        problem="Не отвечает",
+        wording.no_answer(n, busy=result is CallResult.BUSY),
+        problem=wording.PROBLEM_NO_ANSWER,
         callback_at=callback,
         attempt_id=attempt_id,
     )
@@ -311,9 +311,14 @@ def _final_no_answer(
     attempt_id: str | None,
 ) -> Transition:
     del settings
-    text = f"не отвечает-{state.customer_attempts}, недозвон"
+    text = wording.no_answer_final(state.customer_attempts)
     return _done(
-        state, OutcomeKind.NO_ANSWER_FINAL, at, text, attempt_id=attempt_id, problem="Не отвечает"
+        state,
+        OutcomeKind.NO_ANSWER_FINAL,
+        at,
+        text,
+        attempt_id=attempt_id,
+        problem=wording.PROBLEM_NO_ANSWER,
     )
 
 

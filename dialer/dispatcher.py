@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
-from campaigns import lifecycle
+from campaigns import lifecycle, wording
 from campaigns.calls import CallReport, CallResult, OriginateRequest
 from campaigns.dispositions import Disposition
 from campaigns.duplicates import handled_since
@@ -38,9 +38,9 @@ StatusCheck = Callable[[Order], bool | None]
 a later ``dispatch`` tries the order again."""
 
 _SCREEN_OUTCOMES: dict[Verdict, tuple[OutcomeKind, str, str]] = {
-    Verdict.INVALID: (OutcomeKind.INVALID, "Невалидный номер", "невалидный номер"),
-    Verdict.SPAM: (OutcomeKind.SPAM, "Спам", "спам"),
-    Verdict.CONSULT: (OutcomeKind.CONSULT, "Консультация", "номер вне стран кампании"),
+    Verdict.INVALID: (OutcomeKind.INVALID, wording.PROBLEM_INVALID, wording.INVALID_AT_SCREENING),
+    Verdict.SPAM: (OutcomeKind.SPAM, wording.PROBLEM_SPAM, wording.SPAM_AT_SCREENING),
+    Verdict.CONSULT: (OutcomeKind.CONSULT, wording.PROBLEM_CONSULT, wording.OUTSIDE_COUNTRIES),
 }
 
 
@@ -235,7 +235,8 @@ class Dispatcher:
         if screening.verdict in (Verdict.SKIP, Verdict.DO_NOT_CALL):
             return Transition(state._replace(outcome=OutcomeKind.SKIPPED))
         if screening.verdict is Verdict.DIAL:
-            kind, problem, text = OutcomeKind.DUPLICATE, "Дубль", f"дубль к заказу №{duplicate_of}"
+            kind, problem = OutcomeKind.DUPLICATE, wording.PROBLEM_DUPLICATE
+            text = wording.duplicate_of(duplicate_of)
         else:
             kind, problem, text = _SCREEN_OUTCOMES[screening.verdict]
         outcome = Outcome(
