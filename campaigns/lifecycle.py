@@ -2,8 +2,9 @@
 
 States: QUEUED (waiting for its due time) → DIALING (one live attempt) → back to QUEUED,
 AWAITING_DISPOSITION (the customer answered; the agent's verdict is pending) or DONE.
-Transitions never do I/O: they return ``Transition(state, effects)``; the dispatcher
-executes the effects (``Originate``, ``ScheduleAt``, ``WriteOutcome``).
+Transitions never do I/O: they return ``Transition(state, effects)``. The next call time is
+state (``due_at``, which the store schedules by); the dispatcher dials after
+``start_attempt``. The only effect is ``WriteOutcome``, saved by the dispatcher with the state.
 """
 
 from __future__ import annotations
@@ -76,24 +77,11 @@ class OrderState(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
-class Originate:
-    order_id: str
-    attempt_id: str
-    attempt_no: int
-
-
-@dataclass(frozen=True, slots=True)
-class ScheduleAt:
-    order_id: str
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class WriteOutcome:
     outcome: Outcome
 
 
-Effect = Originate | ScheduleAt | WriteOutcome
+Effect = WriteOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,12 +117,10 @@ def admit(
 
 
 def start_attempt(state: OrderState, now: datetime, attempt_id: str) -> Transition:
-    """QUEUED → DIALING with one Originate. The caller has checked the window at ``now``."""
+    """QUEUED → DIALING with one live attempt (the caller dials it). The caller has checked
+    the window at ``now``."""
     _require(state, Phase.QUEUED)
-    dialing = state._replace(phase=Phase.DIALING, due_at=None, live_attempt=attempt_id)
-    return Transition(
-        dialing, (Originate(state.order_id, attempt_id, state.customer_attempts + 1),)
-    )
+    return Transition(state._replace(phase=Phase.DIALING, due_at=None, live_attempt=attempt_id))
 
 
 def defer(state: OrderState, now: datetime, settings: CampaignSettings) -> Transition:
@@ -247,7 +233,7 @@ def _callback(
         problem=wording.PROBLEM_CALLBACK,
         callback_at=due,
     )
-    return Transition(later, (ScheduleAt(state.order_id, due), WriteOutcome(outcome)))
+    return Transition(later, (WriteOutcome(outcome),))
 
 
 def _unanswered(
@@ -282,8 +268,7 @@ def _unanswered(
         callback_at=callback,
         attempt_id=attempt_id,
     )
-    queued = _queued(state, due)
-    return Transition(queued.state, (*queued.effects, WriteOutcome(outcome)))
+    return Transition(_queued(state, due).state, (WriteOutcome(outcome),))
 
 
 def _not_a_customer_attempt(
@@ -360,8 +345,7 @@ def _outcome(
 
 
 def _queued(state: OrderState, due: datetime) -> Transition:
-    queued = state._replace(phase=Phase.QUEUED, due_at=due)
-    return Transition(queued, (ScheduleAt(state.order_id, due),))
+    return Transition(state._replace(phase=Phase.QUEUED, due_at=due))
 
 
 def _next_due(state: OrderState, earliest: datetime, settings: CampaignSettings) -> datetime | None:
