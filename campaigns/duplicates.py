@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from campaigns import wording
 from campaigns.orders import Order
 from campaigns.outcomes import OutcomeKind
 from campaigns.phones import normalise_phone
@@ -71,7 +72,7 @@ def find_duplicates(open_orders: Iterable[Order]) -> dict[str, str]:
 
 def duplicate_comment(original_id: str) -> str:
     """The comment written with the Невалид/"Дубль" outcome (business-rules §3)."""
-    return f"дубль к заказу №{original_id}"
+    return wording.duplicate_of(original_id)
 
 
 def _age(order: Order) -> tuple[datetime, int, int, str]:

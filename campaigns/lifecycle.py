@@ -2,8 +2,9 @@
 
 States: QUEUED (waiting for its due time) → DIALING (one live attempt) → back to QUEUED,
 AWAITING_DISPOSITION (the customer answered; the agent's verdict is pending) or DONE.
-Transitions never do I/O: they return ``Transition(state, effects)``; the dispatcher
-executes the effects (``Originate``, ``ScheduleAt``, ``WriteOutcome``).
+Transitions never do I/O: they return ``Transition(state, effects)``. The next call time is
+state (``due_at``, which the store schedules by); the dispatcher dials after
+``start_attempt``. The only effect is ``WriteOutcome``, saved by the dispatcher with the state.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
+from campaigns import wording
 from campaigns.calls import CallResult
 from campaigns.dispositions import Disposition, DispositionKind
 from campaigns.outcomes import Outcome, OutcomeKind, manual_comment
@@ -75,24 +77,11 @@ class OrderState(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
-class Originate:
-    order_id: str
-    attempt_id: str
-    attempt_no: int
-
-
-@dataclass(frozen=True, slots=True)
-class ScheduleAt:
-    order_id: str
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class WriteOutcome:
     outcome: Outcome
 
 
-Effect = Originate | ScheduleAt | WriteOutcome
+Effect = WriteOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +117,10 @@ def admit(
 
 
 def start_attempt(state: OrderState, now: datetime, attempt_id: str) -> Transition:
-    """QUEUED → DIALING with one Originate. The caller has checked the window at ``now``."""
+    """QUEUED → DIALING with one live attempt (the caller dials it). The caller has checked
+    the window at ``now``."""
     _require(state, Phase.QUEUED)
-    dialing = state._replace(phase=Phase.DIALING, due_at=None, live_attempt=attempt_id)
-    return Transition(
-        dialing, (Originate(state.order_id, attempt_id, state.customer_attempts + 1),)
-    )
+    return Transition(state._replace(phase=Phase.DIALING, due_at=None, live_attempt=attempt_id))
 
 
 def defer(state: OrderState, now: datetime, settings: CampaignSettings) -> Transition:
@@ -177,9 +164,9 @@ def on_result(
             counted,
             OutcomeKind.INVALID,
             ended_at,
-            "номер не существует",
+            wording.NUMBER_DOES_NOT_EXIST,
             attempt_id=attempt_id,
-            problem="Невалидный номер",
+            problem=wording.PROBLEM_INVALID,
         )
     return _unanswered(
         counted, result, ended_at=ended_at, settings=settings, jitter=jitter, attempt_id=attempt_id
@@ -196,20 +183,20 @@ def on_disposition(
     if state.phase not in (Phase.AWAITING_DISPOSITION, Phase.QUEUED):
         raise TransitionError(f"order {state.order_id} is {state.phase.value}")
     kind = disposition.kind
-    note = f", {disposition.comment}" if disposition.comment else ""
+    note = wording.note(disposition.comment)
     if kind is DispositionKind.CONFIRMED:
-        return _done(state, OutcomeKind.CONFIRMED, now, f"подтвержден{note}")
+        return _done(state, OutcomeKind.CONFIRMED, now, wording.confirmed(note))
     if kind is DispositionKind.REFUSED:
         return _done(
             state,
             OutcomeKind.REFUSED,
             now,
-            f"отказ: {disposition.reason}{note}",
+            wording.refused(disposition.reason, note),
             problem=disposition.reason,
         )
     if kind is DispositionKind.INVALID:
-        problem = disposition.reason or "Невалидный номер"
-        return _done(state, OutcomeKind.INVALID, now, f"невалид{note}", problem=problem)
+        problem = disposition.reason or wording.PROBLEM_INVALID
+        return _done(state, OutcomeKind.INVALID, now, wording.invalid(note), problem=problem)
     if disposition.callback_at is None:  # Disposition refuses this; kept for the type checker
         raise TransitionError("a callback needs callback_at")
     return _callback(state, disposition.callback_at, now, settings, note)
@@ -242,11 +229,11 @@ def _callback(
         later,
         OutcomeKind.CALLBACK,
         now,
-        f"перезвонить {local:%d.%m %H:%M}{note}",
-        problem="Нужно перезвонить",
+        wording.callback(local, note),
+        problem=wording.PROBLEM_CALLBACK,
         callback_at=due,
     )
-    return Transition(later, (ScheduleAt(state.order_id, due), WriteOutcome(outcome)))
+    return Transition(later, (WriteOutcome(outcome),))
 
 
 def _unanswered(
@@ -271,19 +258,17 @@ def _unanswered(
     due = _next_due(state, asked, settings)
     if due is None:
         return _final_no_answer(state, ended_at, settings, attempt_id=attempt_id)
-    busy = ", занято" if result is CallResult.BUSY else ""
     callback = due if n > settings.retry.quick_retries else None
     outcome = _outcome(
         state,
         OutcomeKind.NO_ANSWER,
         ended_at,
-        f"не отвечает-{n}{busy}",
-        problem="Не отвечает",
+        wording.no_answer(n, busy=result is CallResult.BUSY),
+        problem=wording.PROBLEM_NO_ANSWER,
         callback_at=callback,
         attempt_id=attempt_id,
     )
-    queued = _queued(state, due)
-    return Transition(queued.state, (*queued.effects, WriteOutcome(outcome)))
+    return Transition(_queued(state, due).state, (WriteOutcome(outcome),))
 
 
 def _not_a_customer_attempt(
@@ -311,9 +296,14 @@ def _final_no_answer(
     attempt_id: str | None,
 ) -> Transition:
     del settings
-    text = f"не отвечает-{state.customer_attempts}, недозвон"
+    text = wording.no_answer_final(state.customer_attempts)
     return _done(
-        state, OutcomeKind.NO_ANSWER_FINAL, at, text, attempt_id=attempt_id, problem="Не отвечает"
+        state,
+        OutcomeKind.NO_ANSWER_FINAL,
+        at,
+        text,
+        attempt_id=attempt_id,
+        problem=wording.PROBLEM_NO_ANSWER,
     )
 
 
@@ -355,8 +345,7 @@ def _outcome(
 
 
 def _queued(state: OrderState, due: datetime) -> Transition:
-    queued = state._replace(phase=Phase.QUEUED, due_at=due)
-    return Transition(queued, (ScheduleAt(state.order_id, due),))
+    return Transition(state._replace(phase=Phase.QUEUED, due_at=due))
 
 
 def _next_due(state: OrderState, earliest: datetime, settings: CampaignSettings) -> datetime | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from campaigns import wording
 from campaigns.window import local_wall
 
 
@@ -55,13 +56,13 @@ class CrmFields:
 
 DEFAULT_CRM_MAPPING: dict[OutcomeKind, CrmFields] = {
     OutcomeKind.CONFIRMED: CrmFields("В буфер", None),
-    OutcomeKind.CALLBACK: CrmFields("В работе", "Нужно перезвонить"),
-    OutcomeKind.REFUSED: CrmFields("Отказ", "Другое"),
-    OutcomeKind.NO_ANSWER: CrmFields("Недозвон", "Не отвечает"),
-    OutcomeKind.NO_ANSWER_FINAL: CrmFields("Недозвон", "Не отвечает"),
-    OutcomeKind.INVALID: CrmFields("Невалид", "Невалидный номер"),
-    OutcomeKind.SPAM: CrmFields("Невалид", "Спам"),
-    OutcomeKind.DUPLICATE: CrmFields("Невалид", "Дубль"),
+    OutcomeKind.CALLBACK: CrmFields("В работе", wording.PROBLEM_CALLBACK),
+    OutcomeKind.REFUSED: CrmFields("Отказ", wording.PROBLEM_OTHER),
+    OutcomeKind.NO_ANSWER: CrmFields("Недозвон", wording.PROBLEM_NO_ANSWER),
+    OutcomeKind.NO_ANSWER_FINAL: CrmFields("Недозвон", wording.PROBLEM_NO_ANSWER),
+    OutcomeKind.INVALID: CrmFields("Невалид", wording.PROBLEM_INVALID),
+    OutcomeKind.SPAM: CrmFields("Невалид", wording.PROBLEM_SPAM),
+    OutcomeKind.DUPLICATE: CrmFields("Невалид", wording.PROBLEM_DUPLICATE),
     OutcomeKind.CONSULT: CrmFields("Консультация", None),
 }
 

@@ -21,7 +21,7 @@ panoramisk types stop here. Errors raised by this module:
 
     AmiError
      ├── AmiConfigError (also ValueError)   bad settings: missing secret, unsafe template
-     ├── InvalidRequest (also ValueError)   a request value failed the dial-string gate
+     ├── InvalidRequest (also dial_gate.InvalidRequest) a request value failed the gate
      └── AmiUnavailable                     not connected and logged in within the time allowed
           └── AmiAuthError                  Asterisk refused the login
 """
@@ -32,7 +32,6 @@ import asyncio
 import codecs
 import logging
 import random
-import re
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -44,7 +43,8 @@ from typing import Any
 from panoramisk import Manager
 from panoramisk.ami_protocol import AMIProtocol
 
-from campaigns.calls import CallReport, CallResult, OriginateRequest, dialable
+from campaigns.calls import CallReport, CallResult, OriginateRequest
+from dialer import dial_gate
 from dialer.call_results import (
     ANSWERED_REASON,
     CallFacts,
@@ -62,9 +62,6 @@ from dialer.call_results import (
 from dialer.faults import crash_point
 from dialer.ports import ReportSink
 
-_ATTEMPT_ID = re.compile(r"[0-9a-f][0-9a-f-]{0,63}")
-_AGENT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-_TEMPLATE_TEXT = re.compile(r"[A-Za-z0-9_./@:-]*")
 _FORGETABLE = ("ping", "login", "originate", "coreshowchannels", "dbget", "redirect")
 _ACTION_TIMEOUT_S = 10.0
 
@@ -82,8 +79,8 @@ class AmiConfigError(AmiError, ValueError):
     """The settings cannot work (missing secret, unsafe dial template)."""
 
 
-class InvalidRequest(AmiError, ValueError):
-    """A request value would reach Asterisk unchecked; nothing was sent."""
+class InvalidRequest(AmiError, dial_gate.InvalidRequest):
+    """A request value would reach Asterisk unchecked; nothing was sent (``dial_gate``)."""
 
 
 class AmiUnavailable(AmiError):
@@ -95,10 +92,10 @@ class AmiAuthError(AmiUnavailable):
 
 
 def _check_template(template: str, placeholder: str) -> str:
-    before, found, after = template.partition(placeholder)
-    if not found or not _TEMPLATE_TEXT.fullmatch(before + after) or "{" in before + after:
-        raise AmiConfigError(f"dial template must contain {placeholder} once: {template!r}")
-    return template
+    try:
+        return dial_gate.check_template(template, placeholder)
+    except ValueError as exc:
+        raise AmiConfigError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -396,19 +393,15 @@ class AmiTelephony:
         task.add_done_callback(self._tasks.discard)
 
     def _originate_action(self, request: OriginateRequest) -> dict[str, Any]:
-        attempt_id = _gate(_ATTEMPT_ID, request.attempt_id, "attempt id")
-        agent = _gate(_AGENT, request.agent, "agent")
-        number = _digits(request.customer_number, "customer number")
-        order_digits = _digits(request.announce_digits, "order digits", allow_empty=True)
+        try:
+            dial_gate.check_request(request)
+        except dial_gate.InvalidRequest as exc:
+            raise InvalidRequest(str(exc)) from None
+        attempt_id, agent = request.attempt_id, request.agent
+        number, order_digits = request.customer_number, request.announce_digits
         settings = self._settings
-        agent_channel = _template(request.agent_channel_template, settings.agent_channel, "{agent}")
-        customer_channel = _template(
-            request.customer_channel_template, settings.customer_channel, "{number}"
-        )
-        for name in ("ring_timeout_s", "accept_timeout_s"):
-            value = getattr(request, name)
-            if not isinstance(value, int) or not 0 < value <= 600:  # noqa: PLR2004
-                raise InvalidRequest(f"{name} must be 1..600 seconds, got {value!r}")
+        agent_channel = request.agent_channel_template or settings.agent_channel
+        customer_channel = request.customer_channel_template or settings.customer_channel
         variables = {
             "__DIALER_ATTEMPT": attempt_id,
             "DIALER_ORDER_DIGITS": order_digits.lstrip("+"),
@@ -728,29 +721,3 @@ class AmiTelephony:
         if self._link is None:
             raise AmiUnavailable("AmiTelephony.start() was not called")
         return self._link
-
-
-def _gate(pattern: re.Pattern[str], value: str, what: str) -> str:
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise InvalidRequest(f"{what} refused by the dial-string gate: {value!r}")
-    return value
-
-
-def _template(requested: str | None, default: str, placeholder: str) -> str:
-    """The request's (campaign's) dial template, checked like the settings' own, or the
-    settings' default when the request has none."""
-    if requested is None:
-        return default
-    try:
-        return _check_template(requested, placeholder)
-    except (AmiConfigError, AttributeError) as exc:
-        raise InvalidRequest(f"campaign dial template refused: {exc}") from None
-
-
-def _digits(value: str, what: str, *, allow_empty: bool = False) -> str:
-    if allow_empty and value == "":
-        return value
-    try:
-        return dialable(value)
-    except ValueError as exc:
-        raise InvalidRequest(f"{what}: {exc}") from None

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
-from campaigns import lifecycle
+from campaigns import lifecycle, wording
 from campaigns.calls import CallReport, CallResult, OriginateRequest
 from campaigns.dispositions import Disposition
 from campaigns.duplicates import handled_since
@@ -38,10 +38,27 @@ StatusCheck = Callable[[Order], bool | None]
 a later ``dispatch`` tries the order again."""
 
 _SCREEN_OUTCOMES: dict[Verdict, tuple[OutcomeKind, str, str]] = {
-    Verdict.INVALID: (OutcomeKind.INVALID, "Невалидный номер", "невалидный номер"),
-    Verdict.SPAM: (OutcomeKind.SPAM, "Спам", "спам"),
-    Verdict.CONSULT: (OutcomeKind.CONSULT, "Консультация", "номер вне стран кампании"),
+    Verdict.INVALID: (OutcomeKind.INVALID, wording.PROBLEM_INVALID, wording.INVALID_AT_SCREENING),
+    Verdict.SPAM: (OutcomeKind.SPAM, wording.PROBLEM_SPAM, wording.SPAM_AT_SCREENING),
+    Verdict.CONSULT: (OutcomeKind.CONSULT, wording.PROBLEM_CONSULT, wording.OUTSIDE_COUNTRIES),
 }
+
+
+def originate_request(settings: CampaignSettings, attempt: AttemptRecord) -> OriginateRequest:
+    """The Originate for ``attempt`` under the campaign's settings: the one builder, used for
+    a new attempt and for one a restarted process adopts."""
+    return OriginateRequest(
+        attempt_id=attempt.id,
+        order_id=attempt.order_id,
+        agent=attempt.agent,
+        customer_number=attempt.e164,
+        announce_digits="".join(c for c in attempt.order_id if c in _ASCII_DIGITS)[:12],
+        ring_timeout_s=settings.ring_timeout_s,
+        accept_timeout_s=settings.agent_accept_timeout_s,
+        language=settings.language,
+        agent_channel_template=settings.agent_channel_template,
+        customer_channel_template=settings.customer_channel_template,
+    )
 
 
 class DispatchError(Exception):
@@ -218,7 +235,8 @@ class Dispatcher:
         if screening.verdict in (Verdict.SKIP, Verdict.DO_NOT_CALL):
             return Transition(state._replace(outcome=OutcomeKind.SKIPPED))
         if screening.verdict is Verdict.DIAL:
-            kind, problem, text = OutcomeKind.DUPLICATE, "Дубль", f"дубль к заказу №{duplicate_of}"
+            kind, problem = OutcomeKind.DUPLICATE, wording.PROBLEM_DUPLICATE
+            text = wording.duplicate_of(duplicate_of)
         else:
             kind, problem, text = _SCREEN_OUTCOMES[screening.verdict]
         outcome = Outcome(
@@ -282,28 +300,13 @@ class Dispatcher:
             raise
         self._live[attempt_id] = attempt
         self._journal.dial(entry, attempt, now)
-        self._telephony.originate(self._request(entry, attempt))
+        self._telephony.originate(originate_request(self._settings, attempt))
         return 1
 
     def _number_is_live(self, e164: str | None) -> bool:
         """A live attempt of this process already calls ``e164`` (the store refuses a
         second one: it used to raise StoreConflict out of dispatch)."""
         return e164 is not None and any(a.e164 == e164 for a in self._live.values())
-
-    def _request(self, entry: QueueEntry, attempt: AttemptRecord) -> OriginateRequest:
-        s = self._settings
-        return OriginateRequest(
-            attempt_id=attempt.id,
-            order_id=entry.order.id,
-            agent=attempt.agent,
-            customer_number=attempt.e164,
-            announce_digits="".join(c for c in entry.order.id if c in _ASCII_DIGITS)[:12],
-            ring_timeout_s=s.ring_timeout_s,
-            accept_timeout_s=s.agent_accept_timeout_s,
-            language=s.language,
-            agent_channel_template=s.agent_channel_template,
-            customer_channel_template=s.customer_channel_template,
-        )
 
     def _apply(
         self, entry: QueueEntry, t: Transition, *, attempt: AttemptRecord | None = None

@@ -1,12 +1,23 @@
 """/metrics in the Prometheus text format (0.0.4): calls, queue, agents, outbox, AMI,
-servers nobody serves (on the leader), and the originate latency histogram."""
+servers nobody serves (on the leader), and the originate latency histogram.
+
+Rendered by ``prometheus_client.exposition.generate_latest`` over one ``ScrapeCollector``
+built per scrape (no global registry)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import itertools
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from prometheus_client.exposition import generate_latest
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from twisted.web.resource import Resource
 
 from dialer.storage.views import MetricsSnapshot, OrderViews
@@ -49,102 +60,132 @@ def render(
     unserved: Mapping[str, bool] | None = None,
     outbox_dead: Mapping[str, int] | None = None,
 ) -> str:
-    lines: list[str] = []
-    c = {"campaign": campaign}
-    _family(
-        lines,
-        "callback_dialer_calls_total",
-        "counter",
-        "Ended calls by result",
-        [({**c, "result": r}, n) for r, n in sorted(snapshot.calls_by_result.items())],
+    collector = ScrapeCollector(
+        snapshot,
+        ami_up=ami_up,
+        now=now,
+        campaign=campaign,
+        latency=latency,
+        unserved=unserved,
+        outbox_dead=outbox_dead,
     )
-    _family(
-        lines,
-        "callback_dialer_orders",
-        "gauge",
-        "Orders by phase (queued = queue depth)",
-        [({**c, "phase": p}, n) for p, n in sorted(snapshot.orders_by_phase.items())],
-    )
-    _family(
-        lines,
-        "callback_dialer_agents",
-        "gauge",
-        "Agents by state",
-        [({**c, "state": s}, n) for s, n in sorted(snapshot.agents_by_state.items())],
-    )
-    _family(
-        lines,
-        "callback_dialer_outbox_pending",
-        "gauge",
-        "Outcomes not yet delivered",
-        [({"dead": "false"}, snapshot.outbox_pending), ({"dead": "true"}, snapshot.outbox_dead)],
-    )
-    _family(
-        lines,
-        "callback_dialer_outbox_dead_total",
-        "counter",
-        "Outcomes given up by this process: permanent (no retry can help) or expired (3 days)",
-        [({"reason": r}, n) for r, n in sorted((outbox_dead or {}).items())],
-    )
-    oldest = snapshot.outbox_oldest_at
-    age = 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
-    _family(
-        lines,
-        "callback_dialer_outbox_oldest_age_seconds",
-        "gauge",
-        "Age of the oldest undelivered outcome (0: none)",
-        [({}, age)],
-    )
-    _family(
-        lines,
-        "callback_dialer_ami_connected",
-        "gauge",
-        "1 when the AMI link is ready",
-        [({}, 1 if ami_up else 0)],
-    )
-    if unserved is not None:  # the leader's finding; other nodes leave it to the leader
-        _family(
-            lines,
-            "callback_dialer_server_unserved",
-            "gauge",
-            "1 when no node holds the server's lock (nobody dials on it or follows its calls)",
-            [({**c, "server": name}, int(v)) for name, v in sorted(unserved.items())],
+    return generate_latest(collector).decode("utf-8")
+
+
+class ScrapeCollector:
+    """One scrape's families, built from values read for that scrape: no registry, no
+    module-level state. Counters are named without ``_total`` (the client adds it) and carry
+    no ``created`` time, so no ``_created`` series appears."""
+
+    def __init__(
+        self,
+        snapshot: MetricsSnapshot,
+        *,
+        ami_up: bool,
+        now: datetime,
+        campaign: str,
+        latency: LatencyHistogram | None,
+        unserved: Mapping[str, bool] | None,
+        outbox_dead: Mapping[str, int] | None,
+    ) -> None:
+        self._snapshot = snapshot
+        self._ami_up = ami_up
+        self._now = now
+        self._campaign = campaign
+        self._latency = latency or LatencyHistogram()
+        self._unserved = unserved
+        self._outbox_dead = outbox_dead or {}
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._database_families()
+        yield from self._process_families()
+        yield _histogram(self._latency, self._campaign)
+
+    def _database_families(self) -> Iterator[Metric]:
+        snap, c = self._snapshot, self._campaign
+        yield _labelled(
+            CounterMetricFamily(
+                "callback_dialer_calls", "Ended calls by result", labels=["campaign", "result"]
+            ),
+            [([c, r], n) for r, n in sorted(snap.calls_by_result.items())],
         )
-    _histogram(lines, latency or LatencyHistogram(), c)
-    return "\n".join(lines) + "\n"
+        yield _labelled(
+            GaugeMetricFamily(
+                "callback_dialer_orders",
+                "Orders by phase (queued = queue depth)",
+                labels=["campaign", "phase"],
+            ),
+            [([c, p], n) for p, n in sorted(snap.orders_by_phase.items())],
+        )
+        yield _labelled(
+            GaugeMetricFamily(
+                "callback_dialer_agents", "Agents by state", labels=["campaign", "state"]
+            ),
+            [([c, s], n) for s, n in sorted(snap.agents_by_state.items())],
+        )
+        yield _labelled(
+            GaugeMetricFamily(
+                "callback_dialer_outbox_pending", "Outcomes not yet delivered", labels=["dead"]
+            ),
+            [(["false"], snap.outbox_pending), (["true"], snap.outbox_dead)],
+        )
+
+    def _process_families(self) -> Iterator[Metric]:
+        yield _labelled(
+            CounterMetricFamily(
+                "callback_dialer_outbox_dead",
+                "Outcomes given up by this process: permanent (no retry can help) or expired"
+                " (3 days)",
+                labels=["reason"],
+            ),
+            [([r], n) for r, n in sorted(self._outbox_dead.items())],
+        )
+        oldest = self._snapshot.outbox_oldest_at
+        age = 0.0 if oldest is None else max(0.0, (self._now - oldest).total_seconds())
+        yield GaugeMetricFamily(
+            "callback_dialer_outbox_oldest_age_seconds",
+            "Age of the oldest undelivered outcome (0: none)",
+            value=age,
+        )
+        yield GaugeMetricFamily(
+            "callback_dialer_ami_connected",
+            "1 when the AMI link is ready",
+            value=1 if self._ami_up else 0,
+        )
+        if self._unserved is not None:  # the leader's finding; other nodes leave it to it
+            yield _labelled(
+                GaugeMetricFamily(
+                    "callback_dialer_server_unserved",
+                    "1 when no node holds the server's lock (nobody dials on it or follows its"
+                    " calls)",
+                    labels=["campaign", "server"],
+                ),
+                [([self._campaign, name], int(v)) for name, v in sorted(self._unserved.items())],
+            )
 
 
-def _histogram(lines: list[str], latency: LatencyHistogram, labels: Mapping[str, str]) -> None:
-    name = "callback_dialer_originate_latency_seconds"
-    lines += [
-        f"# HELP {name} Originate sent to the first AMI event about it (agent channel)",
-        f"# TYPE {name} histogram",
-    ]
-    shown = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
-    running = 0
-    for bound, n in zip(latency.buckets, latency.counts, strict=True):
-        running += n
-        lines.append(f'{name}_bucket{{{shown},le="{bound:g}"}} {running}')
-    lines.append(f'{name}_bucket{{{shown},le="+Inf"}} {latency.count}')
-    lines.append(f"{name}_sum{{{shown}}} {latency.sum:g}")
-    lines.append(f"{name}_count{{{shown}}} {latency.count}")
+_Family = TypeVar("_Family", CounterMetricFamily, GaugeMetricFamily)
 
 
-def _family(
-    lines: list[str],
-    name: str,
-    kind: str,
-    help_text: str,
-    samples: list[tuple[Mapping[str, str], float]],
-) -> None:
-    lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
+def _labelled(family: _Family, samples: list[tuple[list[str], float]]) -> _Family:
     for labels, value in samples:
-        shown = ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items())
-        lines.append(f"{name}{{{shown}}} {value:g}" if shown else f"{name} {value:g}")
+        family.add_metric(labels, value)
+    return family
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+def _histogram(latency: LatencyHistogram, campaign: str) -> HistogramMetricFamily:
+    family = HistogramMetricFamily(
+        "callback_dialer_originate_latency_seconds",
+        "Originate sent to the first AMI event about it (agent channel)",
+        labels=["campaign"],
+    )
+    cumulative = list(itertools.accumulate(latency.counts))
+    buckets = [
+        (f"{bound:g}", float(n)) for bound, n in zip(latency.buckets, cumulative, strict=True)
+    ]
+    buckets.append(("+Inf", float(latency.count)))
+    family.add_metric([campaign], buckets, latency.sum)
+    return family
 
 
 class MetricsResource(Resource):

@@ -69,7 +69,7 @@ from dialer.agent_sync import AgentSync
 from dialer.agents import AgentPool, AgentState
 from dialer.ami_ import AmiAuthError, AmiTelephony, AmiUnavailable
 from dialer.coordination import CoordinationUnavailableError, open_coordinator
-from dialer.dispatcher import Dispatcher, DispatchError
+from dialer.dispatcher import Dispatcher, DispatchError, originate_request
 from dialer.log_journal import LogJournal
 from dialer.operations import Operations
 from dialer.outbox import Backoff, OutboxWorker
@@ -528,15 +528,7 @@ class Service:
             self._dispose(order_id, self._clock())
 
     def _request_for(self, attempt: AttemptRecord) -> OriginateRequest:
-        return OriginateRequest(
-            attempt_id=attempt.id,
-            order_id=attempt.order_id,
-            agent=attempt.agent,
-            customer_number=attempt.e164,
-            announce_digits="",
-            ring_timeout_s=self._campaign.ring_timeout_s,
-            accept_timeout_s=self._campaign.agent_accept_timeout_s,
-        )
+        return originate_request(self._campaign, attempt)
 
     def _awaiting_disposition(self, server: str) -> list[str]:
         if self._settings.auto_disposition == "none":

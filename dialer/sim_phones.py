@@ -12,6 +12,7 @@ from campaigns.calls import CallReport, CallResult, OriginateRequest
 from campaigns.dispositions import Disposition, DispositionKind
 from campaigns.settings import CampaignSettings
 from dialer.clock_text import parse_utc
+from dialer.dial_gate import InvalidRequest, check_request
 
 AGENT_ANSWER_S = 3
 ANNOUNCE_S = 4
@@ -60,7 +61,9 @@ class VirtualClock:
 
 class SimTelephony:
     """Telephony double: decides each call's result from the order's ``SimCallee`` and
-    reports it after the time the call would take."""
+    reports it after the time the call would take. It passes the telephony contract
+    (tests/contract/test_telephony_contract.py) as ``AmiTelephony`` does: the same dial-string
+    gate, one live call per attempt id, and a ``close`` that may be called twice."""
 
     def __init__(
         self, clock: VirtualClock, callees: dict[str, SimCallee], settings: CampaignSettings
@@ -71,6 +74,8 @@ class SimTelephony:
         self._offers: Counter[str] = Counter()
         self._reached: Counter[str] = Counter()
         self._called_back: set[str] = set()
+        self._pending: set[str] = set()
+        self._closed = False
         self.report_sink: Callable[[CallReport], None] = _unwired
         self.disposition_sink: Callable[[str, Disposition], None] = _unwired_disposition
 
@@ -78,7 +83,11 @@ class SimTelephony:
         self._called_back.add(order_id)
 
     def originate(self, request: OriginateRequest) -> None:
+        check_request(request)
+        if request.attempt_id in self._pending:
+            raise InvalidRequest(f"attempt {request.attempt_id} is already in progress")
         callee = self._callees[request.order_id]
+        self._pending.add(request.attempt_id)
         self._offers[request.order_id] += 1
         if self._offers[request.order_id] <= callee.agent_misses:
             self._report(request, CallResult.AGENT_MISSED, request.accept_timeout_s)
@@ -106,6 +115,8 @@ class SimTelephony:
         self._called_back.discard(request.order_id)
 
         def finish() -> None:
+            if not self._settle(request):
+                return
             report = CallReport(request.attempt_id, CallResult.ANSWERED, self._clock.now, answered)
             self.report_sink(report)
             if disposition.kind is DispositionKind.CALLBACK:
@@ -115,10 +126,24 @@ class SimTelephony:
         self._clock.call_at(start + timedelta(seconds=talk), finish)
 
     def _report(self, request: OriginateRequest, result: CallResult, seconds: int) -> None:
-        at = self._clock.now + timedelta(seconds=AGENT_ANSWER_S + seconds)
-        self._clock.call_at(
-            at, lambda: self.report_sink(CallReport(request.attempt_id, result, self._clock.now))
-        )
+        def finish() -> None:
+            if self._settle(request):
+                self.report_sink(CallReport(request.attempt_id, result, self._clock.now))
+
+        self._clock.call_at(self._clock.now + timedelta(seconds=AGENT_ANSWER_S + seconds), finish)
+
+    def _settle(self, request: OriginateRequest) -> bool:
+        """The call ended: report it unless the adapter was closed meanwhile."""
+        self._pending.discard(request.attempt_id)
+        return not self._closed
+
+    def pending_attempts(self) -> frozenset[str]:
+        """Attempts originated and not reported yet."""
+        return frozenset(self._pending)
+
+    async def close(self) -> None:
+        """Stop reporting; calls still ringing end unheard, as on a closed AMI link."""
+        self._closed = True
 
 
 def _unwired(report: CallReport) -> None:

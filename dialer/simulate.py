@@ -212,4 +212,4 @@ def _counter_ids() -> Iterator[str]:
     n = 0
     while True:
         n += 1
-        yield f"sim{n:08d}"
+        yield f"{n:012x}"  # hex: an id AmiTelephony's gate (dialer.dial_gate) would take too

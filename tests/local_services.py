@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import socket
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
 from typing import NoReturn
 
 import pytest
@@ -27,6 +31,19 @@ def unavailable(service: str, reason: str) -> NoReturn:
     if os.environ.get("CI"):
         pytest.fail(f"a real {service} is required in CI: {reason}")
     pytest.skip(f"no local {service}: {reason}")
+
+
+def integration_fixtures(name: str) -> ModuleType:
+    """The integration suite's conftest loaded as module ``name``, for another folder to take
+    its fixtures (``asterisk = integration_fixtures(...).asterisk``): that folder's session
+    then has its own private Asterisk, started only when a test asks for it."""
+    integration = Path(__file__).resolve().parent / "integration"
+    sys.path.insert(0, str(integration))
+    spec = importlib.util.spec_from_file_location(name, integration / "conftest.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from campaigns import wording
 from campaigns.calls import CallResult
 from campaigns.duplicates import NOT_HANDLED
 from campaigns.lifecycle import OrderState, Phase, Priority
@@ -343,7 +344,7 @@ def _payload(outcome: Outcome, fields: CrmFields) -> str:
     data["callback_at"] = None if outcome.callback_at is None else outcome.callback_at.isoformat()
     data["crm_status"] = fields.status
     data["problem"] = outcome.problem or fields.problem
-    data["call"] = "совершался" if outcome.call_made else "не совершался"
+    data["call"] = wording.call_made(outcome.call_made)
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
+from local_services import integration_fixtures
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[0] / "integration"))
 sys.path.insert(0, str(HERE.parents[0] / "service"))
 sys.path.insert(0, str(HERE))
 
-_spec = importlib.util.spec_from_file_location(
-    "dashboard_integration_conftest", HERE.parents[0] / "integration" / "conftest.py"
-)
-assert _spec is not None and _spec.loader is not None
-_integration = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_integration)
+_integration = integration_fixtures("dashboard_integration_conftest")
 
 asterisk = _integration.asterisk  # a private Asterisk instance for this folder's session

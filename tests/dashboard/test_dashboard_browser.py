@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 from asterisk_fixtures import AsteriskInstance
+from chromium import Browser, WebDriverError, missing
 from local_services import unavailable
 from service_harness import DialerDb, ServiceProcess, ShopDb, ShopOrder, wait_for, write_config
-from webdriver import Browser, WebDriverError, missing
 
 pytestmark = pytest.mark.asterisk
 

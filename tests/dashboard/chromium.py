@@ -1,0 +1,86 @@
+"""Headless Debian Chromium through Selenium and Debian's chromedriver, for the dashboard tests.
+
+Both paths are given (``Service(executable_path=…)`` and ``binary_location``), so Selenium
+Manager is never run and nothing is downloaded."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,1000",
+)
+
+WebDriverError = WebDriverException
+"""chromedriver answered an error (or could not start)."""
+
+
+def missing() -> str | None:
+    """Why the browser cannot run here, or None."""
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not os.access(path, os.X_OK):
+            return f"{path} is missing (scripts/test installs Debian's chromium, chromium-driver)"
+    return None
+
+
+class Browser:
+    """One headless Chromium session; elements are named by CSS selectors."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self._profile = tempfile.mkdtemp(prefix="chromium-profile-")
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for arg in (*CHROMIUM_ARGS, f"--user-data-dir={self._profile}"):
+            options.add_argument(arg)
+        service = Service(
+            executable_path=CHROMEDRIVER, log_output=str(log_dir / "chromedriver.log")
+        )
+        try:
+            self._driver = webdriver.Chrome(options=options, service=service)
+        except Exception:
+            shutil.rmtree(self._profile, ignore_errors=True)
+            raise
+
+    def get(self, url: str) -> None:
+        self._driver.get(url)
+
+    def type(self, css: str, text: str) -> None:
+        self._driver.find_element(By.CSS_SELECTOR, css).send_keys(text)
+
+    def click(self, css: str) -> None:
+        self._driver.find_element(By.CSS_SELECTOR, css).click()
+
+    def text(self, css: str) -> str:
+        return str(self._driver.find_element(By.CSS_SELECTOR, css).text)
+
+    def script(self, source: str, *args: Any) -> Any:
+        return self._driver.execute_script(source, *args)
+
+    def screenshot(self, path: Path) -> None:
+        self._driver.save_screenshot(str(path))
+
+    def close(self) -> None:
+        try:
+            self._driver.quit()
+        finally:
+            shutil.rmtree(self._profile, ignore_errors=True)
