@@ -12,6 +12,7 @@ from campaigns.calls import CallReport, CallResult, OriginateRequest
 from campaigns.dispositions import Disposition, DispositionKind
 from campaigns.settings import CampaignSettings
 from dialer.clock_text import parse_utc
+from dialer.sim_crm import StatusChange
 
 AGENT_ANSWER_S = 3
 ANNOUNCE_S = 4
@@ -26,6 +27,8 @@ class SimCallee:
     ``answer_on_attempt``: the customer attempt the customer answers (None: never).
     ``agent_misses``: how many offers of this order the agents miss before one presses 1.
     ``unanswered``: what an unanswered attempt looks like (no_answer, busy, ...).
+    ``status_change``: when the order's CRM status changes (``sim.cancel_at``,
+    ``sim.status_at``), for the status re-check.
     After a callback disposition the customer answers the next call and confirms.
     """
 
@@ -33,6 +36,7 @@ class SimCallee:
     disposition: str = "confirmed"
     agent_misses: int = 0
     unanswered: CallResult = CallResult.NO_ANSWER
+    status_change: StatusChange | None = None
 
 
 _Event = tuple[datetime, int, Callable[[], None]]  # (when, sequence for ties, action)
