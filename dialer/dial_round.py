@@ -27,7 +27,6 @@ from typing import Protocol
 
 from campaigns.calls import CallReport
 from campaigns.dispositions import Disposition
-from dialer.agent_sync import AgentSync
 from dialer.dispatcher import Dispatcher, DispatchError
 from dialer.pacing import Pacer
 from dialer.status_recheck import StatusRecheck
@@ -44,6 +43,12 @@ def no_outage(exc: BaseException) -> str | None:
     return None
 
 
+class AgentSyncing(Protocol):
+    """Brings the agent pool in line with the agents table (``dialer.agent_sync.AgentSync``)."""
+
+    def sync(self, now: datetime) -> object: ...
+
+
 class StatusReader(Protocol):
     """Reads CRM statuses the re-check asked for; answers go to its ``StatusRecheck``
     (``note``, ``note_missing`` or ``note_failed``, then ``done``) and wake the driver."""
@@ -58,7 +63,7 @@ class DialRound:
         self,
         dispatcher: Dispatcher,
         *,
-        agent_sync: AgentSync | None = None,
+        agent_sync: AgentSyncing | None = None,
         pacer: Pacer | None = None,
         line_room: Callable[[], int] | None = None,
         recheck: StatusRecheck | None = None,
