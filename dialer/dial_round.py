@@ -101,8 +101,8 @@ class DialRound:
         """Queue a report for the next round."""
         self._received.append(report)
 
-    def on_report(self, report: CallReport) -> None:
-        """Apply a report now; kept for later while the database is down."""
+    def on_report(self, report: CallReport) -> bool:
+        """Apply a report now; False when it was kept for later (the database is down)."""
         try:
             self.dispatcher.on_report(report)
         except DispatchError:
@@ -114,9 +114,10 @@ class DialRound:
             log.warning("result of attempt %s kept until the database is back (%s)",
                         report.attempt_id, why)  # fmt: skip
             self.kept_reports.append(report)
-            return
+            return False
         for order_id in self._take_answered():
             self.dispose(order_id, report.ended_at)
+        return True
 
     def dispose(self, order_id: str, now: datetime, disposition: Disposition | None = None) -> None:
         """Apply an agent's verdict (or the automatic one when ``disposition`` is None)."""

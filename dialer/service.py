@@ -4,7 +4,8 @@
 imports ``twisted.internet.reactor``), owns the only clock, wires every object by its
 constructor and runs until SIGINT/SIGTERM or the ``--for`` duration ends.
 
-Work on the loop (the synchronous ``Dispatcher`` never sees two callers):
+Work on the loop (the synchronous ``Dispatcher`` never sees two callers); each served
+server's dispatching is one ``dialer.dial_round.DialRound``, which this pump runs:
 
 * dispatch runs whenever something may have changed — an order admitted (push or pull), a
   call report, a status read answered — and on the safety tick; no push waits for a tick;
@@ -672,9 +673,11 @@ class Service:
         """One dispatch round on every server this node serves; returns how long to sleep
         at most (the safety tick unless a round has work sooner)."""
         now = self._clock()
-        wakes = [slot.round.run(now) for slot in self._slots]
+        runs = [(slot.dialling, slot.round.run(now)) for slot in self._slots]
+        if any(dialling for dialling, _ in runs):  # a standby server's 1 s look waits then
+            runs = [run for run in runs if run[0]]
         tick = self._settings.tick_s
-        return min([tick] + [(at - now).total_seconds() for at in wakes if at is not None])
+        return min([tick] + [(at - now).total_seconds() for _, at in runs if at is not None])
 
     def _line_room(self, slot: ServerSlot) -> int:
         own = self._settings.campaign_lines - self._live_calls()
@@ -829,8 +832,8 @@ class Service:
     # ---- telephony callbacks -----------------------------------------------------------
 
     def _on_report(self, slot: ServerSlot, report: CallReport) -> None:
-        slot.round.on_report(report)
-        self._wake.set()
+        if slot.round.on_report(report):  # a kept one waits for the next round
+            self._wake.set()
 
     def _auto_disposition(self, order_id: str) -> Disposition | None:
         mode = self._settings.auto_disposition

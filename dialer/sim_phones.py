@@ -39,7 +39,7 @@ class SimCallee:
     status_change: StatusChange | None = None
 
 
-_Event = tuple[datetime, int, Callable[[], None]]  # (when, sequence for ties, action)
+_Event = tuple[datetime, int, Callable[[], object]]  # (when, sequence for ties, action)
 
 
 class VirtualClock:
@@ -50,7 +50,7 @@ class VirtualClock:
         self._events: list[_Event] = []
         self._seq = 0
 
-    def call_at(self, at: datetime, action: Callable[[], None]) -> None:
+    def call_at(self, at: datetime, action: Callable[[], object]) -> None:
         self._seq += 1
         heapq.heappush(self._events, (max(at, self.now), self._seq, action))
 
@@ -75,7 +75,7 @@ class SimTelephony:
         self._offers: Counter[str] = Counter()
         self._reached: Counter[str] = Counter()
         self._called_back: set[str] = set()
-        self.report_sink: Callable[[CallReport], None] = _unwired
+        self.report_sink: Callable[[CallReport], object] = _unwired
         self.disposition_sink: Callable[[str, Disposition], None] = _unwired_disposition
 
     def called_back(self, order_id: str) -> None:
