@@ -1,9 +1,10 @@
 """A small asyncio driver for the Dispatcher over real telephony: tests and demos, not the service.
 
 ``LiveDispatchLoop`` runs one tick every ``interval_s`` (sooner when a report or a device
-state arrives): apply the telephony reports received since the last tick, sync the agents
-with the database, dispatch due orders. Everything happens on the running loop, one tick at a
-time, so the synchronous Dispatcher never sees two callers. There is no scheduler, no CRM
+state arrives); a tick is one ``DialRound`` (the service's round, without pacing, line caps
+or the CRM re-check): apply the telephony reports received since the last tick, sync the
+agents with the database, dispatch due orders. Everything happens on the running loop, one
+tick at a time, so the synchronous Dispatcher never sees two callers. There is no scheduler, no CRM
 intake and no outbox worker here: the service (APScheduler, issue 4) replaces this class.
 
 Wiring (the adapter reports to the loop, the dispatcher dials through the loop's guard)::
@@ -29,7 +30,8 @@ from dialer.agent_events import AgentEvents, GuardedTelephony
 from dialer.agent_sync import AgentSync
 from dialer.agents import AgentPool
 from dialer.call_results import DeviceStatus
-from dialer.dispatcher import Dispatcher, DispatchError
+from dialer.dial_round import DialRound
+from dialer.dispatcher import Dispatcher
 from dialer.ports import Telephony
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ class LiveDispatchLoop:
         self._agent_sync = agent_sync
         self._interval_s = interval_s
         self._reports: list[CallReport] = []
+        self._round: DialRound | None = None
         self._wake = asyncio.Event()
         self._dispatcher: Dispatcher | None = None
         self._task: asyncio.Task[None] | None = None
@@ -89,20 +92,12 @@ class LiveDispatchLoop:
 
     def tick(self) -> int:
         """One round; returns how many attempts it started."""
-        dispatcher = self._require_dispatcher()
+        dial_round = self._require_round()
         reports, self._reports = self._reports, []
         for report in reports:
-            try:
-                dispatcher.on_report(report)
-            except DispatchError:
-                log.exception("report for an unknown attempt ignored")
-        now = self._clock()
-        if self._agent_sync is not None:
-            self._agent_sync.sync(now)
-        started = dispatcher.dispatch(now)
-        if started and self._agent_sync is not None:
-            self._agent_sync.sync(now)
-        return started
+            dial_round.report(report)
+        dial_round.run(self._clock())
+        return dial_round.started
 
     async def _run(self) -> None:
         while True:
@@ -114,7 +109,9 @@ class LiveDispatchLoop:
                 await asyncio.wait_for(self._wake.wait(), self._interval_s)
             self._wake.clear()
 
-    def _require_dispatcher(self) -> Dispatcher:
+    def _require_round(self) -> DialRound:
         if self._dispatcher is None:
             raise RuntimeError("LiveDispatchLoop.start(dispatcher) was not called")
-        return self._dispatcher
+        if self._round is None or self._round.dispatcher is not self._dispatcher:
+            self._round = DialRound(self._dispatcher, agent_sync=self._agent_sync)
+        return self._round

@@ -8,12 +8,12 @@ builds one ``ServerSlot`` per server and moves it between the states below.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from campaigns.calls import CallReport
 from dialer.agent_sync import AgentSync
 from dialer.agents import AgentPool
 from dialer.ami_ import AmiTelephony
+from dialer.dial_round import DialRound
 from dialer.dispatcher import Dispatcher
 from dialer.storage.orders import SqlOrderStore
 
@@ -33,10 +33,9 @@ class ServerSlot:
     agent_sync: AgentSync
     telephony: AmiTelephony
     dispatcher: Dispatcher
+    round: DialRound  # the only driver of its dialling; keeps work while the DB is down
     serving: bool = False
     suspended: bool = False
-    # results the database could not take while it was down, applied again each round
-    kept_reports: list[CallReport] = field(default_factory=list)
 
     @property
     def state(self) -> str:

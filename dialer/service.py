@@ -4,7 +4,8 @@
 imports ``twisted.internet.reactor``), owns the only clock, wires every object by its
 constructor and runs until SIGINT/SIGTERM or the ``--for`` duration ends.
 
-Work on the loop (the synchronous ``Dispatcher`` never sees two callers):
+Work on the loop (the synchronous ``Dispatcher`` never sees two callers); each served
+server's dispatching is one ``dialer.dial_round.DialRound``, which this pump runs:
 
 * dispatch runs whenever something may have changed — an order admitted (push or pull), a
   call report, a status read answered — and on the safety tick; no push waits for a tick;
@@ -69,7 +70,8 @@ from dialer.agent_sync import AgentSync
 from dialer.agents import AgentPool, AgentState
 from dialer.ami_ import AmiAuthError, AmiTelephony, AmiUnavailable
 from dialer.coordination import CoordinationUnavailableError, open_coordinator
-from dialer.dispatcher import Dispatcher, DispatchError, originate_request
+from dialer.dial_round import DialRound
+from dialer.dispatcher import Dispatcher, originate_request
 from dialer.log_journal import LogJournal
 from dialer.operations import Operations
 from dialer.outbox import Backoff, OutboxWorker
@@ -81,7 +83,7 @@ from dialer.service_config import DemoCrmConfig, ServedServer, ServiceConfig
 from dialer.status_recheck import StatusRecheck
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.campaigns import SqlCampaignStore
-from dialer.storage.engine import database_state
+from dialer.storage.engine import database_state, is_database_down
 from dialer.storage.errors import DatabaseUnavailableError
 from dialer.storage.migrate import open_database
 from dialer.storage.order_admin import awaiting_disposition, phase_counts
@@ -152,8 +154,6 @@ class Service:
         self._hurry = False
         self._stopping = False
         self._tasks: set[asyncio.Task[Any]] = set()
-        # Work the database could not take while it was down, applied again each round:
-        self._kept_dispositions: dict[str, datetime] = {}
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="crm")
         self._journal = LogJournal()
         self._intake = config.intake_filter()
@@ -492,10 +492,28 @@ class Service:
             status_check=self._recheck.check,
         )
         sync = self._agent_registry(name, agents, pool, now)
+        dial_round = DialRound(
+            dispatcher,
+            agent_sync=sync,
+            pacer=self._pacer,
+            line_room=lambda: self._line_room(built[0]),
+            recheck=self._recheck,
+            status_reader=self,
+            auto_disposition=self._auto_disposition,
+            answered=self._take_answered,
+            dialling=lambda: built[0].dialling,
+            paused=lambda: self._campaigns.is_paused(campaign.name),
+            outage=_outage,
+        )
         built.append(ServerSlot(name, server_lock(name, campaign.name),
                                 served.server.line_cap(self._settings), store, pool, sync,
-                                telephony, dispatcher))  # fmt: skip
+                                telephony, dispatcher, dial_round))  # fmt: skip
         return built[0]
+
+    def _take_answered(self) -> list[str]:
+        """Orders whose call was just answered (the journal notes them as it logs)."""
+        answered, self._journal.answered = self._journal.answered, []
+        return answered
 
     def _agent_registry(
         self, server: str, agents: Sequence[str], pool: AgentPool, now: datetime
@@ -525,7 +543,7 @@ class Service:
             log.info("recovering attempt %s of order %s (agent %s, server %s)",
                      attempt.id, attempt.order_id, attempt.agent, slot.name)  # fmt: skip
         for order_id in self._awaiting_disposition(slot.name):
-            self._dispose(order_id, self._clock())
+            slot.round.dispose(order_id, self._clock())
 
     def _request_for(self, attempt: AttemptRecord) -> OriginateRequest:
         return originate_request(self._campaign, attempt)
@@ -629,39 +647,14 @@ class Service:
                 await asyncio.wait_for(self._wake.wait(), delay)
 
     def _round(self) -> float:
-        """One dispatch round on every server this node dials on, under the pacing caps;
-        returns how long to sleep at most."""
-        tick = self._settings.tick_s
-        self._apply_kept()
-        dialling = [slot for slot in self._slots if slot.dialling]
-        if not dialling:
-            return min(tick, 1.0)
-        if self._campaigns.is_paused(self._campaign.name):
-            return tick  # paused by ops (POST /api/v1/campaign/pause): nothing is originated
-        return min([self._round_on(slot) for slot in dialling])
-
-    def _round_on(self, slot: ServerSlot) -> float:
-        tick = self._settings.tick_s
+        """One dispatch round on every server this node serves; returns how long to sleep
+        at most (the safety tick unless a round has work sooner)."""
         now = self._clock()
-        cps_room = self._pacer.allowance(now)
-        limit = min(cps_room, self._line_room(slot))
-        slot.agent_sync.sync(now)
-        started = slot.dispatcher.dispatch(now, limit=limit) if limit > 0 else 0
-        self._pacer.spend(started)
-        if started:
-            slot.agent_sync.sync(now)
-        wanted = self._recheck.take_wanted(now)
-        if wanted:
-            self._spawn(self._read_statuses(wanted))
-        next_at = slot.dispatcher.next_wakeup(now)
-        if next_at is None:
-            return tick
-        ahead = (next_at - self._clock()).total_seconds()
-        if ahead > 0:
-            return min(tick, ahead)
-        if limit == cps_room and started >= limit:
-            return max(0.01, self._pacer.wait_s())  # paced: due work waits for a token
-        return tick  # due work waits for an agent, a line or a status: each wakes us
+        runs = [(slot.dialling, slot.round.run(now)) for slot in self._slots]
+        if any(dialling for dialling, _ in runs):  # a standby server's 1 s look waits then
+            runs = [run for run in runs if run[0]]
+        tick = self._settings.tick_s
+        return min([tick] + [(at - now).total_seconds() for _, at in runs if at is not None])
 
     def _line_room(self, slot: ServerSlot) -> int:
         own = self._settings.campaign_lines - self._live_calls()
@@ -676,6 +669,10 @@ class Service:
     def _ami_up(self) -> bool:
         served = [slot for slot in self._slots if slot.serving]
         return bool(served) and all(slot.telephony.ready for slot in served)
+
+    def read(self, order_ids: list[str], now: datetime) -> None:
+        """The rounds' ``StatusReader``: the CRM is read in the pool, off the loop."""
+        self._spawn(self._read_statuses(order_ids))
 
     async def _read_statuses(self, order_ids: list[str]) -> None:
         await asyncio.gather(*(self._read_status(order_id) for order_id in order_ids))
@@ -805,60 +802,8 @@ class Service:
     # ---- telephony callbacks -----------------------------------------------------------
 
     def _on_report(self, slot: ServerSlot, report: CallReport) -> None:
-        try:
-            slot.dispatcher.on_report(report)
-        except DispatchError:
-            log.exception("report for an unknown attempt ignored")
-        except DatabaseUnavailableError as exc:
-            log.warning("result of attempt %s kept until the database is back (%s)",
-                        report.attempt_id, _why(exc))  # fmt: skip
-            slot.kept_reports.append(report)
-            return
-        answered, self._journal.answered = self._journal.answered, []
-        for order_id in answered:
-            self._dispose(order_id, report.ended_at)
-        self._wake.set()
-
-    def _apply_kept(self) -> None:
-        """Apply again, in their order, the results and dispositions the database could
-        not take; stops at the first that still fails (raising its error)."""
-        for slot in self._slots:
-            self._apply_kept_reports(slot)
-        while self._kept_dispositions:
-            order_id, at = next(iter(self._kept_dispositions.items()))
-            disposition = self._auto_disposition(order_id)
-            if disposition is not None:
-                try:
-                    self._dispatcher.on_disposition(order_id, disposition, at)
-                except (DispatchError, ValueError) as exc:
-                    log.error("kept disposition of order %s failed: %s", order_id, exc)
-            del self._kept_dispositions[order_id]
-
-    def _apply_kept_reports(self, slot: ServerSlot) -> None:
-        while slot.kept_reports:
-            report = slot.kept_reports[0]
-            try:
-                slot.dispatcher.on_report(report)
-            except DispatchError:
-                log.exception("kept result of an unknown attempt dropped")
-            else:
-                log.info("kept result of attempt %s applied", report.attempt_id)
-            slot.kept_reports.pop(0)
-            answered, self._journal.answered = self._journal.answered, []
-            self._kept_dispositions.update(dict.fromkeys(answered, report.ended_at))
-
-    def _dispose(self, order_id: str, now: datetime) -> None:
-        disposition = self._auto_disposition(order_id)
-        if disposition is None:
-            return
-        try:
-            self._dispatcher.on_disposition(order_id, disposition, now)
-        except (DispatchError, ValueError) as exc:
-            log.error("disposition of order %s failed: %s", order_id, exc)
-        except DatabaseUnavailableError as exc:
-            log.warning("disposition of order %s kept until the database is back (%s)",
-                        order_id, _why(exc))  # fmt: skip
-            self._kept_dispositions[order_id] = now
+        if slot.round.on_report(report):  # a kept one waits for the next round
+            self._wake.set()
 
     def _auto_disposition(self, order_id: str) -> Disposition | None:
         mode = self._settings.auto_disposition
@@ -889,8 +834,7 @@ class Service:
             "database": database,
             "crm": self._crm_state,
             "paused": self._paused_state() if database == "ok" else None,
-            "kept_results": sum(len(slot.kept_reports) for slot in self._slots)
-            + len(self._kept_dispositions),
+            "kept_results": sum(slot.round.kept for slot in self._slots),
             "stopping": self._stopping,
             "campaign": self._campaign.name,
             "node": self._settings.node,
@@ -922,6 +866,11 @@ class Service:
 
     def _database_state(self) -> str:
         return database_state(self._engine)
+
+
+def _outage(exc: BaseException) -> str | None:
+    """Why ``exc`` is a database outage (the round keeps its work), or None."""
+    return _why(exc) if is_database_down(exc) else None
 
 
 def _why(exc: BaseException) -> str:

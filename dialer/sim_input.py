@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 from campaigns.calls import CallResult
 from campaigns.orders import Order
 from dialer.clock_text import parse_utc
+from dialer.sim_crm import CANCELLED, StatusChange
 from dialer.sim_phones import SimCallee, parse_disposition
 
 
@@ -88,9 +91,35 @@ def _callee(sim: Any) -> SimCallee:
     unanswered = sim.get("unanswered", "no_answer")
     if unanswered not in _UNANSWERED:
         raise SimInputError(f"sim.unanswered: expected one of {sorted(_UNANSWERED)}")
-    return SimCallee(
-        answer, disposition, _agent_misses(sim.get("agent_answers", True)), _UNANSWERED[unanswered]
-    )
+    misses = _agent_misses(sim.get("agent_answers", True))
+    return SimCallee(answer, disposition, misses, _UNANSWERED[unanswered], _status_change(sim))
+
+
+def _status_change(sim: dict[str, Any]) -> StatusChange | None:
+    """``sim.cancel_at``: ISO time the order is cancelled in the CRM; ``sim.status_at``:
+    ``{"at": ISO, "status": TEXT, "state": TEXT}`` (state optional). At most one of them."""
+    cancel, change = sim.get("cancel_at"), sim.get("status_at")
+    if cancel is not None and change is not None:
+        raise SimInputError("sim.cancel_at and sim.status_at: give one of them")
+    if cancel is not None:
+        return StatusChange(_time(cancel, "sim.cancel_at"), CANCELLED)
+    if change is None:
+        return None
+    if not isinstance(change, dict):
+        raise SimInputError('sim.status_at: expected {"at": ISO, "status": TEXT}')
+    status, state = change.get("status"), change.get("state")
+    if not isinstance(status, str) or not status:
+        raise SimInputError("sim.status_at.status: expected a status text")
+    if state is not None and not isinstance(state, str):
+        raise SimInputError("sim.status_at.state: expected a string")
+    return StatusChange(_time(change.get("at"), "sim.status_at.at"), status, state)
+
+
+def _time(value: Any, key: str) -> datetime:
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return parse_utc(value)
+    raise SimInputError(f"{key}: not an ISO 8601 time with a zone: {value!r}")
 
 
 def _agent_misses(value: Any) -> int:

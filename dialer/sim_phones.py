@@ -13,6 +13,7 @@ from campaigns.dispositions import Disposition, DispositionKind
 from campaigns.settings import CampaignSettings
 from dialer.clock_text import parse_utc
 from dialer.dial_gate import InvalidRequest, check_request
+from dialer.sim_crm import StatusChange
 
 AGENT_ANSWER_S = 3
 ANNOUNCE_S = 4
@@ -27,6 +28,8 @@ class SimCallee:
     ``answer_on_attempt``: the customer attempt the customer answers (None: never).
     ``agent_misses``: how many offers of this order the agents miss before one presses 1.
     ``unanswered``: what an unanswered attempt looks like (no_answer, busy, ...).
+    ``status_change``: when the order's CRM status changes (``sim.cancel_at``,
+    ``sim.status_at``), for the status re-check.
     After a callback disposition the customer answers the next call and confirms.
     """
 
@@ -34,9 +37,10 @@ class SimCallee:
     disposition: str = "confirmed"
     agent_misses: int = 0
     unanswered: CallResult = CallResult.NO_ANSWER
+    status_change: StatusChange | None = None
 
 
-_Event = tuple[datetime, int, Callable[[], None]]  # (when, sequence for ties, action)
+_Event = tuple[datetime, int, Callable[[], object]]  # (when, sequence for ties, action)
 
 
 class VirtualClock:
@@ -47,7 +51,7 @@ class VirtualClock:
         self._events: list[_Event] = []
         self._seq = 0
 
-    def call_at(self, at: datetime, action: Callable[[], None]) -> None:
+    def call_at(self, at: datetime, action: Callable[[], object]) -> None:
         self._seq += 1
         heapq.heappush(self._events, (max(at, self.now), self._seq, action))
 
@@ -76,7 +80,7 @@ class SimTelephony:
         self._called_back: set[str] = set()
         self._pending: set[str] = set()
         self._closed = False
-        self.report_sink: Callable[[CallReport], None] = _unwired
+        self.report_sink: Callable[[CallReport], object] = _unwired
         self.disposition_sink: Callable[[str, Disposition], None] = _unwired_disposition
 
     def called_back(self, order_id: str) -> None:

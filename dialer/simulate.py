@@ -1,8 +1,14 @@
 """The what-if simulator: the live dispatcher on a virtual clock with simulated phones.
 
-It is a composition root of its own: it owns the virtual clock and wires the real
-``Dispatcher`` and policy core to an in-memory store and a telephony double whose
-callees behave as each order's ``sim`` block says.
+It is a composition root of its own: it owns the virtual clock and wires the service's
+``DialRound`` (and through it the real ``Dispatcher`` and policy core) to an in-memory
+store, a telephony double whose callees behave as each order's ``sim`` block says and, for
+the never-touch re-check, a simulated CRM whose statuses change on the virtual clock.
+
+``SimConfig.service`` carries the service's ``[service]`` pacing (cps), line caps
+(``campaign_lines``, ``trunk_lines`` or ``[ami] lines``) and re-check timings; without it
+the round dials as fast as agents allow and re-checks only when some order's CRM status
+changes (``sim.cancel_at``, ``sim.status_at``; then with the service's default timings).
 """
 
 from __future__ import annotations
@@ -11,20 +17,26 @@ import json
 import random
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 from campaigns.orders import Order
-from campaigns.outcomes import Outcome, OutcomeKind
+from campaigns.outcomes import DEFAULT_CRM_MAPPING, Outcome, OutcomeKind
 from campaigns.settings import CampaignSettings
 from campaigns.window import zone
+from crm_adapter.port import CrmOrderStatus
+from crm_adapter.recheck import dialer_statuses
 from dialer.agents import AgentPool
 from dialer.clock_text import iso_z
-from dialer.dispatcher import Dispatcher, Screen
+from dialer.dial_round import DialRound
+from dialer.dispatcher import Dispatcher, Screen, StatusCheck
 from dialer.memory_store import MemoryOrderStore
+from dialer.pacing import Pacer
 from dialer.ports import AttemptRecord, QueueEntry
+from dialer.sim_crm import SimCrm, SimCrmOptions
 from dialer.sim_phones import SimCallee, SimTelephony, VirtualClock
+from dialer.status_recheck import StatusRecheck
 
 
 class JsonLinesJournal:
@@ -85,12 +97,24 @@ class JsonLinesJournal:
 
 
 @dataclass(frozen=True, slots=True)
+class SimService:
+    """The service's ``[service]`` settings the round applies (the same keys and meaning)."""
+
+    cps: float | None = None  # None: no pacing
+    campaign_lines: int | None = None  # None: no line caps
+    trunk_lines: int | None = None  # ``[ami] lines`` when set, else ``trunk_lines``
+    status_max_age_s: float = 10.0
+    crm: SimCrmOptions = field(default_factory=SimCrmOptions)
+
+
+@dataclass(frozen=True, slots=True)
 class SimConfig:
     start: datetime
     days: float
     agents: int
     seed: int
     settings: CampaignSettings
+    service: SimService | None = None  # None: no pacing, no caps, re-check only if needed
 
 
 def run_simulation(
@@ -111,6 +135,8 @@ def run_simulation(
     telephony = SimTelephony(clock, callees, config.settings)
     journal = JsonLinesJournal(out)
     ids = _counter_ids()
+    crm = _crm(clock, pending, config, rng)
+    check = None if crm is None else _journalled(crm[0], journal, clock)
     dispatcher = Dispatcher(
         settings=config.settings,
         store=store,
@@ -120,24 +146,89 @@ def run_simulation(
         screen=screen,
         new_attempt_id=lambda: next(ids),
         jitter=rng.random,
+        status_check=check,
     )
-    telephony.report_sink = dispatcher.on_report
-    telephony.disposition_sink = lambda oid, d: dispatcher.on_disposition(oid, d, clock.now)
+    dial_round = _round(dispatcher, clock, config, crm)
+    telephony.report_sink = dial_round.on_report
+    telephony.disposition_sink = lambda oid, d: dial_round.dispose(oid, clock.now, d)
     end = config.start + timedelta(days=config.days)
-    _loop(clock, dispatcher, pending, end=end, journal=journal, store=store)
+    admit = _Admission(dispatcher, journal, store, None if crm is None else crm[0])
+    _loop(clock, dial_round, pending, end=end, admit=admit)
     summary = _summary(journal, store, agents, config, end)
     journal.summary(summary)
     return summary
 
 
+def _crm(
+    clock: VirtualClock,
+    pending: list[tuple[Order, SimCallee]],
+    config: SimConfig,
+    rng: random.Random,
+) -> tuple[StatusRecheck, SimCrm] | None:
+    """The re-check and its simulated CRM: with the service's settings, or when some order's
+    CRM status changes during the run; otherwise None (every order is dialled unchecked)."""
+    service = config.service
+    if service is None:
+        if not any(callee.status_change is not None for _, callee in pending):
+            return None
+        service = SimService()
+    options = service.crm
+    recheck = StatusRecheck(
+        config.settings,
+        dialer_statuses(DEFAULT_CRM_MAPPING),
+        clock=lambda: clock.now,
+        max_age=timedelta(seconds=service.status_max_age_s),
+        retry_after=timedelta(seconds=options.retry_s),
+    )
+    crm = SimCrm(clock, recheck, options, random.Random(rng.random()))
+    for order, callee in pending:
+        crm.add(order, callee.status_change)
+    return recheck, crm
+
+
+def _journalled(
+    recheck: StatusRecheck, journal: JsonLinesJournal, clock: VirtualClock
+) -> StatusCheck:
+    """The re-check; an order it drops is printed as skipped (the CRM changed it: no call)."""
+
+    def check(order: Order) -> bool | None:
+        verdict = recheck.check(order)
+        if verdict is False:
+            journal.skipped(order.id, clock.now)
+        return verdict
+
+    return check
+
+
+def _round(
+    dispatcher: Dispatcher,
+    clock: VirtualClock,
+    config: SimConfig,
+    crm: tuple[StatusRecheck, SimCrm] | None,
+) -> DialRound:
+    service = config.service or SimService()
+    pacer = None if service.cps is None else Pacer(service.cps, clock.now)
+    caps = [n for n in (service.campaign_lines, service.trunk_lines) if n is not None]
+
+    def line_room() -> int:
+        return min(caps) - dispatcher.live_attempts
+
+    return DialRound(
+        dispatcher,
+        pacer=pacer,
+        line_room=line_room if caps else None,
+        recheck=None if crm is None else crm[0],
+        status_reader=None if crm is None else crm[1],
+    )
+
+
 def _loop(
     clock: VirtualClock,
-    dispatcher: Dispatcher,
+    dial_round: DialRound,
     pending: list[tuple[Order, SimCallee]],
     *,
     end: datetime,
-    journal: JsonLinesJournal,
-    store: MemoryOrderStore,
+    admit: _Admission,
 ) -> None:
     arrivals = iter(pending)
     upcoming = next(arrivals, None)
@@ -147,16 +238,15 @@ def _loop(
             batch.append(upcoming[0])
             upcoming = next(arrivals, None)
         if batch:
-            _admit(dispatcher, batch, clock.now, journal, store)
+            admit(batch, clock.now)
         clock.run_due()
-        dispatcher.dispatch(clock.now)
+        wake = dial_round.run(clock.now)
+        due = clock.next_at()
+        if due is not None and due <= clock.now:
+            continue  # the round scheduled something for now (a status read's answer)
         candidates = [
             t
-            for t in (
-                clock.next_at(),
-                dispatcher.next_wakeup(clock.now),
-                upcoming[0].created_at if upcoming else None,
-            )
+            for t in (clock.next_at(), wake, upcoming[0].created_at if upcoming else None)
             if t is not None
         ]
         future = [t for t in candidates if t > clock.now]
@@ -165,22 +255,37 @@ def _loop(
         clock.now = min(future)
 
 
-def _admit(
-    dispatcher: Dispatcher,
-    batch: list[Order],
-    now: datetime,
-    journal: JsonLinesJournal,
-    store: MemoryOrderStore,
-) -> None:
-    dispatcher.admit(batch, now)
-    for order in batch:
-        entry = store.get(order.id)
-        if (
-            entry is not None
-            and entry.state.outcome is not None
-            and entry.state.outcome.value == "skipped"
-        ):
-            journal.skipped(order.id, now)
+class _Admission:
+    """New orders: their input status is the CRM's first reading (as a push or pull is in
+    the service); the screened-out ones are journalled as skipped."""
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        journal: JsonLinesJournal,
+        store: MemoryOrderStore,
+        recheck: StatusRecheck | None,
+    ) -> None:
+        self._dispatcher = dispatcher
+        self._journal = journal
+        self._store = store
+        self._recheck = recheck
+
+    def __call__(self, batch: list[Order], now: datetime) -> None:
+        if self._recheck is not None:
+            for order in batch:
+                status = CrmOrderStatus(order.id, order.status, order.state, order.prepaid,
+                                        order.source)  # fmt: skip
+                self._recheck.note(status, now)
+        self._dispatcher.admit(batch, now)
+        for order in batch:
+            entry = self._store.get(order.id)
+            if (
+                entry is not None
+                and entry.state.outcome is not None
+                and entry.state.outcome.value == "skipped"
+            ):
+                self._journal.skipped(order.id, now)
 
 
 def _summary(

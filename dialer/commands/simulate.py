@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,9 @@ from dialer.cli import UsageError
 from dialer.clock_text import parse_utc
 from dialer.config import ConfigError, load_campaign
 from dialer.screener import make_screen
+from dialer.sim_crm import SimCrmOptions
 from dialer.sim_input import SimInputError, read_orders
-from dialer.simulate import SimConfig, run_simulation
+from dialer.simulate import SimConfig, SimService, run_simulation
 
 MAX_DAYS = 366
 MAX_AGENTS = 10_000
@@ -32,6 +34,14 @@ def register(sub: Any) -> None:
     p.add_argument("--agents", type=int, default=5, metavar="K", help="default %(default)s")
     p.add_argument("--seed", type=int, default=1, metavar="S", help="default %(default)s")
     p.add_argument("--campaign", type=Path, metavar="FILE.toml")
+    p.add_argument("--service-config", type=Path, metavar="FILE.toml",
+                   help="the service's config file: its pacing (service.cps), line caps "
+                   "(service.campaign_lines, service.trunk_lines, ami.lines) and status "
+                   "re-check (service.status_*) apply as in the service")  # fmt: skip
+    p.add_argument("--status-read-s", type=float, default=0.0, metavar="S",
+                   help="seconds a simulated CRM status read takes (default 0)")  # fmt: skip
+    p.add_argument("--status-fail-rate", type=float, default=0.0, metavar="P",
+                   help="share of simulated status reads that fail (default 0)")  # fmt: skip
     p.set_defaults(func=run)
 
 
@@ -73,4 +83,37 @@ def _config(args: argparse.Namespace) -> SimConfig:
             settings = load_campaign(args.campaign)
         except ConfigError as exc:
             raise UsageError(f"--campaign: {exc}") from exc
-    return SimConfig(start, args.days, args.agents, args.seed, settings)
+    return SimConfig(start, args.days, args.agents, args.seed, settings, _service(args))
+
+
+_SERVICE_KEYS = ("cps", "campaign_lines", "trunk_lines", "status_max_age_s",
+                 "status_timeout_s", "status_retry_s")  # fmt: skip
+
+
+def _service(args: argparse.Namespace) -> SimService | None:
+    """``--service-config``'s pacing, line caps and re-check timings (the service's keys and
+    defaults), with the simulated CRM's read options."""
+    if not 0 <= args.status_fail_rate <= 1:
+        raise UsageError(
+            f"--status-fail-rate: must be between 0 and 1, got {args.status_fail_rate}"
+        )
+    if args.status_read_s < 0:
+        raise UsageError(f"--status-read-s: must not be negative, got {args.status_read_s}")
+    path: Path | None = args.service_config
+    if path is None:
+        options = SimCrmOptions(read_s=args.status_read_s, fail_rate=args.status_fail_rate)
+        return None if options == SimCrmOptions() else SimService(crm=options)
+    from dialer.service_config import asterisk_server, service_settings  # noqa: PLC0415 - AMI
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        table = data.get("service", {})
+        picked = {k: v for k, v in table.items() if k in _SERVICE_KEYS}
+        service = service_settings(picked, {}, {}, path.parent)
+        lines = asterisk_server({k: v for k, v in data.get("ami", {}).items() if k == "lines"}, {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ConfigError) as exc:
+        raise UsageError(f"--service-config: {path}: {exc}") from exc
+    crm = SimCrmOptions(args.status_read_s, args.status_fail_rate, service.status_timeout_s,
+                        service.status_retry_s)  # fmt: skip
+    return SimService(service.cps, service.campaign_lines, lines.line_cap(service),
+                      service.status_max_age_s, crm)  # fmt: skip
