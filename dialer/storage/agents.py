@@ -19,9 +19,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from dialer.agents import Agent, AgentState
+from dialer.storage.campaigns import ensure_campaign
 from dialer.storage.engine import is_locked_error, retry_locked, translates_outages
 from dialer.storage.errors import DatabaseUnavailableError, InvalidValueError
-from dialer.storage.models import DEFAULT_SERVER, AgentRow, Campaign
+from dialer.storage.models import DEFAULT_SERVER, AgentRow
 
 T = TypeVar("T")
 
@@ -115,7 +116,7 @@ class SqlAgentRegistry:
         names = names or {}
 
         def work(session: Session) -> list[str]:
-            _ensure_campaign(session, campaign, now)
+            ensure_campaign(session, campaign, now)
             added = []
             for agent_id in ids:
                 channel = channel_template.replace("{agent}", agent_id)
@@ -264,12 +265,6 @@ def _record(row: AgentRow) -> AgentRecord:
         else _aware(row.last_call_ended_at),
         server=row.server or DEFAULT_SERVER,
     )
-
-
-def _ensure_campaign(session: Session, name: str, now: datetime) -> None:
-    if session.get(Campaign, name) is None:
-        session.add(Campaign(name=name, created_at=now, updated_at=now))
-        session.flush()
 
 
 def _aware(value: datetime) -> datetime:

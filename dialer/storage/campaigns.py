@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from dialer.storage.engine import retry_locked, translates_outages
@@ -65,16 +66,26 @@ class SqlCampaignStore:
     ) -> CampaignRecord:
         def work() -> CampaignRecord:
             with Session(self._engine) as session, session.begin():
-                row = session.get(Campaign, name)
-                if row is None:
-                    row = Campaign(name=name, settings_json="{}", created_at=now)
-                    session.add(row)
+                ensure_campaign(session, name, now)
+                row = session.get_one(Campaign, name)
                 change(row)
                 row.updated_at = now
                 session.flush()
                 return _record(row)
 
         return retry_locked(work)
+
+
+def ensure_campaign(session: Session, name: str, now: datetime) -> None:
+    """Creates the campaign's row unless it exists, in one ``INSERT … ON CONFLICT DO
+    NOTHING``: nodes starting at once on a fresh database both ask, and a look-up before
+    the insert let both through and failed the second on the primary key."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(Campaign)
+        .values(name=name, settings_json="{}", created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=[Campaign.name])
+    )
 
 
 def _record(row: Campaign) -> CampaignRecord:

@@ -26,11 +26,11 @@ from campaigns.lifecycle import OrderState, Phase, Priority
 from campaigns.orders import Order
 from campaigns.outcomes import DEFAULT_CRM_MAPPING, CrmFields, Outcome, OutcomeKind
 from dialer.ports import AttemptRecord, QueueEntry, StoreConflict
+from dialer.storage.campaigns import ensure_campaign
 from dialer.storage.engine import retry_locked, translates_outages
 from dialer.storage.models import (
     DEFAULT_SERVER,
     AttemptRow,
-    Campaign,
     OrderRow,
     OutboxRow,
     OutcomeRow,
@@ -245,9 +245,7 @@ class SqlOrderStore:
     def _ensure_campaign(self) -> None:
         def work() -> None:
             with Session(self._engine) as session, session.begin():
-                if session.get(Campaign, self._campaign) is None:
-                    now = _now()
-                    session.add(Campaign(name=self._campaign, created_at=now, updated_at=now))
+                ensure_campaign(session, self._campaign, _now())
 
         retry_locked(work)
 
