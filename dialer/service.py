@@ -73,12 +73,13 @@ from dialer.coordination import CoordinationUnavailableError, open_coordinator
 from dialer.dial_round import DialRound
 from dialer.dispatcher import Dispatcher, originate_request
 from dialer.log_journal import LogJournal
+from dialer.node_role import LeaderRole, NodePhase, ServerRole
 from dialer.operations import Operations
 from dialer.outbox import Backoff, OutboxWorker
 from dialer.pacing import Pacer
 from dialer.ports import AttemptRecord
 from dialer.screener import make_screen
-from dialer.server_slot import STANDBY, ServerSlot, server_lock
+from dialer.server_slot import ServerSlot, server_lock
 from dialer.service_config import DemoCrmConfig, ServedServer, ServiceConfig
 from dialer.status_recheck import StatusRecheck
 from dialer.storage.agents import SqlAgentRegistry
@@ -151,8 +152,8 @@ class Service:
         self._clock = clock
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
-        self._hurry = False
-        self._stopping = False
+        self._hurry = False  # how to stop: without waiting for calls in progress
+        self._phase = NodePhase.STARTING
         self._tasks: set[asyncio.Task[Any]] = set()
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="crm")
         self._journal = LogJournal()
@@ -162,7 +163,7 @@ class Service:
         self._coordinator = open_coordinator(self._settings.db_url, self._settings.node)
         self._coordination = ThreadPoolExecutor(max_workers=1, thread_name_prefix="locks")
         self._leader_lock = f"leader:{self._campaign.name}"
-        self._leader = False
+        self._leadership = LeaderRole.FOLLOWER
         self._unserved: dict[str, bool] | None = None  # the leader's finding: server → unserved
         self._exit_code = 0
         self._crm = self._make_crm(now)
@@ -214,6 +215,7 @@ class Service:
         self._spawn(self._pump())
         self._spawn(self._watch_locks())
         self._announce()
+        self._phase = self._phase.to(NodePhase.RUNNING)
         try:
             await asyncio.wait_for(self._stop.wait(), duration_s)
         except TimeoutError:
@@ -223,7 +225,7 @@ class Service:
 
     async def _serve(self, slot: ServerSlot) -> int:
         """This node owns the server now: adopt the server's live calls, connect AMI."""
-        slot.serving = True
+        slot.move(ServerRole.SERVING)
         log.info("server %s: node %s owns it (campaign %s); recovering its live calls",
                  slot.name, self._settings.node, self._campaign.name)  # fmt: skip
         self._recover(slot)
@@ -247,6 +249,14 @@ class Service:
         log.info("standby: server %s is owned by another node; node %s waits and takes "
                  "over when it goes (retrying every %.0f s)",
                  slot.name, self._settings.node, _LOCK_CHECK_S)  # fmt: skip
+
+    @property
+    def _stopping(self) -> bool:
+        return self._phase is NodePhase.STOPPING
+
+    @property
+    def _leader(self) -> bool:
+        return self._leadership is LeaderRole.LEADER
 
     # ---- locks: leadership and the server -----------------------------------------------
 
@@ -282,13 +292,13 @@ class Service:
         node = self._settings.node
         if self._leader:
             if not await self._locked(self._coordinator.holds, self._leader_lock):
-                self._leader = False
+                self._leadership = self._leadership.to(LeaderRole.FOLLOWER)
                 log.warning("lost leadership of campaign %s: node %s stops the crm poll, "
                             "outbox and day roll-over", self._campaign.name, node)  # fmt: skip
         elif not self._stopping and await self._locked(
             self._coordinator.try_acquire, self._leader_lock
         ):
-            self._leader = True
+            self._leadership = self._leadership.to(LeaderRole.LEADER)
             log.info("leader: node %s now runs crm poll, outbox, day roll-over (campaign %s)",
                      node, self._campaign.name)  # fmt: skip
             self._run_leader_jobs_now()
@@ -303,7 +313,7 @@ class Service:
 
     async def _check_server(self, slot: ServerSlot) -> None:
         if slot.serving and not await self._locked(self._coordinator.holds, slot.lock):
-            slot.serving, slot.suspended = False, True  # no new dial from this moment
+            slot.move(ServerRole.SUSPENDED)  # no new dial from this moment
             log.error("lost the lock of server %s (database connection lost?): node %s "
                       "dials nothing new, keeps following its calls, and takes the lock "
                       "back if no other node took it",
@@ -315,7 +325,7 @@ class Service:
             and not self._stopping
             and await self._locked(self._coordinator.try_acquire, slot.lock)
         ):
-            slot.serving = True  # before the task runs: the next check must not spawn it
+            slot.move(ServerRole.SERVING)  # before the task runs: the next check must not spawn it
             self._spawn(self._take_over(slot))
 
     async def _take_back(self, slot: ServerSlot) -> None:
@@ -326,7 +336,7 @@ class Service:
         if got is None or self._stopping:
             return  # the database does not answer yet: go on waiting, dial nothing
         if got:
-            slot.serving, slot.suspended = True, False
+            slot.move(ServerRole.SERVING)
             log.info("server %s: node %s holds its lock again; dialling resumes",
                      slot.name, self._settings.node)  # fmt: skip
             self._wake.set()
@@ -334,7 +344,7 @@ class Service:
         log.error("server %s is owned by another node now: node %s stops and exits (%d) for "
                   "its supervisor to restart it", slot.name, self._settings.node,
                   EXIT_LOST_SERVER)  # fmt: skip
-        slot.suspended = False
+        slot.move(ServerRole.STANDBY)
         self._exit_code = EXIT_LOST_SERVER
         self._hurry = True
         self._stop.set()
@@ -380,7 +390,7 @@ class Service:
         self._stop.set()
 
     async def _shutdown(self) -> None:
-        self._stopping = True
+        self._phase = self._phase.to(NodePhase.STOPPING)
         self._wake.set()
         if self._listening is not None:
             await self._listening.stopListening().asFuture(asyncio.get_running_loop())
@@ -423,9 +433,10 @@ class Service:
                 loop.run_in_executor(self._coordination, self._coordinator.close),
                 _LOCK_CALL_TIMEOUT_S,
             )
-        self._leader = False
+        self._leadership = self._leadership.to(LeaderRole.FOLLOWER)
         for slot in self._slots:
-            slot.serving = False
+            if slot.serving:  # a suspended one stays so, as it was
+                slot.move(ServerRole.STANDBY)
         self._coordination.shutdown(wait=False, cancel_futures=True)
 
     async def _close(self) -> None:
@@ -840,7 +851,7 @@ class Service:
             "node": self._settings.node,
             "server": self._slots[0].name,
             "servers": {slot.name: slot.state for slot in self._slots},
-            "standby_for": [slot.name for slot in self._slots if slot.state == STANDBY],
+            "standby_for": [slot.name for slot in self._slots if slot.role is ServerRole.STANDBY],
             "unserved": self._unserved_names(),
             "leader": self._leader,
             "standby": standby,
