@@ -72,12 +72,14 @@ from dialer.ami_ import AmiAuthError, AmiTelephony, AmiUnavailable
 from dialer.coordination import CoordinationUnavailableError, open_coordinator
 from dialer.dial_round import DialRound
 from dialer.dispatcher import Dispatcher, originate_request
+from dialer.health import NodeReadings, node_health
 from dialer.log_journal import LogJournal
 from dialer.node_role import LeaderRole, NodePhase, ServerRole
 from dialer.operations import Operations
 from dialer.outbox import Backoff, OutboxWorker
 from dialer.pacing import Pacer
 from dialer.ports import AttemptRecord
+from dialer.pump import WakePump
 from dialer.screener import make_screen
 from dialer.server_slot import ServerSlot, server_lock
 from dialer.service_config import DemoCrmConfig, ServedServer, ServiceConfig
@@ -196,6 +198,8 @@ class Service:
         self._flushing: asyncio.Task[None] | None = None  # the outbox flush in progress
         self._listening: Any = None
         self._intake_url = ""
+        self._pump = WakePump(self._wake, self._round, tick_s=self._settings.tick_s,
+                              stopping=lambda: self._stopping, why=_why)  # fmt: skip
 
     # ---- run and stop ------------------------------------------------------------------
 
@@ -212,7 +216,7 @@ class Service:
                 return 1
         self._listen()
         self._schedule(loop)
-        self._spawn(self._pump())
+        self._spawn(self._pump.run())
         self._spawn(self._watch_locks())
         self._announce()
         self._phase = self._phase.to(NodePhase.RUNNING)
@@ -641,22 +645,6 @@ class Service:
         self._wake.set()
         return admitted
 
-    async def _pump(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                delay = self._round()
-            except DatabaseUnavailableError as exc:
-                log.warning("database unavailable (%s); dispatch waits", _why(exc))
-                delay = min(self._settings.tick_s, 1.0)
-            except Exception:
-                log.exception("dispatch round failed")
-                delay = min(self._settings.tick_s, 1.0)
-            if self._stopping:
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
-
     def _round(self) -> float:
         """One dispatch round on every server this node serves; returns how long to sleep
         at most (the safety tick unless a round has work sooner)."""
@@ -833,41 +821,20 @@ class Service:
         now = self._clock()
         ready = self._ami_up()
         database = self._database_state()
-        suspended = any(slot.suspended for slot in self._slots)
-        standby = not any(slot.serving or slot.suspended for slot in self._slots)
-        # a node that cannot reach the database cannot dial; a standby is healthy waiting
-        healthy = (ready or standby) and not self._stopping and database == "ok"
-        healthy = healthy and not suspended  # lost a server lock: not dialling there
-        agents = [agent for slot in self._slots for agent in slot.agents.all()]
-        state = {
-            "status": ("standby" if standby else "ok") if healthy else "unavailable",
-            "ami": "standby" if standby else "ready" if ready else "down",
-            "database": database,
-            "crm": self._crm_state,
-            "paused": self._paused_state() if database == "ok" else None,
-            "kept_results": sum(slot.round.kept for slot in self._slots),
-            "stopping": self._stopping,
-            "campaign": self._campaign.name,
-            "node": self._settings.node,
-            "server": self._slots[0].name,
-            "servers": {slot.name: slot.state for slot in self._slots},
-            "standby_for": [slot.name for slot in self._slots if slot.role is ServerRole.STANDBY],
-            "unserved": self._unserved_names(),
-            "leader": self._leader,
-            "standby": standby,
-            "suspended": suspended,
-            "live_calls": self._live_calls(),
-            "agents_idle": sum(slot.agents.idle_count(now) for slot in self._slots),
-            "agents": {a.id: a.state.value for a in agents},
-            "at": now.isoformat(),
-        }
-        return healthy, state
-
-    def _unserved_names(self) -> list[str] | None:
-        """Servers nobody serves, as the leader found them; None on other nodes."""
-        if self._unserved is None:
-            return None
-        return sorted(name for name, nobody in self._unserved.items() if nobody)
+        readings = NodeReadings(
+            now=now,
+            campaign=self._campaign.name,
+            node=self._settings.node,
+            ami_ready=ready,
+            database=database,
+            crm=self._crm_state,
+            paused=self._paused_state() if database == "ok" else None,
+            phase=self._phase,
+            leadership=self._leadership,
+            unserved=self._unserved,
+            live_calls=self._live_calls(),
+        )
+        return node_health(readings, self._slots)
 
     def _paused_state(self) -> bool | None:
         try:
