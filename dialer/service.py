@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import random
 import signal
@@ -73,6 +72,7 @@ from dialer.coordination import CoordinationUnavailableError, open_coordinator
 from dialer.dial_round import DialRound
 from dialer.dispatcher import Dispatcher, originate_request
 from dialer.health import NodeReadings, node_health
+from dialer.jobs import PeriodicJobs
 from dialer.log_journal import LogJournal
 from dialer.node_role import LeaderRole, NodePhase, ServerRole
 from dialer.operations import Operations
@@ -96,10 +96,8 @@ from dialer.storage.outbox import SqlOutboxStore
 log = logging.getLogger("dialer.service")
 Clock = Callable[[], datetime]
 _T = TypeVar("_T")
-_MAX_PULL = 10_000
 _LOCK_CHECK_S = 1.0  # how often a node tries or re-verifies its locks
 _LOCK_CALL_TIMEOUT_S = 10.0
-_STOP_FLUSH_S = 10.0  # at stop: the flush in progress, then the final flush, each at most
 EXIT_LOST_SERVER = 3
 
 
@@ -191,13 +189,27 @@ class Service:
         self._outbox = OutboxWorker(SqlOutboxStore(self._engine), self._crm, rng=rng,
                                     backoff=backoff)  # fmt: skip
         self._campaigns = SqlCampaignStore(self._engine)
-        self._crm_state = "not asked yet"
         self._ops = Operations(engine=self._engine, dispatcher=self._dispatcher, clock=clock,
                                wake=self._wake.set, accept=self.accept)  # fmt: skip
-        self._scheduler: Any = None
-        self._flushing: asyncio.Task[None] | None = None  # the outbox flush in progress
         self._listening: Any = None
         self._intake_url = ""
+        self._jobs = PeriodicJobs(
+            self._settings,
+            self._campaign,
+            clock=clock,
+            crm=self._crm,
+            intake=self._intake,
+            outbox=self._outbox,
+            recheck=self._recheck,
+            executor=self._executor,
+            accept=self.accept,
+            queue_summary=lambda: phase_counts(self._engine, self._campaign.name),
+            wake=self._wake.set,
+            leader=lambda: self._leader,
+            stopping=lambda: self._stopping,
+            spawn=self._spawn,
+            why=_why,
+        )
         self._pump = WakePump(self._wake, self._round, tick_s=self._settings.tick_s,
                               stopping=lambda: self._stopping, why=_why)  # fmt: skip
 
@@ -215,7 +227,7 @@ class Service:
                 await self._close()
                 return 1
         self._listen()
-        self._schedule(loop)
+        self._jobs.start(loop)
         self._spawn(self._pump.run())
         self._spawn(self._watch_locks())
         self._announce()
@@ -305,15 +317,7 @@ class Service:
             self._leadership = self._leadership.to(LeaderRole.LEADER)
             log.info("leader: node %s now runs crm poll, outbox, day roll-over (campaign %s)",
                      node, self._campaign.name)  # fmt: skip
-            self._run_leader_jobs_now()
-
-    def _run_leader_jobs_now(self) -> None:
-        if self._scheduler is None:
-            return  # not scheduled yet: the first runs are due at once anyway
-        now = self._clock()
-        for job_id in ("crm-poll", "outbox-flush"):
-            if self._scheduler.get_job(job_id) is not None:
-                self._scheduler.modify_job(job_id, next_run_time=now)
+            self._jobs.run_leader_jobs_now()
 
     async def _check_server(self, slot: ServerSlot) -> None:
         if slot.serving and not await self._locked(self._coordinator.holds, slot.lock):
@@ -398,8 +402,7 @@ class Service:
         self._wake.set()
         if self._listening is not None:
             await self._listening.stopListening().asFuture(asyncio.get_running_loop())
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
+        self._jobs.shutdown()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._settings.shutdown_grace_s
         while self._live_calls() and loop.time() < deadline and not self._hurry:
@@ -410,24 +413,9 @@ class Service:
                 "handing back %d call(s) still in progress: the next start finds them on "
                 "Asterisk by ChannelId and finishes their bookkeeping", left,
             )  # fmt: skip
-        await self._last_flush()
+        await self._jobs.last_flush()
         await self._close()
         log.info("stopped")
-
-    async def _last_flush(self) -> None:
-        """At stop: let the flush in progress end (up to ``_STOP_FLUSH_S``; never cancelled:
-        its thread would go on delivering), then flush once more. Two outbox workers never
-        run at once (docs/crm.md), and nothing here raises into a clean stop."""
-        running = self._flushing
-        if running is not None and not running.done():
-            log.info("stopping: waiting for the outbox flush in progress")
-            done, _ = await asyncio.wait({running}, timeout=_STOP_FLUSH_S)
-            if not done:
-                log.warning("stopping: the outbox flush still runs after %.0f s; no final flush "
-                            "(what it has not delivered goes out at the next start)",
-                            _STOP_FLUSH_S)  # fmt: skip
-                return
-        await self._flush_outbox(stop_waiting_after=_STOP_FLUSH_S)
 
     async def _release_locks(self) -> None:
         """After AMI is closed: a standby may take the server over from here."""
@@ -589,28 +577,6 @@ class Service:
         self._listening = web.listen(reactor, site, host, port)
         self._intake_url = f"http://{host}:{self._listening.getHost().port}"
 
-    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
-        from apscheduler.schedulers.asyncio import AsyncIOScheduler  # noqa: PLC0415
-
-        s = self._settings
-        defaults = {
-            "coalesce": True,
-            "max_instances": 1,
-            "misfire_grace_time": int(s.misfire_grace_s),
-        }
-        scheduler = AsyncIOScheduler(event_loop=loop, job_defaults=defaults, timezone=UTC)
-        now = self._clock()
-        if s.poll_interval_s > 0:
-            scheduler.add_job(self._poll, "interval", seconds=s.poll_interval_s, id="crm-poll",
-                              next_run_time=now)  # fmt: skip
-        scheduler.add_job(self._wake.set, "interval", seconds=s.tick_s, id="dispatch-tick")
-        scheduler.add_job(self._flush_tick, "interval", seconds=s.outbox_interval_s,
-                          id="outbox-flush", next_run_time=now)  # fmt: skip
-        scheduler.add_job(self._day_rollover, "cron", hour=0, minute=0, id="day-rollover",
-                          timezone=self._campaign.default_tz)  # fmt: skip
-        scheduler.start()
-        self._scheduler = scheduler
-
     def _announce(self) -> None:
         s = self._settings
         servers = ", ".join(f"{slot.name}" + ("" if slot.serving else " (standby)")
@@ -689,11 +655,11 @@ class Service:
                 "status of order %s not read (%s); asked again in %s s", order_id, why, retry
             )
             self._recheck.note_failed(order_id, self._clock())
-            self._crm_state = f"status read failed: {why}"
+            self._jobs.crm_state = f"status read failed: {why}"
             asyncio.get_running_loop().call_later(self._settings.status_retry_s, self._wake.set)
         else:
             self._recheck.note(status, self._clock())
-            self._crm_answered()
+            self._jobs.crm_answered()
         finally:
             self._recheck.done(order_id)
 
@@ -701,102 +667,6 @@ class Service:
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor, fn, *args)
         return await asyncio.wait_for(future, self._settings.status_timeout_s)
-
-    async def _poll(self) -> None:
-        if not self._leader:
-            return  # the leader polls the CRM
-
-        def fetch() -> list[Order]:
-            return list(itertools.islice(self._crm.fetch_waiting(self._intake), _MAX_PULL))
-
-        loop = asyncio.get_running_loop()
-        try:
-            orders = await loop.run_in_executor(self._executor, fetch)
-        except CrmError as exc:
-            log.warning("CRM poll failed: %s", exc)
-            self._crm_state = f"poll failed: {exc}"
-            return
-        self._crm_answered()
-        try:
-            self.accept(orders)
-        except DatabaseUnavailableError as exc:
-            log.warning("pulled orders not admitted: database unavailable (%s)", _why(exc))
-
-    def _crm_answered(self) -> None:
-        """A CRM read succeeded. After failures, the outcomes waiting out their backoff are
-        made due, so the next flush delivers them (one flush at a time: never two)."""
-        failing = self._crm_state not in ("ok", "not asked yet")
-        self._crm_state = "ok"
-        if failing and not self._stopping:
-            self._spawn(self._outbox_due_now())
-
-    async def _outbox_due_now(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            moved = await loop.run_in_executor(
-                self._executor, lambda: self._outbox.due_now(self._clock())
-            )
-        except Exception as exc:  # the flush keeps its backoff; nothing is lost
-            log.warning("CRM answers again, but the outbox was not hurried: %s", _why(exc))
-            return
-        log.info("CRM answers again: %d outcome(s) waiting out a backoff are due now", moved)
-
-    async def _flush_tick(self) -> None:
-        """The scheduler's outbox job: start a flush unless one still runs. The flush is the
-        service's own task, so stopping the scheduler never cancels it half-way."""
-        idle = self._flushing is None or self._flushing.done()
-        if self._leader and not self._stopping and idle:
-            self._flushing = self._spawn(self._flush_outbox())
-
-    async def _flush_outbox(self, *, stop_waiting_after: float | None = None) -> None:
-        """Deliver the due outcomes in the pool; logs what went wrong, never raises. One
-        outbox worker at a time (docs/crm.md): the leader's, and a slow flush is waited for
-        (a timeout would leave its thread delivering beside the next flush)."""
-        if not self._leader:
-            return
-        loop = asyncio.get_running_loop()
-        try:
-            future = loop.run_in_executor(
-                self._executor, lambda: self._outbox.deliver_due(self._clock())
-            )
-        except RuntimeError:
-            return  # the pool is shut down (stopping)
-        limit = stop_waiting_after or max(self._settings.outbox_interval_s * 6, 30.0)
-        done, _ = await asyncio.wait({future}, timeout=limit)
-        if not done and stop_waiting_after:
-            log.warning("stopping: the final outbox flush still runs after %.0f s; not waited "
-                        "for", limit)  # fmt: skip
-            return
-        if not done:
-            log.warning("outbox flush still running after %.0f s (a slow CRM?); no other flush "
-                        "starts before it ends", limit)  # fmt: skip
-            await asyncio.wait({future})
-        self._flushed(future)
-
-    def _flushed(self, future: asyncio.Future[int]) -> None:
-        try:
-            delivered = future.result()
-        except DatabaseUnavailableError as exc:
-            log.warning("outbox flush: database unavailable (%s); it goes on later", _why(exc))
-            return
-        except Exception:
-            log.exception("outbox flush failed; it goes on at the next flush")
-            return
-        if delivered:
-            log.info("outbox: %d outcome(s) delivered to the CRM", delivered)
-
-    async def _day_rollover(self) -> None:
-        """At midnight in the campaign's zone: log the queue by phase, forget old readings,
-        and dispatch (retries deferred to the new day's window are due)."""
-        self._wake.set()
-        if not self._leader:
-            return  # the leader logs the queue; every node's dispatch woke above
-        now = self._clock()
-        self._recheck.forget_older_than(now - timedelta(days=1))
-        rows = phase_counts(self._engine, self._campaign.name)
-        summary = ", ".join(f"{phase}/{outcome or '-'}: {n}" for phase, outcome, n in rows)
-        log.info("day roll-over: %s", summary or "no orders")
-        self._wake.set()
 
     # ---- telephony callbacks -----------------------------------------------------------
 
@@ -827,7 +697,7 @@ class Service:
             node=self._settings.node,
             ami_ready=ready,
             database=database,
-            crm=self._crm_state,
+            crm=self._jobs.crm_state,
             paused=self._paused_state() if database == "ok" else None,
             phase=self._phase,
             leadership=self._leadership,
