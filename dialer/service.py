@@ -40,7 +40,6 @@ not answer holds only the orders it cannot vouch for; they are asked again after
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import signal
@@ -68,13 +67,14 @@ from dialer.agent_events import AgentEvents, GuardedTelephony
 from dialer.agent_sync import AgentSync
 from dialer.agents import AgentPool, AgentState
 from dialer.ami_ import AmiAuthError, AmiTelephony, AmiUnavailable
-from dialer.coordination import CoordinationUnavailableError, open_coordinator
+from dialer.coordination import open_coordinator
 from dialer.dial_round import DialRound
 from dialer.dispatcher import Dispatcher, originate_request
 from dialer.health import NodeReadings, node_health
 from dialer.jobs import PeriodicJobs
+from dialer.lock_watch import LOCK_CHECK_S, LockSupervisor
 from dialer.log_journal import LogJournal
-from dialer.node_role import LeaderRole, NodePhase, ServerRole
+from dialer.node_role import NodePhase, ServerRole
 from dialer.operations import Operations
 from dialer.outbox import Backoff, OutboxWorker
 from dialer.pacing import Pacer
@@ -96,9 +96,6 @@ from dialer.storage.outbox import SqlOutboxStore
 log = logging.getLogger("dialer.service")
 Clock = Callable[[], datetime]
 _T = TypeVar("_T")
-_LOCK_CHECK_S = 1.0  # how often a node tries or re-verifies its locks
-_LOCK_CALL_TIMEOUT_S = 10.0
-EXIT_LOST_SERVER = 3
 
 
 def run_service(config: ServiceConfig, *, duration_s: float | None = None) -> int:
@@ -161,10 +158,6 @@ class Service:
         now = clock()
         self._engine = open_database(self._settings.db_url)
         self._coordinator = open_coordinator(self._settings.db_url, self._settings.node)
-        self._coordination = ThreadPoolExecutor(max_workers=1, thread_name_prefix="locks")
-        self._leader_lock = f"leader:{self._campaign.name}"
-        self._leadership = LeaderRole.FOLLOWER
-        self._unserved: dict[str, bool] | None = None  # the leader's finding: server → unserved
         self._exit_code = 0
         self._crm = self._make_crm(now)
         self._mapping = self._crm_mapping()
@@ -205,9 +198,24 @@ class Service:
             accept=self.accept,
             queue_summary=lambda: phase_counts(self._engine, self._campaign.name),
             wake=self._wake.set,
-            leader=lambda: self._leader,
+            leader=lambda: self._locks.leads,
             stopping=lambda: self._stopping,
             spawn=self._spawn,
+            why=_why,
+        )
+        self._locks = LockSupervisor(
+            self._coordinator,
+            self._slots,
+            node=self._settings.node,
+            campaign=self._campaign.name,
+            executor=self._executor,
+            agent_servers=self._agent_servers,
+            serve=self._serve,
+            stop_with=self._stop_with,
+            became_leader=self._jobs.run_leader_jobs_now,
+            wake=self._wake.set,
+            spawn=self._spawn,
+            stopping=lambda: self._stopping,
             why=_why,
         )
         self._pump = WakePump(self._wake, self._round, tick_s=self._settings.tick_s,
@@ -219,9 +227,9 @@ class Service:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, self._on_signal)
-        await self._check_leader()
+        await self._locks.check_leader()
         for slot in self._slots:
-            if not await self._locked(self._coordinator.try_acquire, slot.lock):
+            if not await self._locks.try_server(slot):
                 self._log_standby(slot)
             elif await self._serve(slot) != 0:
                 await self._close()
@@ -229,7 +237,7 @@ class Service:
         self._listen()
         self._jobs.start(loop)
         self._spawn(self._pump.run())
-        self._spawn(self._watch_locks())
+        self._spawn(self._locks.watch())
         self._announce()
         self._phase = self._phase.to(NodePhase.RUNNING)
         try:
@@ -264,131 +272,21 @@ class Service:
     def _log_standby(self, slot: ServerSlot) -> None:
         log.info("standby: server %s is owned by another node; node %s waits and takes "
                  "over when it goes (retrying every %.0f s)",
-                 slot.name, self._settings.node, _LOCK_CHECK_S)  # fmt: skip
+                 slot.name, self._settings.node, LOCK_CHECK_S)  # fmt: skip
 
     @property
     def _stopping(self) -> bool:
         return self._phase is NodePhase.STOPPING
 
-    @property
-    def _leader(self) -> bool:
-        return self._leadership is LeaderRole.LEADER
-
-    # ---- locks: leadership and the server -----------------------------------------------
-
-    async def _locked(self, call: Callable[[str], bool], name: str) -> bool:
-        """A coordinator call on its own thread, bounded; no answer counts as "no"."""
-        return bool(await self._ask(call, name))
-
-    async def _ask(self, call: Callable[[str], bool], name: str) -> bool | None:
-        """A coordinator call on its own thread, bounded; None when the database did not
-        answer (nobody can tell who holds the lock)."""
-        loop = asyncio.get_running_loop()
-        try:
-            future = loop.run_in_executor(self._coordination, call, name)
-            return await asyncio.wait_for(future, _LOCK_CALL_TIMEOUT_S)
-        except (TimeoutError, RuntimeError, CoordinationUnavailableError) as exc:
-            log.warning("lock %s: no answer from the database (%s)", name, _why(exc))
-            return None
-        except Exception:  # a coordinator bug must not kill the loop; the lock is "not held"
-            log.exception("lock %s: check failed", name)
-            return None
-
-    async def _watch_locks(self) -> None:
-        while not self._stopping:
-            await asyncio.sleep(_LOCK_CHECK_S)
-            if self._stopping:
-                return
-            await self._check_leader()
-            for slot in self._slots:
-                await self._check_server(slot)
-            self._unserved = await self._find_unserved() if self._leader else None
-
-    async def _check_leader(self) -> None:
-        node = self._settings.node
-        if self._leader:
-            if not await self._locked(self._coordinator.holds, self._leader_lock):
-                self._leadership = self._leadership.to(LeaderRole.FOLLOWER)
-                log.warning("lost leadership of campaign %s: node %s stops the crm poll, "
-                            "outbox and day roll-over", self._campaign.name, node)  # fmt: skip
-        elif not self._stopping and await self._locked(
-            self._coordinator.try_acquire, self._leader_lock
-        ):
-            self._leadership = self._leadership.to(LeaderRole.LEADER)
-            log.info("leader: node %s now runs crm poll, outbox, day roll-over (campaign %s)",
-                     node, self._campaign.name)  # fmt: skip
-            self._jobs.run_leader_jobs_now()
-
-    async def _check_server(self, slot: ServerSlot) -> None:
-        if slot.serving and not await self._locked(self._coordinator.holds, slot.lock):
-            slot.move(ServerRole.SUSPENDED)  # no new dial from this moment
-            log.error("lost the lock of server %s (database connection lost?): node %s "
-                      "dials nothing new, keeps following its calls, and takes the lock "
-                      "back if no other node took it",
-                      slot.name, self._settings.node)  # fmt: skip
-        if slot.suspended:
-            await self._take_back(slot)
-        elif (
-            not slot.serving
-            and not self._stopping
-            and await self._locked(self._coordinator.try_acquire, slot.lock)
-        ):
-            slot.move(ServerRole.SERVING)  # before the task runs: the next check must not spawn it
-            self._spawn(self._take_over(slot))
-
-    async def _take_back(self, slot: ServerSlot) -> None:
-        """After losing the server lock: retake it while nobody else has (a PostgreSQL
-        restart); if another node holds it now, that node adopts this node's calls, so this
-        one stops at once and exits 3 for its supervisor."""
-        got = await self._ask(self._coordinator.try_acquire, slot.lock)
-        if got is None or self._stopping:
-            return  # the database does not answer yet: go on waiting, dial nothing
-        if got:
-            slot.move(ServerRole.SERVING)
-            log.info("server %s: node %s holds its lock again; dialling resumes",
-                     slot.name, self._settings.node)  # fmt: skip
-            self._wake.set()
-            return
-        log.error("server %s is owned by another node now: node %s stops and exits (%d) for "
-                  "its supervisor to restart it", slot.name, self._settings.node,
-                  EXIT_LOST_SERVER)  # fmt: skip
-        slot.move(ServerRole.STANDBY)
-        self._exit_code = EXIT_LOST_SERVER
-        self._hurry = True
-        self._stop.set()
-
-    async def _take_over(self, slot: ServerSlot) -> None:
-        """Serve the server as its new owner (AMI may take a while: locks go on being
-        checked meanwhile)."""
-        if self._stopping:
-            return  # the lock is released with the others at close
-        if await self._serve(slot) != 0:
-            self._exit_code = 1
-            self._stop.set()
-
-    async def _find_unserved(self) -> dict[str, bool] | None:
-        """The leader's look at every server of the campaign (its own, and those agents are
-        bound to): True for one whose lock nobody holds. None when the database cannot tell."""
-        known = {slot.name for slot in self._slots}
-        try:
-            known |= await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._agent_servers
-            )
-        except Exception as exc:  # the lock checks go on; the finding waits for the database
-            log.warning("servers of campaign %s not read: %s", self._campaign.name, _why(exc))
-            return None
-        found: dict[str, bool] = {}
-        for server in sorted(known):
-            held = await self._ask(self._coordinator.is_held,
-                                   server_lock(server, self._campaign.name))  # fmt: skip
-            if held is None:
-                return None
-            found[server] = not held
-        return found
-
     def _agent_servers(self) -> set[str]:
         registry = SqlAgentRegistry(self._engine)
         return {r.server for r in registry.all(self._campaign.name) if r.server}
+
+    def _stop_with(self, exit_code: int, hurry: bool) -> None:
+        """Stop for the lock supervisor: ``exit_code`` for the node's supervisor."""
+        self._exit_code = exit_code
+        self._hurry = self._hurry or hurry
+        self._stop.set()
 
     def _on_signal(self) -> None:
         if self._stop.is_set():
@@ -417,27 +315,13 @@ class Service:
         await self._close()
         log.info("stopped")
 
-    async def _release_locks(self) -> None:
-        """After AMI is closed: a standby may take the server over from here."""
-        loop = asyncio.get_running_loop()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(
-                loop.run_in_executor(self._coordination, self._coordinator.close),
-                _LOCK_CALL_TIMEOUT_S,
-            )
-        self._leadership = self._leadership.to(LeaderRole.FOLLOWER)
-        for slot in self._slots:
-            if slot.serving:  # a suspended one stays so, as it was
-                slot.move(ServerRole.STANDBY)
-        self._coordination.shutdown(wait=False, cancel_futures=True)
-
     async def _close(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for slot in self._slots:
             await slot.telephony.close()
-        await self._release_locks()
+        await self._locks.release()
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._crm.close()
         self._engine.dispose()
@@ -569,7 +453,7 @@ class Service:
         name = self._campaign.name
         metrics = MetricsResource(OrderViews(self._engine, name),
                                   lambda: (self._ami_up(), self._clock()), name,
-                                  latency=self._latency, servers=lambda: self._unserved,
+                                  latency=self._latency, servers=lambda: self._locks.unserved,
                                   outbox_dead=self._outbox.dead_counts)  # fmt: skip
         extra = {b"api": build_api(self._engine, self._ops), b"metrics": metrics}
         site = web.build_site(reactor, handler, self.accept, self.health, self._clock, extra=extra)
@@ -700,8 +584,8 @@ class Service:
             crm=self._jobs.crm_state,
             paused=self._paused_state() if database == "ok" else None,
             phase=self._phase,
-            leadership=self._leadership,
-            unserved=self._unserved,
+            leadership=self._locks.leadership,
+            unserved=self._locks.unserved,
             live_calls=self._live_calls(),
         )
         return node_health(readings, self._slots)
