@@ -15,15 +15,13 @@ from dialer.agents import AgentPool
 from dialer.ami_ import AmiTelephony
 from dialer.dial_round import DialRound
 from dialer.dispatcher import Dispatcher
+from dialer.node_role import ServerRole
 from dialer.storage.orders import SqlOrderStore
-
-SERVING, STANDBY, SUSPENDED = "serving", "standby", "suspended"
 
 
 @dataclass(eq=False)
 class ServerSlot:
-    """The per-server objects; ``serving``: this node holds the lock and dials on it;
-    ``suspended``: it lost the lock, dials nothing new and tries to take it back."""
+    """The per-server objects and this node's ``role`` for the server (``ServerRole``)."""
 
     name: str
     lock: str
@@ -34,14 +32,26 @@ class ServerSlot:
     telephony: AmiTelephony
     dispatcher: Dispatcher
     round: DialRound  # the only driver of its dialling; keeps work while the DB is down
-    serving: bool = False
-    suspended: bool = False
+    role: ServerRole = ServerRole.STANDBY
+
+    def move(self, role: ServerRole) -> None:
+        """To ``role``; a move ``ServerRole`` does not allow raises ``RoleTransitionError``."""
+        self.role = self.role.to(role)
+
+    @property
+    def serving(self) -> bool:
+        """This node holds the lock and dials on it."""
+        return self.role is ServerRole.SERVING
+
+    @property
+    def suspended(self) -> bool:
+        """It lost the lock, dials nothing new and tries to take it back."""
+        return self.role is ServerRole.SUSPENDED
 
     @property
     def state(self) -> str:
-        if self.suspended:
-            return SUSPENDED
-        return SERVING if self.serving else STANDBY
+        """The word /healthz shows for the server."""
+        return self.role.value
 
     @property
     def dialling(self) -> bool:

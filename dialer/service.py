@@ -40,8 +40,6 @@ not answer holds only the orders it cannot vouch for; they are asked again after
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import itertools
 import logging
 import random
 import signal
@@ -69,16 +67,21 @@ from dialer.agent_events import AgentEvents, GuardedTelephony
 from dialer.agent_sync import AgentSync
 from dialer.agents import AgentPool, AgentState
 from dialer.ami_ import AmiAuthError, AmiTelephony, AmiUnavailable
-from dialer.coordination import CoordinationUnavailableError, open_coordinator
+from dialer.coordination import open_coordinator
 from dialer.dial_round import DialRound
 from dialer.dispatcher import Dispatcher, originate_request
+from dialer.health import NodeReadings, node_health
+from dialer.jobs import PeriodicJobs
+from dialer.lock_watch import LOCK_CHECK_S, LockSupervisor
 from dialer.log_journal import LogJournal
+from dialer.node_role import NodePhase, ServerRole
 from dialer.operations import Operations
 from dialer.outbox import Backoff, OutboxWorker
 from dialer.pacing import Pacer
 from dialer.ports import AttemptRecord
+from dialer.pump import WakePump
 from dialer.screener import make_screen
-from dialer.server_slot import STANDBY, ServerSlot, server_lock
+from dialer.server_slot import ServerSlot, server_lock
 from dialer.service_config import DemoCrmConfig, ServedServer, ServiceConfig
 from dialer.status_recheck import StatusRecheck
 from dialer.storage.agents import SqlAgentRegistry
@@ -93,11 +96,6 @@ from dialer.storage.outbox import SqlOutboxStore
 log = logging.getLogger("dialer.service")
 Clock = Callable[[], datetime]
 _T = TypeVar("_T")
-_MAX_PULL = 10_000
-_LOCK_CHECK_S = 1.0  # how often a node tries or re-verifies its locks
-_LOCK_CALL_TIMEOUT_S = 10.0
-_STOP_FLUSH_S = 10.0  # at stop: the flush in progress, then the final flush, each at most
-EXIT_LOST_SERVER = 3
 
 
 def run_service(config: ServiceConfig, *, duration_s: float | None = None) -> int:
@@ -151,8 +149,8 @@ class Service:
         self._clock = clock
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
-        self._hurry = False
-        self._stopping = False
+        self._hurry = False  # how to stop: without waiting for calls in progress
+        self._phase = NodePhase.STARTING
         self._tasks: set[asyncio.Task[Any]] = set()
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="crm")
         self._journal = LogJournal()
@@ -160,10 +158,6 @@ class Service:
         now = clock()
         self._engine = open_database(self._settings.db_url)
         self._coordinator = open_coordinator(self._settings.db_url, self._settings.node)
-        self._coordination = ThreadPoolExecutor(max_workers=1, thread_name_prefix="locks")
-        self._leader_lock = f"leader:{self._campaign.name}"
-        self._leader = False
-        self._unserved: dict[str, bool] | None = None  # the leader's finding: server → unserved
         self._exit_code = 0
         self._crm = self._make_crm(now)
         self._mapping = self._crm_mapping()
@@ -188,13 +182,44 @@ class Service:
         self._outbox = OutboxWorker(SqlOutboxStore(self._engine), self._crm, rng=rng,
                                     backoff=backoff)  # fmt: skip
         self._campaigns = SqlCampaignStore(self._engine)
-        self._crm_state = "not asked yet"
         self._ops = Operations(engine=self._engine, dispatcher=self._dispatcher, clock=clock,
                                wake=self._wake.set, accept=self.accept)  # fmt: skip
-        self._scheduler: Any = None
-        self._flushing: asyncio.Task[None] | None = None  # the outbox flush in progress
         self._listening: Any = None
         self._intake_url = ""
+        self._jobs = PeriodicJobs(
+            self._settings,
+            self._campaign,
+            clock=clock,
+            crm=self._crm,
+            intake=self._intake,
+            outbox=self._outbox,
+            recheck=self._recheck,
+            executor=self._executor,
+            accept=self.accept,
+            queue_summary=lambda: phase_counts(self._engine, self._campaign.name),
+            wake=self._wake.set,
+            leader=lambda: self._locks.leads,
+            stopping=lambda: self._stopping,
+            spawn=self._spawn,
+            why=_why,
+        )
+        self._locks = LockSupervisor(
+            self._coordinator,
+            self._slots,
+            node=self._settings.node,
+            campaign=self._campaign.name,
+            executor=self._executor,
+            agent_servers=self._agent_servers,
+            serve=self._serve,
+            stop_with=self._stop_with,
+            became_leader=self._jobs.run_leader_jobs_now,
+            wake=self._wake.set,
+            spawn=self._spawn,
+            stopping=lambda: self._stopping,
+            why=_why,
+        )
+        self._pump = WakePump(self._wake, self._round, tick_s=self._settings.tick_s,
+                              stopping=lambda: self._stopping, why=_why)  # fmt: skip
 
     # ---- run and stop ------------------------------------------------------------------
 
@@ -202,18 +227,19 @@ class Service:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, self._on_signal)
-        await self._check_leader()
+        await self._locks.check_leader()
         for slot in self._slots:
-            if not await self._locked(self._coordinator.try_acquire, slot.lock):
+            if not await self._locks.try_server(slot):
                 self._log_standby(slot)
             elif await self._serve(slot) != 0:
                 await self._close()
                 return 1
         self._listen()
-        self._schedule(loop)
-        self._spawn(self._pump())
-        self._spawn(self._watch_locks())
+        self._jobs.start(loop)
+        self._spawn(self._pump.run())
+        self._spawn(self._locks.watch())
         self._announce()
+        self._phase = self._phase.to(NodePhase.RUNNING)
         try:
             await asyncio.wait_for(self._stop.wait(), duration_s)
         except TimeoutError:
@@ -223,7 +249,7 @@ class Service:
 
     async def _serve(self, slot: ServerSlot) -> int:
         """This node owns the server now: adopt the server's live calls, connect AMI."""
-        slot.serving = True
+        slot.move(ServerRole.SERVING)
         log.info("server %s: node %s owns it (campaign %s); recovering its live calls",
                  slot.name, self._settings.node, self._campaign.name)  # fmt: skip
         self._recover(slot)
@@ -246,131 +272,21 @@ class Service:
     def _log_standby(self, slot: ServerSlot) -> None:
         log.info("standby: server %s is owned by another node; node %s waits and takes "
                  "over when it goes (retrying every %.0f s)",
-                 slot.name, self._settings.node, _LOCK_CHECK_S)  # fmt: skip
+                 slot.name, self._settings.node, LOCK_CHECK_S)  # fmt: skip
 
-    # ---- locks: leadership and the server -----------------------------------------------
-
-    async def _locked(self, call: Callable[[str], bool], name: str) -> bool:
-        """A coordinator call on its own thread, bounded; no answer counts as "no"."""
-        return bool(await self._ask(call, name))
-
-    async def _ask(self, call: Callable[[str], bool], name: str) -> bool | None:
-        """A coordinator call on its own thread, bounded; None when the database did not
-        answer (nobody can tell who holds the lock)."""
-        loop = asyncio.get_running_loop()
-        try:
-            future = loop.run_in_executor(self._coordination, call, name)
-            return await asyncio.wait_for(future, _LOCK_CALL_TIMEOUT_S)
-        except (TimeoutError, RuntimeError, CoordinationUnavailableError) as exc:
-            log.warning("lock %s: no answer from the database (%s)", name, _why(exc))
-            return None
-        except Exception:  # a coordinator bug must not kill the loop; the lock is "not held"
-            log.exception("lock %s: check failed", name)
-            return None
-
-    async def _watch_locks(self) -> None:
-        while not self._stopping:
-            await asyncio.sleep(_LOCK_CHECK_S)
-            if self._stopping:
-                return
-            await self._check_leader()
-            for slot in self._slots:
-                await self._check_server(slot)
-            self._unserved = await self._find_unserved() if self._leader else None
-
-    async def _check_leader(self) -> None:
-        node = self._settings.node
-        if self._leader:
-            if not await self._locked(self._coordinator.holds, self._leader_lock):
-                self._leader = False
-                log.warning("lost leadership of campaign %s: node %s stops the crm poll, "
-                            "outbox and day roll-over", self._campaign.name, node)  # fmt: skip
-        elif not self._stopping and await self._locked(
-            self._coordinator.try_acquire, self._leader_lock
-        ):
-            self._leader = True
-            log.info("leader: node %s now runs crm poll, outbox, day roll-over (campaign %s)",
-                     node, self._campaign.name)  # fmt: skip
-            self._run_leader_jobs_now()
-
-    def _run_leader_jobs_now(self) -> None:
-        if self._scheduler is None:
-            return  # not scheduled yet: the first runs are due at once anyway
-        now = self._clock()
-        for job_id in ("crm-poll", "outbox-flush"):
-            if self._scheduler.get_job(job_id) is not None:
-                self._scheduler.modify_job(job_id, next_run_time=now)
-
-    async def _check_server(self, slot: ServerSlot) -> None:
-        if slot.serving and not await self._locked(self._coordinator.holds, slot.lock):
-            slot.serving, slot.suspended = False, True  # no new dial from this moment
-            log.error("lost the lock of server %s (database connection lost?): node %s "
-                      "dials nothing new, keeps following its calls, and takes the lock "
-                      "back if no other node took it",
-                      slot.name, self._settings.node)  # fmt: skip
-        if slot.suspended:
-            await self._take_back(slot)
-        elif (
-            not slot.serving
-            and not self._stopping
-            and await self._locked(self._coordinator.try_acquire, slot.lock)
-        ):
-            slot.serving = True  # before the task runs: the next check must not spawn it
-            self._spawn(self._take_over(slot))
-
-    async def _take_back(self, slot: ServerSlot) -> None:
-        """After losing the server lock: retake it while nobody else has (a PostgreSQL
-        restart); if another node holds it now, that node adopts this node's calls, so this
-        one stops at once and exits 3 for its supervisor."""
-        got = await self._ask(self._coordinator.try_acquire, slot.lock)
-        if got is None or self._stopping:
-            return  # the database does not answer yet: go on waiting, dial nothing
-        if got:
-            slot.serving, slot.suspended = True, False
-            log.info("server %s: node %s holds its lock again; dialling resumes",
-                     slot.name, self._settings.node)  # fmt: skip
-            self._wake.set()
-            return
-        log.error("server %s is owned by another node now: node %s stops and exits (%d) for "
-                  "its supervisor to restart it", slot.name, self._settings.node,
-                  EXIT_LOST_SERVER)  # fmt: skip
-        slot.suspended = False
-        self._exit_code = EXIT_LOST_SERVER
-        self._hurry = True
-        self._stop.set()
-
-    async def _take_over(self, slot: ServerSlot) -> None:
-        """Serve the server as its new owner (AMI may take a while: locks go on being
-        checked meanwhile)."""
-        if self._stopping:
-            return  # the lock is released with the others at close
-        if await self._serve(slot) != 0:
-            self._exit_code = 1
-            self._stop.set()
-
-    async def _find_unserved(self) -> dict[str, bool] | None:
-        """The leader's look at every server of the campaign (its own, and those agents are
-        bound to): True for one whose lock nobody holds. None when the database cannot tell."""
-        known = {slot.name for slot in self._slots}
-        try:
-            known |= await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._agent_servers
-            )
-        except Exception as exc:  # the lock checks go on; the finding waits for the database
-            log.warning("servers of campaign %s not read: %s", self._campaign.name, _why(exc))
-            return None
-        found: dict[str, bool] = {}
-        for server in sorted(known):
-            held = await self._ask(self._coordinator.is_held,
-                                   server_lock(server, self._campaign.name))  # fmt: skip
-            if held is None:
-                return None
-            found[server] = not held
-        return found
+    @property
+    def _stopping(self) -> bool:
+        return self._phase is NodePhase.STOPPING
 
     def _agent_servers(self) -> set[str]:
         registry = SqlAgentRegistry(self._engine)
         return {r.server for r in registry.all(self._campaign.name) if r.server}
+
+    def _stop_with(self, exit_code: int, hurry: bool) -> None:
+        """Stop for the lock supervisor: ``exit_code`` for the node's supervisor."""
+        self._exit_code = exit_code
+        self._hurry = self._hurry or hurry
+        self._stop.set()
 
     def _on_signal(self) -> None:
         if self._stop.is_set():
@@ -380,12 +296,11 @@ class Service:
         self._stop.set()
 
     async def _shutdown(self) -> None:
-        self._stopping = True
+        self._phase = self._phase.to(NodePhase.STOPPING)
         self._wake.set()
         if self._listening is not None:
             await self._listening.stopListening().asFuture(asyncio.get_running_loop())
-        if self._scheduler is not None:
-            self._scheduler.shutdown(wait=False)
+        self._jobs.shutdown()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._settings.shutdown_grace_s
         while self._live_calls() and loop.time() < deadline and not self._hurry:
@@ -396,37 +311,9 @@ class Service:
                 "handing back %d call(s) still in progress: the next start finds them on "
                 "Asterisk by ChannelId and finishes their bookkeeping", left,
             )  # fmt: skip
-        await self._last_flush()
+        await self._jobs.last_flush()
         await self._close()
         log.info("stopped")
-
-    async def _last_flush(self) -> None:
-        """At stop: let the flush in progress end (up to ``_STOP_FLUSH_S``; never cancelled:
-        its thread would go on delivering), then flush once more. Two outbox workers never
-        run at once (docs/crm.md), and nothing here raises into a clean stop."""
-        running = self._flushing
-        if running is not None and not running.done():
-            log.info("stopping: waiting for the outbox flush in progress")
-            done, _ = await asyncio.wait({running}, timeout=_STOP_FLUSH_S)
-            if not done:
-                log.warning("stopping: the outbox flush still runs after %.0f s; no final flush "
-                            "(what it has not delivered goes out at the next start)",
-                            _STOP_FLUSH_S)  # fmt: skip
-                return
-        await self._flush_outbox(stop_waiting_after=_STOP_FLUSH_S)
-
-    async def _release_locks(self) -> None:
-        """After AMI is closed: a standby may take the server over from here."""
-        loop = asyncio.get_running_loop()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(
-                loop.run_in_executor(self._coordination, self._coordinator.close),
-                _LOCK_CALL_TIMEOUT_S,
-            )
-        self._leader = False
-        for slot in self._slots:
-            slot.serving = False
-        self._coordination.shutdown(wait=False, cancel_futures=True)
 
     async def _close(self) -> None:
         for task in self._tasks:
@@ -434,7 +321,7 @@ class Service:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for slot in self._slots:
             await slot.telephony.close()
-        await self._release_locks()
+        await self._locks.release()
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._crm.close()
         self._engine.dispose()
@@ -566,35 +453,13 @@ class Service:
         name = self._campaign.name
         metrics = MetricsResource(OrderViews(self._engine, name),
                                   lambda: (self._ami_up(), self._clock()), name,
-                                  latency=self._latency, servers=lambda: self._unserved,
+                                  latency=self._latency, servers=lambda: self._locks.unserved,
                                   outbox_dead=self._outbox.dead_counts)  # fmt: skip
         extra = {b"api": build_api(self._engine, self._ops), b"metrics": metrics}
         site = web.build_site(reactor, handler, self.accept, self.health, self._clock, extra=extra)
         host, port = self._settings.intake_host, self._settings.intake_port
         self._listening = web.listen(reactor, site, host, port)
         self._intake_url = f"http://{host}:{self._listening.getHost().port}"
-
-    def _schedule(self, loop: asyncio.AbstractEventLoop) -> None:
-        from apscheduler.schedulers.asyncio import AsyncIOScheduler  # noqa: PLC0415
-
-        s = self._settings
-        defaults = {
-            "coalesce": True,
-            "max_instances": 1,
-            "misfire_grace_time": int(s.misfire_grace_s),
-        }
-        scheduler = AsyncIOScheduler(event_loop=loop, job_defaults=defaults, timezone=UTC)
-        now = self._clock()
-        if s.poll_interval_s > 0:
-            scheduler.add_job(self._poll, "interval", seconds=s.poll_interval_s, id="crm-poll",
-                              next_run_time=now)  # fmt: skip
-        scheduler.add_job(self._wake.set, "interval", seconds=s.tick_s, id="dispatch-tick")
-        scheduler.add_job(self._flush_tick, "interval", seconds=s.outbox_interval_s,
-                          id="outbox-flush", next_run_time=now)  # fmt: skip
-        scheduler.add_job(self._day_rollover, "cron", hour=0, minute=0, id="day-rollover",
-                          timezone=self._campaign.default_tz)  # fmt: skip
-        scheduler.start()
-        self._scheduler = scheduler
 
     def _announce(self) -> None:
         s = self._settings
@@ -629,22 +494,6 @@ class Service:
             log.info("admitted %d new order(s) of %d received", admitted, len(orders))
         self._wake.set()
         return admitted
-
-    async def _pump(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                delay = self._round()
-            except DatabaseUnavailableError as exc:
-                log.warning("database unavailable (%s); dispatch waits", _why(exc))
-                delay = min(self._settings.tick_s, 1.0)
-            except Exception:
-                log.exception("dispatch round failed")
-                delay = min(self._settings.tick_s, 1.0)
-            if self._stopping:
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
 
     def _round(self) -> float:
         """One dispatch round on every server this node serves; returns how long to sleep
@@ -690,11 +539,11 @@ class Service:
                 "status of order %s not read (%s); asked again in %s s", order_id, why, retry
             )
             self._recheck.note_failed(order_id, self._clock())
-            self._crm_state = f"status read failed: {why}"
+            self._jobs.crm_state = f"status read failed: {why}"
             asyncio.get_running_loop().call_later(self._settings.status_retry_s, self._wake.set)
         else:
             self._recheck.note(status, self._clock())
-            self._crm_answered()
+            self._jobs.crm_answered()
         finally:
             self._recheck.done(order_id)
 
@@ -702,102 +551,6 @@ class Service:
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor, fn, *args)
         return await asyncio.wait_for(future, self._settings.status_timeout_s)
-
-    async def _poll(self) -> None:
-        if not self._leader:
-            return  # the leader polls the CRM
-
-        def fetch() -> list[Order]:
-            return list(itertools.islice(self._crm.fetch_waiting(self._intake), _MAX_PULL))
-
-        loop = asyncio.get_running_loop()
-        try:
-            orders = await loop.run_in_executor(self._executor, fetch)
-        except CrmError as exc:
-            log.warning("CRM poll failed: %s", exc)
-            self._crm_state = f"poll failed: {exc}"
-            return
-        self._crm_answered()
-        try:
-            self.accept(orders)
-        except DatabaseUnavailableError as exc:
-            log.warning("pulled orders not admitted: database unavailable (%s)", _why(exc))
-
-    def _crm_answered(self) -> None:
-        """A CRM read succeeded. After failures, the outcomes waiting out their backoff are
-        made due, so the next flush delivers them (one flush at a time: never two)."""
-        failing = self._crm_state not in ("ok", "not asked yet")
-        self._crm_state = "ok"
-        if failing and not self._stopping:
-            self._spawn(self._outbox_due_now())
-
-    async def _outbox_due_now(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            moved = await loop.run_in_executor(
-                self._executor, lambda: self._outbox.due_now(self._clock())
-            )
-        except Exception as exc:  # the flush keeps its backoff; nothing is lost
-            log.warning("CRM answers again, but the outbox was not hurried: %s", _why(exc))
-            return
-        log.info("CRM answers again: %d outcome(s) waiting out a backoff are due now", moved)
-
-    async def _flush_tick(self) -> None:
-        """The scheduler's outbox job: start a flush unless one still runs. The flush is the
-        service's own task, so stopping the scheduler never cancels it half-way."""
-        idle = self._flushing is None or self._flushing.done()
-        if self._leader and not self._stopping and idle:
-            self._flushing = self._spawn(self._flush_outbox())
-
-    async def _flush_outbox(self, *, stop_waiting_after: float | None = None) -> None:
-        """Deliver the due outcomes in the pool; logs what went wrong, never raises. One
-        outbox worker at a time (docs/crm.md): the leader's, and a slow flush is waited for
-        (a timeout would leave its thread delivering beside the next flush)."""
-        if not self._leader:
-            return
-        loop = asyncio.get_running_loop()
-        try:
-            future = loop.run_in_executor(
-                self._executor, lambda: self._outbox.deliver_due(self._clock())
-            )
-        except RuntimeError:
-            return  # the pool is shut down (stopping)
-        limit = stop_waiting_after or max(self._settings.outbox_interval_s * 6, 30.0)
-        done, _ = await asyncio.wait({future}, timeout=limit)
-        if not done and stop_waiting_after:
-            log.warning("stopping: the final outbox flush still runs after %.0f s; not waited "
-                        "for", limit)  # fmt: skip
-            return
-        if not done:
-            log.warning("outbox flush still running after %.0f s (a slow CRM?); no other flush "
-                        "starts before it ends", limit)  # fmt: skip
-            await asyncio.wait({future})
-        self._flushed(future)
-
-    def _flushed(self, future: asyncio.Future[int]) -> None:
-        try:
-            delivered = future.result()
-        except DatabaseUnavailableError as exc:
-            log.warning("outbox flush: database unavailable (%s); it goes on later", _why(exc))
-            return
-        except Exception:
-            log.exception("outbox flush failed; it goes on at the next flush")
-            return
-        if delivered:
-            log.info("outbox: %d outcome(s) delivered to the CRM", delivered)
-
-    async def _day_rollover(self) -> None:
-        """At midnight in the campaign's zone: log the queue by phase, forget old readings,
-        and dispatch (retries deferred to the new day's window are due)."""
-        self._wake.set()
-        if not self._leader:
-            return  # the leader logs the queue; every node's dispatch woke above
-        now = self._clock()
-        self._recheck.forget_older_than(now - timedelta(days=1))
-        rows = phase_counts(self._engine, self._campaign.name)
-        summary = ", ".join(f"{phase}/{outcome or '-'}: {n}" for phase, outcome, n in rows)
-        log.info("day roll-over: %s", summary or "no orders")
-        self._wake.set()
 
     # ---- telephony callbacks -----------------------------------------------------------
 
@@ -822,41 +575,20 @@ class Service:
         now = self._clock()
         ready = self._ami_up()
         database = self._database_state()
-        suspended = any(slot.suspended for slot in self._slots)
-        standby = not any(slot.serving or slot.suspended for slot in self._slots)
-        # a node that cannot reach the database cannot dial; a standby is healthy waiting
-        healthy = (ready or standby) and not self._stopping and database == "ok"
-        healthy = healthy and not suspended  # lost a server lock: not dialling there
-        agents = [agent for slot in self._slots for agent in slot.agents.all()]
-        state = {
-            "status": ("standby" if standby else "ok") if healthy else "unavailable",
-            "ami": "standby" if standby else "ready" if ready else "down",
-            "database": database,
-            "crm": self._crm_state,
-            "paused": self._paused_state() if database == "ok" else None,
-            "kept_results": sum(slot.round.kept for slot in self._slots),
-            "stopping": self._stopping,
-            "campaign": self._campaign.name,
-            "node": self._settings.node,
-            "server": self._slots[0].name,
-            "servers": {slot.name: slot.state for slot in self._slots},
-            "standby_for": [slot.name for slot in self._slots if slot.state == STANDBY],
-            "unserved": self._unserved_names(),
-            "leader": self._leader,
-            "standby": standby,
-            "suspended": suspended,
-            "live_calls": self._live_calls(),
-            "agents_idle": sum(slot.agents.idle_count(now) for slot in self._slots),
-            "agents": {a.id: a.state.value for a in agents},
-            "at": now.isoformat(),
-        }
-        return healthy, state
-
-    def _unserved_names(self) -> list[str] | None:
-        """Servers nobody serves, as the leader found them; None on other nodes."""
-        if self._unserved is None:
-            return None
-        return sorted(name for name, nobody in self._unserved.items() if nobody)
+        readings = NodeReadings(
+            now=now,
+            campaign=self._campaign.name,
+            node=self._settings.node,
+            ami_ready=ready,
+            database=database,
+            crm=self._jobs.crm_state,
+            paused=self._paused_state() if database == "ok" else None,
+            phase=self._phase,
+            leadership=self._locks.leadership,
+            unserved=self._locks.unserved,
+            live_calls=self._live_calls(),
+        )
+        return node_health(readings, self._slots)
 
     def _paused_state(self) -> bool | None:
         try:
