@@ -28,7 +28,7 @@ from panoramisk.ami_protocol import AMIProtocol
 from bench.common import Asterisk, Outcome, Row
 from bench.originate import Plan, bare_loop
 from campaigns.calls import CallReport, OriginateRequest
-from dialer.ami_ import AmiSettings, AmiTelephony, _Utf8Protocol
+from dialer.ami.telephony import AmiSettings, AmiTelephony, _Utf8Protocol
 
 TARGET_SHARE = 0.5
 CHUNK = 1 << 16

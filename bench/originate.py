@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from bench.common import Asterisk, Outcome, Row, percentile
 from bench.service_run import Service, agent_ids, customer_orders, seed_shop, write_config
 from campaigns.calls import OriginateRequest
-from dialer.ami_ import AmiSettings, AmiTelephony
+from dialer.ami.telephony import AmiSettings, AmiTelephony
 from dialer.storage.models import AttemptRow
 
 TARGET_RATE = 20.0

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from campaigns.calls import OriginateRequest
 from campaigns.outcomes import Outcome
-from dialer.ports import AttemptRecord, QueueEntry
+from dialer.dispatch.ports import AttemptRecord, QueueEntry
 
 
 @dataclass

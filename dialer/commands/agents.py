@@ -1,7 +1,7 @@
 """`callback-dialer agents`: list agents, configure a campaign's, log in, log out, pause, resume.
 
 The commands change the agents table; a running dialer picks the change up at its next agent
-sync (``dialer.agent_sync``). A logout or pause of an agent on a call takes effect when the
+sync (``dialer.app.agent_sync``). A logout or pause of an agent on a call takes effect when the
 call ends.
 """
 
@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dialer.agents import AgentState
 from dialer.cli import UsageError
 from dialer.commands.db import database, storage_command
-from dialer.config import ConfigError, load_campaign
+from dialer.config.campaign import ConfigError, load_campaign
+from dialer.dispatch.agents import AgentState
 from dialer.storage.agents import AgentRecord, Change, SqlAgentRegistry, checked_server
 from dialer.storage.errors import InvalidValueError
 

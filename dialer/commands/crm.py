@@ -20,7 +20,7 @@ from crm_adapter.errors import CrmConfigError, CrmError
 from crm_adapter.factory import make_adapter
 from crm_adapter.port import IntakeFilter
 from dialer.cli import UsageError
-from dialer.config import ConfigError, load_campaign
+from dialer.config.campaign import ConfigError, load_campaign
 
 
 def register(sub: Any) -> None:

@@ -15,15 +15,15 @@ from campaigns.calls import OriginateRequest
 from campaigns.orders import Order
 from campaigns.settings import CampaignSettings
 from crm_adapter.port import IntakeFilter
-from dialer.agents import AgentPool
+from dialer.app.log_journal import LogJournal
+from dialer.app.operations import OperationError, requeue_stored
+from dialer.app.screener import make_screen
 from dialer.cli import UsageError
 from dialer.commands.db import database, storage_command
-from dialer.config import ConfigError, load_campaign
-from dialer.dispatcher import Dispatcher
-from dialer.log_journal import LogJournal
-from dialer.operations import OperationError, requeue_stored
-from dialer.orders_csv import OrdersFileError, decode, read_orders
-from dialer.screener import make_screen
+from dialer.config.campaign import ConfigError, load_campaign
+from dialer.dispatch.agents import AgentPool
+from dialer.dispatch.dispatcher import Dispatcher
+from dialer.imports.orders_csv import OrdersFileError, decode, read_orders
 from dialer.storage.order_admin import campaign_of
 from dialer.storage.orders import SqlOrderStore
 from dialer.storage.views import OrderViews

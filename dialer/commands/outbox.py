@@ -9,7 +9,7 @@ from typing import Any
 
 from dialer.cli import UsageError
 from dialer.commands.db import database, storage_command
-from dialer.delivery_ports import DeadDelivery
+from dialer.delivery.ports import DeadDelivery
 from dialer.storage.outbox import dead_deliveries, replay
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from dialer.cli import DEFAULT_DB_URL, UsageError
-from dialer.config import ConfigError
+from dialer.config.campaign import ConfigError
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h)?")
 _UNITS = {"s": 1, "m": 60, "h": 3600, None: 1}
@@ -38,8 +38,8 @@ def duration_s(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dialer.service import run_service  # noqa: PLC0415 - installs the reactor first
-    from dialer.service_config import load_service_config  # noqa: PLC0415
+    from dialer.app.service import run_service  # noqa: PLC0415 - installs the reactor first
+    from dialer.config.service import load_service_config  # noqa: PLC0415
 
     overrides: dict[str, Any] = {
         name: value

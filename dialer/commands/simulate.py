@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from campaigns.settings import CampaignSettings
+from dialer.app.screener import make_screen
 from dialer.cli import UsageError
 from dialer.clock_text import parse_utc
-from dialer.config import ConfigError, load_campaign
-from dialer.screener import make_screen
-from dialer.sim_crm import SimCrmOptions
-from dialer.sim_input import SimInputError, read_orders
-from dialer.simulate import SimConfig, SimService, run_simulation
+from dialer.config.campaign import ConfigError, load_campaign
+from dialer.sim.crm import SimCrmOptions
+from dialer.sim.input import SimInputError, read_orders
+from dialer.sim.simulate import SimConfig, SimService, run_simulation
 
 MAX_DAYS = 366
 MAX_AGENTS = 10_000
@@ -103,7 +103,7 @@ def _service(args: argparse.Namespace) -> SimService | None:
     if path is None:
         options = SimCrmOptions(read_s=args.status_read_s, fail_rate=args.status_fail_rate)
         return None if options == SimCrmOptions() else SimService(crm=options)
-    from dialer.service_config import asterisk_server, service_settings  # noqa: PLC0415 - AMI
+    from dialer.config.service import asterisk_server, service_settings  # noqa: PLC0415 - AMI
 
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -3,7 +3,7 @@
 Two writers share a row. Ops (the CLI) ask for ``login``/``logout``/``pause``/``resume``; the
 running service applies those to its in-memory pool and writes the pool's states back with
 ``record``, a compare-and-set on (state, paused_reason) so it never overwrites a request it
-has not seen yet (see ``dialer.agent_sync``).
+has not seen yet (see ``dialer.app.agent_sync``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy import CursorResult, Engine, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from dialer.agents import Agent, AgentState
+from dialer.dispatch.agents import Agent, AgentState
 from dialer.storage.campaigns import ensure_campaign
 from dialer.storage.engine import is_locked_error, retry_locked, translates_outages
 from dialer.storage.errors import DatabaseUnavailableError, InvalidValueError

@@ -20,7 +20,7 @@ from types import MappingProxyType
 from sqlalchemy import Engine, RowMapping, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from dialer.csv_files import decode_export, next_row
+from dialer.imports.csv_files import decode_export, next_row
 from dialer.storage.engine import retry_locked
 from dialer.storage.errors import DatabaseUnavailableError, NumberingImportError
 from dialer.storage.models import NumberingMeta, NumberingRange

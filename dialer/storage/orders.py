@@ -25,7 +25,7 @@ from campaigns.duplicates import NOT_HANDLED
 from campaigns.lifecycle import OrderState, Phase, Priority
 from campaigns.orders import Order
 from campaigns.outcomes import DEFAULT_CRM_MAPPING, CrmFields, Outcome, OutcomeKind
-from dialer.ports import AttemptRecord, QueueEntry, StoreConflict
+from dialer.dispatch.ports import AttemptRecord, QueueEntry, StoreConflict
 from dialer.storage.campaigns import ensure_campaign
 from dialer.storage.engine import retry_locked, translates_outages
 from dialer.storage.models import (

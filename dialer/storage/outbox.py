@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from dialer.delivery_ports import DeadDelivery, PendingDelivery
+from dialer.delivery.ports import DeadDelivery, PendingDelivery
 from dialer.storage.engine import retry_locked, translates_outages
 from dialer.storage.models import OutboxRow
 

@@ -17,19 +17,19 @@ from twisted.web.test.requesthelper import DummyRequest
 from campaigns.calls import CallReport, CallResult
 from campaigns.orders import Order
 from campaigns.settings import CallingWindow, CampaignSettings
-from dialer import web
-from dialer.agent_sync import AgentSync
-from dialer.agents import AgentPool
-from dialer.api.app import build_api
-from dialer.dispatcher import Dispatcher
-from dialer.metrics import MetricsResource
-from dialer.operations import Operations
-from dialer.screener import make_screen
+from dialer.app.agent_sync import AgentSync
+from dialer.app.operations import Operations
+from dialer.app.screener import make_screen
+from dialer.dispatch.agents import AgentPool
+from dialer.dispatch.dispatcher import Dispatcher
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.migrate import open_database
 from dialer.storage.orders import SqlOrderStore
 from dialer.storage.tokens import SqlTokenStore
 from dialer.storage.views import OrderViews
+from dialer.web import site as web
+from dialer.web.api.app import build_api
+from dialer.web.metrics import MetricsResource
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 AGENTS = ("1001", "1002")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cli_run import run
 
-from dialer.agents import AgentPool, AgentState
+from dialer.dispatch.agents import AgentPool, AgentState
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.migrate import open_database
 

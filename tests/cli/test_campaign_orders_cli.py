@@ -11,7 +11,7 @@ from cli_run import run
 
 from campaigns.lifecycle import OrderState, Phase
 from campaigns.orders import Order
-from dialer.ports import QueueEntry
+from dialer.dispatch.ports import QueueEntry
 from dialer.storage.campaigns import SqlCampaignStore
 from dialer.storage.migrate import open_database
 from dialer.storage.orders import SqlOrderStore

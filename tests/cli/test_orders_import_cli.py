@@ -137,7 +137,7 @@ def test_the_help_says_all_or_nothing_and_the_filter(capsys: pytest.CaptureFixtu
 def test_regression_a_bad_row_with_a_quoted_line_break_is_named_by_its_first_line() -> None:
     """Found by the fuzz test: a quoted cell holding a line break made the error name the
     row's last physical line; ops look for the line where the row starts."""
-    from dialer.orders_csv import OrdersFileError, read_orders  # noqa: PLC0415
+    from dialer.imports.orders_csv import OrdersFileError, read_orders  # noqa: PLC0415
 
     text = (
         "id;phone;name;product;created_at;status;state\n"
@@ -152,7 +152,7 @@ def test_regression_a_bad_row_with_a_quoted_line_break_is_named_by_its_first_lin
 def test_a_byte_order_mark_before_windows_1251_bytes_is_a_damaged_file() -> None:
     """The same decoding as the numbering import: a UTF-8 mark followed by cp1251 bytes is
     refused for the whole file, not read as Windows-1251 with the mark's bytes dropped."""
-    from dialer.orders_csv import OrdersFileError, decode  # noqa: PLC0415
+    from dialer.imports.orders_csv import OrdersFileError, decode  # noqa: PLC0415
 
     with pytest.raises(OrdersFileError, match="byte-order mark but byte 6 is not UTF-8"):
         decode(b"\xef\xbb\xbf" + "id;телефон\n".encode("cp1251"))

@@ -20,7 +20,7 @@ import pytest
 from local_services import fresh_database
 from sqlalchemy import create_engine, text
 
-from dialer.coordination import (
+from dialer.storage.coordination import (
     Coordinator,
     FileCoordinator,
     MemoryCoordinator,
@@ -170,7 +170,7 @@ def test_a_holder_that_loses_its_lock_knows_it_and_the_other_takes_over(
 
 _HOLDER = """
 import sys, time
-from dialer.coordination import open_coordinator
+from dialer.storage.coordination import open_coordinator
 coordinator = open_coordinator(sys.argv[1])
 assert coordinator.try_acquire(sys.argv[2])
 print("held", flush=True)

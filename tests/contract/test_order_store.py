@@ -15,8 +15,8 @@ from sqlalchemy import Engine
 from campaigns.lifecycle import OrderState, Phase
 from campaigns.orders import Order
 from campaigns.outcomes import Outcome, OutcomeKind
-from dialer.memory_store import MemoryOrderStore
-from dialer.ports import AttemptRecord, OrderStore, QueueEntry
+from dialer.dispatch.memory_store import MemoryOrderStore
+from dialer.dispatch.ports import AttemptRecord, OrderStore, QueueEntry
 from dialer.storage.migrate import open_database
 from dialer.storage.orders import SqlOrderStore
 

@@ -18,9 +18,9 @@ from campaigns.orders import Order
 from crm_adapter.errors import CrmUnavailableError, FinalRejectionError
 from crm_adapter.fake import InMemoryCrm
 from crm_adapter.port import OutcomeDelivery
-from dialer.delivery_ports import OutboxStore
-from dialer.memory_outbox import MemoryOutboxStore
-from dialer.outbox import OutboxWorker
+from dialer.delivery.memory import MemoryOutboxStore
+from dialer.delivery.outbox import OutboxWorker
+from dialer.delivery.ports import OutboxStore
 from dialer.storage.migrate import open_database
 from dialer.storage.outbox import SqlOutboxStore
 

@@ -22,9 +22,9 @@ from asterisk_fixtures import Reports
 
 from campaigns.calls import CallReport, CallResult, OriginateRequest
 from campaigns.settings import CampaignSettings
-from dialer.ami_ import AmiSettings, AmiTelephony
-from dialer.dial_gate import InvalidRequest
-from dialer.sim_phones import SimCallee, SimTelephony, VirtualClock
+from dialer.ami.dial_gate import InvalidRequest
+from dialer.ami.telephony import AmiSettings, AmiTelephony
+from dialer.sim.phones import SimCallee, SimTelephony, VirtualClock
 
 ANSWERS, RINGS_OUT, BUSY = "answers", "rings out", "busy"
 DOUBLES = {ANSWERS: "79990000021", RINGS_OUT: "79990000002", BUSY: "79990000003"}

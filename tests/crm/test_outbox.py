@@ -25,8 +25,8 @@ from crm_adapter.errors import (
 from crm_adapter.fake import InMemoryCrm
 from crm_adapter.port import OutcomeDelivery
 from dialer.cli import main
-from dialer.outbox import Backoff, OutboxWorker
-from dialer.ports import QueueEntry
+from dialer.delivery.outbox import Backoff, OutboxWorker
+from dialer.dispatch.ports import QueueEntry
 from dialer.storage.migrate import open_database
 from dialer.storage.outbox import SqlOutboxStore, dead_deliveries, replay
 
@@ -325,8 +325,8 @@ def test_cli_outbox_dead_shows_why_a_row_died(
 
 
 def test_dead_rows_are_counted_on_metrics_by_reason(engine: Engine) -> None:
-    from dialer.metrics import render  # noqa: PLC0415 - twisted.web inside
     from dialer.storage.views import OrderViews  # noqa: PLC0415
+    from dialer.web.metrics import render  # noqa: PLC0415 - twisted.web inside
 
     crm = FlakyCrm("A", "B")
     crm.raising["A"] = FinalRejectionError("HTTP 422 (final)", 422)

@@ -11,7 +11,7 @@ from crm_servers import SECRET, HttpJsonCrm
 from outbox_rows import add_outcome, outbox
 
 from crm_adapter.http_json import HttpJsonAdapter, HttpJsonSettings
-from dialer.outbox import OutboxWorker
+from dialer.delivery.outbox import OutboxWorker
 from dialer.storage.migrate import open_database
 from dialer.storage.outbox import SqlOutboxStore
 

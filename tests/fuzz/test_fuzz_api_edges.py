@@ -19,8 +19,8 @@ from test_api_no_5xx import KEYS, ROUTES
 from twisted.internet.task import Clock
 from twisted.web.server import Site
 
-from dialer import web
-from dialer.api.app import build_api
+from dialer.web import site as web
+from dialer.web.api.app import build_api
 
 FUZZ = settings(
     max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from test_fuzz_intake import GOOD, Intake
 
 from campaigns.calls import CallReport, CallResult, OriginateRequest
-from dialer.ami_ import AmiSettings, AmiTelephony, InvalidRequest
+from dialer.ami.telephony import AmiSettings, AmiTelephony, InvalidRequest
 
 DIGITS = re.compile(r"\+?[0-9]+")
 VARIABLE = re.compile(r"(__)?DIALER_[A-Z_]+=[A-Za-z0-9/@._-]*")

@@ -21,7 +21,7 @@ from twisted.web.server import Site
 from campaigns.orders import Order
 from crm_adapter.http_json import MAX_INTAKE_BYTES, IntakeHandler
 from crm_adapter.signing import SeenEvents, signed_headers
-from dialer import web
+from dialer.web import site as web
 
 SECRET = b"fuzz-intake-secret-0123"
 FIELDS = ("id", "phone", "name", "product", "created_at", "status", "state", "source",

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "faults"))  # the A
 
 from asterisk_fixtures import AsteriskInstance, RawAmi, Reports
 
-from dialer.ami_ import AmiSettings, AmiTelephony
+from dialer.ami.telephony import AmiSettings, AmiTelephony
 
 
 @pytest.fixture(scope="session")

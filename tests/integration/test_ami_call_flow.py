@@ -20,7 +20,7 @@ from ami_proxy import AmiFaultProxy
 from asterisk_fixtures import AsteriskInstance, Reports
 
 from campaigns.calls import CallReport, CallResult, OriginateRequest
-from dialer.ami_ import AmiSettings, AmiTelephony, InvalidRequest
+from dialer.ami.telephony import AmiSettings, AmiTelephony, InvalidRequest
 
 pytestmark = pytest.mark.asterisk
 

@@ -31,12 +31,12 @@ from campaigns.screening import ScreeningRules, screen
 from campaigns.settings import CallingWindow, CampaignSettings, RetrySettings
 from campaigns.spam import default_spam_words
 from dialer import cli
-from dialer.agent_sync import AgentSync
-from dialer.agents import DEVICE_UNAVAILABLE, AgentPool, AgentState
-from dialer.ami_ import AmiSettings, AmiTelephony
-from dialer.dispatcher import Dispatcher
-from dialer.live_loop import LiveDispatchLoop
-from dialer.ports import AttemptRecord, QueueEntry
+from dialer.ami.telephony import AmiSettings, AmiTelephony
+from dialer.app.agent_sync import AgentSync
+from dialer.app.live_loop import LiveDispatchLoop
+from dialer.dispatch.agents import DEVICE_UNAVAILABLE, AgentPool, AgentState
+from dialer.dispatch.dispatcher import Dispatcher
+from dialer.dispatch.ports import AttemptRecord, QueueEntry
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.migrate import open_database
 from dialer.storage.models import AttemptRow, OutcomeRow

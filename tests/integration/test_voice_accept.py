@@ -16,7 +16,7 @@ import pytest
 from asterisk_fixtures import AsteriskInstance, Reports
 
 from campaigns.calls import CallReport, CallResult, OriginateRequest
-from dialer.ami_ import AmiSettings, AmiTelephony
+from dialer.ami.telephony import AmiSettings, AmiTelephony
 
 pytestmark = pytest.mark.asterisk
 

@@ -15,11 +15,11 @@ from sqlalchemy import Engine
 
 from campaigns.lifecycle import OrderState, Phase
 from campaigns.orders import Order
-from dialer.agent_sync import AgentSync
-from dialer.agents import AgentPool
-from dialer.config import ConfigError
-from dialer.ports import AttemptRecord, QueueEntry
-from dialer.service_config import AsteriskServer, ServiceConfig, load_service_config
+from dialer.app.agent_sync import AgentSync
+from dialer.config.campaign import ConfigError
+from dialer.config.service import AsteriskServer, ServiceConfig, load_service_config
+from dialer.dispatch.agents import AgentPool
+from dialer.dispatch.ports import AttemptRecord, QueueEntry
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.errors import InvalidValueError
 from dialer.storage.migrate import open_database

@@ -19,7 +19,7 @@ from local_services import fresh_database
 from service_harness import ServiceProcess, ShopDb, get_json, wait_for, write_config
 from sqlalchemy import create_engine, text
 
-from dialer.coordination import lock_key
+from dialer.storage.coordination import lock_key
 
 pytestmark = pytest.mark.asterisk
 

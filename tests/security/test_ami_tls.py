@@ -20,8 +20,8 @@ from asterisk_fixtures import SCRIPT, Reports
 from local_services import free_port, unavailable
 
 from campaigns.calls import CallResult, OriginateRequest
-from dialer.ami_ import AmiSettings, AmiTelephony, AmiUnavailable
-from dialer.service_config import ConfigError, ami_settings
+from dialer.ami.telephony import AmiSettings, AmiTelephony, AmiUnavailable
+from dialer.config.service import ConfigError, ami_settings
 
 pytestmark = pytest.mark.asterisk
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from crm_adapter import signing
-from dialer.service_config import ConfigError, load_service_config
+from dialer.config.service import ConfigError, load_service_config
 from dialer.storage import tokens
 from dialer.storage.migrate import open_database
 from dialer.storage.tokens import SqlTokenStore

@@ -17,13 +17,13 @@ from campaigns.screening import Screening, Verdict
 from campaigns.settings import CampaignSettings
 from crm_adapter.demo import DemoCrm
 from crm_adapter.port import CrmOrderStatus
-from dialer.agents import AgentPool
-from dialer.config import ConfigError
-from dialer.dispatcher import Dispatcher
-from dialer.memory_store import MemoryOrderStore
-from dialer.pacing import Pacer
-from dialer.service_config import DemoCrmConfig, load_service_config
-from dialer.status_recheck import StatusRecheck
+from dialer.config.campaign import ConfigError
+from dialer.config.service import DemoCrmConfig, load_service_config
+from dialer.dispatch.agents import AgentPool
+from dialer.dispatch.dispatcher import Dispatcher
+from dialer.dispatch.memory_store import MemoryOrderStore
+from dialer.dispatch.pacing import Pacer
+from dialer.dispatch.status_recheck import StatusRecheck
 
 REPO = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
@@ -124,7 +124,8 @@ def test_run_with_a_bad_config_exits_2_naming_the_field(tmp_path: Path) -> None:
 
 def test_importing_the_service_does_not_install_a_reactor() -> None:
     code = (
-        "import sys, dialer.service, dialer.web; print('twisted.internet.reactor' in sys.modules)"
+        "import sys, dialer.app.service, dialer.web.site; "
+        "print('twisted.internet.reactor' in sys.modules)"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO

@@ -8,7 +8,7 @@ one `DialRound`, so they must dial the same orders in the same order, give each 
 same results attempt by attempt, and reach the same outcomes.
 
 What is compared, and why not the whole timeline: the simulator's calls take fixed times
-(dialer/sim_phones.py), Asterisk's take what the doubles and the AMI round trips take, so
+(dialer/sim/phones.py), Asterisk's take what the doubles and the AMI round trips take, so
 retries of different orders interleave differently after the first calls. The order of the
 *first* dial of each order does not depend on call lengths (2 agents, 4 dialable orders:
 each freed agent takes the oldest due order), so it is compared exactly; per order, the

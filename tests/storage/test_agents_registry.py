@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from dialer.agents import AgentPool, AgentState
+from dialer.dispatch.agents import AgentPool, AgentState
 from dialer.storage.agents import SqlAgentRegistry, UnknownAgentError
 from dialer.storage.errors import InvalidValueError
 from dialer.storage.models import Campaign

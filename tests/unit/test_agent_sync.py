@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from dialer.agent_sync import AgentSync
-from dialer.agents import DEVICE_UNAVAILABLE, AgentPool, AgentState
+from dialer.app.agent_sync import AgentSync
+from dialer.dispatch.agents import DEVICE_UNAVAILABLE, AgentPool, AgentState
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.migrate import open_database
 

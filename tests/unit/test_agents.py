@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dialer.agents import DEVICE_UNAVAILABLE, AgentError, AgentPool, AgentState
+from dialer.dispatch.agents import DEVICE_UNAVAILABLE, AgentError, AgentPool, AgentState
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 

@@ -14,11 +14,11 @@ from campaigns.calls import OriginateRequest
 from campaigns.orders import Order
 from campaigns.screening import Screening, Verdict
 from campaigns.settings import CallingWindow, CampaignSettings
-from dialer.agents import AgentPool
-from dialer.ami_ import AmiSettings, AmiTelephony, InvalidRequest, _Attempt
-from dialer.call_results import DeviceChange, DeviceStatus, DeviceTemplate, device_change
-from dialer.dispatcher import Dispatcher
-from dialer.memory_store import MemoryOrderStore
+from dialer.ami.results import DeviceChange, DeviceStatus, DeviceTemplate, device_change
+from dialer.ami.telephony import AmiSettings, AmiTelephony, InvalidRequest, _Attempt
+from dialer.dispatch.agents import AgentPool
+from dialer.dispatch.dispatcher import Dispatcher
+from dialer.dispatch.memory_store import MemoryOrderStore
 
 ATTEMPT = "2f6e73db-ea7a-4b50-8a9e-7247c09ae12c"
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -3,6 +3,7 @@ dialer and the policy core reaches the database through storage's named methods 
 storage's own errors (``DatabaseUnavailableError``), never the library's.
 
 ``crm_adapter/`` is out of scope: its SQL adapter talks to the CRM's database, not ours.
+Likewise panoramisk stays inside ``dialer/ami``.
 """
 
 from __future__ import annotations
@@ -12,15 +13,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 STORAGE = ROOT / "dialer" / "storage"
-ALLOWED = {
-    # PostgreSQL advisory locks on one dedicated connection of their own (not the store's
-    # pool), with their own error; it joins storage/ when the layout step moves modules
-    "dialer/coordination.py",
-}
 
 
-def sqlalchemy_imports(source: str) -> list[int]:
-    """Line numbers of every ``import sqlalchemy…`` / ``from sqlalchemy… import`` in source."""
+def library_imports(source: str, library: str = "sqlalchemy") -> list[int]:
+    """Line numbers of every ``import sqlalchemy…`` / ``from sqlalchemy… import`` in source
+    (or of another ``library``)."""
     lines = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
@@ -29,7 +26,7 @@ def sqlalchemy_imports(source: str) -> list[int]:
             names = [node.module or ""]
         else:
             continue
-        if any(name.split(".")[0] == "sqlalchemy" for name in names):
+        if any(name.split(".")[0] == library for name in names):
             lines.append(node.lineno)
     return lines
 
@@ -39,7 +36,7 @@ def test_the_scan_finds_every_form_of_a_sqlalchemy_import() -> None:
         "import os\nimport sqlalchemy as sa\nfrom sqlalchemy.orm import Session\n"
         "def f():\n    from sqlalchemy import select\nfrom dialer.storage import x\n"
     )
-    assert sqlalchemy_imports(source) == [2, 3, 5]
+    assert library_imports(source) == [2, 3, 5]
 
 
 def test_sqlalchemy_is_imported_only_inside_storage() -> None:
@@ -48,12 +45,22 @@ def test_sqlalchemy_is_imported_only_inside_storage() -> None:
     offenders = [
         f"{path.relative_to(ROOT)}:{line}"
         for path in modules
-        if STORAGE not in path.parents and str(path.relative_to(ROOT)) not in ALLOWED
-        for line in sqlalchemy_imports(path.read_text(encoding="utf-8"))
+        if STORAGE not in path.parents
+        for line in library_imports(path.read_text(encoding="utf-8"))
     ]
     assert offenders == []
 
 
-def test_the_allowed_exceptions_still_need_their_exception() -> None:
-    for name in ALLOWED:
-        assert sqlalchemy_imports((ROOT / name).read_text(encoding="utf-8")), name
+def test_panoramisk_is_imported_only_inside_ami() -> None:
+    """Issue 14: ``dialer/ami/`` is the only importer of the AMI library."""
+    ami = ROOT / "dialer" / "ami"
+    modules = [*(ROOT / "dialer").rglob("*.py"), *(ROOT / "campaigns").rglob("*.py")]
+    inside = [path for path in modules if ami in path.parents]
+    assert any(library_imports(p.read_text(encoding="utf-8"), "panoramisk") for p in inside)
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in modules
+        if ami not in path.parents
+        for line in library_imports(path.read_text(encoding="utf-8"), "panoramisk")
+    ]
+    assert offenders == []

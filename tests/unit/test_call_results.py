@@ -10,16 +10,7 @@ from typing import Any
 import pytest
 
 from campaigns.calls import CallReport, CallResult, OriginateRequest
-from dialer.ami_ import (
-    AmiConfigError,
-    AmiSettings,
-    AmiTelephony,
-    InvalidRequest,
-    _Attempt,
-    _Utf8Protocol,
-    reconnect_delay,
-)
-from dialer.call_results import (
+from dialer.ami.results import (
     TABLE,
     CallFacts,
     Fact,
@@ -30,6 +21,15 @@ from dialer.call_results import (
     facts_from_db_value,
     facts_from_result_event,
     originate_reason,
+)
+from dialer.ami.telephony import (
+    AmiConfigError,
+    AmiSettings,
+    AmiTelephony,
+    InvalidRequest,
+    _Attempt,
+    _Utf8Protocol,
+    reconnect_delay,
 )
 
 ATTEMPT = "2f6e73db-ea7a-4b50-8a9e-7247c09ae12c"

@@ -17,12 +17,12 @@ from campaigns.orders import Order
 from campaigns.outcomes import OutcomeKind
 from campaigns.screening import Screening, Verdict
 from campaigns.settings import CampaignSettings
-from dialer.agents import AgentPool
-from dialer.dial_round import DialRound
-from dialer.dispatcher import Dispatcher
-from dialer.memory_store import MemoryOrderStore
-from dialer.pacing import Pacer
-from dialer.status_recheck import StatusRecheck
+from dialer.dispatch.agents import AgentPool
+from dialer.dispatch.dispatcher import Dispatcher
+from dialer.dispatch.memory_store import MemoryOrderStore
+from dialer.dispatch.pacing import Pacer
+from dialer.dispatch.round import DialRound
+from dialer.dispatch.status_recheck import StatusRecheck
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)  # 12:00 Moscow: the window is open
 
@@ -134,7 +134,7 @@ def test_orders_the_recheck_cannot_vouch_for_go_to_the_status_reader() -> None:
 
 def test_the_round_imports_no_io_library() -> None:
     code = (
-        "import sys, dialer.dial_round\n"
+        "import sys, dialer.dispatch.round\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in "
         "('asyncio', 'twisted', 'panoramisk', 'sqlalchemy', 'apscheduler', 'socket')]\n"
         "print(','.join(sorted(bad)))\n"

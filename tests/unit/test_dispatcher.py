@@ -16,10 +16,10 @@ from campaigns.orders import Order
 from campaigns.outcomes import OutcomeKind
 from campaigns.screening import Screening, Verdict
 from campaigns.settings import CampaignSettings
-from dialer.agents import AgentPool, AgentState
-from dialer.dispatcher import Dispatcher, DispatchError
-from dialer.memory_store import MemoryOrderStore
-from dialer.ports import QueueEntry
+from dialer.dispatch.agents import AgentPool, AgentState
+from dialer.dispatch.dispatcher import Dispatcher, DispatchError
+from dialer.dispatch.memory_store import MemoryOrderStore
+from dialer.dispatch.ports import QueueEntry
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)  # 12:00 Moscow
 S = CampaignSettings()

@@ -10,8 +10,8 @@ from sqlalchemy.exc import OperationalError
 from test_dispatcher import T0, make, order
 
 from campaigns.calls import CallReport, CallResult
-from dialer.agents import AgentState
-from dialer.memory_store import MemoryOrderStore
+from dialer.dispatch.agents import AgentState
+from dialer.dispatch.memory_store import MemoryOrderStore
 
 
 class _Down:

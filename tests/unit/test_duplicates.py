@@ -18,7 +18,7 @@ from campaigns.duplicates import (
 from campaigns.orders import Order
 from campaigns.outcomes import OutcomeKind
 from campaigns.settings import CampaignSettings
-from dialer.config import ConfigError, campaign_from_mapping, load_campaign
+from dialer.config.campaign import ConfigError, campaign_from_mapping, load_campaign
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "campaign.example.toml"
 

@@ -17,7 +17,7 @@ from campaigns.orders import Order
 from crm_adapter.http_json import IntakeHandler
 from crm_adapter.signing import SeenEvents, signed_headers
 from dialer.storage.errors import DatabaseUnavailableError
-from dialer.web import IntakeResource
+from dialer.web.site import IntakeResource
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 SECRET = b"intake-secret-0123456789"

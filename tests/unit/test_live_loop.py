@@ -10,12 +10,12 @@ from campaigns.orders import Order
 from campaigns.outcomes import Outcome
 from campaigns.screening import Screening, Verdict
 from campaigns.settings import CallingWindow, CampaignSettings
-from dialer.agents import DEVICE_UNAVAILABLE, AgentPool, AgentState
-from dialer.call_results import DeviceStatus
-from dialer.dispatcher import Dispatcher
-from dialer.live_loop import LiveDispatchLoop
-from dialer.memory_store import MemoryOrderStore
-from dialer.ports import AttemptRecord, QueueEntry
+from dialer.ami.results import DeviceStatus
+from dialer.app.live_loop import LiveDispatchLoop
+from dialer.dispatch.agents import DEVICE_UNAVAILABLE, AgentPool, AgentState
+from dialer.dispatch.dispatcher import Dispatcher
+from dialer.dispatch.memory_store import MemoryOrderStore
+from dialer.dispatch.ports import AttemptRecord, QueueEntry
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 

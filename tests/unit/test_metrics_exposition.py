@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from dialer.metrics import LatencyHistogram, render
 from dialer.storage.views import MetricsSnapshot
+from dialer.web.metrics import LatencyHistogram, render
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dialer.metrics import render
 from dialer.storage.views import MetricsSnapshot
+from dialer.web.metrics import render
 
 
 def _render(unserved: dict[str, bool] | None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dialer.node_role import LeaderRole, NodePhase, RoleTransitionError, ServerRole
+from dialer.app.node_role import LeaderRole, NodePhase, RoleTransitionError, ServerRole
 
 _SERVER_MOVES = [
     (ServerRole.STANDBY, ServerRole.SERVING),  # took the server's lock

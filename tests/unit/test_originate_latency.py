@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dialer.metrics import LatencyHistogram, render
 from dialer.storage.views import MetricsSnapshot
+from dialer.web.metrics import LatencyHistogram, render
 
 NAME = "callback_dialer_originate_latency_seconds"
 

@@ -10,10 +10,10 @@ from fakes import Recorder
 from test_dispatcher import T0, order, screen_all_dialable
 
 from campaigns.settings import CampaignSettings
-from dialer.agents import AgentPool
-from dialer.dispatcher import Dispatcher
-from dialer.memory_store import MemoryOrderStore
-from dialer.service import Service
+from dialer.app.service import Service
+from dialer.dispatch.agents import AgentPool
+from dialer.dispatch.dispatcher import Dispatcher
+from dialer.dispatch.memory_store import MemoryOrderStore
 
 KAZAKH = CampaignSettings(
     language="kk",

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dialer.config import ConfigError
-from dialer.service_config import ServiceSettings, service_settings
+from dialer.config.campaign import ConfigError
+from dialer.config.service import ServiceSettings, service_settings
 
 
 def test_defaults_are_ten_seconds_doubling_to_half_an_hour() -> None:

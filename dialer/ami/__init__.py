@@ -1,0 +1,1 @@
+"""Asterisk: the only importer of panoramisk."""

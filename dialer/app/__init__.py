@@ -1,0 +1,1 @@
+"""The running node: composition root, node role, jobs, pump, health, operations."""

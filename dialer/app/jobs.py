@@ -1,0 +1,216 @@
+"""The node's periodic jobs on APScheduler: the CRM poll, the outbox flush, the dispatch
+safety tick and the day roll-over; the leader's jobs run only while the node leads.
+
+The CRM's state as /healthz shows it (``crm_state``) lives here: the poll and the status
+reads report to it, and a CRM that answers again after failures hurries the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from campaigns.orders import Order
+from campaigns.settings import CampaignSettings
+from crm_adapter.errors import CrmError
+from crm_adapter.port import CrmAdapter, IntakeFilter
+from dialer.config.service import ServiceSettings
+from dialer.delivery.outbox import OutboxWorker
+from dialer.dispatch.status_recheck import StatusRecheck
+from dialer.storage.errors import DatabaseUnavailableError
+
+log = logging.getLogger("dialer.service")  # the log lines ops grep name the service
+_MAX_PULL = 10_000
+STOP_FLUSH_S = 10.0  # at stop: the flush in progress, then the final flush, each at most
+
+Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
+
+
+class PeriodicJobs:
+    """Schedules the jobs and runs them; ``leader`` and ``stopping`` are asked at each run."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        campaign: CampaignSettings,
+        *,
+        clock: Callable[[], datetime],
+        crm: CrmAdapter,
+        intake: IntakeFilter,
+        outbox: OutboxWorker,
+        recheck: StatusRecheck,
+        executor: ThreadPoolExecutor,
+        accept: Callable[[list[Order]], int],
+        queue_summary: Callable[[], Sequence[tuple[str, str | None, int]]],
+        wake: Callable[[], None],
+        leader: Callable[[], bool],
+        stopping: Callable[[], bool],
+        spawn: Spawn,
+        why: Callable[[BaseException], str],
+    ) -> None:
+        self._settings, self._campaign, self._clock = settings, campaign, clock
+        self._crm, self._intake, self._outbox, self._recheck = crm, intake, outbox, recheck
+        self._executor, self._accept, self._queue_summary = executor, accept, queue_summary
+        self._wake, self._leader, self._stopping = wake, leader, stopping
+        self._spawn, self._why = spawn, why
+        self.crm_state = "not asked yet"
+        self._scheduler: Any = None
+        self._flushing: asyncio.Task[None] | None = None  # the outbox flush in progress
+
+    # ---- the schedule --------------------------------------------------------------------
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler  # noqa: PLC0415
+
+        s = self._settings
+        defaults = {
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": int(s.misfire_grace_s),
+        }
+        scheduler = AsyncIOScheduler(event_loop=loop, job_defaults=defaults, timezone=UTC)
+        now = self._clock()
+        if s.poll_interval_s > 0:
+            scheduler.add_job(self.poll, "interval", seconds=s.poll_interval_s, id="crm-poll",
+                              next_run_time=now)  # fmt: skip
+        scheduler.add_job(self._wake, "interval", seconds=s.tick_s, id="dispatch-tick")
+        scheduler.add_job(self.flush_tick, "interval", seconds=s.outbox_interval_s,
+                          id="outbox-flush", next_run_time=now)  # fmt: skip
+        scheduler.add_job(self.day_rollover, "cron", hour=0, minute=0, id="day-rollover",
+                          timezone=self._campaign.default_tz)  # fmt: skip
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def shutdown(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+
+    def run_leader_jobs_now(self) -> None:
+        if self._scheduler is None:
+            return  # not scheduled yet: the first runs are due at once anyway
+        now = self._clock()
+        for job_id in ("crm-poll", "outbox-flush"):
+            if self._scheduler.get_job(job_id) is not None:
+                self._scheduler.modify_job(job_id, next_run_time=now)
+
+    # ---- the CRM poll --------------------------------------------------------------------
+
+    async def poll(self) -> None:
+        if not self._leader():
+            return  # the leader polls the CRM
+
+        def fetch() -> list[Order]:
+            return list(itertools.islice(self._crm.fetch_waiting(self._intake), _MAX_PULL))
+
+        loop = asyncio.get_running_loop()
+        try:
+            orders = await loop.run_in_executor(self._executor, fetch)
+        except CrmError as exc:
+            log.warning("CRM poll failed: %s", exc)
+            self.crm_state = f"poll failed: {exc}"
+            return
+        self.crm_answered()
+        try:
+            self._accept(orders)
+        except DatabaseUnavailableError as exc:
+            log.warning("pulled orders not admitted: database unavailable (%s)", self._why(exc))
+
+    def crm_answered(self) -> None:
+        """A CRM read succeeded. After failures, the outcomes waiting out their backoff are
+        made due, so the next flush delivers them (one flush at a time: never two)."""
+        failing = self.crm_state not in ("ok", "not asked yet")
+        self.crm_state = "ok"
+        if failing and not self._stopping():
+            self._spawn(self._outbox_due_now())
+
+    async def _outbox_due_now(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            moved = await loop.run_in_executor(
+                self._executor, lambda: self._outbox.due_now(self._clock())
+            )
+        except Exception as exc:  # the flush keeps its backoff; nothing is lost
+            log.warning("CRM answers again, but the outbox was not hurried: %s", self._why(exc))
+            return
+        log.info("CRM answers again: %d outcome(s) waiting out a backoff are due now", moved)
+
+    # ---- the outbox flush ----------------------------------------------------------------
+
+    async def flush_tick(self) -> None:
+        """The scheduler's outbox job: start a flush unless one still runs. The flush is the
+        service's own task, so stopping the scheduler never cancels it half-way."""
+        idle = self._flushing is None or self._flushing.done()
+        if self._leader() and not self._stopping() and idle:
+            self._flushing = self._spawn(self.flush_outbox())
+
+    async def last_flush(self) -> None:
+        """At stop: let the flush in progress end (up to ``STOP_FLUSH_S``; never cancelled:
+        its thread would go on delivering), then flush once more. Two outbox workers never
+        run at once (docs/crm.md), and nothing here raises into a clean stop."""
+        running = self._flushing
+        if running is not None and not running.done():
+            log.info("stopping: waiting for the outbox flush in progress")
+            done, _ = await asyncio.wait({running}, timeout=STOP_FLUSH_S)
+            if not done:
+                log.warning("stopping: the outbox flush still runs after %.0f s; no final flush "
+                            "(what it has not delivered goes out at the next start)",
+                            STOP_FLUSH_S)  # fmt: skip
+                return
+        await self.flush_outbox(stop_waiting_after=STOP_FLUSH_S)
+
+    async def flush_outbox(self, *, stop_waiting_after: float | None = None) -> None:
+        """Deliver the due outcomes in the pool; logs what went wrong, never raises. One
+        outbox worker at a time (docs/crm.md): the leader's, and a slow flush is waited for
+        (a timeout would leave its thread delivering beside the next flush)."""
+        if not self._leader():
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            future = loop.run_in_executor(
+                self._executor, lambda: self._outbox.deliver_due(self._clock())
+            )
+        except RuntimeError:
+            return  # the pool is shut down (stopping)
+        limit = stop_waiting_after or max(self._settings.outbox_interval_s * 6, 30.0)
+        done, _ = await asyncio.wait({future}, timeout=limit)
+        if not done and stop_waiting_after:
+            log.warning("stopping: the final outbox flush still runs after %.0f s; not waited "
+                        "for", limit)  # fmt: skip
+            return
+        if not done:
+            log.warning("outbox flush still running after %.0f s (a slow CRM?); no other flush "
+                        "starts before it ends", limit)  # fmt: skip
+            await asyncio.wait({future})
+        self._flushed(future)
+
+    def _flushed(self, future: asyncio.Future[int]) -> None:
+        try:
+            delivered = future.result()
+        except DatabaseUnavailableError as exc:
+            log.warning("outbox flush: database unavailable (%s); it goes on later", self._why(exc))
+            return
+        except Exception:
+            log.exception("outbox flush failed; it goes on at the next flush")
+            return
+        if delivered:
+            log.info("outbox: %d outcome(s) delivered to the CRM", delivered)
+
+    # ---- the day roll-over ---------------------------------------------------------------
+
+    async def day_rollover(self) -> None:
+        """At midnight in the campaign's zone: log the queue by phase, forget old readings,
+        and dispatch (retries deferred to the new day's window are due)."""
+        self._wake()
+        if not self._leader():
+            return  # the leader logs the queue; every node's dispatch woke above
+        now = self._clock()
+        self._recheck.forget_older_than(now - timedelta(days=1))
+        rows = self._queue_summary()
+        summary = ", ".join(f"{phase}/{outcome or '-'}: {n}" for phase, outcome, n in rows)
+        log.info("day roll-over: %s", summary or "no orders")
+        self._wake()

@@ -1,0 +1,217 @@
+"""What ops and the CRM may do to a running dialer: dispositions, requeue, cancel, agents,
+campaign pause and settings, outbox replay. The web API calls this; it never reads a clock.
+
+Errors::
+
+    OperationError          a request the dialer refuses
+    ├── NotFoundError       no such order, agent or campaign
+    ├── ConflictError       the order or agent is in a state that cannot take the request
+    └── InvalidRequestError a value is wrong; ``field`` names it
+
+Every call runs on the service's loop (one at a time with the dispatcher) and wakes the
+dispatch round when it may have made work due.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, time
+from typing import Any
+
+from campaigns.dispositions import Disposition
+from campaigns.lifecycle import TransitionError
+from campaigns.orders import Order
+from campaigns.settings import CampaignSettings
+from dialer.config.campaign import ConfigError, campaign_from_mapping
+from dialer.dispatch.dispatcher import Dispatcher, DispatchError
+from dialer.storage.agents import Change, SqlAgentRegistry, UnknownAgentError
+from dialer.storage.campaigns import CampaignRecord, SqlCampaignStore
+from dialer.storage.engine import Database
+from dialer.storage.errors import InvalidValueError
+from dialer.storage.order_admin import requeue_if_queued
+from dialer.storage.outbox import replay
+
+Clock = Callable[[], datetime]
+
+
+class OperationError(Exception):
+    """A request the dialer refuses; the message says why."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFoundError(OperationError):
+    """No such order, agent or campaign."""
+
+
+class ConflictError(OperationError):
+    """The order or agent cannot take this request in its current state."""
+
+
+class InvalidRequestError(OperationError):
+    """A value is wrong; ``field`` names it."""
+
+
+class Operations:
+    """The running campaign's controls, wired by the composition root."""
+
+    def __init__(
+        self,
+        *,
+        engine: Database,
+        dispatcher: Dispatcher,
+        clock: Clock,
+        wake: Callable[[], None],
+        accept: Callable[[list[Order]], int],
+    ) -> None:
+        self._engine = engine
+        self._dispatcher = dispatcher
+        self._clock = clock
+        self._wake = wake
+        self._accept = accept
+        self._agents = SqlAgentRegistry(engine)
+        self._campaigns = SqlCampaignStore(engine)
+
+    @property
+    def campaign(self) -> str:
+        return self._dispatcher.settings.name
+
+    @property
+    def settings(self) -> CampaignSettings:
+        return self._dispatcher.settings
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    # ---- orders ------------------------------------------------------------------------
+
+    def admit(self, orders: list[Order]) -> int:
+        return self._accept(orders)
+
+    def dispose(self, order_id: str, disposition: Disposition) -> None:
+        self._order_call(
+            lambda: self._dispatcher.on_disposition(order_id, disposition, self._clock())
+        )
+
+    def requeue(self, order_id: str) -> None:
+        self._order_call(lambda: self._dispatcher.requeue(order_id, self._clock()))
+
+    def cancel(self, order_id: str) -> None:
+        self._order_call(lambda: self._dispatcher.cancel(order_id))
+
+    def _order_call(self, call: Callable[[], None]) -> None:
+        try:
+            call()
+        except DispatchError as exc:
+            raise NotFoundError(str(exc)) from exc
+        except TransitionError as exc:
+            raise ConflictError(str(exc)) from exc
+        self._wake()
+
+    # ---- agents ------------------------------------------------------------------------
+
+    def agent(self, action: str, agent_id: str, reason: str | None = None) -> Change:
+        now = self._clock()
+        try:
+            if action == "pause":
+                change = self._agents.pause(agent_id, now, reason or "")
+            else:
+                change = getattr(self._agents, action)(agent_id, now)
+        except UnknownAgentError as exc:
+            raise NotFoundError(str(exc)) from exc
+        except InvalidValueError as exc:
+            if "reason" in str(exc):
+                raise InvalidRequestError(str(exc), "reason") from exc
+            raise ConflictError(str(exc)) from exc
+        self._wake()
+        return change
+
+    # ---- the campaign ------------------------------------------------------------------
+
+    def campaign_record(self) -> CampaignRecord:
+        record = self._campaigns.get(self.campaign)
+        if record is None:
+            return self._campaigns.set_settings(self.campaign, self._clock(), self._json())
+        return record
+
+    def pause(self, reason: str) -> CampaignRecord:
+        if not reason.strip():
+            raise InvalidRequestError("a pause needs a reason", "reason")
+        return self._campaigns.set_paused(self.campaign, self._clock(), reason.strip())
+
+    def resume(self) -> CampaignRecord:
+        record = self._campaigns.set_paused(self.campaign, self._clock(), None)
+        self._wake()
+        return record
+
+    def change_settings(self, changes: Mapping[str, Any], *, replace: bool) -> CampaignRecord:
+        """Validated through ``dialer.config.campaign`` (errors name the field); the name cannot
+        change. The dispatcher uses the new settings from its next round on."""
+        base: dict[str, Any] = (
+            {"name": self.campaign} if replace else settings_mapping(self.settings)
+        )
+        merged = _merge(base, changes)
+        try:
+            settings = campaign_from_mapping(merged, where="campaign")
+        except ConfigError as exc:
+            field, _, message = str(exc).partition(": ")
+            raise InvalidRequestError(message or str(exc), field) from exc
+        if settings.name != self.campaign:
+            raise InvalidRequestError("the running campaign's name cannot change", "campaign.name")
+        self._dispatcher.use_settings(settings)
+        self._wake()
+        return self._campaigns.set_settings(self.campaign, self._clock(), self._json())
+
+    def _json(self) -> str:
+        return json.dumps(settings_mapping(self.settings), ensure_ascii=False, sort_keys=True)
+
+    # ---- outbox ------------------------------------------------------------------------
+
+    def replay(self, ids: list[int] | None) -> list[int]:
+        return replay(self._engine, self._clock(), ids)
+
+
+def requeue_stored(engine: Database, order_id: str, now: datetime) -> str:
+    """``orders requeue`` from the command line, beside a running service: a queued order
+    becomes due at ``now`` in one guarded write (the service dials it at its next round).
+    An order being dialled, claimed by a round or done is refused. Returns its campaign."""
+    found = requeue_if_queued(engine, order_id, now)
+    if found is None:
+        raise NotFoundError(f"unknown order {order_id!r}", "id")
+    campaign, phase = found
+    if phase != "queued":
+        raise ConflictError(f"order {order_id} is {phase}, not queued", "id")
+    return campaign
+
+
+def settings_mapping(settings: CampaignSettings) -> dict[str, Any]:
+    """``settings`` in the campaign file's form (what ``campaign_from_mapping`` reads)."""
+    return {f.name: _plain(getattr(settings, f.name)) for f in dataclasses.fields(settings)}
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, frozenset):
+        return sorted(_plain(v) for v in value)
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

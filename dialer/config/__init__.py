@@ -1,0 +1,1 @@
+"""Configuration files: campaign and service."""

@@ -1,0 +1,1 @@
+"""Outcomes to the CRM: the outbox worker behind its store port."""

@@ -1,0 +1,1 @@
+"""The dispatch round: synchronous, `now` as an argument, no I/O library."""

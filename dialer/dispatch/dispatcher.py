@@ -1,0 +1,335 @@
+"""The dispatcher: matches due orders with free agents and applies call results.
+
+The same object runs the live service (real clock, AMI telephony, SQL store) and the
+simulator (virtual clock, simulated telephony, in-memory store). It is synchronous and
+never reads a clock: every entry point takes ``now`` or a report carrying its time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+
+from campaigns import lifecycle, wording
+from campaigns.calls import CallReport, CallResult, OriginateRequest
+from campaigns.dispositions import Disposition
+from campaigns.duplicates import handled_since
+from campaigns.lifecycle import Transition, WriteOutcome
+from campaigns.orders import Order
+from campaigns.outcomes import Outcome, OutcomeKind, manual_comment
+from campaigns.screening import Screening, Verdict
+from campaigns.settings import CampaignSettings
+from campaigns.trunk import TrunkGuard
+from campaigns.window import window_open
+from dialer.dispatch.agents import AgentPool
+from dialer.dispatch.ports import (
+    AttemptRecord,
+    Journal,
+    OrderStore,
+    QueueEntry,
+    StoreConflict,
+    Telephony,
+)
+from dialer.faults import crash_point
+
+log = logging.getLogger("dialer.dispatcher")
+_ASCII_DIGITS = frozenset(
+    "0123456789"
+)  # str.isdigit also takes "²" and "١", which no dial string may carry
+
+Screen = Callable[[Order, datetime], Screening]
+StatusCheck = Callable[[Order], bool | None]
+"""Right before a dial: True dials, False makes the order leave the queue silently, None
+(not known yet, e.g. the CRM's answer is still on its way) releases the claim untouched so
+a later ``dispatch`` tries the order again."""
+
+_SCREEN_OUTCOMES: dict[Verdict, tuple[OutcomeKind, str, str]] = {
+    Verdict.INVALID: (OutcomeKind.INVALID, wording.PROBLEM_INVALID, wording.INVALID_AT_SCREENING),
+    Verdict.SPAM: (OutcomeKind.SPAM, wording.PROBLEM_SPAM, wording.SPAM_AT_SCREENING),
+    Verdict.CONSULT: (OutcomeKind.CONSULT, wording.PROBLEM_CONSULT, wording.OUTSIDE_COUNTRIES),
+}
+
+
+def originate_request(settings: CampaignSettings, attempt: AttemptRecord) -> OriginateRequest:
+    """The Originate for ``attempt`` under the campaign's settings: the one builder, used for
+    a new attempt and for one a restarted process adopts."""
+    return OriginateRequest(
+        attempt_id=attempt.id,
+        order_id=attempt.order_id,
+        agent=attempt.agent,
+        customer_number=attempt.e164,
+        announce_digits="".join(c for c in attempt.order_id if c in _ASCII_DIGITS)[:12],
+        ring_timeout_s=settings.ring_timeout_s,
+        accept_timeout_s=settings.agent_accept_timeout_s,
+        language=settings.language,
+        agent_channel_template=settings.agent_channel_template,
+        customer_channel_template=settings.customer_channel_template,
+    )
+
+
+class DispatchError(Exception):
+    """A report or disposition named an attempt or order the dispatcher does not know."""
+
+
+class Dispatcher:
+    """Admits orders, starts attempts for due orders while agents are free, and turns
+    telephony reports and dispositions into state, attempts and outcomes."""
+
+    def __init__(
+        self,
+        *,
+        settings: CampaignSettings,
+        store: OrderStore,
+        telephony: Telephony,
+        agents: AgentPool,
+        journal: Journal,
+        screen: Screen,
+        new_attempt_id: Callable[[], str],
+        jitter: Callable[[], float],
+        status_check: StatusCheck | None = None,
+        claim_batch: int = 16,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._telephony = telephony
+        self._agents = agents
+        self._journal = journal
+        self._screen = screen
+        self._new_attempt_id = new_attempt_id
+        self._jitter = jitter
+        self._status_check = status_check
+        self._claim_batch = claim_batch
+        self._live: dict[str, AttemptRecord] = {}
+        retry = settings.retry
+        self._trunk = TrunkGuard(retry.trunk_pause_after, timedelta(seconds=retry.trunk_pause_s))
+
+    @property
+    def live_attempts(self) -> int:
+        return len(self._live)
+
+    def admit(self, orders: Iterable[Order], now: datetime) -> int:
+        """Screen and queue new orders, oldest first so a duplicate's oldest is kept."""
+        admitted = 0
+        for order in sorted(orders, key=lambda o: (o.created_at, o.id)):
+            if self._store.get(order.id) is None:
+                admitted += self._admit_one(order, now)
+        return admitted
+
+    def dispatch(self, now: datetime, limit: int | None = None) -> int:
+        """Start attempts for due orders while agents are free, at most ``limit`` (the
+        service's pacing); returns how many."""
+        started = 0
+        held: set[str] = set()  # status not known yet: released, not claimed again now
+        if self._trunk.is_paused(now):
+            return 0
+        while (free := self._agents.idle_count(now)) > 0:
+            room = free if limit is None else min(free, limit - started)
+            if room <= 0:
+                break
+            batch = self._store.claim_due(now, min(room + len(held), self._claim_batch))
+            fresh = [entry for entry in batch if entry.order.id not in held]
+            for entry in batch:
+                if entry.order.id in held:
+                    self._store.save(entry)  # release the claim untouched
+            if not fresh:
+                break
+            crash_point("claimed")
+            for entry in fresh:
+                started += self._launch(entry, now, held)
+        return started
+
+    def on_report(self, report: CallReport) -> None:
+        """Apply the end of an attempt (exactly once per attempt). If the store fails, the
+        attempt stays live and the same report may be applied again later."""
+        attempt = self._live.get(report.attempt_id)
+        if attempt is None:
+            raise DispatchError(f"no live attempt {report.attempt_id!r}")
+        entry = self._entry(attempt.order_id)
+        now = report.ended_at
+        t = lifecycle.on_result(
+            entry.state,
+            report.result,
+            started_at=attempt.started_at,
+            ended_at=now,
+            settings=self._settings,
+            jitter=self._jitter(),
+        )
+        ended = AttemptRecord(
+            attempt.id,
+            attempt.order_id,
+            attempt.e164,
+            attempt.agent,
+            attempt.number,
+            attempt.started_at,
+            customer_attempt=t.state.customer_attempts > entry.state.customer_attempts,
+            ended_at=now,
+            result=report.result,
+            detail=report.detail,
+            recording=report.recording,
+        )
+        outcomes = self._apply(entry, t, attempt=ended)
+        del self._live[report.attempt_id]
+        self._trunk, alert = self._trunk.record(report.result, now)
+        if alert is not None:
+            log.error("%s: %s", self._settings.name, alert)
+        self._agents.release(attempt.agent, now, missed=report.result is CallResult.AGENT_MISSED)
+        self._journal.result(entry, ended)
+        self._log_outcomes(outcomes)
+
+    def on_disposition(self, order_id: str, disposition: Disposition, now: datetime) -> None:
+        entry = self._entry(order_id)
+        t = lifecycle.on_disposition(entry.state, disposition, now, self._settings)
+        self._log_outcomes(self._apply(entry, t))
+
+    def requeue(self, order_id: str, now: datetime) -> None:
+        """Ops: a queued order is due at ``now`` (it keeps its attempts and priority)."""
+        entry = self._entry(order_id)
+        if entry.state.phase is not lifecycle.Phase.QUEUED:
+            raise lifecycle.TransitionError(f"order {order_id} is {entry.state.phase.value}")
+        self._apply(entry, Transition(entry.state._replace(due_at=now)))
+
+    def cancel(self, order_id: str) -> None:
+        """Ops: a queued order, or one awaiting its verdict, is done and skipped; nothing is
+        written back to the CRM."""
+        entry = self._entry(order_id)
+        if entry.state.phase not in (lifecycle.Phase.QUEUED, lifecycle.Phase.AWAITING_DISPOSITION):
+            raise lifecycle.TransitionError(f"order {order_id} is {entry.state.phase.value}")
+        self._apply(entry, lifecycle.skip(entry.state))
+
+    @property
+    def settings(self) -> CampaignSettings:
+        return self._settings
+
+    def use_settings(self, settings: CampaignSettings) -> None:
+        """New campaign settings for the next dials and transitions (window, retries,
+        timeouts, channel templates); the trunk guard keeps its running count."""
+        self._settings = settings
+
+    def recover(self, attempts: Sequence[AttemptRecord]) -> None:
+        """After a restart: live attempts found in the store await their reports again."""
+        for attempt in attempts:
+            self._live[attempt.id] = attempt
+
+    def next_wakeup(self, now: datetime) -> datetime | None:
+        """When dispatch can next do something without a new report or order."""
+        if self._trunk.is_paused(now):
+            return self._trunk.paused_until
+        if self._agents.idle_count(now) == 0:
+            return self._agents.next_free_at()
+        return self._store.next_due_at()
+
+    def _admit_one(self, order: Order, now: datetime) -> int:
+        screening = self._screen(order, now)
+        zones = screening.zones or (self._settings.default_tz,)
+        t = lifecycle.admit(order.id, zones, order.created_at, now, self._settings)
+        since = handled_since(order, self._settings.duplicate_window_days)
+        duplicate_of = self._store.earlier_order_with_identity(screening.identity, since)
+        if screening.verdict is not Verdict.DIAL or duplicate_of is not None:
+            t = self._rejected(t, screening, duplicate_of, now)
+        entry = QueueEntry(order, screening.e164, screening.identity, t.state)
+        outcomes = [e.outcome for e in t.effects if isinstance(e, WriteOutcome)]
+        if not self._store.insert(entry, outcomes):
+            return 0  # another node admitted it since the look-up: a known order
+        self._log_outcomes(outcomes)
+        return int(t.state.phase is lifecycle.Phase.QUEUED)
+
+    def _rejected(
+        self, t: Transition, screening: Screening, duplicate_of: str | None, now: datetime
+    ) -> Transition:
+        state = t.state._replace(phase=lifecycle.Phase.DONE, due_at=None)
+        zone = state.zones[0]
+        if screening.verdict in (Verdict.SKIP, Verdict.DO_NOT_CALL):
+            return Transition(state._replace(outcome=OutcomeKind.SKIPPED))
+        if screening.verdict is Verdict.DIAL:
+            kind, problem = OutcomeKind.DUPLICATE, wording.PROBLEM_DUPLICATE
+            text = wording.duplicate_of(duplicate_of)
+        else:
+            kind, problem, text = _SCREEN_OUTCOMES[screening.verdict]
+        outcome = Outcome(
+            order_id=state.order_id,
+            kind=kind,
+            at=now,
+            attempt_no=0,
+            call_made=False,
+            problem=problem,
+            comment=manual_comment(now, zone, text),
+        )
+        return Transition(state._replace(outcome=kind), (WriteOutcome(outcome),))
+
+    def _launch(self, entry: QueueEntry, now: datetime, held: set[str]) -> int:
+        state = entry.state
+        if not window_open(now, state.zones, self._settings.window):
+            self._apply(entry, lifecycle.defer(state, now, self._settings))
+            return 0
+        verdict = True if self._status_check is None else self._status_check(entry.order)
+        if verdict is None:
+            self._store.save(entry)  # release the claim untouched; asked again later
+            held.add(entry.order.id)
+            return 0
+        if not verdict:
+            self._apply(entry, lifecycle.skip(state))
+            return 0
+        if self._number_is_live(entry.e164):  # two orders, one number: one call at a time
+            self._store.save(entry)  # release the claim untouched; due again next round
+            held.add(entry.order.id)
+            return 0
+        agent = self._agents.acquire(now)
+        if agent is None or entry.e164 is None:
+            self._store.save(entry)  # release the claim untouched
+            return 0
+        return self._start(entry, agent, entry.e164, now, held)
+
+    def _start(
+        self, entry: QueueEntry, agent: str, e164: str, now: datetime, held: set[str]
+    ) -> int:
+        """Write the attempt, then originate; 0 if the store refuses the attempt."""
+        state = entry.state
+        attempt_id = self._new_attempt_id()
+        t = lifecycle.start_attempt(state, now, attempt_id)
+        attempt = AttemptRecord(
+            id=attempt_id,
+            order_id=entry.order.id,
+            e164=e164,
+            agent=agent,
+            number=state.customer_attempts + 1,
+            started_at=now,
+        )
+        try:
+            self._apply(entry, t, attempt=attempt)
+        except StoreConflict:  # another node calls this number now (several nodes, one DB)
+            self._agents.give_back(agent, now)
+            self._store.save(entry)  # release the claim untouched; due again next round
+            held.add(entry.order.id)
+            return 0
+        except Exception:
+            self._agents.give_back(agent, now)  # nothing was dialled: the agent is free again
+            raise
+        self._live[attempt_id] = attempt
+        self._journal.dial(entry, attempt, now)
+        self._telephony.originate(originate_request(self._settings, attempt))
+        return 1
+
+    def _number_is_live(self, e164: str | None) -> bool:
+        """A live attempt of this process already calls ``e164`` (the store refuses a
+        second one: it used to raise StoreConflict out of dispatch)."""
+        return e164 is not None and any(a.e164 == e164 for a in self._live.values())
+
+    def _apply(
+        self, entry: QueueEntry, t: Transition, *, attempt: AttemptRecord | None = None
+    ) -> list[Outcome]:
+        outcomes = [e.outcome for e in t.effects if isinstance(e, WriteOutcome)]
+        updated = QueueEntry(entry.order, entry.e164, entry.identity, t.state)
+        self._store.save(updated, attempt=attempt, outcomes=outcomes)
+        crash_point("outcome_written", when=bool(outcomes))
+        return outcomes
+
+    def _log_outcomes(self, outcomes: Iterable[Outcome]) -> None:
+        for outcome in outcomes:
+            self._journal.outcome(outcome)
+
+    def _entry(self, order_id: str) -> QueueEntry:
+        entry = self._store.get(order_id)
+        if entry is None:
+            raise DispatchError(f"unknown order {order_id!r}")
+        return entry

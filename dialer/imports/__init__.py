@@ -1,0 +1,1 @@
+"""CSV files ops bring (orders, numbering plan)."""

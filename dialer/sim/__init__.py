@@ -1,0 +1,1 @@
+"""The simulator: simulated phones, agents and CRM around the real round."""

@@ -1,0 +1,1 @@
+"""HTTP: intake, /healthz, dashboard, ops API, /metrics."""

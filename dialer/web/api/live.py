@@ -1,0 +1,39 @@
+"""/api/v1/queue and /api/v1/calls/live: the queue by seed 001's tabs, the calls under way."""
+
+from __future__ import annotations
+
+from campaigns.tabs import TITLES
+from dialer.app.operations import Operations
+from dialer.storage.views import OrderViews
+from dialer.web.api.router import READ, ApiRequest, Reply, Router
+
+
+class LiveApi:
+    """What the dashboard polls besides /campaign, /agents and /stats."""
+
+    router = Router()
+
+    def __init__(self, ops: Operations, views: OrderViews) -> None:
+        self._ops = ops
+        self._views = views
+
+    @router.route(
+        "GET",
+        "/queue",
+        READ,
+        "Unfinished orders counted by the operator tabs of seed 001 (Новый, Быстрый "
+        "перезвон, В работе, Недозвон за сегодня / вчера / позавчера, Недозвон (раньше))",
+    )
+    def queue(self, request: ApiRequest) -> Reply:
+        del request
+        counts = self._views.queue_tabs(self._ops.now(), self._ops.settings.default_tz)
+        tabs = [
+            {"tab": tab.value, "title": title, "count": counts[tab.value]}
+            for tab, title in TITLES.items()
+        ]
+        return Reply({"tabs": tabs, "total": sum(counts.values())})
+
+    @router.route("GET", "/calls/live", READ, "Calls under way: attempt, agent, order, since")
+    def live(self, request: ApiRequest) -> Reply:
+        del request
+        return Reply({"calls": self._views.live_calls(), "at": self._ops.now().isoformat()})
