@@ -149,7 +149,9 @@ def test_an_answered_report_gets_its_automatic_disposition_from_the_dispatchers_
     dial_round, rec, _ = setup(orders=2, auto_disposition=auto)
     dial_round.run(T0)
     assert rec.dials == ["1", "2"]
-    assert dial_round.on_report(CallReport("att1", CallResult.NO_ANSWER, T0 + timedelta(seconds=40)))
+    assert dial_round.on_report(
+        CallReport("att1", CallResult.NO_ANSWER, T0 + timedelta(seconds=40))
+    )
     assert asked == []
     assert dial_round.on_report(CallReport("att2", CallResult.ANSWERED, T0 + timedelta(seconds=50)))
     assert asked == ["2"]
