@@ -1,18 +1,23 @@
 """The /healthz body: what a node reports about itself, from a snapshot the service takes.
 
-Pure: the service gathers the readings (database, pause, its role) and ``node_health``
-turns them into the verdict and the JSON body, whose keys and values ops and the tests read.
+``NodeHealth`` gathers the readings (database, pause, the node's role) at each request;
+``node_health`` (pure) turns them into the verdict and the JSON body, whose keys and values
+ops and the tests read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from dialer.app.control import NodeControl
+from dialer.app.crm_watch import CrmWatch
+from dialer.app.lock_watch import LockSupervisor
 from dialer.app.node_role import LeaderRole, NodePhase, ServerRole
-from dialer.app.server_slot import ServerSlot
+from dialer.app.server_slot import ServerSlot, ServerSlots
+from dialer.storage.errors import DatabaseUnavailableError
 
 
 @dataclass(frozen=True)
@@ -74,3 +79,47 @@ def _unserved_names(unserved: Mapping[str, bool] | None) -> list[str] | None:
     if unserved is None:
         return None
     return sorted(name for name, nobody in unserved.items() if nobody)
+
+
+class NodeHealth:
+    """Takes the node's readings at each /healthz request and gives ``node_health``'s answer."""
+
+    def __init__(
+        self,
+        *,
+        campaign: str,
+        node: str,
+        slots: ServerSlots,
+        control: NodeControl,
+        locks: LockSupervisor,
+        crm_watch: CrmWatch,
+        database_state: Callable[[], str],
+        paused: Callable[[str], bool],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._campaign, self._node, self._slots, self._control = campaign, node, slots, control
+        self._locks, self._crm_watch, self._database_state = locks, crm_watch, database_state
+        self._paused, self._clock = paused, clock
+
+    def __call__(self) -> tuple[bool, Mapping[str, Any]]:
+        database = self._database_state()
+        readings = NodeReadings(
+            now=self._clock(),
+            campaign=self._campaign,
+            node=self._node,
+            ami_ready=self._slots.ami_up(),
+            database=database,
+            crm=self._crm_watch.state,
+            paused=self._paused_state() if database == "ok" else None,
+            phase=self._control.phase,
+            leadership=self._locks.leadership,
+            unserved=self._locks.unserved,
+            live_calls=self._slots.live_calls(),
+        )
+        return node_health(readings, list(self._slots))
+
+    def _paused_state(self) -> bool | None:
+        try:
+            return self._paused(self._campaign)
+        except DatabaseUnavailableError:
+            return None  # the database went away since it was asked

@@ -1,8 +1,7 @@
 """The node's periodic jobs on APScheduler: the CRM poll, the outbox flush, the dispatch
 safety tick and the day roll-over; the leader's jobs run only while the node leads.
 
-The CRM's state as /healthz shows it (``crm_state``) lives here: the poll and the status
-reads report to it, and a CRM that answers again after failures hurries the outbox.
+The poll reports the CRM's state to ``dialer.app.crm_watch.CrmWatch``.
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +18,7 @@ from campaigns.orders import Order
 from campaigns.settings import CampaignSettings
 from crm_adapter.errors import CrmError
 from crm_adapter.port import CrmAdapter, IntakeFilter
+from dialer.app.crm_watch import CrmWatch, Spawn
 from dialer.config.service import ServiceSettings
 from dialer.delivery.outbox import OutboxWorker
 from dialer.dispatch.status_recheck import StatusRecheck
@@ -27,8 +27,6 @@ from dialer.storage.errors import DatabaseUnavailableError
 log = logging.getLogger("dialer.service")  # the log lines ops grep name the service
 _MAX_PULL = 10_000
 STOP_FLUSH_S = 10.0  # at stop: the flush in progress, then the final flush, each at most
-
-Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
 
 
 class PeriodicJobs:
@@ -41,6 +39,7 @@ class PeriodicJobs:
         *,
         clock: Callable[[], datetime],
         crm: CrmAdapter,
+        crm_watch: CrmWatch,
         intake: IntakeFilter,
         outbox: OutboxWorker,
         recheck: StatusRecheck,
@@ -55,10 +54,10 @@ class PeriodicJobs:
     ) -> None:
         self._settings, self._campaign, self._clock = settings, campaign, clock
         self._crm, self._intake, self._outbox, self._recheck = crm, intake, outbox, recheck
+        self._crm_watch = crm_watch
         self._executor, self._accept, self._queue_summary = executor, accept, queue_summary
         self._wake, self._leader, self._stopping = wake, leader, stopping
         self._spawn, self._why = spawn, why
-        self.crm_state = "not asked yet"
         self._scheduler: Any = None
         self._flushing: asyncio.Task[None] | None = None  # the outbox flush in progress
 
@@ -112,32 +111,13 @@ class PeriodicJobs:
             orders = await loop.run_in_executor(self._executor, fetch)
         except CrmError as exc:
             log.warning("CRM poll failed: %s", exc)
-            self.crm_state = f"poll failed: {exc}"
+            self._crm_watch.failed(f"poll failed: {exc}")
             return
-        self.crm_answered()
+        self._crm_watch.answered()
         try:
             self._accept(orders)
         except DatabaseUnavailableError as exc:
             log.warning("pulled orders not admitted: database unavailable (%s)", self._why(exc))
-
-    def crm_answered(self) -> None:
-        """A CRM read succeeded. After failures, the outcomes waiting out their backoff are
-        made due, so the next flush delivers them (one flush at a time: never two)."""
-        failing = self.crm_state not in ("ok", "not asked yet")
-        self.crm_state = "ok"
-        if failing and not self._stopping():
-            self._spawn(self._outbox_due_now())
-
-    async def _outbox_due_now(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            moved = await loop.run_in_executor(
-                self._executor, lambda: self._outbox.due_now(self._clock())
-            )
-        except Exception as exc:  # the flush keeps its backoff; nothing is lost
-            log.warning("CRM answers again, but the outbox was not hurried: %s", self._why(exc))
-            return
-        log.info("CRM answers again: %d outcome(s) waiting out a backoff are due now", moved)
 
     # ---- the outbox flush ----------------------------------------------------------------
 

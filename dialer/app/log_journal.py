@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from campaigns.calls import CallResult
 from campaigns.outcomes import Outcome
 from campaigns.window import zone
 from dialer.dispatch.ports import AttemptRecord, QueueEntry
@@ -14,11 +13,7 @@ log = logging.getLogger("dialer.service")
 
 
 class LogJournal:
-    """The dispatcher's journal as log lines (one per dial, result and outcome); remembers
-    answered attempts so the service can give them their disposition."""
-
-    def __init__(self) -> None:
-        self.answered: list[str] = []
+    """The dispatcher's journal as log lines (one per dial, result and outcome)."""
 
     def dial(self, entry: QueueEntry, attempt: AttemptRecord, at: datetime) -> None:
         local = at.astimezone(zone(entry.state.zones[0]))
@@ -34,8 +29,6 @@ class LogJournal:
             "result order %s attempt %d agent %s: %s (%s) id %s",
             entry.order.id, attempt.number, attempt.agent, result, attempt.detail, attempt.id,
         )  # fmt: skip
-        if attempt.result is CallResult.ANSWERED:
-            self.answered.append(entry.order.id)
 
     def outcome(self, outcome: Outcome) -> None:
         log.info(

@@ -97,7 +97,7 @@ class AgentPool:
         agent.paused_reason = paused_reason if state is AgentState.PAUSED else None
         agent.device_unavailable = agent.paused_reason == DEVICE_UNAVAILABLE
         if state is AgentState.IDLE:
-            self._make_idle(agent_id, since)
+            self._set(agent_id, AgentState.IDLE, since)
         else:
             self._set(agent_id, state, since)
         if state is AgentState.WRAP_UP:
@@ -125,7 +125,7 @@ class AgentPool:
         """An agent taken by ``acquire`` whose call was never placed (the attempt could not
         be stored) is idle again; no call is counted."""
         self.get(agent_id).busy_from = None
-        self._make_idle(agent_id, now)
+        self._set(agent_id, AgentState.IDLE, now)
 
     def connected(self, agent_id: str, now: datetime) -> None:
         self._set(agent_id, AgentState.ON_CALL, now)
@@ -146,7 +146,7 @@ class AgentPool:
             self._set(agent_id, AgentState.PAUSED, now)
             agent.paused_reason = DEVICE_UNAVAILABLE
         elif missed or not self._wrap_up:
-            self._make_idle(agent_id, now)
+            self._set(agent_id, AgentState.IDLE, now)
         else:
             self._set(agent_id, AgentState.WRAP_UP, now)
             heapq.heappush(self._wrap, (now + self._wrap_up, agent_id))
@@ -169,7 +169,7 @@ class AgentPool:
                 agent.paused_reason = DEVICE_UNAVAILABLE
             else:
                 agent.paused_reason = None
-                self._make_idle(agent_id, now)
+                self._set(agent_id, AgentState.IDLE, now)
 
     resume = login
 
@@ -201,7 +201,7 @@ class AgentPool:
         agent.device_unavailable = False
         if agent.state is AgentState.PAUSED and agent.paused_reason == DEVICE_UNAVAILABLE:
             agent.paused_reason = None
-            self._make_idle(agent_id, now)
+            self._set(agent_id, AgentState.IDLE, now)
 
     def next_free_at(self) -> datetime | None:
         """When the earliest wrap-up ends, for the dispatcher's wake-up."""
@@ -213,7 +213,7 @@ class AgentPool:
         while self._wrap and self._wrap[0][0] <= now:
             at, agent_id = heapq.heappop(self._wrap)
             if self._agents[agent_id].state is AgentState.WRAP_UP:
-                self._make_idle(agent_id, at)
+                self._set(agent_id, AgentState.IDLE, at)
 
     def _peek_idle(self) -> str | None:
         while self._idle:
@@ -224,13 +224,11 @@ class AgentPool:
             heapq.heappop(self._idle)
         return None
 
-    def _make_idle(self, agent_id: str, now: datetime) -> None:
-        self._set(agent_id, AgentState.IDLE, now)
-        heapq.heappush(self._idle, (now, agent_id))
-
     def _set(self, agent_id: str, state: AgentState, now: datetime) -> None:
         agent = self.get(agent_id)
         self._idle_n += (state is AgentState.IDLE) - (agent.state is AgentState.IDLE)
         agent.state = state
         agent.since = now
         self._changed.add(agent_id)
+        if state is AgentState.IDLE:  # its place in the longest-idle order
+            heapq.heappush(self._idle, (now, agent_id))

@@ -139,9 +139,10 @@ class Dispatcher:
                 started += self._launch(entry, now, held)
         return started
 
-    def on_report(self, report: CallReport) -> None:
-        """Apply the end of an attempt (exactly once per attempt). If the store fails, the
-        attempt stays live and the same report may be applied again later."""
+    def on_report(self, report: CallReport) -> str | None:
+        """Apply the end of an attempt (exactly once per attempt); returns the order's id when
+        it now awaits the agent's verdict (the call was answered), else None. If the store
+        fails, the attempt stays live and the same report may be applied again later."""
         attempt = self._live.get(report.attempt_id)
         if attempt is None:
             raise DispatchError(f"no live attempt {report.attempt_id!r}")
@@ -176,6 +177,8 @@ class Dispatcher:
         self._agents.release(attempt.agent, now, missed=report.result is CallResult.AGENT_MISSED)
         self._journal.result(entry, ended)
         self._log_outcomes(outcomes)
+        awaiting = t.state.phase is lifecycle.Phase.AWAITING_DISPOSITION
+        return attempt.order_id if awaiting else None
 
     def on_disposition(self, order_id: str, disposition: Disposition, now: datetime) -> None:
         entry = self._entry(order_id)

@@ -70,7 +70,6 @@ class DialRound:
         recheck: StatusRecheck | None = None,
         status_reader: StatusReader | None = None,
         auto_disposition: Callable[[str], Disposition | None] | None = None,
-        answered: Callable[[], list[str]] | None = None,
         dialling: Callable[[], bool] | None = None,
         paused: Callable[[], bool] | None = None,
         outage: Outage = no_outage,
@@ -82,7 +81,6 @@ class DialRound:
         self._recheck = recheck
         self._status_reader = status_reader
         self._auto = auto_disposition
-        self._answered = answered
         self._dialling = dialling
         self._paused = paused
         self._outage = outage
@@ -105,9 +103,10 @@ class DialRound:
     def on_report(self, report: CallReport) -> bool:
         """Apply a report now; False when it was kept for later (the database is down)."""
         try:
-            self.dispatcher.on_report(report)
+            awaiting = self.dispatcher.on_report(report)
         except DispatchError:
             log.exception("report for an unknown attempt ignored")
+            return True
         except Exception as exc:
             why = self._outage(exc)
             if why is None:
@@ -116,8 +115,8 @@ class DialRound:
                         report.attempt_id, why)  # fmt: skip
             self.kept_reports.append(report)
             return False
-        for order_id in self._take_answered():
-            self.dispose(order_id, report.ended_at)
+        if awaiting is not None:
+            self.dispose(awaiting, report.ended_at)
         return True
 
     def dispose(self, order_id: str, now: datetime, disposition: Disposition | None = None) -> None:
@@ -185,24 +184,28 @@ class DialRound:
         received, self._received = self._received, []
         for report in received:
             try:
-                self.dispatcher.on_report(report)
+                awaiting = self.dispatcher.on_report(report)
             except DispatchError:
                 log.exception("report for an unknown attempt ignored")
+                continue
+            if awaiting is not None:
+                self.dispose(awaiting, report.ended_at)
 
     def _apply_kept(self) -> None:
         """Apply again, in their order, the results and dispositions the database could
         not take; stops at the first that still fails (raising its error)."""
         while self.kept_reports:
             report = self.kept_reports[0]
+            awaiting = None
             try:
-                self.dispatcher.on_report(report)
+                awaiting = self.dispatcher.on_report(report)
             except DispatchError:
                 log.exception("kept result of an unknown attempt dropped")
             else:
                 log.info("kept result of attempt %s applied", report.attempt_id)
             self.kept_reports.pop(0)
-            for order_id in self._take_answered():
-                self.kept_dispositions[order_id] = (None, report.ended_at)
+            if awaiting is not None:
+                self.kept_dispositions[awaiting] = (None, report.ended_at)
         while self.kept_dispositions:
             order_id, (given, at) = next(iter(self.kept_dispositions.items()))
             disposition = given if given is not None else self._auto_for(order_id)
@@ -212,9 +215,6 @@ class DialRound:
                 except (DispatchError, ValueError) as exc:
                     log.error("kept disposition of order %s failed: %s", order_id, exc)
             del self.kept_dispositions[order_id]
-
-    def _take_answered(self) -> list[str]:
-        return [] if self._answered is None else self._answered()
 
     def _auto_for(self, order_id: str) -> Disposition | None:
         return None if self._auto is None else self._auto(order_id)

@@ -151,6 +151,10 @@ class SqlAgentRegistry:
         with self._read() as session:
             return [_record(row) for row in session.scalars(query)]
 
+    def servers(self, campaign: str) -> set[str]:
+        """The servers the agents of ``campaign`` are placed on (those that name one)."""
+        return {record.server for record in self.all(campaign) if record.server}
+
     def login(self, agent_id: str, now: datetime) -> Change:
         """Logged out or paused → idle, misses forgiven; otherwise nothing changes."""
         return self._request(agent_id, now, _login)

@@ -115,6 +115,20 @@ def is_database_down(exc: BaseException) -> bool:
     )
 
 
+def failure_line(exc: BaseException) -> str:
+    """One short line saying why the database failed (no SQL, no parameters)."""
+    if isinstance(exc, DatabaseUnavailableError) and exc.cause is not None:
+        exc = exc.cause  # the library's error a store translated: name it as before
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200] if text else ''}"
+
+
+def outage(exc: BaseException) -> str | None:
+    """Why ``exc`` is a database outage (a dial round keeps its work), or None."""
+    return failure_line(exc) if is_database_down(exc) else None
+
+
 def translates_outages(cls: C) -> C:
     """Class decorator: every public method of ``cls`` raises DatabaseUnavailableError (its
     ``cause`` the library error) where SQLAlchemy said the database is down; any other error

@@ -88,26 +88,7 @@ class OrderViews:
         tz = ZoneInfo(zone)
         start = datetime.combine(day, time(0), tz).astimezone(UTC)
         end = datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(UTC)
-        with Session(self._engine) as session:
-            attempts = session.execute(
-                select(AttemptRow.started_at, AttemptRow.result, AttemptRow.agent)
-                .join(OrderRow, OrderRow.id == AttemptRow.order_id)
-                .where(
-                    OrderRow.campaign == self._campaign,
-                    AttemptRow.started_at >= start,
-                    AttemptRow.started_at < end,
-                )
-            ).all()
-            outcomes = session.execute(
-                select(OutcomeRow.kind, func.count())
-                .join(OrderRow, OrderRow.id == OutcomeRow.order_id)
-                .where(
-                    OrderRow.campaign == self._campaign,
-                    OutcomeRow.created_at >= start,
-                    OutcomeRow.created_at < end,
-                )
-                .group_by(OutcomeRow.kind)
-            ).all()
+        attempts, outcomes = self._day_rows(start, end)
         by_result = Counter(result or "live" for _, result, _ in attempts)
         by_hour = Counter(f"{_aware(at).astimezone(tz).hour:02d}" for at, _, _ in attempts)
         by_agent = Counter(agent for _, _, agent in attempts)
@@ -127,6 +108,36 @@ class OrderViews:
             },
             "outcomes_by_kind": {kind: int(n) for kind, n in sorted(outcomes)},
         }
+
+    def _day_rows(
+        self, start: datetime, end: datetime
+    ) -> tuple[list[tuple[datetime, str | None, str]], list[tuple[str, int]]]:
+        """The campaign's attempts (start, result, agent) and outcome counts by kind in
+        [start, end)."""
+        with Session(self._engine) as session:
+            attempts = session.execute(
+                select(AttemptRow.started_at, AttemptRow.result, AttemptRow.agent)
+                .join(OrderRow, OrderRow.id == AttemptRow.order_id)
+                .where(
+                    OrderRow.campaign == self._campaign,
+                    AttemptRow.started_at >= start,
+                    AttemptRow.started_at < end,
+                )
+            )
+            outcomes = session.execute(
+                select(OutcomeRow.kind, func.count())
+                .join(OrderRow, OrderRow.id == OutcomeRow.order_id)
+                .where(
+                    OrderRow.campaign == self._campaign,
+                    OutcomeRow.created_at >= start,
+                    OutcomeRow.created_at < end,
+                )
+                .group_by(OutcomeRow.kind)
+            )
+            return (
+                [(at, result, agent) for at, result, agent in attempts],
+                [(kind, int(n)) for kind, n in outcomes],
+            )
 
     def queue_tabs(self, now: datetime, default_zone: str) -> dict[str, int]:
         """Unfinished orders counted by seed 001's tabs (``campaigns.tabs``) at ``now``."""

@@ -64,3 +64,26 @@ def test_panoramisk_is_imported_only_inside_ami() -> None:
         for line in library_imports(path.read_text(encoding="utf-8"), "panoramisk")
     ]
     assert offenders == []
+
+
+_DECIDING = (ast.If, ast.IfExp, ast.For, ast.While, ast.Try, ast.With, ast.Match, ast.Await)
+
+
+def deciding_lines(function: ast.FunctionDef) -> list[int]:
+    """Lines of ``function`` (its lambdas included) that branch, loop, catch or wait."""
+    return sorted(node.lineno for node in ast.walk(function) if isinstance(node, _DECIDING))
+
+
+def test_the_scan_finds_a_decision_in_a_root() -> None:
+    tree = ast.parse("def build(c):\n    a = A(c)\n    if c.x:\n        a = B()\n    return a\n")
+    [build] = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    assert deciding_lines(build) == [3]
+
+
+def test_the_composition_root_only_wires() -> None:
+    """Issue 14 item 2: ``build_service`` builds the node by constructor calls only; every
+    branch, loop, query or wait lives in the object that owns it."""
+    tree = ast.parse((ROOT / "dialer" / "app" / "root.py").read_text(encoding="utf-8"))
+    [build] = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "build_service"]
+    assert deciding_lines(build) == []
+    assert not any(isinstance(node, ast.ListComp | ast.GeneratorExp) for node in ast.walk(build))

@@ -70,18 +70,12 @@ def setup(
 
 def test_a_result_the_database_cannot_take_is_kept_and_applied_first_at_the_next_round() -> None:
     confirmed = Disposition(DispositionKind.CONFIRMED)
-    answered: list[str] = []
-    dial_round, rec, store = setup(
-        orders=1, auto_disposition=lambda _: confirmed, answered=lambda: answered
-    )
+    dial_round, rec, store = setup(orders=1, auto_disposition=lambda _: confirmed)
     dial_round.run(T0)
     store.down = True
-    answered.append("1")  # the journal saw the answer only once the store took it
     dial_round.on_report(CallReport("att1", CallResult.ANSWERED, T0 + timedelta(seconds=30)))
     assert dial_round.kept == 1
-    answered.clear()
     store.down = False
-    answered.append("1")
     dial_round.run(T0 + timedelta(minutes=1))
     assert dial_round.kept == 0
     assert [o.kind for o in rec.outcomes] == [OutcomeKind.CONFIRMED]
@@ -141,3 +135,24 @@ def test_the_round_imports_no_io_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_an_answered_report_gets_its_automatic_disposition_from_the_dispatchers_answer() -> None:
+    """The round learns that the order awaits a verdict from ``Dispatcher.on_report`` itself
+    (no hop through the log journal); an unanswered call asks for no verdict."""
+    asked: list[str] = []
+
+    def auto(order_id: str) -> Disposition:
+        asked.append(order_id)
+        return Disposition(DispositionKind.CONFIRMED)
+
+    dial_round, rec, _ = setup(orders=2, auto_disposition=auto)
+    dial_round.run(T0)
+    assert rec.dials == ["1", "2"]
+    assert dial_round.on_report(
+        CallReport("att1", CallResult.NO_ANSWER, T0 + timedelta(seconds=40))
+    )
+    assert asked == []
+    assert dial_round.on_report(CallReport("att2", CallResult.ANSWERED, T0 + timedelta(seconds=50)))
+    assert asked == ["2"]
+    assert [o.kind for o in rec.outcomes if o.order_id == "2"] == [OutcomeKind.CONFIRMED]

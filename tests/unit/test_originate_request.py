@@ -4,15 +4,13 @@ it was dialled, the campaign's language and channel templates included (issue 14
 from __future__ import annotations
 
 import itertools
-from types import SimpleNamespace
 
 from fakes import Recorder
 from test_dispatcher import T0, order, screen_all_dialable
 
 from campaigns.settings import CampaignSettings
-from dialer.app.service import Service
 from dialer.dispatch.agents import AgentPool
-from dialer.dispatch.dispatcher import Dispatcher
+from dialer.dispatch.dispatcher import Dispatcher, originate_request
 from dialer.dispatch.memory_store import MemoryOrderStore
 
 KAZAKH = CampaignSettings(
@@ -37,9 +35,9 @@ def test_a_recovered_attempts_request_carries_the_language_and_templates() -> No
     dispatcher.admit([order("Z-7001")], T0)
     assert dispatcher.dispatch(T0) == 1
     [sent] = rec.originated
-    [live] = store.live_attempts()  # what Service._recover reads after a restart
+    [live] = store.live_attempts()  # what ServerStarter._recover reads after a restart
 
-    recovered = Service._request_for(SimpleNamespace(_campaign=KAZAKH), live)  # type: ignore[arg-type]
+    recovered = originate_request(KAZAKH, live)  # what it hands AMI to adopt
 
     assert recovered == sent
     assert recovered.language == "kk"
