@@ -17,13 +17,8 @@ Besides the reports, two plain callbacks describe agents: ``watch_agent_devices`
 device state of every device matching a template (``DeviceStateChange`` events, and the whole
 ``DeviceStateList`` after each (re)connect), ``watch_accepts`` hears each agent pressing 1.
 
-panoramisk types stop here. Errors raised by this module:
-
-    AmiError
-     ├── AmiConfigError (also ValueError)   bad settings: missing secret, unsafe template
-     ├── InvalidRequest (also dial_gate.InvalidRequest) a request value failed the gate
-     └── AmiUnavailable                     not connected and logged in within the time allowed
-          └── AmiAuthError                  Asterisk refused the login
+panoramisk types stop here. The errors raised here (``AmiError`` and its family) and the
+settings live in ``dialer.ami.settings``, which draws their tree; they are re-exported here.
 """
 
 from __future__ import annotations
@@ -32,12 +27,10 @@ import asyncio
 import codecs
 import logging
 import random
-import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from panoramisk import Manager
@@ -59,8 +52,32 @@ from dialer.ami.results import (
     header,
     originate_reason,
 )
+from dialer.ami.settings import (
+    AmiAuthError,
+    AmiConfigError,
+    AmiError,
+    AmiSettings,
+    AmiUnavailable,
+    InvalidRequest,
+    reconnect_delay,
+    tls_context,
+)
 from dialer.dispatch.ports import ReportSink
 from dialer.faults import crash_point
+
+__all__ = [
+    "AcceptCallback",
+    "AmiAuthError",
+    "AmiConfigError",
+    "AmiError",
+    "AmiSettings",
+    "AmiTelephony",
+    "AmiUnavailable",
+    "DeviceCallback",
+    "InvalidRequest",
+    "reconnect_delay",
+    "tls_context",
+]
 
 _FORGETABLE = ("ping", "login", "originate", "coreshowchannels", "dbget", "redirect")
 _ACTION_TIMEOUT_S = 10.0
@@ -69,113 +86,6 @@ DeviceCallback = Callable[[str, DeviceStatus], None]
 """``(agent_id, status)``: the device of this agent changed state."""
 AcceptCallback = Callable[[str, str], None]
 """``(attempt_id, agent_id)``: the agent accepted the call (pressed 1); the customer is dialled."""
-
-
-class AmiError(Exception):
-    """Anything the AMI adapter reports."""
-
-
-class AmiConfigError(AmiError, ValueError):
-    """The settings cannot work (missing secret, unsafe dial template)."""
-
-
-class InvalidRequest(AmiError, dial_gate.InvalidRequest):
-    """A request value would reach Asterisk unchecked; nothing was sent (``dial_gate``)."""
-
-
-class AmiUnavailable(AmiError):
-    """The AMI link is not up and logged in."""
-
-
-class AmiAuthError(AmiUnavailable):
-    """Asterisk refused the dialer's login."""
-
-
-def _check_template(template: str, placeholder: str) -> str:
-    try:
-        return dial_gate.check_template(template, placeholder)
-    except ValueError as exc:
-        raise AmiConfigError(str(exc)) from None
-
-
-@dataclass(frozen=True)
-class AmiSettings:
-    """How to reach Asterisk and how to dial. Secrets never appear in repr.
-
-    ``agent_channel``/``customer_channel`` are the defaults for requests that carry no
-    campaign template. In every template ``{number}`` becomes the number's digits without
-    the ``+`` (what carriers and dialplan patterns match).
-    """
-
-    host: str = "127.0.0.1"
-    port: int = 5038
-    username: str = "dialer"
-    secret: str = field(default="", repr=False)
-    ping_interval_s: float = 5.0
-    ping_timeout_s: float = 5.0
-    reconnect_min_s: float = 0.5
-    reconnect_max_s: float = 30.0
-    ready_timeout_s: float = 30.0
-    agent_ring_timeout_s: int = 20
-    agent_channel: str = "PJSIP/{agent}"
-    customer_channel: str = "PJSIP/{number}@trunk"
-    context: str = "dialer-agent"
-    voice_accept: bool = False
-    tls: bool = False  # AMI over TLS (manager.conf tlsenable); the server's certificate is
-    tls_ca_file: str = ""  # checked against this CA file, else the system's CAs,
-    tls_verify: bool = True  # unless verification is explicitly turned off
-
-    def __post_init__(self) -> None:
-        if not self.secret:
-            raise AmiConfigError("the AMI secret is empty")
-        if (self.tls_ca_file or not self.tls_verify) and not self.tls:
-            raise AmiConfigError("tls_ca_file and tls_verify need tls = true")
-        if self.ping_interval_s + self.ping_timeout_s > 20:  # noqa: PLR2004 - the promise
-            raise AmiConfigError("a silent link must be detected within 20 s")
-        _check_template(self.agent_channel, "{agent}")
-        _check_template(self.customer_channel, "{number}")
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> AmiSettings:
-        """CALLBACK_DIALER_AMI_{HOST,PORT,USER,SECRET,SECRET_FILE} and the dial templates
-        CALLBACK_DIALER_{AGENT,CUSTOMER}_CHANNEL; ``overrides`` win."""
-        values: dict[str, Any] = {}
-        pairs = (
-            ("host", "CALLBACK_DIALER_AMI_HOST"),
-            ("username", "CALLBACK_DIALER_AMI_USER"),
-            ("secret", "CALLBACK_DIALER_AMI_SECRET"),
-            ("agent_channel", "CALLBACK_DIALER_AGENT_CHANNEL"),
-            ("customer_channel", "CALLBACK_DIALER_CUSTOMER_CHANNEL"),
-        )
-        values.update({name: environ[key] for name, key in pairs if environ.get(key)})
-        if environ.get("CALLBACK_DIALER_AMI_PORT"):
-            values["port"] = int(environ["CALLBACK_DIALER_AMI_PORT"])
-        secret_file = environ.get("CALLBACK_DIALER_AMI_SECRET_FILE")
-        if secret_file and "secret" not in values:
-            values["secret"] = Path(secret_file).read_text(encoding="utf-8").strip()
-        values.update(overrides)
-        return cls(**values)
-
-
-def tls_context(settings: AmiSettings) -> ssl.SSLContext | None:
-    """The client TLS context for ``settings`` (None: plain TCP). Verification and the host
-    name check are on unless ``tls_verify`` is false."""
-    if not settings.tls:
-        return None
-    try:
-        context = ssl.create_default_context(cafile=settings.tls_ca_file or None)
-    except (OSError, ssl.SSLError) as exc:
-        raise AmiConfigError(f"tls_ca_file {settings.tls_ca_file!r}: {exc}") from exc
-    if not settings.tls_verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-def reconnect_delay(failures: int, settings: AmiSettings, rand: random.Random) -> float:
-    """Capped exponential backoff with jitter: between half and all of min*2^(n-1)."""
-    ceiling = min(settings.reconnect_max_s, settings.reconnect_min_s * 2.0 ** max(failures - 1, 0))
-    return ceiling * (0.5 + rand.random() / 2)
 
 
 class _Utf8Protocol(AMIProtocol):  # type: ignore[misc]
