@@ -1,11 +1,10 @@
 """The AMI adapter: places agent-first calls through panoramisk and reports how each ended.
 
-``AmiTelephony`` implements ``dialer.dispatch.ports.Telephony``. It owns one AMI link: its own ping
-with a timeout (a silent link is aborted, which makes panoramisk reconnect), reconnects with
-capped exponential backoff and jitter, and after every (re)connect resyncs with
-CoreShowChannels before it dials again. Originate is never re-sent (it is in panoramisk's
-``forgetable_actions``), always ``Async: true`` with the dialer's ActionID and
-``ChannelId`` = attempt id, so Asterisk itself refuses a second live call with that id.
+``AmiTelephony`` implements ``dialer.dispatch.ports.Telephony``. Its one AMI link is kept up
+by ``dialer.ami.link`` (own ping, reconnects with backoff, a resync before it dials again).
+Originate is never re-sent (it is in panoramisk's ``forgetable_actions``), always
+``Async: true`` with the dialer's ActionID and ``ChannelId`` = attempt id, so Asterisk itself
+refuses a second live call with that id.
 
 Each request is reported exactly once to the sink. Events are matched by the attempt id
 (Uniqueid/Linkedid of every leg, and the ``DIALER_ATTEMPT`` channel variable). If the call
@@ -17,27 +16,25 @@ Besides the reports, two plain callbacks describe agents: ``watch_agent_devices`
 device state of every device matching a template (``DeviceStateChange`` events, and the whole
 ``DeviceStateList`` after each (re)connect), ``watch_accepts`` hears each agent pressing 1.
 
-panoramisk types stop here. The errors raised here (``AmiError`` and its family) and the
-settings live in ``dialer.ami.settings``, which draws their tree; they are re-exported here.
+panoramisk types stop here and in ``link``. The errors raised here (``AmiError`` and its
+family) and the settings live in ``dialer.ami.settings``, which draws their tree; they are
+re-exported here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import codecs
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from panoramisk import Manager
-from panoramisk.ami_protocol import AMIProtocol
-
 from campaigns.calls import CallReport, CallResult, OriginateRequest
 from dialer.ami import dial_gate
+from dialer.ami.link import LinkSupervisor, _Link, plain_replies
 from dialer.ami.results import (
     ANSWERED_REASON,
     CallFacts,
@@ -79,66 +76,10 @@ __all__ = [
     "tls_context",
 ]
 
-_FORGETABLE = ("ping", "login", "originate", "coreshowchannels", "dbget", "redirect")
-_ACTION_TIMEOUT_S = 10.0
-
 DeviceCallback = Callable[[str, DeviceStatus], None]
 """``(agent_id, status)``: the device of this agent changed state."""
 AcceptCallback = Callable[[str, str], None]
 """``(attempt_id, agent_id)``: the agent accepted the call (pressed 1); the customer is dialled."""
-
-
-class _Utf8Protocol(AMIProtocol):  # type: ignore[misc]
-    """panoramisk's protocol with an incremental decoder, so a Cyrillic character split
-    across two reads is not dropped; a repeated ``Event`` or ``ActionID`` header (on which
-    panoramisk raises) keeps its first value, and any other message panoramisk cannot
-    handle is logged and skipped instead of dropping the rest of the read and the link."""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-
-    def data_received(self, data: bytes) -> None:
-        complete = self._decoder.decode(data)
-        if complete:
-            super().data_received(complete.encode("utf-8"))
-
-    def handle_message(self, message: Any) -> None:
-        for key in ("event", "actionid"):  # panoramisk expects one value of each
-            value = message.get(key)
-            if isinstance(value, list):
-                message[key] = value[0] if value else ""
-        try:
-            super().handle_message(message)
-        except Exception:
-            logging.getLogger("dialer.ami_").exception("malformed AMI message skipped")
-
-
-class _Link(Manager):  # type: ignore[misc]
-    """panoramisk's Manager whose reconnects are decided by the adapter, not by a timer."""
-
-    def __init__(self, on_lost: Callable[[], None], **config: Any) -> None:
-        super().__init__(**config)
-        self._on_lost = on_lost
-
-    def connect(self, *_: Any, **__: Any) -> None:
-        """panoramisk calls this to reconnect; tell the adapter instead."""
-        self._on_lost()
-
-    def connection_lost(self, exc: Any) -> None:
-        """Tell the adapter at once, so nothing is written to the dead transport."""
-        self._on_lost()
-        super().connection_lost(exc)
-
-    def open(self) -> asyncio.Task[Any]:
-        task: asyncio.Task[Any] = Manager.connect(self)
-        return task
-
-    def abort(self) -> None:
-        protocol = getattr(self, "protocol", None)
-        transport = getattr(protocol, "transport", None)
-        if transport is not None:
-            transport.abort()
 
 
 @dataclass
@@ -157,11 +98,6 @@ class _Attempt:
     @property
     def action_id(self) -> str:
         return f"dialer-{self.request.attempt_id}"
-
-
-def _plain(message: Any) -> dict[str, str | list[str]]:
-    """A panoramisk Message as a plain dict (library types stop here)."""
-    return {str(k): v for k, v in dict(message).items()}
 
 
 class AmiTelephony:
@@ -185,17 +121,13 @@ class AmiTelephony:
         self._monotonic = monotonic
         self._sink = sink
         self._clock = clock
-        self._rand = rand or random.Random()
         self._log = logging.getLogger("dialer.ami_")
+        self._link_supervisor = LinkSupervisor(
+            settings, resync=self._resync, rand=rand or random.Random(), log=self._log
+        )
         self._attempts: dict[str, _Attempt] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._ready = asyncio.Event()
-        self._lost = asyncio.Event()
-        self._closing = False
-        self._last_error: AmiUnavailable | None = None
-        self._live: frozenset[str] = frozenset()
-        self._link: _Link | None = None
-        self._supervisor: asyncio.Task[None] | None = None
+        self._link: _Link | None = None  # once started; the voice accept's Redirect uses it
         self._device_watches: list[tuple[DeviceTemplate, DeviceCallback]] = []
         self._accept_watches: list[AcceptCallback] = []
 
@@ -209,64 +141,35 @@ class AmiTelephony:
 
     async def start(self) -> None:
         """Create the link on the running loop and start connecting (returns at once)."""
-        loop = asyncio.get_running_loop()
-        link = _Link(
-            self._link_lost,
-            loop=loop,
-            host=self._settings.host,
-            port=self._settings.port,
-            ssl=tls_context(self._settings),
-            encoding="utf8",
-            protocol_factory=_Utf8Protocol,
-            forgetable_actions=_FORGETABLE,
-            reconnect_timeout=0,
-            ping_delay=10**7,  # panoramisk's own pinger ignores replies; ours does not
-            ping_interval=10**7,
-            log=self._log,
-        )
-        for name, handler in (
-            ("OriginateResponse", self._on_originate_response),
-            ("Newchannel", self._on_new_channel),
-            ("UserEvent", self._on_user_event),
-            ("DialEnd", self._on_dial_end),
-            ("Hangup", self._on_hangup),
-            ("ChannelTalkingStart", self._on_talking),
-            ("DeviceStateChange", self._on_device_state),
-        ):
-            link.register_event(name, self._guarded(handler))
-        self._link = link
-        self._supervisor = asyncio.create_task(self._supervise())
-
-    def _link_lost(self) -> None:
-        self._ready.clear()  # before the supervisor wakes: no Originate on a dead link
-        self._lost.set()
+        handlers = {
+            "OriginateResponse": self._on_originate_response,
+            "Newchannel": self._on_new_channel,
+            "UserEvent": self._on_user_event,
+            "DialEnd": self._on_dial_end,
+            "Hangup": self._on_hangup,
+            "ChannelTalkingStart": self._on_talking,
+            "DeviceStateChange": self._on_device_state,
+        }
+        self._link = self._link_supervisor.start(handlers)
 
     async def close(self) -> None:
-        self._closing = True
-        self._ready.clear()
-        for task in [self._supervisor, *self._tasks]:
-            if task is not None:
-                task.cancel()
-        if self._link is not None:
-            self._link.close()
+        for task in self._tasks:
+            task.cancel()
+        self._link_supervisor.close()
 
     @property
     def ready(self) -> bool:
         """Connected, logged in and resynced: safe to dial."""
-        return self._ready.is_set()
+        return self._link_supervisor.ready
 
     async def wait_ready(self, timeout_s: float | None = None) -> None:
         """Wait until ``ready``; raise AmiUnavailable (or AmiAuthError) after ``timeout_s``."""
-        wait = self._settings.ready_timeout_s if timeout_s is None else timeout_s
-        try:
-            await asyncio.wait_for(self._ready.wait(), wait)
-        except TimeoutError:
-            raise self._last_error or AmiUnavailable(f"AMI not ready after {wait} s") from None
+        await self._link_supervisor.wait_ready(timeout_s)
 
     def live_attempts(self) -> frozenset[str]:
         """Attempt ids (Linkedids) that had live channels at the last resync, including calls
         this process did not start (e.g. before a dialer restart)."""
-        return self._live
+        return self._link_supervisor.live
 
     def pending_attempts(self) -> frozenset[str]:
         """Attempts originated by this adapter and not reported yet."""
@@ -286,8 +189,7 @@ class AmiTelephony:
 
     def drop_link(self) -> None:
         """Abort the transport as a dead link would (used by the ping and by tests)."""
-        if self._link is not None:
-            self._link.abort()
+        self._link_supervisor.drop()
 
     # ---- originate ---------------------------------------------------------------------
 
@@ -346,16 +248,14 @@ class AmiTelephony:
             return
         attempt.sent = True
         attempt.sent_at = self._monotonic()
-        future = self._action_future(action)
+        future = self._link_supervisor.send(action)
         crash_point("originating")
         future.add_done_callback(lambda done: self._on_originate_reply(attempt, done))
 
     def _on_originate_reply(self, attempt: _Attempt, done: asyncio.Future[Any]) -> None:
         if done.cancelled() or done.exception() is not None:
             return  # the link went down; the resync decides
-        replies = done.result()
-        for message in replies if isinstance(replies, list) else [replies]:
-            headers = _plain(message)
+        for headers in plain_replies(done.result()):
             if header(headers, "Event") == "OriginateResponse":
                 self._originate_response(attempt, headers)
             elif header(headers, "Response") not in {"Success", ""}:
@@ -363,15 +263,6 @@ class AmiTelephony:
                 self._finish(attempt, CallResult.FAILED, detail)
 
     # ---- events ------------------------------------------------------------------------
-
-    def _guarded(self, handler: Callable[[Headers], None]) -> Callable[[Any, Any], None]:
-        def callback(_: Any, message: Any) -> None:
-            try:
-                handler(_plain(message))
-            except Exception:
-                self._log.exception("AMI event handler failed")
-
-        return callback
 
     def _attempt_of(self, headers: Headers) -> _Attempt | None:
         for key in ("Linkedid", "AttemptId", "Uniqueid"):
@@ -503,86 +394,19 @@ class AmiTelephony:
         except Exception:
             self._log.exception("report sink failed for %s", report.attempt_id)
 
-    # ---- link supervision --------------------------------------------------------------
+    # ---- after a (re)connect ----------------------------------------------------------
 
-    async def _supervise(self) -> None:
-        failures = 0
-        while not self._closing:
-            self._lost.clear()
-            if await self._connect_login_resync() and not self._lost.is_set():
-                failures = 0
-                self._ready.set()
-                self._log.info("AMI link up: logged in, resynced, %d live call(s)", len(self._live))
-                pinger = asyncio.create_task(self._ping_until_lost())
-                try:
-                    await self._lost.wait()
-                finally:
-                    self._ready.clear()
-                    pinger.cancel()
-                self._log.warning("AMI link lost; reconnecting")
-            failures += 1
-            await asyncio.sleep(reconnect_delay(failures, self._settings, self._rand))
-
-    async def _connect_login_resync(self) -> bool:
-        link = self._require_link()
-        try:
-            await asyncio.wait_for(link.open(), _ACTION_TIMEOUT_S)
-            await self._login()
-            await self._resync()
-        except (OSError, TimeoutError) as exc:
-            self._last_error = AmiUnavailable(
-                f"AMI {self._settings.host}:{self._settings.port}: {exc!r}"
-            )
-        except AmiUnavailable as exc:
-            self._last_error = exc
-        else:
-            self._last_error = None
-            return True
-        self._log.warning("AMI connect failed: %s", self._last_error)
-        link.abort()
-        return False
-
-    async def _action(self, action: dict[str, str]) -> list[dict[str, str | list[str]]]:
-        """Send and await the replies; a link lost meanwhile fails at once (panoramisk
-        leaves the action's future pending forever), not after the action timeout."""
-        future = self._action_future(action)
-        lost = asyncio.ensure_future(self._lost.wait())
-        try:
-            await asyncio.wait({future, lost}, timeout=_ACTION_TIMEOUT_S,
-                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
-        finally:
-            lost.cancel()
-        if not future.done():
-            future.cancel()
-            raise AmiUnavailable(f"AMI link lost or silent during {action['Action']}")
-        replies = future.result()
-        return [_plain(m) for m in (replies if isinstance(replies, list) else [replies])]
-
-    async def _login(self) -> None:
-        login = {
-            "Action": "Login",
-            "Username": self._settings.username,
-            "Secret": self._settings.secret,
-            "Events": "on",
-        }
-        (reply, *_) = await self._action(login)
-        if header(reply, "Response") != "Success":
-            raise AmiAuthError(f"AMI login refused: {header(reply, 'Message')}")
-
-    async def _resync(self) -> None:
-        """Learn which calls still live; settle the ones that ended while we were away."""
-        replies = await self._action({"Action": "CoreShowChannels"})
-        channels = [m for m in replies if header(m, "Event") == "CoreShowChannel"]
-        self._live = frozenset(header(m, "Linkedid") for m in channels) - {""}
+    async def _resync(self, live: frozenset[str]) -> None:
+        """Settle the calls that ended while we were away, then hear the devices again."""
         for attempt in list(self._attempts.values()):
-            if attempt.sent and attempt.request.attempt_id not in self._live:
+            if attempt.sent and attempt.request.attempt_id not in live:
                 await self._settle_vanished(attempt)
         if self._device_watches:
             await self._resync_devices()
 
     async def _resync_devices(self) -> None:
         """Device states may have changed while the link was down: hear them all again."""
-        for reply in await self._action({"Action": "DeviceStateList"}):
+        for reply in await self._link_supervisor.action({"Action": "DeviceStateList"}):
             try:
                 self._on_device_state(reply)
             except Exception:
@@ -606,28 +430,7 @@ class AmiTelephony:
         for offset in (0, 1):
             family = f"dialer-{(day + timedelta(days=offset)):%Y%m%d}"
             query = {"Action": "DBGet", "Family": family, "Key": attempt.request.attempt_id}
-            for reply in await self._action(query):
+            for reply in await self._link_supervisor.action(query):
                 if header(reply, "Event") == "DBGetResponse":
                     return facts_from_db_value(header(reply, "Val"))
         return CallFacts()
-
-    async def _ping_until_lost(self) -> None:
-        while True:
-            await asyncio.sleep(self._settings.ping_interval_s)
-            try:
-                await asyncio.wait_for(
-                    self._action_future({"Action": "Ping"}), self._settings.ping_timeout_s
-                )
-            except TimeoutError:
-                self._log.warning("AMI ping unanswered for %s s", self._settings.ping_timeout_s)
-                self.drop_link()
-                return
-
-    def _action_future(self, action: Mapping[str, Any]) -> asyncio.Future[Any]:
-        future: asyncio.Future[Any] = self._require_link().send_action(dict(action))
-        return future
-
-    def _require_link(self) -> _Link:
-        if self._link is None:
-            raise AmiUnavailable("AmiTelephony.start() was not called")
-        return self._link

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from campaigns.calls import CallReport, CallResult, OriginateRequest
+from dialer.ami.link import _Utf8Protocol
 from dialer.ami.results import (
     TABLE,
     CallFacts,
@@ -28,7 +29,6 @@ from dialer.ami.telephony import (
     AmiTelephony,
     InvalidRequest,
     _Attempt,
-    _Utf8Protocol,
     reconnect_delay,
 )
 
