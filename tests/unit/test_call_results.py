@@ -28,9 +28,9 @@ from dialer.ami.telephony import (
     AmiSettings,
     AmiTelephony,
     InvalidRequest,
-    _Attempt,
     reconnect_delay,
 )
+from dialer.ami.tracker import _Attempt
 
 ATTEMPT = "2f6e73db-ea7a-4b50-8a9e-7247c09ae12c"
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
