@@ -28,7 +28,8 @@ from panoramisk.ami_protocol import AMIProtocol
 from bench.common import Asterisk, Outcome, Row
 from bench.originate import Plan, bare_loop
 from campaigns.calls import CallReport, OriginateRequest
-from dialer.ami.telephony import AmiSettings, AmiTelephony, _Utf8Protocol
+from dialer.ami.link import _Utf8Protocol
+from dialer.ami.telephony import AmiSettings, AmiTelephony
 
 TARGET_SHARE = 0.5
 CHUNK = 1 << 16
@@ -79,7 +80,7 @@ async def _ours(chunks: list[bytes], attempts: list[str]) -> tuple[float, list[C
         request = OriginateRequest(attempt, "1", "1001", "+79160000011", "", 10, 5)
         telephony.adopt(request, at)
     await telephony.start()
-    supervisor = telephony._supervisor
+    supervisor = telephony._link_supervisor.task
     if supervisor is not None:
         supervisor.cancel()  # replay only: no connection to anything
     link = telephony._link

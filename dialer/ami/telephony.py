@@ -1,257 +1,69 @@
 """The AMI adapter: places agent-first calls through panoramisk and reports how each ended.
 
-``AmiTelephony`` implements ``dialer.dispatch.ports.Telephony``. It owns one AMI link: its own ping
-with a timeout (a silent link is aborted, which makes panoramisk reconnect), reconnects with
-capped exponential backoff and jitter, and after every (re)connect resyncs with
-CoreShowChannels before it dials again. Originate is never re-sent (it is in panoramisk's
-``forgetable_actions``), always ``Async: true`` with the dialer's ActionID and
-``ChannelId`` = attempt id, so Asterisk itself refuses a second live call with that id.
+``AmiTelephony`` implements ``dialer.dispatch.ports.Telephony`` as a façade over the parts
+of ``dialer/ami/``:
 
-Each request is reported exactly once to the sink. Events are matched by the attempt id
-(Uniqueid/Linkedid of every leg, and the ``DIALER_ATTEMPT`` channel variable). If the call
-ended while the link was down, the outcome comes from the AstDB record the dialplan writes;
-if there is none (the agent leg never answered, or Asterisk restarted), the attempt is
-reported FAILED with a detail saying the outcome was lost.
+    settings   AmiSettings, TLS, the reconnect backoff and the error family (re-exported here)
+    link       the one AMI link: own ping, reconnects with backoff, resync before dialling
+    dial_gate  every request value checked before anything reaches Asterisk
+    tracker    each attempt's events matched, its end classified, reported exactly once
+    devices    the agents' device states, matched to agents by template
+    results    the one table from telephony facts to a CallResult
+
+Originate is never re-sent (it is in panoramisk's ``forgetable_actions``), always
+``Async: true`` with the dialer's ActionID and ``ChannelId`` = attempt id, so Asterisk itself
+refuses a second live call with that id.
 
 Besides the reports, two plain callbacks describe agents: ``watch_agent_devices`` hears the
 device state of every device matching a template (``DeviceStateChange`` events, and the whole
 ``DeviceStateList`` after each (re)connect), ``watch_accepts`` hears each agent pressing 1.
 
-panoramisk types stop here. Errors raised by this module:
-
-    AmiError
-     ├── AmiConfigError (also ValueError)   bad settings: missing secret, unsafe template
-     ├── InvalidRequest (also dial_gate.InvalidRequest) a request value failed the gate
-     └── AmiUnavailable                     not connected and logged in within the time allowed
-          └── AmiAuthError                  Asterisk refused the login
+panoramisk types stop here and in ``link``. Errors raised by this module are ``AmiError``
+and its family, drawn in ``dialer.ami.settings``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import codecs
 import logging
 import random
-import ssl
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from panoramisk import Manager
-from panoramisk.ami_protocol import AMIProtocol
-
-from campaigns.calls import CallReport, CallResult, OriginateRequest
+from campaigns.calls import CallResult, OriginateRequest
 from dialer.ami import dial_gate
-from dialer.ami.results import (
-    ANSWERED_REASON,
-    CallFacts,
-    DeviceStatus,
-    DeviceTemplate,
-    Headers,
-    classify,
-    device_change,
-    facts_from_channel_variables,
-    facts_from_db_value,
-    facts_from_result_event,
-    header,
-    originate_reason,
+from dialer.ami.devices import DeviceCallback, DeviceWatches
+from dialer.ami.link import LinkSupervisor, _Link, plain_replies
+from dialer.ami.results import Headers
+from dialer.ami.settings import (
+    AmiAuthError,
+    AmiConfigError,
+    AmiError,
+    AmiSettings,
+    AmiUnavailable,
+    InvalidRequest,
+    reconnect_delay,
+    tls_context,
 )
+from dialer.ami.tracker import AcceptCallback, CallTracker, _Attempt
 from dialer.dispatch.ports import ReportSink
 from dialer.faults import crash_point
 
-_FORGETABLE = ("ping", "login", "originate", "coreshowchannels", "dbget", "redirect")
-_ACTION_TIMEOUT_S = 10.0
-
-DeviceCallback = Callable[[str, DeviceStatus], None]
-"""``(agent_id, status)``: the device of this agent changed state."""
-AcceptCallback = Callable[[str, str], None]
-"""``(attempt_id, agent_id)``: the agent accepted the call (pressed 1); the customer is dialled."""
-
-
-class AmiError(Exception):
-    """Anything the AMI adapter reports."""
-
-
-class AmiConfigError(AmiError, ValueError):
-    """The settings cannot work (missing secret, unsafe dial template)."""
-
-
-class InvalidRequest(AmiError, dial_gate.InvalidRequest):
-    """A request value would reach Asterisk unchecked; nothing was sent (``dial_gate``)."""
-
-
-class AmiUnavailable(AmiError):
-    """The AMI link is not up and logged in."""
-
-
-class AmiAuthError(AmiUnavailable):
-    """Asterisk refused the dialer's login."""
-
-
-def _check_template(template: str, placeholder: str) -> str:
-    try:
-        return dial_gate.check_template(template, placeholder)
-    except ValueError as exc:
-        raise AmiConfigError(str(exc)) from None
-
-
-@dataclass(frozen=True)
-class AmiSettings:
-    """How to reach Asterisk and how to dial. Secrets never appear in repr.
-
-    ``agent_channel``/``customer_channel`` are the defaults for requests that carry no
-    campaign template. In every template ``{number}`` becomes the number's digits without
-    the ``+`` (what carriers and dialplan patterns match).
-    """
-
-    host: str = "127.0.0.1"
-    port: int = 5038
-    username: str = "dialer"
-    secret: str = field(default="", repr=False)
-    ping_interval_s: float = 5.0
-    ping_timeout_s: float = 5.0
-    reconnect_min_s: float = 0.5
-    reconnect_max_s: float = 30.0
-    ready_timeout_s: float = 30.0
-    agent_ring_timeout_s: int = 20
-    agent_channel: str = "PJSIP/{agent}"
-    customer_channel: str = "PJSIP/{number}@trunk"
-    context: str = "dialer-agent"
-    voice_accept: bool = False
-    tls: bool = False  # AMI over TLS (manager.conf tlsenable); the server's certificate is
-    tls_ca_file: str = ""  # checked against this CA file, else the system's CAs,
-    tls_verify: bool = True  # unless verification is explicitly turned off
-
-    def __post_init__(self) -> None:
-        if not self.secret:
-            raise AmiConfigError("the AMI secret is empty")
-        if (self.tls_ca_file or not self.tls_verify) and not self.tls:
-            raise AmiConfigError("tls_ca_file and tls_verify need tls = true")
-        if self.ping_interval_s + self.ping_timeout_s > 20:  # noqa: PLR2004 - the promise
-            raise AmiConfigError("a silent link must be detected within 20 s")
-        _check_template(self.agent_channel, "{agent}")
-        _check_template(self.customer_channel, "{number}")
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> AmiSettings:
-        """CALLBACK_DIALER_AMI_{HOST,PORT,USER,SECRET,SECRET_FILE} and the dial templates
-        CALLBACK_DIALER_{AGENT,CUSTOMER}_CHANNEL; ``overrides`` win."""
-        values: dict[str, Any] = {}
-        pairs = (
-            ("host", "CALLBACK_DIALER_AMI_HOST"),
-            ("username", "CALLBACK_DIALER_AMI_USER"),
-            ("secret", "CALLBACK_DIALER_AMI_SECRET"),
-            ("agent_channel", "CALLBACK_DIALER_AGENT_CHANNEL"),
-            ("customer_channel", "CALLBACK_DIALER_CUSTOMER_CHANNEL"),
-        )
-        values.update({name: environ[key] for name, key in pairs if environ.get(key)})
-        if environ.get("CALLBACK_DIALER_AMI_PORT"):
-            values["port"] = int(environ["CALLBACK_DIALER_AMI_PORT"])
-        secret_file = environ.get("CALLBACK_DIALER_AMI_SECRET_FILE")
-        if secret_file and "secret" not in values:
-            values["secret"] = Path(secret_file).read_text(encoding="utf-8").strip()
-        values.update(overrides)
-        return cls(**values)
-
-
-def tls_context(settings: AmiSettings) -> ssl.SSLContext | None:
-    """The client TLS context for ``settings`` (None: plain TCP). Verification and the host
-    name check are on unless ``tls_verify`` is false."""
-    if not settings.tls:
-        return None
-    try:
-        context = ssl.create_default_context(cafile=settings.tls_ca_file or None)
-    except (OSError, ssl.SSLError) as exc:
-        raise AmiConfigError(f"tls_ca_file {settings.tls_ca_file!r}: {exc}") from exc
-    if not settings.tls_verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-def reconnect_delay(failures: int, settings: AmiSettings, rand: random.Random) -> float:
-    """Capped exponential backoff with jitter: between half and all of min*2^(n-1)."""
-    ceiling = min(settings.reconnect_max_s, settings.reconnect_min_s * 2.0 ** max(failures - 1, 0))
-    return ceiling * (0.5 + rand.random() / 2)
-
-
-class _Utf8Protocol(AMIProtocol):  # type: ignore[misc]
-    """panoramisk's protocol with an incremental decoder, so a Cyrillic character split
-    across two reads is not dropped; a repeated ``Event`` or ``ActionID`` header (on which
-    panoramisk raises) keeps its first value, and any other message panoramisk cannot
-    handle is logged and skipped instead of dropping the rest of the read and the link."""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-
-    def data_received(self, data: bytes) -> None:
-        complete = self._decoder.decode(data)
-        if complete:
-            super().data_received(complete.encode("utf-8"))
-
-    def handle_message(self, message: Any) -> None:
-        for key in ("event", "actionid"):  # panoramisk expects one value of each
-            value = message.get(key)
-            if isinstance(value, list):
-                message[key] = value[0] if value else ""
-        try:
-            super().handle_message(message)
-        except Exception:
-            logging.getLogger("dialer.ami_").exception("malformed AMI message skipped")
-
-
-class _Link(Manager):  # type: ignore[misc]
-    """panoramisk's Manager whose reconnects are decided by the adapter, not by a timer."""
-
-    def __init__(self, on_lost: Callable[[], None], **config: Any) -> None:
-        super().__init__(**config)
-        self._on_lost = on_lost
-
-    def connect(self, *_: Any, **__: Any) -> None:
-        """panoramisk calls this to reconnect; tell the adapter instead."""
-        self._on_lost()
-
-    def connection_lost(self, exc: Any) -> None:
-        """Tell the adapter at once, so nothing is written to the dead transport."""
-        self._on_lost()
-        super().connection_lost(exc)
-
-    def open(self) -> asyncio.Task[Any]:
-        task: asyncio.Task[Any] = Manager.connect(self)
-        return task
-
-    def abort(self) -> None:
-        protocol = getattr(self, "protocol", None)
-        transport = getattr(protocol, "transport", None)
-        if transport is not None:
-            transport.abort()
-
-
-@dataclass
-class _Attempt:
-    request: OriginateRequest
-    started_at: datetime
-    facts: CallFacts = field(default_factory=CallFacts)
-    sent: bool = False
-    hung_up: bool = False
-    voice_accepted: bool = False  # a Redirect to `accept` was sent: never send a second
-    answered_at: datetime | None = None
-    channel: str = ""
-    sent_at: float | None = None  # monotonic seconds when the Originate went out
-    first_event_seen: bool = False
-
-    @property
-    def action_id(self) -> str:
-        return f"dialer-{self.request.attempt_id}"
-
-
-def _plain(message: Any) -> dict[str, str | list[str]]:
-    """A panoramisk Message as a plain dict (library types stop here)."""
-    return {str(k): v for k, v in dict(message).items()}
+__all__ = [
+    "AcceptCallback",
+    "AmiAuthError",
+    "AmiConfigError",
+    "AmiError",
+    "AmiSettings",
+    "AmiTelephony",
+    "AmiUnavailable",
+    "DeviceCallback",
+    "InvalidRequest",
+    "reconnect_delay",
+    "tls_context",
+]
 
 
 class AmiTelephony:
@@ -271,23 +83,30 @@ class AmiTelephony:
         sent to the first answer about it: the agent channel's Newchannel, else the
         OriginateResponse (the /metrics histogram)."""
         self._settings = settings
-        self._on_latency = on_originate_latency
-        self._monotonic = monotonic
-        self._sink = sink
-        self._clock = clock
-        self._rand = rand or random.Random()
-        self._log = logging.getLogger("dialer.ami_")
-        self._attempts: dict[str, _Attempt] = {}
+        log = logging.getLogger("dialer.ami_")
+        calls = CallTracker(
+            settings,
+            sink,
+            clock=clock,
+            monotonic=monotonic,
+            on_latency=on_originate_latency,
+            log=log,
+        )
+        self._calls = calls
+        self._devices = DeviceWatches(log)
+        self._link_supervisor = LinkSupervisor(
+            settings, resync=self._resync, rand=rand or random.Random(), log=log
+        )
+        self._link: _Link | None = None  # once started; the voice accept's Redirect uses it
         self._tasks: set[asyncio.Task[None]] = set()
-        self._ready = asyncio.Event()
-        self._lost = asyncio.Event()
-        self._closing = False
-        self._last_error: AmiUnavailable | None = None
-        self._live: frozenset[str] = frozenset()
-        self._link: _Link | None = None
-        self._supervisor: asyncio.Task[None] | None = None
-        self._device_watches: list[tuple[DeviceTemplate, DeviceCallback]] = []
-        self._accept_watches: list[AcceptCallback] = []
+        # The tracker's attempts and handlers under the adapter's names: ``start`` registers
+        # them, and the tests replaying recorded traces feed events through them.
+        self._attempts = calls.attempts
+        self._on_originate_response: Callable[[Headers], None] = calls.on_originate_response
+        self._on_user_event: Callable[[Headers], None] = calls.on_user_event
+        self._on_dial_end: Callable[[Headers], None] = calls.on_dial_end
+        self._on_hangup: Callable[[Headers], None] = calls.on_hangup
+        self._on_device_state: Callable[[Headers], None] = self._devices.on_device_state
 
     # ---- lifecycle ---------------------------------------------------------------------
 
@@ -295,99 +114,72 @@ class AmiTelephony:
         """Take over an attempt a previous process sent (after a crash), before ``start``:
         the first resync finds it live on Asterisk by ChannelId, or settles it from the
         AstDB record the dialplan wrote; either way it is reported once, as usual."""
-        self._attempts[request.attempt_id] = _Attempt(request, started_at=started_at, sent=True)
+        self._calls.adopt(request, started_at)
 
     async def start(self) -> None:
         """Create the link on the running loop and start connecting (returns at once)."""
-        loop = asyncio.get_running_loop()
-        link = _Link(
-            self._link_lost,
-            loop=loop,
-            host=self._settings.host,
-            port=self._settings.port,
-            ssl=tls_context(self._settings),
-            encoding="utf8",
-            protocol_factory=_Utf8Protocol,
-            forgetable_actions=_FORGETABLE,
-            reconnect_timeout=0,
-            ping_delay=10**7,  # panoramisk's own pinger ignores replies; ours does not
-            ping_interval=10**7,
-            log=self._log,
-        )
-        for name, handler in (
-            ("OriginateResponse", self._on_originate_response),
-            ("Newchannel", self._on_new_channel),
-            ("UserEvent", self._on_user_event),
-            ("DialEnd", self._on_dial_end),
-            ("Hangup", self._on_hangup),
-            ("ChannelTalkingStart", self._on_talking),
-            ("DeviceStateChange", self._on_device_state),
-        ):
-            link.register_event(name, self._guarded(handler))
-        self._link = link
-        self._supervisor = asyncio.create_task(self._supervise())
-
-    def _link_lost(self) -> None:
-        self._ready.clear()  # before the supervisor wakes: no Originate on a dead link
-        self._lost.set()
+        handlers = {
+            "OriginateResponse": self._on_originate_response,
+            "Newchannel": self._calls.on_new_channel,
+            "UserEvent": self._on_user_event,
+            "DialEnd": self._on_dial_end,
+            "Hangup": self._on_hangup,
+            "ChannelTalkingStart": self._on_talking,
+            "DeviceStateChange": self._on_device_state,
+        }
+        self._link = self._link_supervisor.start(handlers)
 
     async def close(self) -> None:
-        self._closing = True
-        self._ready.clear()
-        for task in [self._supervisor, *self._tasks]:
-            if task is not None:
-                task.cancel()
-        if self._link is not None:
-            self._link.close()
+        for task in self._tasks:
+            task.cancel()
+        self._link_supervisor.close()
 
     @property
     def ready(self) -> bool:
         """Connected, logged in and resynced: safe to dial."""
-        return self._ready.is_set()
+        return self._link_supervisor.ready
 
     async def wait_ready(self, timeout_s: float | None = None) -> None:
         """Wait until ``ready``; raise AmiUnavailable (or AmiAuthError) after ``timeout_s``."""
-        wait = self._settings.ready_timeout_s if timeout_s is None else timeout_s
-        try:
-            await asyncio.wait_for(self._ready.wait(), wait)
-        except TimeoutError:
-            raise self._last_error or AmiUnavailable(f"AMI not ready after {wait} s") from None
+        await self._link_supervisor.wait_ready(timeout_s)
 
     def live_attempts(self) -> frozenset[str]:
         """Attempt ids (Linkedids) that had live channels at the last resync, including calls
         this process did not start (e.g. before a dialer restart)."""
-        return self._live
+        return self._link_supervisor.live
 
     def pending_attempts(self) -> frozenset[str]:
         """Attempts originated by this adapter and not reported yet."""
-        return frozenset(self._attempts)
+        return frozenset(self._calls.attempts)
 
     def watch_agent_devices(self, template: str, callback: DeviceCallback) -> None:
         """Call ``callback(agent_id, status)`` for every state change of a device matching
         ``template`` (``{agent}`` once: the campaign's ``PJSIP/{agent}``, or a custom device
         such as ``Custom:agent{agent}``), and for each such device after every (re)connect.
         Needs ``res_manager_devicestate`` loaded in Asterisk."""
-        self._device_watches.append((DeviceTemplate(template), callback))
+        self._devices.watch(template, callback)
 
     def watch_accepts(self, callback: AcceptCallback) -> None:
         """Call ``callback(attempt_id, agent_id)`` when an agent of this adapter's calls
         accepts (the dialplan's ``DialerAccepted``)."""
-        self._accept_watches.append(callback)
+        self._calls.accept_watches.append(callback)
 
     def drop_link(self) -> None:
         """Abort the transport as a dead link would (used by the ping and by tests)."""
-        if self._link is not None:
-            self._link.abort()
+        self._link_supervisor.drop()
+
+    async def _resync(self, live: frozenset[str]) -> None:
+        """After each (re)connect, before dialling again: settle the calls that ended while
+        the link was down, then hear every watched device's state again."""
+        await self._calls.settle_vanished(live, self._link_supervisor.action)
+        await self._devices.resync(self._link_supervisor.action)
 
     # ---- originate ---------------------------------------------------------------------
 
     def originate(self, request: OriginateRequest) -> None:
         """Check the request, then dial in the background; the sink hears the end."""
         action = self._originate_action(request)
-        if request.attempt_id in self._attempts:
-            raise InvalidRequest(f"attempt {request.attempt_id} is already in progress")
-        attempt = _Attempt(request, started_at=self._clock())
-        self._attempts[request.attempt_id] = attempt
+        attempt = self._calls.begin(request)
         task = asyncio.get_running_loop().create_task(self._dial(attempt, action))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -432,292 +224,22 @@ class AmiTelephony:
             while not self.ready:  # lost again between the wake-up and now
                 await self.wait_ready()
         except AmiUnavailable as exc:
-            self._finish(attempt, CallResult.FAILED, f"not dialled: {exc}")
+            self._calls.finish(attempt, CallResult.FAILED, f"not dialled: {exc}")
             return
-        attempt.sent = True
-        attempt.sent_at = self._monotonic()
-        future = self._action_future(action)
+        self._calls.mark_sent(attempt)
+        future = self._link_supervisor.send(action)
         crash_point("originating")
         future.add_done_callback(lambda done: self._on_originate_reply(attempt, done))
 
     def _on_originate_reply(self, attempt: _Attempt, done: asyncio.Future[Any]) -> None:
         if done.cancelled() or done.exception() is not None:
             return  # the link went down; the resync decides
-        replies = done.result()
-        for message in replies if isinstance(replies, list) else [replies]:
-            headers = _plain(message)
-            if header(headers, "Event") == "OriginateResponse":
-                self._originate_response(attempt, headers)
-            elif header(headers, "Response") not in {"Success", ""}:
-                detail = f"Originate refused: {header(headers, 'Message')}"
-                self._finish(attempt, CallResult.FAILED, detail)
-
-    # ---- events ------------------------------------------------------------------------
-
-    def _guarded(self, handler: Callable[[Headers], None]) -> Callable[[Any, Any], None]:
-        def callback(_: Any, message: Any) -> None:
-            try:
-                handler(_plain(message))
-            except Exception:
-                self._log.exception("AMI event handler failed")
-
-        return callback
-
-    def _attempt_of(self, headers: Headers) -> _Attempt | None:
-        for key in ("Linkedid", "AttemptId", "Uniqueid"):
-            attempt = self._attempts.get(header(headers, key))
-            if attempt is not None:
-                return attempt
-        action_id = header(headers, "ActionID").removeprefix("dialer-")
-        return self._attempts.get(action_id)
-
-    def _on_originate_response(self, headers: Headers) -> None:
-        attempt = self._attempt_of(headers)
-        if attempt is not None:
-            self._originate_response(attempt, headers)
-
-    def _on_new_channel(self, headers: Headers) -> None:
-        attempt = self._attempt_of(headers)
-        if attempt is not None:
-            crash_point("agent_ringing")
-            self._first_event(attempt)
-
-    def _first_event(self, attempt: _Attempt) -> None:
-        if attempt.first_event_seen or attempt.sent_at is None:
-            return
-        attempt.first_event_seen = True
-        if self._on_latency is not None:
-            self._on_latency(max(0.0, self._monotonic() - attempt.sent_at))
-
-    def _originate_response(self, attempt: _Attempt, headers: Headers) -> None:
-        self._first_event(attempt)
-        attempt.facts = attempt.facts.merged(CallFacts(originate_reason=originate_reason(headers)))
-        attempt.channel = header(headers, "Channel") or attempt.channel
-        if attempt.facts.originate_reason != ANSWERED_REASON or attempt.hung_up:
-            self._finish_classified(attempt)
-
-    def _on_user_event(self, headers: Headers) -> None:
-        attempt = self._attempt_of(headers)
-        if attempt is None:
-            return
-        name = header(headers, "UserEvent")
-        if name == "DialerResult":
-            attempt.facts = attempt.facts.merged(facts_from_result_event(headers))
-        elif name == "DialerRecording":
-            recording = CallFacts(recording=header(headers, "Recording") or None)
-            attempt.facts = attempt.facts.merged(recording)
-        elif name == "DialerAgentAnswered":
-            attempt.facts = attempt.facts.merged(CallFacts(originate_reason=ANSWERED_REASON))
-            attempt.channel = header(headers, "Channel")
-        elif name == "DialerAccepted":
-            for accepted in self._accept_watches:
-                accepted(attempt.request.attempt_id, attempt.request.agent)
-
-    def _on_device_state(self, headers: Headers) -> None:
-        change = device_change(headers)
-        if change is None:
-            return
-        for template, callback in self._device_watches:
-            agent = template.agent(change.device)
-            if agent is not None:
-                callback(agent, change.status)
-
-    def _on_dial_end(self, headers: Headers) -> None:
-        attempt = self._attempt_of(headers)
-        # The agent leg is the caller of the customer's Dial (the Originate's own DialEnd
-        # has no caller channel).
-        is_customer_dial = attempt is not None and header(headers, "Uniqueid") == (
-            attempt.request.attempt_id
-        )
-        if attempt is not None and is_customer_dial and header(headers, "DialStatus") == "ANSWER":
-            attempt.answered_at = self._clock()
-            crash_point("bridged")
-
-    def _on_hangup(self, headers: Headers) -> None:
-        attempt = self._attempt_of(headers)
-        if attempt is None or header(headers, "Uniqueid") != attempt.request.attempt_id:
-            return
-        attempt.hung_up = True
-        attempt.facts = facts_from_channel_variables(headers).merged(attempt.facts)
-        if attempt.facts.known:
-            self._finish_classified(attempt)
-        # else: the agent leg died before answering; the OriginateResponse will say why
+        self._calls.on_originate_reply(attempt, plain_replies(done.result()))
 
     def _on_talking(self, headers: Headers) -> None:
-        attempt = self._attempt_of(headers)
-        if (
-            not self._settings.voice_accept
-            or attempt is None
-            or header(headers, "Uniqueid") != attempt.request.attempt_id
-            or attempt.facts.stage is not None
-            or attempt.voice_accepted
-            or self._link is None
-        ):
-            return
-        attempt.voice_accepted = True
-        self._link.send_action(
-            {
-                "Action": "Redirect",
-                "Channel": header(headers, "Channel"),
-                "Context": self._settings.context,
-                "Exten": "accept",
-                "Priority": "1",
-            }
-        )
-
-    # ---- reports -----------------------------------------------------------------------
-
-    def _finish_classified(self, attempt: _Attempt, lost: str = "") -> None:
-        result, why = classify(attempt.facts)
-        self._finish(attempt, result, f"{lost}{why}")
-
-    def _finish(self, attempt: _Attempt, result: CallResult, detail: str) -> None:
-        if self._attempts.pop(attempt.request.attempt_id, None) is None:
-            return  # already reported
-        ended_at = self._clock()
-        answered_at = None
-        if result is CallResult.ANSWERED:
-            answered_at = attempt.answered_at
-            if answered_at is None and attempt.facts.answered_ms is not None:
-                answered_at = ended_at - timedelta(milliseconds=attempt.facts.answered_ms)
-        report = CallReport(
-            attempt_id=attempt.request.attempt_id,
-            result=result,
-            ended_at=ended_at,
-            answered_at=answered_at,
-            recording=attempt.facts.recording if result is CallResult.ANSWERED else None,
-            detail=detail,
-        )
-        try:
-            self._sink(report)
-        except Exception:
-            self._log.exception("report sink failed for %s", report.attempt_id)
-
-    # ---- link supervision --------------------------------------------------------------
-
-    async def _supervise(self) -> None:
-        failures = 0
-        while not self._closing:
-            self._lost.clear()
-            if await self._connect_login_resync() and not self._lost.is_set():
-                failures = 0
-                self._ready.set()
-                self._log.info("AMI link up: logged in, resynced, %d live call(s)", len(self._live))
-                pinger = asyncio.create_task(self._ping_until_lost())
-                try:
-                    await self._lost.wait()
-                finally:
-                    self._ready.clear()
-                    pinger.cancel()
-                self._log.warning("AMI link lost; reconnecting")
-            failures += 1
-            await asyncio.sleep(reconnect_delay(failures, self._settings, self._rand))
-
-    async def _connect_login_resync(self) -> bool:
-        link = self._require_link()
-        try:
-            await asyncio.wait_for(link.open(), _ACTION_TIMEOUT_S)
-            await self._login()
-            await self._resync()
-        except (OSError, TimeoutError) as exc:
-            self._last_error = AmiUnavailable(
-                f"AMI {self._settings.host}:{self._settings.port}: {exc!r}"
-            )
-        except AmiUnavailable as exc:
-            self._last_error = exc
-        else:
-            self._last_error = None
-            return True
-        self._log.warning("AMI connect failed: %s", self._last_error)
-        link.abort()
-        return False
-
-    async def _action(self, action: dict[str, str]) -> list[dict[str, str | list[str]]]:
-        """Send and await the replies; a link lost meanwhile fails at once (panoramisk
-        leaves the action's future pending forever), not after the action timeout."""
-        future = self._action_future(action)
-        lost = asyncio.ensure_future(self._lost.wait())
-        try:
-            await asyncio.wait({future, lost}, timeout=_ACTION_TIMEOUT_S,
-                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
-        finally:
-            lost.cancel()
-        if not future.done():
-            future.cancel()
-            raise AmiUnavailable(f"AMI link lost or silent during {action['Action']}")
-        replies = future.result()
-        return [_plain(m) for m in (replies if isinstance(replies, list) else [replies])]
-
-    async def _login(self) -> None:
-        login = {
-            "Action": "Login",
-            "Username": self._settings.username,
-            "Secret": self._settings.secret,
-            "Events": "on",
-        }
-        (reply, *_) = await self._action(login)
-        if header(reply, "Response") != "Success":
-            raise AmiAuthError(f"AMI login refused: {header(reply, 'Message')}")
-
-    async def _resync(self) -> None:
-        """Learn which calls still live; settle the ones that ended while we were away."""
-        replies = await self._action({"Action": "CoreShowChannels"})
-        channels = [m for m in replies if header(m, "Event") == "CoreShowChannel"]
-        self._live = frozenset(header(m, "Linkedid") for m in channels) - {""}
-        for attempt in list(self._attempts.values()):
-            if attempt.sent and attempt.request.attempt_id not in self._live:
-                await self._settle_vanished(attempt)
-        if self._device_watches:
-            await self._resync_devices()
-
-    async def _resync_devices(self) -> None:
-        """Device states may have changed while the link was down: hear them all again."""
-        for reply in await self._action({"Action": "DeviceStateList"}):
-            try:
-                self._on_device_state(reply)
-            except Exception:
-                self._log.exception("device state callback failed")
-
-    async def _settle_vanished(self, attempt: _Attempt) -> None:
-        stored = await self._stored_facts(attempt)
-        attempt.facts = attempt.facts.merged(stored)
-        # Only the dialplan's result (stage) says how the call ended; an OriginateResponse
-        # heard earlier (the agent answered) does not, so without a record it is lost.
-        if attempt.facts.stage is not None:
-            self._finish_classified(attempt, lost="ended while AMI was down: ")
-        else:
-            detail = "call ended while AMI was down and left no record; outcome lost"
-            self._finish(attempt, CallResult.FAILED, detail)
-
-    async def _stored_facts(self, attempt: _Attempt) -> CallFacts:
-        day = (
-            attempt.started_at.astimezone(UTC) if attempt.started_at.tzinfo else attempt.started_at
-        )
-        for offset in (0, 1):
-            family = f"dialer-{(day + timedelta(days=offset)):%Y%m%d}"
-            query = {"Action": "DBGet", "Family": family, "Key": attempt.request.attempt_id}
-            for reply in await self._action(query):
-                if header(reply, "Event") == "DBGetResponse":
-                    return facts_from_db_value(header(reply, "Val"))
-        return CallFacts()
-
-    async def _ping_until_lost(self) -> None:
-        while True:
-            await asyncio.sleep(self._settings.ping_interval_s)
-            try:
-                await asyncio.wait_for(
-                    self._action_future({"Action": "Ping"}), self._settings.ping_timeout_s
-                )
-            except TimeoutError:
-                self._log.warning("AMI ping unanswered for %s s", self._settings.ping_timeout_s)
-                self.drop_link()
-                return
-
-    def _action_future(self, action: Mapping[str, Any]) -> asyncio.Future[Any]:
-        future: asyncio.Future[Any] = self._require_link().send_action(dict(action))
-        return future
-
-    def _require_link(self) -> _Link:
+        """Voice accept: the agent spoke first, so redirect the agent leg to ``accept``."""
         if self._link is None:
-            raise AmiUnavailable("AmiTelephony.start() was not called")
-        return self._link
+            return
+        redirect = self._calls.voice_accept(headers)
+        if redirect is not None:
+            self._link.send_action(redirect)

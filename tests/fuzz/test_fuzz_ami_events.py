@@ -15,13 +15,14 @@ from hypothesis import strategies as st
 from local_services import free_port
 
 from campaigns.calls import CallReport, OriginateRequest
+from dialer.ami.link import _Utf8Protocol
 from dialer.ami.results import (
     facts_from_channel_variables,
     facts_from_db_value,
     facts_from_result_event,
     originate_reason,
 )
-from dialer.ami.telephony import AmiSettings, AmiTelephony, _Utf8Protocol
+from dialer.ami.telephony import AmiSettings, AmiTelephony
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 ATTEMPTS = ("0a1b2c3d-0000-4000-8000-000000000001", "0a1b2c3d-0000-4000-8000-000000000002")

@@ -15,7 +15,8 @@ from campaigns.orders import Order
 from campaigns.screening import Screening, Verdict
 from campaigns.settings import CallingWindow, CampaignSettings
 from dialer.ami.results import DeviceChange, DeviceStatus, DeviceTemplate, device_change
-from dialer.ami.telephony import AmiSettings, AmiTelephony, InvalidRequest, _Attempt
+from dialer.ami.telephony import AmiSettings, AmiTelephony, InvalidRequest
+from dialer.ami.tracker import _Attempt
 from dialer.dispatch.agents import AgentPool
 from dialer.dispatch.dispatcher import Dispatcher
 from dialer.dispatch.memory_store import MemoryOrderStore

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from campaigns.calls import CallReport, CallResult, OriginateRequest
+from dialer.ami.link import _Utf8Protocol
 from dialer.ami.results import (
     TABLE,
     CallFacts,
@@ -27,10 +28,9 @@ from dialer.ami.telephony import (
     AmiSettings,
     AmiTelephony,
     InvalidRequest,
-    _Attempt,
-    _Utf8Protocol,
     reconnect_delay,
 )
+from dialer.ami.tracker import _Attempt
 
 ATTEMPT = "2f6e73db-ea7a-4b50-8a9e-7247c09ae12c"
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
