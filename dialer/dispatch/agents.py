@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 DEVICE_UNAVAILABLE = "устройство недоступно"
+NO_RESULT = "нет результата по заказу {order}"  # the pause after a result never given
 
 
 class AgentError(Exception):
@@ -42,6 +43,8 @@ class Agent:
     calls: int = 0
     last_call_ended_at: datetime | None = None
     device_unavailable: bool = False
+    owes_result: str | None = None  # the order whose result this agent still has to give
+    wrap_until: datetime | None = None  # when the wrap-up (or the wait for a result) ends
 
 
 class AgentPool:
@@ -49,14 +52,24 @@ class AgentPool:
     so the longest-idle agent is taken first in O(log n)."""
 
     def __init__(
-        self, agent_ids: Iterable[str], now: datetime, *, wrap_up_s: int, miss_pause_after: int
+        self,
+        agent_ids: Iterable[str],
+        now: datetime,
+        *,
+        wrap_up_s: int,
+        miss_pause_after: int,
+        wrap_up_max_s: int | None = None,
     ) -> None:
+        """``wrap_up_max_s``: results come from the agents, so an agent whose call was
+        answered is offered nothing until it gives the result or this runs out (then it is
+        paused with ``NO_RESULT``). None: results come by themselves (the plain wrap-up)."""
         self._agents = {a: Agent(a, AgentState.IDLE, now) for a in agent_ids}
         self._idle: list[tuple[datetime, str]] = [(now, a) for a in sorted(self._agents)]
         heapq.heapify(self._idle)
         self._idle_n = len(self._agents)
         self._wrap: list[tuple[datetime, str]] = []
         self._wrap_up = timedelta(seconds=wrap_up_s)
+        self._wrap_up_max = None if wrap_up_max_s is None else timedelta(seconds=wrap_up_max_s)
         self._miss_pause_after = miss_pause_after
         self._changed: set[str] = set()
 
@@ -101,7 +114,7 @@ class AgentPool:
         else:
             self._set(agent_id, state, since)
         if state is AgentState.WRAP_UP:
-            heapq.heappush(self._wrap, (since + self._wrap_up, agent_id))
+            self._wrap_up_until(agent, since + self._wrap_up)
         if state in (AgentState.RINGING, AgentState.ON_CALL):
             agent.busy_from = since
         self._changed.discard(agent_id)
@@ -130,8 +143,11 @@ class AgentPool:
     def connected(self, agent_id: str, now: datetime) -> None:
         self._set(agent_id, AgentState.ON_CALL, now)
 
-    def release(self, agent_id: str, now: datetime, *, missed: bool) -> None:
-        """The agent's call ended. ``missed``: the agent did not press 1 or answer."""
+    def release(
+        self, agent_id: str, now: datetime, *, missed: bool, owes: str | None = None
+    ) -> None:
+        """The agent's call ended. ``missed``: the agent did not press 1 or answer.
+        ``owes``: the call was answered and order ``owes`` waits for this agent's result."""
         agent = self.get(agent_id)
         if agent.busy_from is not None:
             agent.busy_seconds += (now - agent.busy_from).total_seconds()
@@ -145,11 +161,24 @@ class AgentPool:
         elif agent.device_unavailable:
             self._set(agent_id, AgentState.PAUSED, now)
             agent.paused_reason = DEVICE_UNAVAILABLE
+        elif owes is not None and self._wrap_up_max is not None:
+            self._set(agent_id, AgentState.WRAP_UP, now)
+            agent.owes_result = owes
+            self._wrap_up_until(agent, now + self._wrap_up_max)
         elif missed or not self._wrap_up:
             self._set(agent_id, AgentState.IDLE, now)
         else:
             self._set(agent_id, AgentState.WRAP_UP, now)
-            heapq.heappush(self._wrap, (now + self._wrap_up, agent_id))
+            self._wrap_up_until(agent, now + self._wrap_up)
+
+    def result_given(self, order_id: str, now: datetime) -> None:
+        """The result of ``order_id`` is in: the agent who owed it ends its wrap-up when
+        the plain one would have (``wrap_up_s`` after the call), or at once if that passed."""
+        for agent in self._agents.values():
+            if agent.owes_result == order_id and agent.state is AgentState.WRAP_UP:
+                agent.owes_result = None
+                self._wrap_up_until(agent, max(now, agent.since + self._wrap_up))
+                self._finish_wrap_ups(now)
 
     def pause(self, agent_id: str, now: datetime, reason: str) -> None:
         agent = self.get(agent_id)
@@ -205,15 +234,31 @@ class AgentPool:
 
     def next_free_at(self) -> datetime | None:
         """When the earliest wrap-up ends, for the dispatcher's wake-up."""
-        while self._wrap and self._agents[self._wrap[0][1]].state is not AgentState.WRAP_UP:
+        while self._wrap and not self._current(*self._wrap[0]):
             heapq.heappop(self._wrap)
         return self._wrap[0][0] if self._wrap else None
+
+    def _wrap_up_until(self, agent: Agent, until: datetime) -> None:
+        agent.wrap_until = until
+        heapq.heappush(self._wrap, (until, agent.id))
+
+    def _current(self, at: datetime, agent_id: str) -> bool:
+        """A wrap-up heap entry still in force (not superseded by a later one)."""
+        agent = self._agents[agent_id]
+        return agent.state is AgentState.WRAP_UP and agent.wrap_until == at
 
     def _finish_wrap_ups(self, now: datetime) -> None:
         while self._wrap and self._wrap[0][0] <= now:
             at, agent_id = heapq.heappop(self._wrap)
-            if self._agents[agent_id].state is AgentState.WRAP_UP:
+            if not self._current(at, agent_id):
+                continue
+            agent = self._agents[agent_id]
+            if agent.owes_result is None:
                 self._set(agent_id, AgentState.IDLE, at)
+                continue
+            self._set(agent_id, AgentState.PAUSED, at)  # never silently lost: ops see both
+            agent.paused_reason = NO_RESULT.format(order=agent.owes_result)
+            agent.owes_result = None
 
     def _peek_idle(self) -> str | None:
         while self._idle:
