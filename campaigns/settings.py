@@ -80,6 +80,7 @@ class CampaignSettings:
     agent_accept_timeout_s: int = 10
     talk_time_s: int = 90
     wrap_up_s: int = 10
+    wrap_up_max_s: int = 180  # an answered call longer without its result: «нет результата»
     agent_miss_pause_after: int = 3
     language: str = "ru"
     agent_channel_template: str = "PJSIP/{agent}"
@@ -91,6 +92,11 @@ class CampaignSettings:
     def __post_init__(self) -> None:
         if not self.intake_statuses:
             raise ValueError("intake_statuses: at least one status, or no order is ever taken")
+        if self.wrap_up_max_s < max(1, self.wrap_up_s):
+            raise ValueError(
+                f"wrap_up_max_s must be at least wrap_up_s ({self.wrap_up_s}) and 1, "
+                f"got {self.wrap_up_max_s}"
+            )
         if not 0 <= self.duplicate_window_days <= MAX_DUPLICATE_WINDOW_DAYS:
             raise ValueError(
                 f"duplicate_window_days must be 0 to {MAX_DUPLICATE_WINDOW_DAYS} "

@@ -5,6 +5,7 @@ script says it per order; any other CRM: confirmed)."""
 from __future__ import annotations
 
 from campaigns.dispositions import Disposition, DispositionKind
+from campaigns.settings import CampaignSettings
 from crm_adapter.demo import DemoCrm
 from crm_adapter.port import CrmAdapter
 
@@ -19,6 +20,11 @@ class AutoDisposition:
     @property
     def enabled(self) -> bool:
         return self._mode != "none"
+
+    def result_wait_s(self, campaign: CampaignSettings) -> int | None:
+        """How long an agent whose call was answered waits, offered nothing, for its own
+        result (``wrap_up_max_s``); None when the results come by themselves."""
+        return None if self.enabled else campaign.wrap_up_max_s
 
     def __call__(self, order_id: str) -> Disposition | None:
         if self._mode == "confirmed" or (self._mode == "scripted" and self._script is None):

@@ -91,7 +91,8 @@ class SlotFactory:
         name, campaign, now = served.server.name, self._campaign, self._clock()
         agents = campaign.agents if served.server.agents is None else served.server.agents
         pool = AgentPool(agents, now, wrap_up_s=campaign.wrap_up_s,
-                         miss_pause_after=campaign.agent_miss_pause_after)  # fmt: skip
+                         miss_pause_after=campaign.agent_miss_pause_after,
+                         wrap_up_max_s=self._auto.result_wait_s(campaign))  # fmt: skip
         store = SqlOrderStore(self._engine, campaign=campaign.name, node=self._settings.node,
                               lease=timedelta(seconds=self._settings.claim_lease_s),
                               mapping=dict(self._mapping), server=name)  # fmt: skip

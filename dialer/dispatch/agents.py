@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import enum
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 DEVICE_UNAVAILABLE = "устройство недоступно"
+NO_RESULT = "нет результата по заказу {order}"  # the pause after a result never given
 
 
 class AgentError(Exception):
@@ -42,6 +43,37 @@ class Agent:
     calls: int = 0
     last_call_ended_at: datetime | None = None
     device_unavailable: bool = False
+    owes_result: str | None = None  # the order whose result this agent still has to give
+    wrap_until: datetime | None = None  # when the wrap-up (or the wait for a result) ends
+
+
+class _WrapUps:
+    """When each agent's wrap-up ends: a heap of (end, agent id); an entry is in force
+    while the agent is in wrap-up and its ``wrap_until`` is that end (later ones supersede)."""
+
+    def __init__(self, agents: dict[str, Agent]) -> None:
+        self._agents = agents
+        self._heap: list[tuple[datetime, str]] = []
+
+    def until(self, agent: Agent, end: datetime) -> None:
+        agent.wrap_until = end
+        heapq.heappush(self._heap, (end, agent.id))
+
+    def next_end(self) -> datetime | None:
+        while self._heap and not self._in_force(*self._heap[0]):
+            heapq.heappop(self._heap)
+        return self._heap[0][0] if self._heap else None
+
+    def ended(self, now: datetime) -> Iterator[tuple[datetime, Agent]]:
+        """The wrap-ups over by ``now``, earliest first (each once)."""
+        while self._heap and self._heap[0][0] <= now:
+            end, agent_id = heapq.heappop(self._heap)
+            if self._in_force(end, agent_id):
+                yield end, self._agents[agent_id]
+
+    def _in_force(self, end: datetime, agent_id: str) -> bool:
+        agent = self._agents[agent_id]
+        return agent.state is AgentState.WRAP_UP and agent.wrap_until == end
 
 
 class AgentPool:
@@ -49,14 +81,24 @@ class AgentPool:
     so the longest-idle agent is taken first in O(log n)."""
 
     def __init__(
-        self, agent_ids: Iterable[str], now: datetime, *, wrap_up_s: int, miss_pause_after: int
+        self,
+        agent_ids: Iterable[str],
+        now: datetime,
+        *,
+        wrap_up_s: int,
+        miss_pause_after: int,
+        wrap_up_max_s: int | None = None,
     ) -> None:
+        """``wrap_up_max_s``: results come from the agents, so an agent whose call was
+        answered is offered nothing until it gives the result or this runs out (then it is
+        paused with ``NO_RESULT``). None: results come by themselves (the plain wrap-up)."""
         self._agents = {a: Agent(a, AgentState.IDLE, now) for a in agent_ids}
         self._idle: list[tuple[datetime, str]] = [(now, a) for a in sorted(self._agents)]
         heapq.heapify(self._idle)
         self._idle_n = len(self._agents)
-        self._wrap: list[tuple[datetime, str]] = []
+        self._wraps = _WrapUps(self._agents)
         self._wrap_up = timedelta(seconds=wrap_up_s)
+        self._wrap_up_max = None if wrap_up_max_s is None else timedelta(seconds=wrap_up_max_s)
         self._miss_pause_after = miss_pause_after
         self._changed: set[str] = set()
 
@@ -101,7 +143,7 @@ class AgentPool:
         else:
             self._set(agent_id, state, since)
         if state is AgentState.WRAP_UP:
-            heapq.heappush(self._wrap, (since + self._wrap_up, agent_id))
+            self._wraps.until(agent, since + self._wrap_up)
         if state in (AgentState.RINGING, AgentState.ON_CALL):
             agent.busy_from = since
         self._changed.discard(agent_id)
@@ -113,13 +155,14 @@ class AgentPool:
     def acquire(self, now: datetime) -> str | None:
         """Take the longest-idle agent and mark it ringing, or None if nobody is free."""
         self._finish_wrap_ups(now)
-        agent_id = self._peek_idle()
-        if agent_id is None:
-            return None
-        heapq.heappop(self._idle)
-        self._set(agent_id, AgentState.RINGING, now)
-        self._agents[agent_id].busy_from = now
-        return agent_id
+        while self._idle:
+            since, agent_id = heapq.heappop(self._idle)
+            agent = self._agents[agent_id]
+            if agent.state is AgentState.IDLE and agent.since == since:  # else: stale entry
+                self._set(agent_id, AgentState.RINGING, now)
+                agent.busy_from = now
+                return agent_id
+        return None
 
     def give_back(self, agent_id: str, now: datetime) -> None:
         """An agent taken by ``acquire`` whose call was never placed (the attempt could not
@@ -130,8 +173,11 @@ class AgentPool:
     def connected(self, agent_id: str, now: datetime) -> None:
         self._set(agent_id, AgentState.ON_CALL, now)
 
-    def release(self, agent_id: str, now: datetime, *, missed: bool) -> None:
-        """The agent's call ended. ``missed``: the agent did not press 1 or answer."""
+    def release(
+        self, agent_id: str, now: datetime, *, missed: bool, owes: str | None = None
+    ) -> None:
+        """The agent's call ended. ``missed``: the agent did not press 1 or answer.
+        ``owes``: the call was answered and order ``owes`` waits for this agent's result."""
         agent = self.get(agent_id)
         if agent.busy_from is not None:
             agent.busy_seconds += (now - agent.busy_from).total_seconds()
@@ -145,11 +191,24 @@ class AgentPool:
         elif agent.device_unavailable:
             self._set(agent_id, AgentState.PAUSED, now)
             agent.paused_reason = DEVICE_UNAVAILABLE
+        elif owes is not None and self._wrap_up_max is not None:
+            self._set(agent_id, AgentState.WRAP_UP, now)
+            agent.owes_result = owes
+            self._wraps.until(agent, now + self._wrap_up_max)
         elif missed or not self._wrap_up:
             self._set(agent_id, AgentState.IDLE, now)
         else:
             self._set(agent_id, AgentState.WRAP_UP, now)
-            heapq.heappush(self._wrap, (now + self._wrap_up, agent_id))
+            self._wraps.until(agent, now + self._wrap_up)
+
+    def result_given(self, order_id: str, now: datetime) -> None:
+        """The result of ``order_id`` is in: the agent who owed it ends its wrap-up when
+        the plain one would have (``wrap_up_s`` after the call), or at once if that passed."""
+        for agent in self._agents.values():
+            if agent.owes_result == order_id and agent.state is AgentState.WRAP_UP:
+                agent.owes_result = None
+                self._wraps.until(agent, max(now, agent.since + self._wrap_up))
+                self._finish_wrap_ups(now)
 
     def pause(self, agent_id: str, now: datetime, reason: str) -> None:
         agent = self.get(agent_id)
@@ -205,24 +264,16 @@ class AgentPool:
 
     def next_free_at(self) -> datetime | None:
         """When the earliest wrap-up ends, for the dispatcher's wake-up."""
-        while self._wrap and self._agents[self._wrap[0][1]].state is not AgentState.WRAP_UP:
-            heapq.heappop(self._wrap)
-        return self._wrap[0][0] if self._wrap else None
+        return self._wraps.next_end()
 
     def _finish_wrap_ups(self, now: datetime) -> None:
-        while self._wrap and self._wrap[0][0] <= now:
-            at, agent_id = heapq.heappop(self._wrap)
-            if self._agents[agent_id].state is AgentState.WRAP_UP:
-                self._set(agent_id, AgentState.IDLE, at)
-
-    def _peek_idle(self) -> str | None:
-        while self._idle:
-            since, agent_id = self._idle[0]
-            agent = self._agents[agent_id]
-            if agent.state is AgentState.IDLE and agent.since == since:
-                return agent_id
-            heapq.heappop(self._idle)
-        return None
+        for end, agent in list(self._wraps.ended(now)):
+            if agent.owes_result is None:
+                self._set(agent.id, AgentState.IDLE, end)
+                continue
+            self._set(agent.id, AgentState.PAUSED, end)  # never silently lost: ops see both
+            agent.paused_reason = NO_RESULT.format(order=agent.owes_result)
+            agent.owes_result = None
 
     def _set(self, agent_id: str, state: AgentState, now: datetime) -> None:
         agent = self.get(agent_id)

@@ -174,16 +174,19 @@ class Dispatcher:
         self._trunk, alert = self._trunk.record(report.result, now)
         if alert is not None:
             log.error("%s: %s", self._settings.name, alert)
-        self._agents.release(attempt.agent, now, missed=report.result is CallResult.AGENT_MISSED)
+        awaiting = t.state.phase is lifecycle.Phase.AWAITING_DISPOSITION
+        owes = attempt.order_id if awaiting else None
+        missed = report.result is CallResult.AGENT_MISSED
+        self._agents.release(attempt.agent, now, missed=missed, owes=owes)
         self._journal.result(entry, ended)
         self._log_outcomes(outcomes)
-        awaiting = t.state.phase is lifecycle.Phase.AWAITING_DISPOSITION
-        return attempt.order_id if awaiting else None
+        return owes
 
     def on_disposition(self, order_id: str, disposition: Disposition, now: datetime) -> None:
         entry = self._entry(order_id)
         t = lifecycle.on_disposition(entry.state, disposition, now, self._settings)
         self._log_outcomes(self._apply(entry, t))
+        self._agents.result_given(order_id, now)
 
     def requeue(self, order_id: str, now: datetime) -> None:
         """Ops: a queued order is due at ``now`` (it keeps its attempts and priority)."""

@@ -11,8 +11,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
+from campaigns.lifecycle import Phase
 from campaigns.tabs import QueuedOrder, tab_counts
 from dialer.storage.models import AgentRow, AttemptRow, OrderRow, OutboxRow, OutcomeRow
 
@@ -179,6 +180,34 @@ class OrderViews:
                 for attempt, name, product in session.execute(query)
             ]
 
+    def awaiting_result(self, now: datetime, overdue_after_s: int) -> list[dict[str, Any]]:
+        """Answered calls still waiting for their result (oldest first): the order, the
+        agent who talked, when the call ended, how long it has waited, and ``overdue`` once
+        that is over ``overdue_after_s`` (the dashboard's «нет результата»)."""
+        latest = aliased(AttemptRow)
+        last = (
+            select(latest.id)
+            .where(latest.order_id == OrderRow.id)
+            .order_by(latest.started_at.desc(), latest.id.desc())
+            .limit(1)
+            .correlate(OrderRow)
+            .scalar_subquery()
+        )
+        query = (
+            select(OrderRow.id, OrderRow.name, OrderRow.product, AttemptRow)
+            .join(AttemptRow, AttemptRow.id == last)
+            .where(
+                OrderRow.campaign == self._campaign,
+                OrderRow.phase == Phase.AWAITING_DISPOSITION.value,
+            )
+        )
+        with Session(self._engine) as session:
+            rows = [
+                _awaiting(order_id, name, product, attempt, now=now, overdue_s=overdue_after_s)
+                for order_id, name, product, attempt in session.execute(query)
+            ]
+        return sorted(rows, key=lambda row: (-row["waiting_s"], row["order_id"]))
+
     def outcomes_csv(self, start: datetime, end: datetime) -> str:
         """Outcomes created in [start, end), oldest first, as CSV with a header line."""
         query = (
@@ -275,6 +304,23 @@ def _order(row: OrderRow) -> dict[str, Any]:
         "live_attempt": row.live_attempt,
         "outcome": row.outcome,
         "updated_at": _iso(row.updated_at),
+    }
+
+
+def _awaiting(
+    order_id: str, name: str, product: str, attempt: AttemptRow, *, now: datetime, overdue_s: int
+) -> dict[str, Any]:
+    since = _aware(attempt.ended_at or attempt.started_at)
+    waiting = max(0, int((now - since).total_seconds()))
+    return {
+        "order_id": order_id,
+        "name": name,
+        "product": product,
+        "agent": attempt.agent,
+        "attempt": attempt.id,
+        "call_ended_at": _iso(attempt.ended_at),
+        "waiting_s": waiting,
+        "overdue": waiting > overdue_s,
     }
 
 

@@ -49,9 +49,9 @@ class Response:
 class Dialer:
     """One campaign's dialer objects, wired as the composition root wires them."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, url: str | None = None) -> None:
         self.now = NOW
-        self.url = f"sqlite:///{tmp / 'api.db'}"
+        self.url = url or f"sqlite:///{tmp / 'api.db'}"
         self.engine = open_database(self.url)
         self.settings = CampaignSettings(
             name="shop", agents=AGENTS, window=CallingWindow(start=time(0, 0), end=time(23, 59))

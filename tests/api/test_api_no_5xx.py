@@ -20,6 +20,7 @@ ROUTES = [
     ("PUT", "/api/v1/campaign/settings"), ("GET", "/api/v1/outbox/dead"),
     ("POST", "/api/v1/outbox/replay"), ("GET", "/api/v1/stats"), ("GET", "/api/v1/outcomes.csv"),
     ("GET", "/api/v1/openapi.json"), ("GET", "/api/v1/queue"), ("GET", "/api/v1/calls/live"),
+    ("GET", "/api/v1/calls/awaiting-result"),
 ]  # fmt: skip
 KEYS = [
     "kind",

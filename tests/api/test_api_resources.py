@@ -164,5 +164,14 @@ def test_the_dashboard_page_is_served_at_the_root_without_a_token(dialer: Dialer
     assert page.status == 200
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     text = page.body.decode("utf-8")
-    for needle in ("Пауза", "Продолжить", "sessionStorage", "Bearer", "/calls/live", "/queue"):
+    for needle in (
+        "Пауза",
+        "Продолжить",
+        "sessionStorage",
+        "Bearer",
+        "/calls/live",
+        "/queue",
+        "/calls/awaiting-result",
+        "нет результата",
+    ):
         assert needle in text

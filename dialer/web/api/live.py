@@ -33,6 +33,21 @@ class LiveApi:
         ]
         return Reply({"tabs": tabs, "total": sum(counts.values())})
 
+    @router.route(
+        "GET",
+        "/calls/awaiting-result",
+        READ,
+        "Answered calls still without their result, oldest first; `overdue` after the "
+        "campaign's wrap_up_max_s («нет результата»)",
+    )
+    def awaiting_result(self, request: ApiRequest) -> Reply:
+        del request
+        now, limit = self._ops.now(), self._ops.settings.wrap_up_max_s
+        calls = self._views.awaiting_result(now, limit)
+        overdue = sum(1 for call in calls if call["overdue"])
+        body = {"calls": calls, "overdue": overdue, "wrap_up_max_s": limit, "at": now.isoformat()}
+        return Reply(body)
+
     @router.route("GET", "/calls/live", READ, "Calls under way: attempt, agent, order, since")
     def live(self, request: ApiRequest) -> Reply:
         del request

@@ -1,0 +1,19 @@
+"""Campaign settings that are not a rule of their own elsewhere."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from campaigns.settings import CampaignSettings
+from dialer.config.campaign import ConfigError, campaign_from_mapping
+
+
+def test_wrap_up_max_s_is_a_campaign_setting_refused_below_wrap_up_s() -> None:
+    """Issue 15: how long an answered call may wait for its result before ops see
+    «нет результата»; shorter than the normal wrap-up would flag every call."""
+    assert CampaignSettings().wrap_up_max_s == 180
+    assert campaign_from_mapping({"wrap_up_max_s": 60}).wrap_up_max_s == 60
+    with pytest.raises(ConfigError, match=re.escape("wrap_up_max_s must be at least wrap_up_s")):
+        campaign_from_mapping({"wrap_up_s": 30, "wrap_up_max_s": 20})
