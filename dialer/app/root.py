@@ -101,7 +101,8 @@ def build_service(config: ServiceConfig, clock: Clock) -> Service:
                            spawn=control.spawn, stopping=lambda: control.stopping,
                            why=failure_line)  # fmt: skip
     ops = Operations(engine=engine, dispatcher=slots.first.dispatcher, clock=clock,
-                     wake=control.wake, accept=admission.accept)  # fmt: skip
+                     wake=control.wake, accept=admission.accept,
+                     order_url=config.crm.order_url)  # fmt: skip
     health = NodeHealth(campaign=campaign.name, node=node, slots=slots, control=control,
                         locks=locks, crm_watch=crm_watch,
                         database_state=partial(database_state, engine),
