@@ -32,9 +32,12 @@ def number(value: Any, where: str, *, above_zero: bool = False) -> Decimal:
         parsed = Decimal(text)
     except InvalidOperation:
         raise CrmDataError(f"{where}: {str(value)[:40]!r} is not a number") from None
-    digits = len(parsed.as_tuple().digits) if parsed.is_finite() else 0
-    if not parsed.is_finite() or digits > MAX_DIGITS:
+    if not parsed.is_finite():
         raise CrmDataError(f"{where}: {str(value)[:40]!r} is not a finite number")
+    if len(parsed.as_tuple().digits) > MAX_DIGITS or parsed.adjusted() >= MAX_DIGITS:
+        raise CrmDataError(
+            f"{where}: {str(value)[:40]!r} is not a number of at most {MAX_DIGITS} digits"
+        )
     if parsed < 0 or (above_zero and parsed == 0):
         raise CrmDataError(f"{where}: expected a number {bound}")
     return parsed
