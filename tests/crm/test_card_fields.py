@@ -20,6 +20,7 @@ from test_sql_and_config import ENV, HTTP
 from campaigns.orders import Order, OrderItem
 from campaigns.settings import CampaignSettings
 from crm_adapter.config import parse_crm_config
+from crm_adapter.demo import DemoCrm
 from crm_adapter.errors import CrmConfigError, CrmDataError, IntakeError
 from crm_adapter.http_json import IntakeHandler
 from crm_adapter.order_json import order_json, parse_order
@@ -186,3 +187,12 @@ def test_the_order_url_is_optional_and_kept_for_every_crm_kind() -> None:
     assert parse_crm_config(HTTP | {"order_url": url}, ENV).order_url == url
     demo = crm_settings({"kind": "demo", "orders": "o.jsonl", "order_url": url}, ENV, Path())
     assert demo.order_url == url
+
+
+def test_the_demo_crm_carries_the_card_of_its_orders() -> None:
+    demo = DemoCrm.from_file(Path(__file__).parents[2] / "config/demo/orders.jsonl", NOW)
+    order = next(o for o in demo.fetch_waiting(INTAKE) if o.id == "1143383")
+    assert order.items == (
+        OrderItem("AlcoBlocker - капли против алкоголизма", Decimal(1), Decimal("990.00")),
+    )
+    assert (order.total, order.delivery_date) == (Decimal("990.00"), date(2026, 3, 13))
