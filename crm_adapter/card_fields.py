@@ -5,14 +5,21 @@ value is refused the same way everywhere, with the field named
 (``orders[0].items[1].quantity: expected a number above 0``). Money and quantities are
 ``Decimal``: a JSON number or a numeric string (``"990.00"``, ``"743,10"`` as 1C writes
 it); never a float on the way in, so 0.1 + 0.2 stays 0.3 on the card.
+
+What a malformed value costs depends on who can fix it. A push (``POST /intake``) is
+answered 400 naming the field, and the CRM resends it corrected. A pull has no one to
+answer: there :func:`kept` logs the error naming the field and leaves that one field at its
+default, so the order is still admitted and dialled, and the rest of the pull goes on. The
+card is for the agent's eyes; it never decides whether or where to call.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from campaigns.orders import OrderItem
 from crm_adapter.errors import CrmDataError
@@ -20,6 +27,21 @@ from crm_adapter.errors import CrmDataError
 MAX_ITEMS = 200
 MAX_DIGITS = 18
 Text = Callable[[Any, str], str]
+T = TypeVar("T")
+NO_ITEMS: tuple[OrderItem, ...] = ()
+log = logging.getLogger("crm_adapter.card")
+
+
+def kept(read: Callable[[], T], default: T, *, strict: bool = False) -> T:
+    """``read()``; for a pulled order (not ``strict``) a CrmDataError is logged as a warning
+    naming the field and ``default`` is used instead."""
+    if strict:
+        return read()
+    try:
+        return read()
+    except CrmDataError as exc:
+        log.warning("order card field left out: %s", exc)
+        return default
 
 
 def number(value: Any, where: str, *, above_zero: bool = False) -> Decimal:

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from campaigns.orders import Order
-from crm_adapter.card_fields import calendar_date, item_json, items_of, optional_number
+from crm_adapter.card_fields import (
+    NO_ITEMS,
+    calendar_date,
+    item_json,
+    items_of,
+    kept,
+    optional_number,
+)
 from crm_adapter.errors import CrmDataError
 
 MAX_ID_LENGTH = 100
@@ -16,10 +24,12 @@ OPTIONAL_TEXT = ("state", "source", "region", "city", "tz", "country")
 CARD_TEXT = ("address", "extra_phone", "comment")
 
 
-def parse_order(data: Any, where: str = "order") -> Order:
+def parse_order(data: Any, where: str = "order", *, strict_card: bool = True) -> Order:
     """An ``Order`` from one JSON object; CrmDataError names the field (``orders[2].phone``).
 
-    Texts are kept as the CRM sent them (the phone too: screening validates it).
+    Texts are kept as the CRM sent them (the phone too: screening validates it). With
+    ``strict_card`` false (a pull) a malformed card field is logged and left out instead
+    (``card_fields.kept``).
     """
     if not isinstance(data, dict):
         raise CrmDataError(f"{where}: expected a JSON object")
@@ -44,18 +54,25 @@ def parse_order(data: Any, where: str = "order") -> Order:
         tz=extra["tz"],
         country=extra["country"],
         prepaid=prepaid,
-        **card_fields(data, where),
+        **card_fields(data, where, strict=strict_card),
     )
 
 
-def card_fields(data: dict[str, Any], where: str) -> dict[str, Any]:
+def card_fields(data: dict[str, Any], where: str, *, strict: bool = True) -> dict[str, Any]:
     """The order card's optional fields (issue 15), as ``Order`` keyword arguments: absent
-    or null gives the default; a malformed one is a CrmDataError naming it."""
-    texts = {name: _optional_text(data, name, where) for name in CARD_TEXT}
+    or null gives the default; a malformed one is a CrmDataError naming it (``strict``) or
+    is logged and left out."""
+    texts = {
+        name: kept(partial(_optional_text, data, name, where), None, strict=strict)
+        for name in CARD_TEXT
+    }
+    items = partial(items_of, data.get("items"), f"{where}.items", _checked_text)
+    total = partial(optional_number, data.get("total"), f"{where}.total")
+    day = partial(calendar_date, data.get("delivery_date"), f"{where}.delivery_date")
     return {
-        "items": items_of(data.get("items"), f"{where}.items", _checked_text),
-        "total": optional_number(data.get("total"), f"{where}.total"),
-        "delivery_date": calendar_date(data.get("delivery_date"), f"{where}.delivery_date"),
+        "items": kept(items, NO_ITEMS, strict=strict),
+        "total": kept(total, None, strict=strict),
+        "delivery_date": kept(day, None, strict=strict),
         **texts,
     }
 

@@ -39,12 +39,20 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any, Literal
 
 import pytz
 
 from campaigns.orders import Order, OrderItem
-from crm_adapter.card_fields import MAX_ITEMS, calendar_date, number, optional_number
+from crm_adapter.card_fields import (
+    MAX_ITEMS,
+    NO_ITEMS,
+    calendar_date,
+    kept,
+    number,
+    optional_number,
+)
 from crm_adapter.errors import (
     CrmDataError,
     CrmRateLimitedError,
@@ -350,12 +358,16 @@ def _products(items: Any) -> list[str]:
 
 
 def _card(o: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """The order card's fields (issue 15) as ``Order`` keyword arguments."""
+    """The order card's fields (issue 15) as ``Order`` keyword arguments; a malformed one
+    is logged naming it and left out (``card_fields.kept``: a pull has no one to answer)."""
+    items = partial(_items, o.get("items"), f"{where}.items")
+    total = partial(optional_number, o.get("totalSumm"), f"{where}.totalSumm")
+    day = partial(calendar_date, _dotted(o, "delivery.date"), f"{where}.delivery.date")
     return {
-        "items": _items(o.get("items"), f"{where}.items"),
-        "total": optional_number(o.get("totalSumm"), f"{where}.totalSumm"),
+        "items": kept(items, NO_ITEMS),
+        "total": kept(total, None),
         "address": _opt(_dotted(o, "delivery.address.text")),
-        "delivery_date": calendar_date(_dotted(o, "delivery.date"), f"{where}.delivery.date"),
+        "delivery_date": kept(day, None),
         "extra_phone": _opt(o.get("additionalPhone")),
         "comment": _opt(o.get("customerComment")),
     }

@@ -42,7 +42,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQL
 from sqlalchemy.sql.expression import ColumnClause
 
 from campaigns.orders import Order, OrderItem
-from crm_adapter.card_fields import date_of, items_of, optional_number
+from crm_adapter.card_fields import NO_ITEMS, date_of, items_of, kept, optional_number
 from crm_adapter.errors import CrmConfigError, CrmDataError, CrmUnavailableError, OrderNotFoundError
 from crm_adapter.port import CrmOrderStatus, IntakeFilter, OutcomeDelivery, validate_delivery
 
@@ -331,7 +331,8 @@ class SqlCrmAdapter:
 
 
 def _card(row: Mapping[str, Any], cols: OrderColumns, where: str) -> dict[str, Any]:
-    """The order card's fields (issue 15) from the mapped columns; errors name the column."""
+    """The order card's fields (issue 15) from the mapped columns; a malformed value is
+    logged naming the order and column and left out (``card_fields.kept``)."""
 
     def value(name: str | None) -> Any:
         return None if name is None else row[name]
@@ -339,13 +340,16 @@ def _card(row: Mapping[str, Any], cols: OrderColumns, where: str) -> dict[str, A
     def text(name: str | None) -> str | None:
         return _opt_str(value(name)) or None
 
+    items = functools.partial(_items, value(cols.items), f"{where}: column {cols.items}")
+    total = functools.partial(optional_number, value(cols.total), f"{where}: column {cols.total}")
+    day = functools.partial(
+        date_of, value(cols.delivery_date), f"{where}: column {cols.delivery_date}"
+    )
     return {
-        "items": _items(value(cols.items), f"{where}: column {cols.items}"),
-        "total": optional_number(value(cols.total), f"{where}: column {cols.total}"),
+        "items": kept(items, NO_ITEMS),
+        "total": kept(total, None),
         "address": text(cols.address),
-        "delivery_date": date_of(
-            value(cols.delivery_date), f"{where}: column {cols.delivery_date}"
-        ),
+        "delivery_date": kept(day, None),
         "extra_phone": text(cols.extra_phone),
         "comment": text(cols.comment),
     }

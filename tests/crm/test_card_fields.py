@@ -4,7 +4,6 @@ malformed with the field named; ids and texts in any script."""
 from __future__ import annotations
 
 import json
-import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -134,35 +133,65 @@ def test_retailcrm_reads_the_card_from_its_v5_order_fields(retail_crm: RetailCrm
 
 
 @pytest.mark.parametrize(
-    ("fields", "field"),
+    ("fields", "field", "left_out"),
     [
-        ({"items": [{"productName": "a", "quantity": "много"}]}, "[0].items[0].quantity"),
-        ({"items": [{"productName": "a", "initialPrice": -5}]}, "[0].items[0].initialPrice"),
-        ({"totalSumm": "x"}, "[0].totalSumm"),
-        ({"delivery": {"date": "завтра"}}, "[0].delivery.date"),
+        ({"items": [{"productName": "a", "quantity": "много"}]}, "[0].items[0].quantity", "items"),
+        ({"items": [{"productName": "a", "initialPrice": -5}]}, "[0].items[0].initialPrice",
+         "items"),
+        ({"totalSumm": "x"}, "[0].totalSumm", "total"),
+        ({"delivery": {"date": "завтра", "address": {"text": "Якутск"}}}, "[0].delivery.date",
+         "delivery_date"),
     ],
-)
-def test_retailcrm_names_a_malformed_card_field(
-    retail_crm: RetailCrmDouble, fields: dict[str, Any], field: str
+)  # fmt: skip
+def test_retailcrm_logs_a_malformed_card_field_naming_it_and_still_admits_the_order(
+    retail_crm: RetailCrmDouble,
+    caplog: pytest.LogCaptureFixture,
+    fields: dict[str, Any],
+    field: str,
+    left_out: str,
 ) -> None:
+    """A pull has no one to answer: the field is left out, the order is still dialled."""
     backend = _retail(retail_crm, **fields)
-    with pytest.raises(CrmDataError, match=re.escape(f"orders page 1 {field}: ")):
-        list(backend.adapter.fetch_waiting(INTAKE))
+    with caplog.at_level("WARNING", logger="crm_adapter.card"):
+        (order,) = backend.adapter.fetch_waiting(INTAKE)
+    assert (order.id, order.phone) == ("НФ-00123", "+79141234567")
+    assert getattr(order, left_out) in ((), None)
+    assert f"orders page 1 {field}: " in caplog.text
+    if left_out == "delivery_date":
+        assert order.address == "Якутск"  # nothing else is lost
 
 
-def test_sql_names_the_column_of_a_malformed_card_value(tmp_path: Path) -> None:
+def test_sql_logs_a_malformed_card_value_naming_the_column_and_keeps_the_order(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     backend = SqlBackend(f"sqlite:///{tmp_path / 'shop.db'}", "columns")
-    backend.seed([Order("НФ-00123", "+79141234567", "Иван", "Мака", NOW, state="Новый")])
+    backend.seed([Order("НФ-00123", "+79141234567", "Иван", "Мака", NOW, state="Новый",
+                        total=Decimal("990.00"))])  # fmt: skip
     for value, message in (
         ("[{", "order НФ-00123: column sostav: not a JSON list of items"),
         (json.dumps([{"name": "a", "quantity": -1}]),
-         r"order НФ-00123: column sostav\[0\].quantity: expected a number above 0"),
+         "order НФ-00123: column sostav[0].quantity: expected a number above 0"),
     ):  # fmt: skip
         with backend.engine.begin() as conn:
             conn.execute(update(backend.orders).values(sostav=value))
-        with pytest.raises(CrmDataError, match=message):
-            list(backend.adapter.fetch_waiting(INTAKE))
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="crm_adapter.card"):
+            (order,) = backend.adapter.fetch_waiting(INTAKE)
+        assert (order.id, order.items, order.total) == ("НФ-00123", (), Decimal("990.00"))
+        assert message in caplog.text
     backend.close()
+
+
+def test_http_pull_logs_a_malformed_card_field_and_keeps_the_order(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    data = ORDER | {"items": [{"name": "a", "quantity": 0}], "comment": "после 18:00"}
+    with caplog.at_level("WARNING", logger="crm_adapter.card"):
+        order = parse_order(data, "page 1 orders[0]", strict_card=False)
+    assert (order.items, order.comment) == ((), "после 18:00")
+    assert "page 1 orders[0].items[0].quantity: expected a number above 0" in caplog.text
+    with pytest.raises(CrmDataError, match=r"items\[0\]\.quantity"):
+        parse_order(data, "orders[0]")  # a push: refused, naming it
 
 
 @pytest.mark.parametrize(
