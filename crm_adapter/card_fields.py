@@ -26,6 +26,7 @@ from crm_adapter.errors import CrmDataError
 
 MAX_ITEMS = 200
 MAX_DIGITS = 18
+_ISO_DATE = len("YYYY-MM-DD")
 Text = Callable[[Any, str], str]
 T = TypeVar("T")
 NO_ITEMS: tuple[OrderItem, ...] = ()
@@ -75,8 +76,11 @@ def calendar_date(value: Any, where: str) -> date | None:
         return None
     if not isinstance(value, str):
         raise CrmDataError(f"{where}: expected a date YYYY-MM-DD")
+    day, rest = value[:_ISO_DATE], value[_ISO_DATE:]
     try:
-        return date.fromisoformat(value[:10]) if len(value) > 10 else date.fromisoformat(value)  # noqa: PLR2004 - YYYY-MM-DD
+        if rest and rest[0] not in "T ":
+            raise ValueError(value)
+        return date.fromisoformat(day)
     except ValueError:
         raise CrmDataError(f"{where}: {value[:40]!r} is not a date YYYY-MM-DD") from None
 
