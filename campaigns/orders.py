@@ -3,7 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class OrderItem:
+    """One line of the order's goods, as the agent reads it out (seed 001, «Товары»).
+
+    ``quantity`` and ``price`` are ``Decimal``, not float: a price of 743.10 must read back
+    as 743.10, and CRMs sell by weight (RetailCRM's ``quantity`` is fractional). ``price``
+    is the price of one unit in the CRM's currency; None when the CRM does not say.
+    """
+
+    name: str
+    quantity: Decimal = Decimal(1)
+    price: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,6 +27,13 @@ class Order:
 
     ``created_at`` is timezone-aware UTC. ``phone`` is the CRM's raw text; only the
     validated E.164 form derived from it may ever reach telephony.
+
+    The fields after ``prepaid`` are the order card (issue 15): what the agent sees, never
+    what the dialer decides or dials with. Every one is optional, so a CRM that supplies
+    none of them still works: ``items`` empty, the others None. ``total`` is the CRM's own
+    sum (not recomputed from the items: discounts and delivery are the CRM's business).
+    ``delivery_date`` is a calendar date, no time zone. ``extra_phone`` is raw text shown
+    to the agent and is never dialled; ``comment`` is the customer's, kept as written.
     """
 
     id: str
@@ -27,3 +49,9 @@ class Order:
     tz: str | None = None
     country: str | None = None
     prepaid: bool = False
+    items: tuple[OrderItem, ...] = ()
+    total: Decimal | None = None
+    address: str | None = None
+    delivery_date: date | None = None
+    extra_phone: str | None = None
+    comment: str | None = None

@@ -42,6 +42,28 @@ class CrmConfig:
     http: HttpJsonSettings | None = None
     sql: SqlCrmSettings | None = None
     retailcrm: RetailCrmSettings | None = None
+    order_url: str | None = None
+
+
+def order_url_template(value: Any, where: str = "crm.order_url") -> str | None:
+    """``[crm] order_url``: the CRM's page of an order, ``https://…/orders/{id}`` (issue 15).
+
+    None when unset or ""; else it must be http(s) and hold ``{id}``, which the order card
+    replaces by the id percent-encoded as UTF-8. A CrmConfigError names ``where``.
+    """
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise CrmConfigError(f"{where}: expected a string")
+    if not value.startswith(("http://", "https://")):
+        raise CrmConfigError(f"{where}: must start with https:// or http://")
+    if "{id}" not in value:
+        raise CrmConfigError(
+            f"{where}: must contain {{id}}, e.g. https://crm.example/orders/{{id}}"
+        )
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise CrmConfigError(f"{where}: must not contain spaces or control characters")
+    return value
 
 
 def load_crm_config(path: Path, environ: Mapping[str, str]) -> CrmConfig:
@@ -69,13 +91,16 @@ def parse_crm_config(
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise CrmConfigError(f"crm.page_size: must be 1..{MAX_PAGE_SIZE}, not {page_size}")
     mapping = _mapping(section.table("mapping"))
+    order_url = order_url_template(section.optional_text("order_url", None))
     http = _http(section.table("http")) if kind == "http" else None
     sql = _sql(section.table("sql")) if kind == "sql" else None
     retailcrm = _retailcrm(section.table("retailcrm")) if kind == "retailcrm" else None
     for other in KINDS:
         section.allow(other)  # the sections of other kinds may stay in the file
     section.done()
-    return CrmConfig(kind, page_size, MappingProxyType(mapping), http, sql, retailcrm)
+    return CrmConfig(
+        kind, page_size, MappingProxyType(mapping), http, sql, retailcrm, order_url=order_url
+    )
 
 
 def _mapping(section: _Section) -> dict[OutcomeKind, CrmFields]:

@@ -93,7 +93,7 @@ class HttpJsonAdapter:
             if not isinstance(orders, list):
                 raise CrmDataError(f"orders page {page}: 'orders' must be a list")
             for index, item in enumerate(orders):
-                order = parse_order(item, f"page {page} orders[{index}]")
+                order = parse_order(item, f"page {page} orders[{index}]", strict_card=False)
                 if intake.admits(order):
                     yield order
             page = _next_page(data, page)

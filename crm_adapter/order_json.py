@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from campaigns.orders import Order
+from crm_adapter.card_fields import (
+    NO_ITEMS,
+    calendar_date,
+    item_json,
+    items_of,
+    kept,
+    optional_number,
+)
 from crm_adapter.errors import CrmDataError
 
 MAX_ID_LENGTH = 100
 MAX_TEXT_LENGTH = 1000
 REQUIRED = ("id", "phone", "name", "product", "created_at", "status")
 OPTIONAL_TEXT = ("state", "source", "region", "city", "tz", "country")
+CARD_TEXT = ("address", "extra_phone", "comment")
 
 
-def parse_order(data: Any, where: str = "order") -> Order:
+def parse_order(data: Any, where: str = "order", *, strict_card: bool = True) -> Order:
     """An ``Order`` from one JSON object; CrmDataError names the field (``orders[2].phone``).
 
-    Texts are kept as the CRM sent them (the phone too: screening validates it).
+    Texts are kept as the CRM sent them (the phone too: screening validates it). With
+    ``strict_card`` false (a pull) a malformed card field is logged and left out instead
+    (``card_fields.kept``).
     """
     if not isinstance(data, dict):
         raise CrmDataError(f"{where}: expected a JSON object")
@@ -42,7 +54,27 @@ def parse_order(data: Any, where: str = "order") -> Order:
         tz=extra["tz"],
         country=extra["country"],
         prepaid=prepaid,
+        **card_fields(data, where, strict=strict_card),
     )
+
+
+def card_fields(data: dict[str, Any], where: str, *, strict: bool = True) -> dict[str, Any]:
+    """The order card's optional fields (issue 15), as ``Order`` keyword arguments: absent
+    or null gives the default; a malformed one is a CrmDataError naming it (``strict``) or
+    is logged and left out."""
+    texts = {
+        name: kept(partial(_optional_text, data, name, where), None, strict=strict)
+        for name in CARD_TEXT
+    }
+    items = partial(items_of, data.get("items"), f"{where}.items", _checked_text)
+    total = partial(optional_number, data.get("total"), f"{where}.total")
+    day = partial(calendar_date, data.get("delivery_date"), f"{where}.delivery_date")
+    return {
+        "items": kept(items, NO_ITEMS, strict=strict),
+        "total": kept(total, None, strict=strict),
+        "delivery_date": kept(day, None, strict=strict),
+        **texts,
+    }
 
 
 def parse_instant(value: Any, where: str) -> datetime:
@@ -74,6 +106,12 @@ def order_json(order: Order) -> dict[str, Any]:
         "tz": order.tz,
         "country": order.country,
         "prepaid": order.prepaid,
+        "items": [item_json(item) for item in order.items],
+        "total": None if order.total is None else str(order.total),
+        "address": order.address,
+        "delivery_date": None if order.delivery_date is None else order.delivery_date.isoformat(),
+        "extra_phone": order.extra_phone,
+        "comment": order.comment,
     }
 
 
@@ -88,14 +126,20 @@ def _id(value: Any, where: str) -> str:
 
 def _text(data: dict[str, Any], name: str, where: str) -> str:
     value = data[name]
-    if isinstance(value, int) and not isinstance(value, bool) and name == "phone":
+    if isinstance(value, int) and not isinstance(value, bool) and name in ("phone", "extra_phone"):
         value = str(value)
+    return _checked_text(value, f"{where}.{name}")
+
+
+def _checked_text(value: Any, where: str) -> str:
+    """A string of at most MAX_TEXT_LENGTH characters that UTF-8 can carry; kept as sent
+    (control characters and markup too: whoever shows it escapes it)."""
     if not isinstance(value, str):
-        raise CrmDataError(f"{where}.{name}: expected a string")
+        raise CrmDataError(f"{where}: expected a string")
     if len(value) > MAX_TEXT_LENGTH:
-        raise CrmDataError(f"{where}.{name}: longer than {MAX_TEXT_LENGTH} characters")
+        raise CrmDataError(f"{where}: longer than {MAX_TEXT_LENGTH} characters")
     if not _encodable(value):
-        raise CrmDataError(f"{where}.{name}: not valid Unicode (a lone \\udXXX escape)")
+        raise CrmDataError(f"{where}: not valid Unicode (a lone \\udXXX escape)")
     return value
 
 

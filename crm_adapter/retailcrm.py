@@ -18,7 +18,11 @@ the local test server serves exactly these):
   (``YYYY-MM-DD HH:MM:SS`` in the account's time zone), ``firstName``, ``lastName``,
   ``patronymic``, ``phone``, ``items[].offer.displayName|name``, ``delivery.address.region
   /city``, ``orderMethod``, ``site``, ``totalSumm``, ``prepaySum``, ``fullPaidAt``,
-  ``customFields`` (an object by field code);
+  ``customFields`` (an object by field code); for the order card (issue 15)
+  ``items[].productName|offer.displayName|offer.name``, ``items[].quantity``,
+  ``items[].initialPrice`` (the unit price before discounts), ``totalSumm``,
+  ``delivery.address.text``, ``delivery.date`` (``YYYY-MM-DD``), ``additionalPhone``,
+  ``customerComment``;
 * errors answer ``{"success": false, "errorMsg": "...", "errors": {...}}``; the rate limit
   (10 requests per second per key) answers 429 or 503, possibly with ``Retry-After``.
 
@@ -34,11 +38,21 @@ import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
+from functools import partial
 from typing import Any, Literal
 
 import pytz
 
-from campaigns.orders import Order
+from campaigns.orders import Order, OrderItem
+from crm_adapter.card_fields import (
+    MAX_ITEMS,
+    NO_ITEMS,
+    calendar_date,
+    kept,
+    number,
+    optional_number,
+)
 from crm_adapter.errors import (
     CrmDataError,
     CrmRateLimitedError,
@@ -269,6 +283,7 @@ class RetailCrmAdapter:
             region=_opt(_dotted(o, "delivery.address.region")),
             city=_opt(_dotted(o, "delivery.address.city")),
             prepaid=_prepaid(o),
+            **_card(o, where),
         )
 
     def _state(self, o: Mapping[str, Any]) -> str:
@@ -340,6 +355,50 @@ def _products(items: Any) -> list[str]:
             if name:
                 names.append(str(name))
     return names
+
+
+def _card(o: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The order card's fields (issue 15) as ``Order`` keyword arguments; a malformed one
+    is logged naming it and left out (``card_fields.kept``: a pull has no one to answer)."""
+    items = partial(_items, o.get("items"), f"{where}.items")
+    total = partial(optional_number, o.get("totalSumm"), f"{where}.totalSumm")
+    day = partial(calendar_date, _dotted(o, "delivery.date"), f"{where}.delivery.date")
+    return {
+        "items": kept(items, NO_ITEMS),
+        "total": kept(total, None),
+        "address": _opt(_dotted(o, "delivery.address.text")),
+        "delivery_date": kept(day, None),
+        "extra_phone": _opt(o.get("additionalPhone")),
+        "comment": _opt(o.get("customerComment")),
+    }
+
+
+def _items(items: Any, where: str) -> tuple[OrderItem, ...]:
+    if items is None:
+        return ()
+    if not isinstance(items, list) or len(items) > MAX_ITEMS:
+        raise CrmDataError(f"{where}: expected a list of at most {MAX_ITEMS} items")
+    found = (_item(item, f"{where}[{index}]") for index, item in enumerate(items))
+    return tuple(item for item in found if item is not None)
+
+
+def _item(item: Any, at: str) -> OrderItem | None:
+    """One line; None when it has no name the agent could read out (the CRM's card has it)."""
+    if not isinstance(item, dict):
+        raise CrmDataError(f"{at}: expected an object")
+    offer = item.get("offer")
+    offer = offer if isinstance(offer, dict) else {}
+    name = item.get("productName") or offer.get("displayName") or offer.get("name")
+    if not name:
+        return None
+    quantity = item.get("quantity")
+    if quantity is not None:
+        quantity = number(quantity, f"{at}.quantity", above_zero=True)
+    return OrderItem(
+        name=str(name),
+        quantity=Decimal(1) if quantity is None else quantity,
+        price=optional_number(item.get("initialPrice"), f"{at}.initialPrice"),
+    )
 
 
 def _prepaid(o: Mapping[str, Any]) -> bool:

@@ -17,6 +17,7 @@ neither skipped nor repeated.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -40,7 +41,8 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.sql.expression import ColumnClause
 
-from campaigns.orders import Order
+from campaigns.orders import Order, OrderItem
+from crm_adapter.card_fields import NO_ITEMS, date_of, items_of, kept, optional_number
 from crm_adapter.errors import CrmConfigError, CrmDataError, CrmUnavailableError, OrderNotFoundError
 from crm_adapter.port import CrmOrderStatus, IntakeFilter, OutcomeDelivery, validate_delivery
 
@@ -49,6 +51,7 @@ _IDENTIFIER = re.compile(r"^[^\W\d]\w{0,62}$")
 _TRUE_TEXT = frozenset({"1", "t", "true", "y", "yes", "да", "on"})
 ORDER_FIELDS = ("id", "phone", "name", "product", "status", "created")
 OPTIONAL_ORDER_FIELDS = ("state", "source", "region", "city", "prepaid", "tz", "country")
+CARD_FIELDS = ("items", "total", "address", "delivery_date", "extra_phone", "comment")
 
 
 def check_identifier(value: str, where: str) -> str:
@@ -64,7 +67,12 @@ def check_identifier(value: str, where: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class OrderColumns:
-    """Column names of the orders table/view; the optional ones may be None."""
+    """Column names of the orders table/view; the optional ones may be None.
+
+    The order card's columns (issue 15) are unmapped unless named: ``items`` holds the
+    JSON list ``[{"name", "quantity", "price"}]`` (text or a JSON column), ``total`` a
+    number or numeric text, ``delivery_date`` a date, date-time or ``YYYY-MM-DD`` text.
+    """
 
     id: str = "id"
     phone: str = "phone"
@@ -79,6 +87,12 @@ class OrderColumns:
     prepaid: str | None = None
     tz: str | None = None
     country: str | None = None
+    items: str | None = None
+    total: str | None = None
+    address: str | None = None
+    delivery_date: str | None = None
+    extra_phone: str | None = None
+    comment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +173,7 @@ class SqlCrmAdapter:
         self._engine = engine or _engine(settings.url)
         self._zone = pytz.timezone(settings.timezone)
         cols = settings.columns
-        names = [getattr(cols, f) for f in (*ORDER_FIELDS, *OPTIONAL_ORDER_FIELDS)]
+        names = [getattr(cols, f) for f in (*ORDER_FIELDS, *OPTIONAL_ORDER_FIELDS, *CARD_FIELDS)]
         self._orders = table(
             settings.table,
             *(column(n) for n in dict.fromkeys(n for n in names if n)),
@@ -242,6 +256,7 @@ class SqlCrmAdapter:
             tz=opt(cols.tz),
             country=opt(cols.country),
             prepaid=False if cols.prepaid is None else _truthy(row[cols.prepaid]),
+            **_card(row, cols, f"order {row[cols.id]}"),
         )
 
     def _instant(self, value: Any, where: str) -> datetime:
@@ -313,6 +328,48 @@ class SqlCrmAdapter:
                 return result
         except SQLAlchemyError as exc:
             raise CrmUnavailableError(f"CRM database: {_short(exc)}") from exc
+
+
+def _card(row: Mapping[str, Any], cols: OrderColumns, where: str) -> dict[str, Any]:
+    """The order card's fields (issue 15) from the mapped columns; a malformed value is
+    logged naming the order and column and left out (``card_fields.kept``)."""
+
+    def value(name: str | None) -> Any:
+        return None if name is None else row[name]
+
+    def text(name: str | None) -> str | None:
+        return _opt_str(value(name)) or None
+
+    items = functools.partial(_items, value(cols.items), f"{where}: column {cols.items}")
+    total = functools.partial(optional_number, value(cols.total), f"{where}: column {cols.total}")
+    day = functools.partial(
+        date_of, value(cols.delivery_date), f"{where}: column {cols.delivery_date}"
+    )
+    return {
+        "items": kept(items, NO_ITEMS),
+        "total": kept(total, None),
+        "address": text(cols.address),
+        "delivery_date": kept(day, None),
+        "extra_phone": text(cols.extra_phone),
+        "comment": text(cols.comment),
+    }
+
+
+def _items(value: Any, where: str) -> tuple[OrderItem, ...]:
+    if value in (None, ""):
+        return ()
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise CrmDataError(f"{where}: not a JSON list of items") from None
+    return items_of(value, where, _item_name)
+
+
+def _item_name(value: Any, where: str) -> str:
+    if not isinstance(value, str):
+        raise CrmDataError(f"{where}: expected a string")
+    return value
 
 
 def _page_rows(query: Any, conn: Connection) -> list[Mapping[str, Any]]:

@@ -67,8 +67,10 @@ class Operations:
         clock: Clock,
         wake: Callable[[], None],
         accept: Callable[[list[Order]], int],
+        order_url: str | None = None,
     ) -> None:
         self._engine = engine
+        self.order_url = order_url  # [crm] order_url, for the order card's link
         self._dispatcher = dispatcher
         self._clock = clock
         self._wake = wake

@@ -101,11 +101,11 @@ def build_service(config: ServiceConfig, clock: Clock) -> Service:
                            spawn=control.spawn, stopping=lambda: control.stopping,
                            why=failure_line)  # fmt: skip
     ops = Operations(engine=engine, dispatcher=slots.first.dispatcher, clock=clock,
-                     wake=control.wake, accept=admission.accept)  # fmt: skip
+                     wake=control.wake, accept=admission.accept,
+                     order_url=config.crm.order_url)  # fmt: skip
     health = NodeHealth(campaign=campaign.name, node=node, slots=slots, control=control,
-                        locks=locks, crm_watch=crm_watch,
-                        database_state=partial(database_state, engine),
-                        paused=campaigns.is_paused, clock=clock)  # fmt: skip
+                        locks=locks, crm_watch=crm_watch, paused=campaigns.is_paused,
+                        database_state=partial(database_state, engine), clock=clock)  # fmt: skip
     edge = WebEdge(settings, campaign.name, engine=engine, ops=ops, slots=slots, locks=locks,
                    outbox=outbox, latency=latency, accept=admission.accept, health=health,
                    clock=clock)  # fmt: skip

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from campaigns.settings import CampaignSettings
-from crm_adapter.config import CrmConfig, parse_crm_config
+from crm_adapter.config import CrmConfig, order_url_template, parse_crm_config
 from crm_adapter.errors import CrmConfigError
 from crm_adapter.port import MAX_PAGE_SIZE, IntakeFilter
 from dialer.ami.telephony import AmiConfigError, AmiSettings, tls_context
@@ -128,6 +128,7 @@ class DemoCrmConfig:
 
     orders: Path
     kind: Literal["demo"] = "demo"
+    order_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,13 +312,18 @@ def crm_settings(
     if not table:
         raise ConfigError("crm: the [crm] section is missing")
     if table.get("kind") == "demo":
-        unknown = sorted(set(table) - {"kind", "orders", "mapping"})
+        unknown = sorted(set(table) - {"kind", "orders", "mapping", "order_url"})
         if unknown:
             raise ConfigError(f"crm.{unknown[0]}: unknown setting for the demo CRM")
         orders = table.get("orders")
         if not isinstance(orders, str) or not orders:
             raise ConfigError("crm.orders: the demo CRM needs a JSON Lines file of orders")
-        return DemoCrmConfig(base / orders)
+        try:
+            return DemoCrmConfig(
+                base / orders, order_url=order_url_template(table.get("order_url"))
+            )
+        except CrmConfigError as exc:
+            raise ConfigError(str(exc)) from exc
     try:
         return parse_crm_config(table, environ, base=base)
     except CrmConfigError as exc:

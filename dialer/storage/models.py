@@ -126,6 +126,12 @@ class OrderRow(Base):
     lease_until: Mapped[datetime | None] = mapped_column(index=True)
     version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     updated_at: Mapped[datetime]
+    items_json: Mapped[str | None] = mapped_column(Text)
+    total: Mapped[str | None]
+    address: Mapped[str | None] = mapped_column(Text)
+    delivery_date: Mapped[date | None]
+    extra_phone: Mapped[str | None]
+    customer_comment: Mapped[str | None] = mapped_column(Text)
 
 
 class AttemptRow(Base):

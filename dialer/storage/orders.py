@@ -27,6 +27,7 @@ from campaigns.orders import Order
 from campaigns.outcomes import DEFAULT_CRM_MAPPING, CrmFields, Outcome, OutcomeKind
 from dialer.dispatch.ports import AttemptRecord, QueueEntry, StoreConflict
 from dialer.storage.campaigns import ensure_campaign
+from dialer.storage.card_columns import card_fields, card_values
 from dialer.storage.engine import retry_locked, translates_outages
 from dialer.storage.models import (
     DEFAULT_SERVER,
@@ -211,6 +212,7 @@ class SqlOrderStore:
             prepaid=order.prepaid,
             identity=entry.identity,
             version=0,
+            **card_values(order),
         )
         _write_state(row, entry.state, _now())
         return row
@@ -270,21 +272,7 @@ def _write_state(row: OrderRow, state: OrderState, now: datetime) -> None:
 
 
 def _entry(row: OrderRow, phase: Phase | None = None) -> QueueEntry:
-    order = Order(
-        id=row.id,
-        phone=row.phone_raw,
-        name=row.name,
-        product=row.product,
-        created_at=_aware(row.created_at),
-        status=row.crm_status,
-        state=row.crm_state,
-        source=row.source,
-        region=row.region,
-        city=row.city,
-        tz=row.tz_hint,
-        country=row.country,
-        prepaid=row.prepaid,
-    )
+    order = order_of_row(row)
     state = OrderState(
         order_id=row.id,
         zones=tuple(z for z in row.zones.split(",") if z),
@@ -300,6 +288,26 @@ def _entry(row: OrderRow, phase: Phase | None = None) -> QueueEntry:
         outcome=None if row.outcome is None else OutcomeKind(row.outcome),
     )
     return QueueEntry(order, row.e164, row.identity, state)
+
+
+def order_of_row(row: OrderRow) -> Order:
+    """The ``Order`` a row holds (the CRM's raw phone, the card's defaults for NULLs)."""
+    return Order(
+        id=row.id,
+        phone=row.phone_raw,
+        name=row.name,
+        product=row.product,
+        created_at=_aware(row.created_at),
+        status=row.crm_status,
+        state=row.crm_state,
+        source=row.source,
+        region=row.region,
+        city=row.city,
+        tz=row.tz_hint,
+        country=row.country,
+        prepaid=row.prepaid,
+        **card_fields(row),
+    )
 
 
 def _attempt_row(a: AttemptRecord, server: str) -> AttemptRow:

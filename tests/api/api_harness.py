@@ -33,6 +33,7 @@ from dialer.web.metrics import MetricsResource
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 AGENTS = ("1001", "1002")
+ORDER_URL = "https://crm.example/orders/{id}/edit"
 
 
 @dataclass
@@ -83,6 +84,7 @@ class Dialer:
             clock=lambda: self.now,
             wake=self._wake,
             accept=lambda orders: self.dispatcher.admit(orders, self.now),
+            order_url=ORDER_URL,
         )
         metrics = MetricsResource(OrderViews(self.engine, "shop"), lambda: (True, self.now), "shop")
         self.site = web.build_site(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from local_services import fresh_database
 from sqlalchemy import Engine
 
 from campaigns.lifecycle import OrderState, Phase
-from campaigns.orders import Order
+from campaigns.orders import Order, OrderItem
 from campaigns.outcomes import Outcome, OutcomeKind
 from dialer.dispatch.memory_store import MemoryOrderStore
 from dialer.dispatch.ports import AttemptRecord, OrderStore, QueueEntry
@@ -252,3 +254,27 @@ def test_earlier_order_with_identity_sees_an_order_done_after_it_was_inserted(
     store.save(done("1", OutcomeKind.NO_ANSWER_FINAL, created=T0, identity="same"))
     assert store.earlier_order_with_identity("same", T0 - timedelta(days=1)) == "1"
     assert store.earlier_order_with_identity("same", None) is None
+
+
+def test_the_order_card_round_trips_exactly(store: OrderStore) -> None:
+    """Issue 15: items with Decimal quantity and price, total, address, delivery date, extra
+    phone and comment come back as stored, markup and control characters as plain text."""
+    card = {
+        "items": (
+            OrderItem("Перуанская мака <script>", Decimal("2.5"), Decimal("743.10")),
+            OrderItem("AlcoBlocker\x07", Decimal(1), None),
+        ),
+        "total": Decimal("1858.75"),
+        "address": "г. Якутск, ул. Ленина, д. 1",
+        "delivery_date": date(2026, 3, 14),
+        "extra_phone": "8 (914) 828-68-86",
+        "comment": "после 18:00\n<b>домофон 12</b>",
+    }
+    base = entry("НФ-00123", T0)
+    assert store.insert(QueueEntry(dataclasses.replace(base.order, **card), *base[1:]))
+    got = store.get("НФ-00123")
+    assert got is not None
+    assert {name: getattr(got.order, name) for name in card} == card
+    assert store.insert(entry("1", T0))
+    plain = store.get("1")
+    assert plain is not None and plain.order.items == () and plain.order.total is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,11 +13,14 @@ from crm_servers import HttpJsonCrm, RetailCrmDouble
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
+    Text,
     create_engine,
     insert,
     select,
@@ -24,6 +28,7 @@ from sqlalchemy import (
 )
 
 from campaigns.orders import Order
+from crm_adapter.card_fields import item_json
 from crm_adapter.fake import InMemoryCrm
 from crm_adapter.http_json import HttpJsonAdapter, HttpJsonSettings
 from crm_adapter.order_json import order_json
@@ -130,7 +135,24 @@ class HttpBackend:
 
 
 def retail_order(order: Order, number: int, site: str = "shop") -> dict[str, Any]:
-    total = 1990
+    """The order as RetailCRM v5 answers it; the card fields in RetailCRM's own names
+    (numbers as JSON numbers, as the API sends them)."""
+    total: Any = 1990 if order.total is None else float(order.total)
+    items: list[dict[str, Any]] = [{"offer": {"displayName": order.product, "name": order.product}}]
+    if order.items:
+        items = [
+            {
+                "productName": item.name, "quantity": float(item.quantity),
+                "initialPrice": None if item.price is None else float(item.price),
+                "offer": {"name": item.name},
+            }
+            for item in order.items
+        ]  # fmt: skip
+    delivery: dict[str, Any] = {"address": {"region": order.region, "city": order.city}}
+    if order.address is not None:
+        delivery["address"]["text"] = order.address
+    if order.delivery_date is not None:
+        delivery["date"] = order.delivery_date.isoformat()
     return {
         "id": number,
         "externalId": order.id,
@@ -140,12 +162,14 @@ def retail_order(order: Order, number: int, site: str = "shop") -> dict[str, Any
         "createdAt": order.created_at.astimezone(MSK).strftime("%Y-%m-%d %H:%M:%S"),
         "firstName": order.name,
         "phone": order.phone,
-        "items": [{"offer": {"displayName": order.product, "name": order.product}}],
+        "items": items,
         "orderMethod": order.source,
-        "delivery": {"address": {"region": order.region, "city": order.city}},
+        "delivery": delivery,
         "totalSumm": total,
         "prepaySum": total if order.prepaid else 0,
         "customFields": {"state": order.state},
+        "additionalPhone": order.extra_phone,
+        "customerComment": order.comment,
     }
 
 
@@ -210,6 +234,9 @@ class SqlBackend:
             Column("created", DateTime), Column("problema", String(80)),
             Column("perezvon", DateTime), Column("kommentariy", String(500)),
             Column("zvonok", String(40)), Column("popytki", Integer),
+            Column("sostav", Text), Column("summa", Numeric(12, 2, asdecimal=True)),
+            Column("adres", Text), Column("data_dostavki", Date),
+            Column("dop_telefon", String(40)), Column("kommentariy_klienta", Text),
         )  # fmt: skip
         self.outcomes = Table(
             "dialer_outcomes", meta,
@@ -228,7 +255,9 @@ class SqlBackend:
             columns=OrderColumns(
                 id="order_no", phone="tel", name="fio", product="tovar", status="статус",
                 created="created", state="sostoyanie", source="istochnik", region="region",
-                city="city", prepaid="oplacheno",
+                city="city", prepaid="oplacheno", items="sostav", total="summa",
+                address="adres", delivery_date="data_dostavki", extra_phone="dop_telefon",
+                comment="kommentariy_klienta",
             ),
             write_mode="columns" if mode == "columns" else "table",
             outcome_columns=OutcomeColumns(
@@ -247,6 +276,10 @@ class SqlBackend:
                 "статус": o.status, "sostoyanie": o.state, "istochnik": o.source,
                 "region": o.region, "city": o.city, "oplacheno": o.prepaid,
                 "created": o.created_at.astimezone(MSK).replace(tzinfo=None),
+                "sostav": json.dumps([item_json(i) for i in o.items], ensure_ascii=False)
+                if o.items else None,
+                "summa": o.total, "adres": o.address, "data_dostavki": o.delivery_date,
+                "dop_telefon": o.extra_phone, "kommentariy_klienta": o.comment,
             }
             for o in orders
         ]  # fmt: skip

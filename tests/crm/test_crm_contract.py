@@ -4,14 +4,15 @@ PostgreSQL, both write modes) and RetailCRM, each against its real or local serv
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from crm_backends import Backend, FakeBackend, HttpBackend, RetailBackend, SqlBackend
 from crm_servers import API_KEY, SECRET
 
-from campaigns.orders import Order
+from campaigns.orders import Order, OrderItem
 from campaigns.outcomes import DEFAULT_CRM_MAPPING
 from campaigns.settings import CampaignSettings
 from crm_adapter.errors import InvalidOutcomeError, OrderNotFoundError
@@ -91,6 +92,38 @@ def test_fetch_returns_waiting_orders_oldest_first_across_pages_without_kaspi(
     intake = IntakeFilter.for_campaign(SETTINGS, page_size=2)
     got = list(backend.adapter.fetch_waiting(intake))
     assert [o.id for o in got] == ["1008", "1001", "1002", "1005", "1007"]
+
+
+CARD = {
+    "items": (
+        OrderItem("AlcoBlocker - капли против алкоголизма", Decimal(1), Decimal("990.00")),
+        OrderItem("Перуанская мака <b>", Decimal("2.5"), Decimal("743.10")),
+    ),
+    "total": Decimal("2847.75"),
+    "address": "443001, Самарская обл, г. Самара, ул. Ленина, д. 1, кв. 2",
+    "delivery_date": date(2026, 3, 14),
+    "extra_phone": "8 (927) 000-11-22",
+    "comment": "Звонить после 18:00\tне раньше",
+}
+
+
+def test_every_adapter_supplies_the_order_card_the_same_way(backend: Backend) -> None:
+    """Issue 15: items (name, quantity, price), total, address, delivery date, extra phone
+    and the customer's comment come through each CRM's own field names alike."""
+    backend.seed([order("НФ-00123", 1, **CARD)])
+    (got,) = backend.adapter.fetch_waiting(IntakeFilter.for_campaign(SETTINGS))
+    assert got.id == "НФ-00123"
+    assert {name: getattr(got, name) for name in CARD} == CARD
+
+
+def test_an_order_without_card_fields_gets_the_defaults(backend: Backend) -> None:
+    backend.seed([order("1001", 1)])
+    (got,) = backend.adapter.fetch_waiting(IntakeFilter.for_campaign(SETTINGS))
+    assert (got.address, got.delivery_date, got.extra_phone, got.comment) == (None,) * 4
+    if isinstance(backend, RetailBackend):  # a RetailCRM order always has items and a sum
+        assert [i.name for i in got.items] == ["Перуанская мака"]
+    else:
+        assert (got.items, got.total) == ((), None)
 
 
 def test_fetched_order_keeps_the_crm_text_and_an_aware_utc_creation_time(

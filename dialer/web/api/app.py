@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dialer.app.operations import Operations
 from dialer.storage.agents import SqlAgentRegistry
+from dialer.storage.card import OrderCards
 from dialer.storage.engine import Database
+from dialer.storage.numbering import SqlNumberingLookup
 from dialer.storage.tokens import SqlTokenStore
 from dialer.storage.views import OrderViews
 from dialer.web.api.agents import AgentsApi
@@ -21,8 +23,11 @@ from dialer.web.api.stats import StatsApi
 def build_api(engine: Database, ops: Operations) -> ApiResource:
     """The ``/api`` resource serving every ``/api/v1`` route."""
     views = OrderViews(engine, ops.campaign)
+    cards = OrderCards(
+        engine, ops.campaign, numbering=SqlNumberingLookup(engine), order_url=ops.order_url
+    )
     routes = bind(
-        OrdersApi(ops, views),
+        OrdersApi(ops, views, cards),
         AgentsApi(ops, SqlAgentRegistry(engine)),
         CampaignApi(ops),
         OutboxApi(ops, engine),

@@ -9,6 +9,7 @@ from campaigns.phones import normalise_phone
 from crm_adapter.errors import CrmDataError
 from crm_adapter.order_json import parse_order
 from dialer.app.operations import Operations
+from dialer.storage.card import OrderCards
 from dialer.storage.views import OrderViews
 from dialer.web.api import fields
 from dialer.web.api.errors import ApiError
@@ -39,9 +40,10 @@ class OrdersApi:
 
     router = Router()
 
-    def __init__(self, ops: Operations, views: OrderViews) -> None:
+    def __init__(self, ops: Operations, views: OrderViews, cards: OrderCards) -> None:
         self._ops = ops
         self._views = views
+        self._cards = cards
 
     @router.route(
         "GET",
@@ -70,6 +72,21 @@ class OrdersApi:
         if order is None:
             raise ApiError(404, f"unknown order {request.params['id']!r}", "id")
         return Reply(order)
+
+    @router.route(
+        "GET",
+        "/orders/{id}/card",
+        READ,
+        "The order card the agent sees: customer's local time, items, address, history",
+        responses={"404": "unknown order"},
+    )
+    def card(self, request: ApiRequest) -> Reply:
+        order_id = request.params["id"]
+        now = self._ops.now()
+        card = self._cards.card(order_id, now, default_tz=self._ops.settings.default_tz)
+        if card is None:
+            raise ApiError(404, f"unknown order {order_id!r}", "id")
+        return Reply(card)
 
     @router.route(
         "POST",
