@@ -39,7 +39,7 @@ STATE_NAMES: dict[AgentState, str] = {
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "agents",
-        help="list agents; log them in or out, pause or resume them",
+        help="list agents; log them in or out, pause or resume them; set their passwords",
         description="Agents (operators) of the campaigns. A running dialer applies "
         "changes at its next agent sync; a logout or pause of an agent on a call takes "
         "effect when the call ends.",
@@ -73,6 +73,10 @@ def register(sub: Any) -> None:
     pause.add_argument("agent", metavar="AGENT")
     pause.add_argument("--reason", required=True, help="why (shown in 'agents list')")
     pause.set_defaults(func=run_request, request="pause")
+    _register_password(actions)
+
+
+def _register_password(actions: Any) -> None:
     password = actions.add_parser(
         "password",
         help="set AGENT's workspace password (at least 8 characters; ends its sessions)",
