@@ -129,8 +129,10 @@ class SqlAgentAuthStore:
         """Delete the session; True when there was one."""
 
         def work(session: Session) -> bool:
-            query = delete(AgentSessionRow).where(AgentSessionRow.token_hash == token_hash)
-            return bool(session.execute(query).rowcount)  # type: ignore[attr-defined]
+            row = session.get(AgentSessionRow, token_hash)  # by primary key, as ``session``
+            if row is not None:
+                session.delete(row)
+            return row is not None
 
         return self._write(work)
 
