@@ -137,6 +137,17 @@ RULES: dict[str, tuple[str, ...]] = {
         "test_rule_6_a_row_that_cannot_be_sent_holds_back_only_its_own_order",
         "test_rule_6_a_permanent_error_makes_the_row_dead_at_once_and_other_orders_flow",
     ),
+    "§7 the agent signs in: five wrong passwords lock for a minute (issue 15)": (
+        "test_rule_7_five_wrong_passwords_in_a_row_lock_the_agent_for_a_minute",
+        "test_rule_7_five_wrong_then_locked_until_the_minute_ends",
+        "test_rule_7_five_wrong_passwords_lock_the_agent_for_a_minute_even_against_the_right_one",
+    ),
+    "§7 an agent sees only its own current and owned orders (issue 15)": (
+        "test_rule_7_an_agent_reaches_the_order_whose_live_call_was_offered_to_them",
+        "test_rule_7_an_agent_reaches_the_answered_order_awaiting_their_verdict",
+        "test_rule_7_the_owner_of_a_callback_reaches_it_until_it_is_done",
+        "test_rule_7_an_agent_reads_its_own_current_order_as_the_api_shows_it",
+    ),
 }
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from campaigns.orders import Order
 from crm_adapter.http_json import IntakeHandler
 from crm_adapter.signing import SeenEvents
+from dialer.agent_auth.service import AgentAuth
 from dialer.app.lock_watch import LockSupervisor
 from dialer.app.operations import Operations
 from dialer.app.server_slot import ServerSlots
@@ -44,10 +45,12 @@ class WebEdge:
         accept: Callable[[list[Order]], int],
         health: Callable[[], tuple[bool, Mapping[str, Any]]],
         clock: Callable[[], datetime],
+        agent_auth: AgentAuth,
     ) -> None:
         self._settings, self._campaign, self._engine, self._ops = settings, campaign, engine, ops
         self._slots, self._locks, self._outbox, self._latency = slots, locks, outbox, latency
         self._accept, self._health, self._clock = accept, health, clock
+        self._agent_auth = agent_auth
         self._listening: Any = None
         self.url = ""
 
@@ -59,7 +62,8 @@ class WebEdge:
 
         secret = self._settings.intake_secret
         handler = None if secret is None else IntakeHandler(secret, SeenEvents())
-        extra = {b"api": build_api(self._engine, self._ops), b"metrics": self._metrics()}
+        extra = {b"api": build_api(self._engine, self._ops, self._agent_auth),
+                 b"metrics": self._metrics(), b"agent": self._agent()}  # fmt: skip
         site = web.build_site(reactor, handler, self._accept, self._health, self._clock,
                               extra=extra)  # fmt: skip
         host, port = self._settings.intake_host, self._settings.intake_port
@@ -74,6 +78,12 @@ class WebEdge:
                                lambda: (self._slots.ami_up(), self._clock()), self._campaign,
                                latency=self._latency, servers=lambda: self._locks.unserved,
                                outbox_dead=self._outbox.dead_counts)  # fmt: skip
+
+    def _agent(self) -> Any:
+        from dialer.web.agent.app import build_agent  # noqa: PLC0415
+
+        return build_agent(self._engine, self._campaign, self._agent_auth,
+                           secure=self._settings.agent_cookie_secure)  # fmt: skip
 
     async def stop(self) -> None:
         if self._listening is not None:

@@ -20,6 +20,8 @@ from crm_adapter.demo import DemoCrm
 from crm_adapter.factory import make_adapter
 from crm_adapter.port import CrmAdapter
 from crm_adapter.recheck import dialer_statuses
+from dialer.agent_auth.passwords import PasswordHasher
+from dialer.agent_auth.service import AgentAuth
 from dialer.app.admission import Admission
 from dialer.app.auto_disposition import AutoDisposition
 from dialer.app.control import NodeControl
@@ -41,6 +43,7 @@ from dialer.config.service import DemoCrmConfig, ServiceConfig
 from dialer.delivery.outbox import Backoff, OutboxWorker
 from dialer.dispatch.pacing import Pacer
 from dialer.dispatch.status_recheck import StatusRecheck
+from dialer.storage.agent_auth import SqlAgentAuthStore
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.campaigns import SqlCampaignStore
 from dialer.storage.coordination import open_coordinator
@@ -106,9 +109,11 @@ def build_service(config: ServiceConfig, clock: Clock) -> Service:
     health = NodeHealth(campaign=campaign.name, node=node, slots=slots, control=control,
                         locks=locks, crm_watch=crm_watch, paused=campaigns.is_paused,
                         database_state=partial(database_state, engine), clock=clock)  # fmt: skip
+    agent_auth = AgentAuth(SqlAgentAuthStore(engine), PasswordHasher(), clock=clock,
+                           ttl=timedelta(seconds=settings.agent_session_ttl_s))  # fmt: skip
     edge = WebEdge(settings, campaign.name, engine=engine, ops=ops, slots=slots, locks=locks,
                    outbox=outbox, latency=latency, accept=admission.accept, health=health,
-                   clock=clock)  # fmt: skip
+                   clock=clock, agent_auth=agent_auth)  # fmt: skip
     pump = WakePump(control.woken, lambda: slots.run_rounds(clock()), tick_s=settings.tick_s,
                     stopping=lambda: control.stopping, why=failure_line)  # fmt: skip
     return Service(settings, control=control, slots=slots, locks=locks, jobs=jobs,

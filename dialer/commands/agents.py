@@ -1,4 +1,5 @@
-"""`callback-dialer agents`: list agents, configure a campaign's, log in, log out, pause, resume.
+"""`callback-dialer agents`: list agents, configure a campaign's, log in, log out, pause, resume,
+set an agent's workspace password.
 
 The commands change the agents table; a running dialer picks the change up at its next agent
 sync (``dialer.app.agent_sync``). A logout or pause of an agent on a call takes effect when the
@@ -8,15 +9,20 @@ call ends.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
-from datetime import UTC, datetime
+import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from dialer.agent_auth.passwords import PasswordHasher, PasswordRuleError
+from dialer.agent_auth.service import AgentAuth
 from dialer.cli import UsageError
 from dialer.commands.db import database, storage_command
 from dialer.config.campaign import ConfigError, load_campaign
 from dialer.dispatch.agents import AgentState
+from dialer.storage.agent_auth import SqlAgentAuthStore
 from dialer.storage.agents import AgentRecord, Change, SqlAgentRegistry, checked_server
 from dialer.storage.errors import InvalidValueError
 
@@ -33,7 +39,7 @@ STATE_NAMES: dict[AgentState, str] = {
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "agents",
-        help="list agents; log them in or out, pause or resume them",
+        help="list agents; log them in or out, pause or resume them; set their passwords",
         description="Agents (operators) of the campaigns. A running dialer applies "
         "changes at its next agent sync; a logout or pause of an agent on a call takes "
         "effect when the call ends.",
@@ -67,6 +73,22 @@ def register(sub: Any) -> None:
     pause.add_argument("agent", metavar="AGENT")
     pause.add_argument("--reason", required=True, help="why (shown in 'agents list')")
     pause.set_defaults(func=run_request, request="pause")
+    _register_password(actions)
+
+
+def _register_password(actions: Any) -> None:
+    password = actions.add_parser(
+        "password",
+        help="set AGENT's workspace password (at least 8 characters; ends its sessions)",
+        description="Set the password AGENT signs in to the workspace (/agent) with. It is "
+        "read twice from the terminal, or once from standard input with --stdin, and stored "
+        "only as a salted scrypt hash. The agent's open sessions end.",
+    )
+    password.add_argument("agent", metavar="AGENT")
+    password.add_argument(
+        "--stdin", action="store_true", help="read the password from one line of stdin"
+    )
+    password.set_defaults(func=run_password)
 
 
 @storage_command
@@ -124,6 +146,31 @@ def run_request(args: argparse.Namespace) -> int:
         change = getattr(registry, args.request)(args.agent, now)
     print(describe(change))
     return 0
+
+
+@storage_command
+def run_password(args: argparse.Namespace) -> int:
+    engine = database(args)
+    SqlAgentRegistry(engine).get(args.agent)  # an unknown agent: exit 2 before asking
+    password = _read_password(args.stdin)
+    auth = AgentAuth(SqlAgentAuthStore(engine), PasswordHasher(),
+                     clock=lambda: datetime.now(UTC), ttl=timedelta(0))  # fmt: skip
+    try:
+        ended = auth.set_password(args.agent, password)
+    except PasswordRuleError as exc:
+        raise UsageError(str(exc)) from exc
+    print(f"{args.agent}: password set; {ended} session(s) ended")
+    return 0
+
+
+def _read_password(from_stdin: bool) -> str:
+    """One line of stdin (its line end dropped), or the terminal twice, the same both times."""
+    if from_stdin:
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    first = getpass.getpass("New password: ")
+    if getpass.getpass("Again: ") != first:
+        raise UsageError("the two passwords differ; nothing changed")
+    return first
 
 
 def describe(change: Change) -> str:

@@ -77,12 +77,14 @@ class ServiceSettings:
     # Log the campaign's logged-out agents in at start (no agent tool yet; the demo, tests).
     # Otherwise agents log in with `callback-dialer agents login ID`.
     login_agents: bool = False
+    agent_session_ttl_s: float = 43200.0  # an agent's workspace session, from sign-in (12 h)
+    agent_cookie_secure: bool = False  # true: the session cookie is Secure (HTTPS only)
     intake_secret: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         positive = ("cps", "tick_s", "outbox_interval_s", "misfire_grace_s", "status_timeout_s",
                     "outbox_backoff_s")  # fmt: skip
-        for name in (*positive, "status_retry_s", "claim_lease_s"):
+        for name in (*positive, "status_retry_s", "claim_lease_s", "agent_session_ttl_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name}: must be positive")
         for name in ("poll_interval_s", "status_max_age_s", "shutdown_grace_s"):

@@ -270,3 +270,34 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(unique=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class AgentCredential(Base):
+    """An agent's sign-in password for the workspace: a salted scrypt hash with its parameters
+    (``scrypt$n=…,r=…,p=…$salt$hash``, never the password), the wrong passwords in a row and
+    the end of a lockout (``dialer.agent_auth``)."""
+
+    __tablename__ = "agent_credentials"
+
+    agent_id: Mapped[str] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    password_hash: Mapped[str] = mapped_column(Text)
+    failed_attempts: Mapped[int] = _zero()
+    locked_until: Mapped[datetime | None]
+    changed_at: Mapped[datetime]
+
+
+class AgentSessionRow(Base):
+    """A signed-in agent's workspace session. ``token_hash`` is the SHA-256 of the cookie's
+    secret (the secret itself is stored nowhere); ``csrf_token`` is what every POST must
+    echo in ``X-CSRF-Token``."""
+
+    __tablename__ = "agent_sessions"
+
+    token_hash: Mapped[str] = mapped_column(primary_key=True)
+    agent_id: Mapped[str] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    last_seen_at: Mapped[datetime]

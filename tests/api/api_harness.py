@@ -17,17 +17,21 @@ from twisted.web.test.requesthelper import DummyRequest
 from campaigns.calls import CallReport, CallResult
 from campaigns.orders import Order
 from campaigns.settings import CallingWindow, CampaignSettings
+from dialer.agent_auth.passwords import PasswordHasher
+from dialer.agent_auth.service import AgentAuth
 from dialer.app.agent_sync import AgentSync
 from dialer.app.operations import Operations
 from dialer.app.screener import make_screen
 from dialer.dispatch.agents import AgentPool
 from dialer.dispatch.dispatcher import Dispatcher
+from dialer.storage.agent_auth import SqlAgentAuthStore
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.migrate import open_database
 from dialer.storage.orders import SqlOrderStore
 from dialer.storage.tokens import SqlTokenStore
 from dialer.storage.views import OrderViews
 from dialer.web import site as web
+from dialer.web.agent.app import build_agent
 from dialer.web.api.app import build_api
 from dialer.web.metrics import MetricsResource
 
@@ -86,6 +90,12 @@ class Dialer:
             accept=lambda orders: self.dispatcher.admit(orders, self.now),
             order_url=ORDER_URL,
         )
+        self.agent_auth = AgentAuth(
+            SqlAgentAuthStore(self.engine),
+            PasswordHasher(),
+            clock=lambda: self.now,
+            ttl=timedelta(hours=12),
+        )
         metrics = MetricsResource(OrderViews(self.engine, "shop"), lambda: (True, self.now), "shop")
         self.site = web.build_site(
             None,
@@ -93,7 +103,11 @@ class Dialer:
             lambda orders: 0,
             lambda: (True, {"status": "ok"}),
             lambda: self.now,
-            extra={b"api": build_api(self.engine, self.ops), b"metrics": metrics},
+            extra={
+                b"api": build_api(self.engine, self.ops, self.agent_auth),
+                b"metrics": metrics,
+                b"agent": build_agent(self.engine, "shop", self.agent_auth, secure=False),
+            },
         )
         tokens = SqlTokenStore(self.engine)
         self.tokens = {role: tokens.create(role, role, NOW) for role in ("ops", "crm", "viewer")}

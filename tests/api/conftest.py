@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent / "fuzz"))  # http_wire: raw HTTP exchanges
 
 from api_harness import Dialer
 

@@ -139,6 +139,7 @@ def test_the_openapi_document_describes_every_route(dialer: Dialer) -> None:
     api = dialer.site.resource.children[b"api"]
     assert described == {(b.route.method, "/api/v1" + b.route.path) for b in api._routes}
     assert "/api/v1/orders/{id}/disposition" in doc["paths"]
+    assert "/api/v1/agents/{id}/password" in doc["paths"]
     assert len(described) >= 19
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from cli_run import run
 
+from dialer.agent_auth.passwords import PasswordHasher
+from dialer.agent_auth.service import AgentAuth
 from dialer.dispatch.agents import AgentPool, AgentState
+from dialer.storage.agent_auth import SqlAgentAuthStore
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.migrate import open_database
 
@@ -122,3 +126,53 @@ def test_configure_with_a_bad_campaign_file_exits_2(
     code, _, err = run(capsys, "--db", url, "agents", "configure", str(campaign))
     assert code == 2
     assert "agentz" in err
+
+
+def stdin(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+
+
+def test_password_from_stdin_is_set_as_a_hash_and_the_agent_can_sign_in(
+    url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stdin(monkeypatch, "пароль оператора\n")
+    code, out, err = run(capsys, "--db", url, "agents", "password", "101", "--stdin")
+    assert (code, out) == (0, "101: password set; 0 session(s) ended\n")
+    assert "пароль" not in out + err
+    auth = AgentAuth(SqlAgentAuthStore(open_database(url)), PasswordHasher(),
+                     clock=lambda: T0, ttl=timedelta(hours=1))  # fmt: skip
+    assert auth.sign_in("101", "пароль оператора").record.agent_id == "101"
+
+
+def test_password_from_the_terminal_is_asked_twice(
+    url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = iter(["long enough", "long enough"])
+    monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
+    assert run(capsys, "--db", url, "agents", "password", "101")[0] == 0
+    answers = iter(["long enough", "different!"])
+    code, _, err = run(capsys, "--db", url, "agents", "password", "101")
+    assert code == 2 and "differ" in err
+
+
+@pytest.mark.parametrize(
+    ("agent", "typed", "message"),
+    [
+        ("101", "short\n", "at least 8 characters"),
+        ("101", "", "at least 8 characters"),
+        ("999", "long enough\n", "unknown agent '999'"),
+    ],
+)
+def test_password_too_short_or_for_an_unknown_agent_exits_2(
+    url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    agent: str,
+    typed: str,
+    message: str,
+) -> None:
+    stdin(monkeypatch, typed)
+    code, out, err = run(capsys, "--db", url, "agents", "password", agent, "--stdin")
+    assert (code, out) == (2, "")
+    assert message in err

@@ -57,7 +57,7 @@ class Api:
     def __init__(self, tmp: Path) -> None:
         self.dialer = Dialer(tmp)
         self.dialer.admit("o1")
-        api = build_api(self.dialer.engine, self.dialer.ops)
+        api = build_api(self.dialer.engine, self.dialer.ops, self.dialer.agent_auth)
         self.site: Site = web.build_site(
             Clock(), None, lambda _: 0, lambda: (True, {}), lambda: self.dialer.now,
             extra={b"api": api},

@@ -28,8 +28,9 @@ from dialer.storage.models import AttemptRow, Base, Campaign, OrderRow
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TABLES = {
-    "agents", "alembic_version", "api_tokens", "attempts", "campaigns", "do_not_call",
-    "numbering_meta", "numbering_ranges", "orders", "outbox", "outcomes",
+    "agent_credentials", "agent_sessions", "agents", "alembic_version", "api_tokens",
+    "attempts", "campaigns", "do_not_call", "numbering_meta", "numbering_ranges", "orders",
+    "outbox", "outcomes",
 }  # fmt: skip
 
 

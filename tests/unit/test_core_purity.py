@@ -1,7 +1,8 @@
 """STYLE principle 1: the policy core and the dispatch round import no I/O library and read
 no clock. The core is ``campaigns/``, ``dialer/dispatch/`` (the round, the dispatcher, the
 agent pool, pacing, the status re-check, the ports and their in-memory fake) and the pure
-parts of ``dialer/ami/``: the dial-string gate and the facts → result table."""
+parts of ``dialer/ami/``: the dial-string gate and the facts → result table; and the rules of
+agent sign-in (``dialer/agent_auth/``: passwords, lockout, scope)."""
 
 from __future__ import annotations
 
@@ -27,11 +28,14 @@ FORBIDDEN = (
     "http",
 )
 PURE_AMI = ("dialer.ami.dial_gate", "dialer.ami.results")
+PURE_AGENT_AUTH = ("dialer.agent_auth.lockout", "dialer.agent_auth.passwords",
+                   "dialer.agent_auth.scope", "dialer.agent_auth.errors")  # fmt: skip
 CORE = sorted(
     [
         *(m.name for m in pkgutil.iter_modules(campaigns.__path__, "campaigns.")),
         *(m.name for m in pkgutil.iter_modules(dialer.dispatch.__path__, "dialer.dispatch.")),
         *PURE_AMI,
+        *PURE_AGENT_AUTH,
     ]
 )
 
@@ -44,7 +48,8 @@ def _path(module: str) -> Path:
 
 def test_the_core_has_the_policy_the_round_and_the_pure_ami_modules() -> None:
     for module in ("campaigns.lifecycle", "campaigns.retry", "dialer.dispatch.round",
-                   "dialer.dispatch.dispatcher", "dialer.dispatch.pacing", *PURE_AMI):  # fmt: skip
+                   "dialer.dispatch.dispatcher", "dialer.dispatch.pacing", *PURE_AMI,
+                   *PURE_AGENT_AUTH):  # fmt: skip
         assert module in CORE
 
 

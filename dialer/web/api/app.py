@@ -1,7 +1,9 @@
-"""Builds the API resource from its parts: the operations, the read views, the tokens."""
+"""Builds the API resource from its parts: the operations, the read views, the tokens and
+the agents' sign-in."""
 
 from __future__ import annotations
 
+from dialer.agent_auth.service import AgentAuth
 from dialer.app.operations import Operations
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.card import OrderCards
@@ -20,7 +22,7 @@ from dialer.web.api.router import bind
 from dialer.web.api.stats import StatsApi
 
 
-def build_api(engine: Database, ops: Operations) -> ApiResource:
+def build_api(engine: Database, ops: Operations, agent_auth: AgentAuth) -> ApiResource:
     """The ``/api`` resource serving every ``/api/v1`` route."""
     views = OrderViews(engine, ops.campaign)
     cards = OrderCards(
@@ -28,7 +30,7 @@ def build_api(engine: Database, ops: Operations) -> ApiResource:
     )
     routes = bind(
         OrdersApi(ops, views, cards),
-        AgentsApi(ops, SqlAgentRegistry(engine)),
+        AgentsApi(ops, SqlAgentRegistry(engine), agent_auth),
         CampaignApi(ops),
         OutboxApi(ops, engine),
         StatsApi(ops, views),

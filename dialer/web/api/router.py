@@ -52,19 +52,24 @@ class ApiRequest:
 
     def json(self) -> dict[str, Any]:
         """The body as a JSON object, else 400 naming ``body``."""
-        if len(self.body) > MAX_BODY:
-            raise ApiError(413, f"the body is larger than {MAX_BODY} bytes", "body")
-        try:
-            data = json.loads(self.body.decode("utf-8") or "{}")
-        except (UnicodeDecodeError, ValueError, RecursionError):  # nesting past the stack
-            raise ApiError(400, "the body must be a UTF-8 JSON object", "body") from None
-        if not isinstance(data, dict):
-            raise ApiError(400, "the body must be a JSON object", "body")
-        try:  # a lone "\ud800" escape decodes to a str no database can store
-            json.dumps(data, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise ApiError(400, "the body holds a lone \\ud800-\\udfff escape", "body") from None
-        return data
+        return json_object(self.body)
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """``body`` as a JSON object, else 413 (over ``MAX_BODY``) or 400 naming ``body``."""
+    if len(body) > MAX_BODY:
+        raise ApiError(413, f"the body is larger than {MAX_BODY} bytes", "body")
+    try:
+        data = json.loads(body.decode("utf-8") or "{}")
+    except (UnicodeDecodeError, ValueError, RecursionError):  # nesting past the stack
+        raise ApiError(400, "the body must be a UTF-8 JSON object", "body") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "the body must be a JSON object", "body")
+    try:  # a lone "\ud800" escape decodes to a str no database can store
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(400, "the body holds a lone \\ud800-\\udfff escape", "body") from None
+    return data
 
 
 @dataclass(frozen=True, slots=True)

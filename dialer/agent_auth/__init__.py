@@ -1,0 +1,1 @@
+"""Agent sign-in for the workspace: passwords, lockout, sessions and the order scope."""

@@ -1,0 +1,285 @@
+"""``/agent`` sign-in over raw HTTP through the real twisted.web site (issue 15 §2): the
+cookie's flags, the lockout on the injected clock, sign-out, expiry, CSRF and Origin checks,
+the order scope, and the ops route that sets a password."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from api_harness import Dialer
+from http_wire import WireResponse, exchange, raw_request
+from twisted.internet.task import Clock
+
+from dialer.web import site as web
+from dialer.web.agent.app import build_agent
+from dialer.web.api.app import build_api
+
+PASSWORD = "пароль-1001"  # noqa: S105 - a test password
+OWN = "http://127.0.0.1"  # http_wire sends Host: 127.0.0.1
+COOKIE = re.compile(
+    r"cbd_agent=([A-Za-z0-9_-]{40,}); HttpOnly; SameSite=Strict; Path=/agent; Max-Age=43200"
+)
+
+
+class Browser:
+    """One agent's browser: keeps the cookie and the CSRF token it was given."""
+
+    def __init__(self, dialer: Dialer, *, secure: bool = False) -> None:
+        self.dialer = dialer
+        self.site = web.build_site(
+            Clock(), None, lambda _: 0, lambda: (True, {}), lambda: dialer.now,
+            extra={b"api": build_api(dialer.engine, dialer.ops, dialer.agent_auth),
+                   b"agent": build_agent(dialer.engine, "shop", dialer.agent_auth,
+                                         secure=secure)},
+        )  # fmt: skip
+        self.cookie: str | None = None
+        self.csrf: str | None = None
+
+    def send(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> WireResponse:
+        sent = {k.encode(): v.encode() for k, v in (headers or {}).items()}
+        if self.cookie is not None:
+            sent[b"Cookie"] = f"cbd_agent={self.cookie}".encode()
+        return exchange(self.site, raw_request(method.encode(), path.encode(), sent, body))
+
+    def login(self, agent: str, password: str, **headers: str) -> WireResponse:
+        body = json.dumps({"agent": agent, "password": password}).encode()
+        reply = self.send("POST", "/agent/login", body, {"Content-Type": "application/json",
+                                                         **headers})  # fmt: skip
+        if reply.status == 200:
+            match = COOKIE.fullmatch(reply.headers["set-cookie"])
+            assert match is not None, reply.headers["set-cookie"]
+            self.cookie, self.csrf = match.group(1), reply.json()["csrf_token"]
+        return reply
+
+    def post(self, path: str, *, csrf: str | None = "keep", **headers: str) -> WireResponse:
+        token = self.csrf if csrf == "keep" else csrf
+        sent = {**headers, **({"X-CSRF-Token": token} if token is not None else {})}
+        return self.send("POST", path, b"", sent)
+
+    def get(self, path: str) -> WireResponse:
+        return self.send("GET", path)
+
+
+@pytest.fixture
+def browser(dialer: Dialer) -> Browser:
+    dialer.agent_auth.set_password("1001", PASSWORD)
+    dialer.agent_auth.set_password("1002", "пароль-1002")
+    return Browser(dialer)
+
+
+def refusal(reply: WireResponse, status: int, field: str) -> dict[str, Any]:
+    assert reply.status == status, reply.body
+    assert reply.headers["content-type"].startswith("application/json")
+    data: dict[str, Any] = reply.json()
+    assert data["field"] == field and data["error"]
+    return data
+
+
+def test_sign_in_sets_an_httponly_samesite_strict_cookie_on_agent_that_expires(
+    browser: Browser,
+) -> None:
+    reply = browser.login("1001", PASSWORD, Origin=OWN)
+    assert reply.status == 200
+    assert COOKIE.fullmatch(reply.headers["set-cookie"])
+    assert "Secure" not in reply.headers["set-cookie"]
+    assert reply.json()["agent"] == "1001" and len(reply.json()["csrf_token"]) >= 40
+    assert reply.headers["cache-control"] == "no-store"
+    me = browser.get("/agent/me").json()
+    expires = "2026-03-10T21:00:00+00:00"
+    assert me == {"agent": "1001", "name": "1001", "state": "idle",
+                  "csrf_token": browser.csrf, "expires_at": expires}  # fmt: skip
+
+
+def test_the_cookie_is_secure_when_configured(dialer: Dialer) -> None:
+    dialer.agent_auth.set_password("1001", PASSWORD)
+    reply = Browser(dialer, secure=True).send(
+        "POST", "/agent/login", json.dumps({"agent": "1001", "password": PASSWORD}).encode()
+    )
+    assert reply.headers["set-cookie"].endswith("; Max-Age=43200; Secure")
+
+
+def test_an_html_form_may_sign_in(browser: Browser) -> None:
+    form = urllib.parse.urlencode({"agent": "1001", "password": PASSWORD}).encode()
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Origin": OWN}
+    reply = browser.send("POST", "/agent/login", form, headers)
+    assert reply.status == 200 and COOKIE.fullmatch(reply.headers["set-cookie"])
+
+
+def test_rule_7_five_wrong_passwords_lock_the_agent_for_a_minute_even_against_the_right_one(
+    browser: Browser, dialer: Dialer
+) -> None:
+    texts = {refusal(browser.login("1001", "wrong password"), 401, "password")["error"]
+             for _ in range(5)}  # fmt: skip
+    assert texts == {"unknown agent or wrong password"}
+    locked = browser.login("1001", PASSWORD)
+    assert "locked" in refusal(locked, 429, "agent")["error"]
+    assert "until 2026-03-10T09:01:00+00:00" in locked.json()["error"]
+    assert locked.headers["retry-after"] == "60"
+    assert "set-cookie" not in locked.headers
+    dialer.now += timedelta(seconds=60)
+    assert browser.login("1001", PASSWORD).status == 200
+
+
+def test_an_unknown_or_cyrillic_agent_id_gets_the_same_refusal_as_a_wrong_password(
+    browser: Browser,
+) -> None:
+    wrong = refusal(browser.login("1001", "wrong password"), 401, "password")
+    for agent in ("9999", "Оператор-1", "../1001", "1001\x00"):
+        assert refusal(browser.login(agent, PASSWORD), 401, "password") == wrong
+
+
+def test_logout_ends_the_session(browser: Browser) -> None:
+    browser.login("1001", PASSWORD)
+    reply = browser.post("/agent/logout", Origin=OWN)
+    assert reply.status == 200 and reply.json() == {"agent": "1001", "signed_out": True}
+    assert "Max-Age=0" in reply.headers["set-cookie"]
+    refusal(browser.get("/agent/me"), 401, "cbd_agent")
+    refusal(browser.post("/agent/logout"), 401, "cbd_agent")
+
+
+def test_an_expired_session_is_refused(browser: Browser, dialer: Dialer) -> None:
+    browser.login("1001", PASSWORD)
+    dialer.now += timedelta(hours=11, minutes=59)
+    assert browser.get("/agent/me").status == 200
+    dialer.now += timedelta(minutes=1)
+    refusal(browser.get("/agent/me"), 401, "cbd_agent")
+
+
+def test_no_cookie_or_a_made_up_one_is_401(browser: Browser) -> None:
+    refusal(browser.get("/agent/me"), 401, "cbd_agent")
+    browser.cookie = "made-up"
+    refusal(browser.get("/agent/me"), 401, "cbd_agent")
+
+
+def test_a_post_without_or_with_a_wrong_csrf_token_is_403_and_changes_nothing(
+    browser: Browser,
+) -> None:
+    browser.login("1001", PASSWORD)
+    refusal(browser.post("/agent/logout", csrf=None), 403, "X-CSRF-Token")
+    refusal(browser.post("/agent/logout", csrf="not-the-token"), 403, "X-CSRF-Token")
+    assert browser.get("/agent/me").status == 200
+
+
+def test_a_foreign_origin_is_403_for_sign_in_and_every_post(browser: Browser) -> None:
+    refusal(browser.login("1001", PASSWORD, Origin="https://evil.example"), 403, "Origin")
+    assert browser.cookie is None
+    browser.login("1001", PASSWORD)
+    refusal(browser.post("/agent/logout", Origin="https://evil.example"), 403, "Origin")
+    refusal(browser.post("/agent/logout", Origin="null"), 403, "Origin")
+    assert browser.get("/agent/me").status == 200
+
+
+def test_a_refused_origin_does_not_count_as_a_wrong_password(browser: Browser) -> None:
+    for _ in range(6):
+        browser.login("1001", "wrong", Origin="https://evil.example")
+    assert browser.login("1001", PASSWORD).status == 200
+
+
+def answered_by(dialer: Dialer, order_id: str) -> str:
+    dialer.admit(order_id)
+    dialer.answer(order_id)
+    order = dialer.call("GET", "/api/v1/orders/" + order_id).json
+    assert order["phase"] == "awaiting_disposition"
+    return str(order["attempts"][-1]["agent"])
+
+
+def other(agent: str) -> str:
+    return "1002" if agent == "1001" else "1001"
+
+
+def test_rule_7_an_agent_reads_its_own_current_order_as_the_api_shows_it(
+    browser: Browser, dialer: Dialer
+) -> None:
+    agent = answered_by(dialer, "НФ-00123")
+    browser.login(agent, PASSWORD if agent == "1001" else "пароль-1002")
+    path = "/agent/orders/" + urllib.parse.quote("НФ-00123")
+    reply = browser.get(path)
+    assert reply.status == 200
+    assert reply.json() == dialer.call("GET", "/api/v1/orders/НФ-00123").json
+
+
+def test_another_agents_order_and_an_unknown_order_are_both_403(
+    browser: Browser, dialer: Dialer
+) -> None:
+    agent = answered_by(dialer, "o1")
+    intruder = other(agent)
+    browser.login(intruder, PASSWORD if intruder == "1001" else "пароль-1002")
+    foreign = refusal(browser.get("/agent/orders/o1"), 403, "id")
+    unknown = refusal(browser.get("/agent/orders/o-404"), 403, "id")
+    assert foreign["error"].replace("'o1'", "X") == unknown["error"].replace("'o-404'", "X")
+    refusal(browser.get("/agent/orders/%00"), 403, "id")
+
+
+def test_an_order_without_a_session_is_401(browser: Browser, dialer: Dialer) -> None:
+    answered_by(dialer, "o1")
+    refusal(browser.get("/agent/orders/o1"), 401, "cbd_agent")
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "field"),
+    [
+        (b"not json", "application/json", 400, "body"),
+        (b"[1, 2]", "application/json", 400, "body"),
+        (b'{"agent": "1001"}', "application/json", 400, "password"),
+        (b'{"agent": 1001, "password": "x"}', "application/json", 400, "agent"),
+        (b'{"agent": "\\ud800", "password": "x"}', "application/json", 400, "body"),
+        (b"agent=%FF&password=x", "application/x-www-form-urlencoded", 400, "body"),
+        (b"x" * 1_000_001, "application/json", 413, "body"),
+    ],
+)
+def test_bad_sign_in_bodies_are_refused_naming_the_field_never_5xx(
+    browser: Browser, body: bytes, content_type: str, status: int, field: str
+) -> None:
+    reply = browser.send("POST", "/agent/login", body, {"Content-Type": content_type})
+    refusal(reply, status, field)
+
+
+def test_unknown_paths_and_methods_are_json_404_and_405(browser: Browser) -> None:
+    assert browser.get("/agent/nothing").status == 404
+    assert browser.get("/agent/orders").status == 404
+    assert browser.get("/agent/login").status == 405
+    assert browser.send("DELETE", "/agent/me").status == 405
+    assert browser.get("/agent/%FF").status == 400
+
+
+def test_ops_set_a_password_through_the_api_and_the_agents_sessions_end(
+    browser: Browser, dialer: Dialer
+) -> None:
+    browser.login("1001", PASSWORD)
+    reply = dialer.call("POST", "/api/v1/agents/1001/password", body={"password": "новый-пароль"})
+    assert reply.status == 200
+    assert reply.json == {"agent": "1001", "password_set": True, "sessions_ended": 1}
+    refusal(browser.get("/agent/me"), 401, "cbd_agent")
+    assert browser.login("1001", "новый-пароль").status == 200
+
+
+@pytest.mark.parametrize("role", ["viewer", "crm"])
+def test_only_ops_may_set_a_password(dialer: Dialer, role: str) -> None:
+    reply = dialer.call("POST", "/api/v1/agents/1001/password", role=role,
+                        body={"password": "новый-пароль"})  # fmt: skip
+    assert reply.status == 403
+
+
+@pytest.mark.parametrize(
+    ("agent", "body", "status", "field"),
+    [
+        ("1001", {"password": "short"}, 400, "password"),
+        ("1001", {"password": 12345678}, 400, "password"),
+        ("1001", {}, 400, "password"),
+        ("9999", {"password": "long enough"}, 404, "id"),
+    ],
+)
+def test_the_password_route_refuses_naming_the_field(
+    dialer: Dialer, agent: str, body: dict[str, Any], status: int, field: str
+) -> None:
+    reply = dialer.call("POST", f"/api/v1/agents/{agent}/password", body=body)
+    assert (reply.status, reply.json["field"]) == (status, field)
+    if status == 400 and body.get("password") == "short":
+        assert "at least 8 characters" in reply.json["error"]
