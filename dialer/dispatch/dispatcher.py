@@ -156,13 +156,7 @@ class Dispatcher:
             settings=self._settings,
             jitter=self._jitter(),
         )
-        ended = AttemptRecord(
-            attempt.id,
-            attempt.order_id,
-            attempt.e164,
-            attempt.agent,
-            attempt.number,
-            attempt.started_at,
+        ended = attempt._replace(
             customer_attempt=t.state.customer_attempts > entry.state.customer_attempts,
             ended_at=now,
             result=report.result,
