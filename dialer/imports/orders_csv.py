@@ -2,7 +2,9 @@
 
 The file is UTF-8 (a byte-order mark is fine) or Windows-1251, separated by ``;`` or ``,``
 (whichever the header line holds more of), one order a line under a header naming the
-columns (Russian or English, see ``COLUMNS``). Each row becomes the order JSON of
+columns (Russian or English, see ``COLUMNS``; the order card's columns are optional, a
+delivery date may be ``DD.MM.YYYY``; the items stay in the one product column). Each row
+becomes the order JSON of
 ``crm_adapter.order_json`` and is read by ``parse_order``, so an exported order is checked
 exactly like a pushed one. ``created_at`` is ISO 8601 with an offset, or ``DD.MM.YYYY
 HH:MM[:SS]`` in the given zone. Any malformed line raises ``OrdersFileError`` naming it.
@@ -39,11 +41,18 @@ COLUMNS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "tz": ("tz", "часовой пояс"),
         "country": ("country", "страна"),
         "prepaid": ("prepaid", "предоплата"),
+        # the order card (issue 15), optional: shown to the agent, never dialled
+        "total": ("total", "сумма", "сумма заказа", "итого"),
+        "address": ("address", "адрес", "адрес доставки"),
+        "delivery_date": ("delivery_date", "дата доставки", "дата отгрузки"),
+        "extra_phone": ("extra_phone", "доп. телефон", "дополнительный телефон", "доп телефон"),
+        "comment": ("comment", "комментарий", "комментарий клиента"),
     }
 )
 REQUIRED = ("id", "phone", "name", "product", "created_at", "status")
 MAX_CELL = 1000
 _RU_DATE = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})[ T](\d{2}):(\d{2})(?::(\d{2}))?")
+_RU_DAY = re.compile(r"(\d{2})\.(\d{2})\.(\d{4})")
 _YES = {"да", "yes", "true", "1"}
 _NO = {"нет", "no", "false", "0", ""}
 
@@ -112,6 +121,8 @@ def _order(cells: dict[str, str], zone: ZoneInfo, line: int) -> Order:
     data: dict[str, Any] = {k: v for k, v in cells.items() if v != "" or k in REQUIRED}
     data["created_at"] = _instant(cells["created_at"], zone)
     data["prepaid"] = _flag(cells.get("prepaid", ""), line)
+    if "delivery_date" in data:
+        data["delivery_date"] = _day(data["delivery_date"])
     try:
         return parse_order(data, f"line {line}")
     except CrmDataError as exc:
@@ -130,6 +141,15 @@ def _instant(text: str, zone: ZoneInfo) -> str:
     except ValueError:
         return text  # parse_order names it: not ISO 8601
     return local.isoformat()
+
+
+def _day(text: str) -> str:
+    """``DD.MM.YYYY`` as ``YYYY-MM-DD``; anything else as given (``parse_order`` checks it)."""
+    match = _RU_DAY.fullmatch(text)
+    if match is None:
+        return text
+    day, month, year = match.groups()
+    return f"{year}-{month}-{day}"
 
 
 def _flag(text: str, line: int) -> bool:

@@ -4,7 +4,7 @@ intake filter and the same screening as CRM orders; a malformed file admits noth
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -157,3 +157,35 @@ def test_a_byte_order_mark_before_windows_1251_bytes_is_a_damaged_file() -> None
     with pytest.raises(OrdersFileError, match="byte-order mark but byte 6 is not UTF-8"):
         decode(b"\xef\xbb\xbf" + "id;телефон\n".encode("cp1251"))
     assert decode("id;телефон\n".encode("cp1251")) == ("id;телефон\n", "cp1251")
+
+
+def test_an_export_carries_the_order_card_and_a_bad_card_cell_is_named(
+    setup: tuple[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15 §1: the card's optional columns (сумма, адрес, дата доставки, доп. телефон,
+    комментарий) reach the stored order; a malformed one exits 2 naming line and field."""
+    url, campaign = setup
+    local = recent(9).astimezone(MOSCOW).strftime("%d.%m.%Y %H:%M")
+    header = ("Номер заказа;Телефон;ФИО;Товар;Дата создания;Статус;Состояние;Сумма;Адрес доставки;"
+              "Дата доставки;Доп. телефон;Комментарий")  # fmt: skip
+    row = (f"НФ-00123;+7 916 583-04-21;Ирина;Крем;{local};Ожидает подтверждения;Новый;1 490,50;"
+           "Алматы, ул. Абая 1;14.03.2026;+77011234567;<b>после 18:00</b>")  # fmt: skip
+    path = tmp_path / "card.csv"
+    path.write_bytes(f"{header}\r\n{row}\r\n".encode("cp1251"))
+    code, out, err = run(capsys, "--db", url, "orders", "import", str(path),
+                         "--campaign", str(campaign))  # fmt: skip
+    assert (code, err) == (0, ""), out
+    assert "1 admitted" in out, out
+    with Session(open_database(url)) as session:
+        stored = session.get(OrderRow, "НФ-00123")
+        assert stored is not None
+        card = (stored.total, stored.address, stored.delivery_date, stored.extra_phone,
+                stored.customer_comment)  # fmt: skip
+    assert card == ("1490.50", "Алматы, ул. Абая 1", date(2026, 3, 14), "+77011234567",
+                    "<b>после 18:00</b>")  # fmt: skip
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(f"{header}\r\n{row.replace('14.03.2026', '31.02.2026')}\r\n".encode("cp1251"))
+    code, _, err = run(capsys, "--db", url, "orders", "import", str(bad),
+                       "--campaign", str(campaign))  # fmt: skip
+    assert code == 2
+    assert "line 2" in err and "delivery_date" in err
