@@ -22,8 +22,11 @@ class Disposition:
     reason: str | None = None
     callback_at: datetime | None = None
     comment: str = ""
+    owner: str | None = None  # «мой перезвон»: the agent who owns the callback
 
     def __post_init__(self) -> None:
+        if self.owner is not None and self.kind is not DispositionKind.CALLBACK:
+            raise ValueError("only a callback has an owner («мой перезвон»)")
         if self.kind is DispositionKind.REFUSED and not (self.reason or "").strip():
             raise ValueError("a refusal needs a reason (seed 002)")
         if self.kind is DispositionKind.CALLBACK and self.callback_at is None:

@@ -65,6 +65,7 @@ class OrderState(NamedTuple):
     network_failures: int = 0
     live_attempt: str | None = None
     outcome: OutcomeKind | None = None
+    callback_owner: str | None = None  # the agent offered the callback first (its own)
 
     @property
     def priority(self) -> Priority:
@@ -156,6 +157,7 @@ def on_result(
         customer_attempts=state.customer_attempts + 1,
         attempt_times=(*state.attempt_times, started_at),
         callback_at=None,
+        callback_owner=None,  # the owned call was made; retries go to any agent
     )
     if result is CallResult.ANSWERED:
         return Transition(counted._replace(phase=Phase.AWAITING_DISPOSITION))
@@ -199,7 +201,8 @@ def on_disposition(
         return _done(state, OutcomeKind.INVALID, now, wording.invalid(note), problem=problem)
     if disposition.callback_at is None:  # Disposition refuses this; kept for the type checker
         raise TransitionError("a callback needs callback_at")
-    return _callback(state, disposition.callback_at, now, settings, note)
+    owned = state._replace(callback_owner=disposition.owner)
+    return _callback(owned, disposition.callback_at, now, settings, note)
 
 
 def _callback(
@@ -316,7 +319,9 @@ def _done(
     attempt_id: str | None = None,
     problem: str | None = None,
 ) -> Transition:
-    done = state._replace(phase=Phase.DONE, due_at=None, outcome=kind, callback_at=None)
+    done = state._replace(
+        phase=Phase.DONE, due_at=None, outcome=kind, callback_at=None, callback_owner=None
+    )
     outcome = _outcome(done, kind, at, text, problem=problem, attempt_id=attempt_id)
     return Transition(done, (WriteOutcome(outcome),))
 

@@ -81,6 +81,7 @@ class CampaignSettings:
     talk_time_s: int = 90
     wrap_up_s: int = 10
     wrap_up_max_s: int = 180  # an answered call longer without its result: «нет результата»
+    callback_owner_grace_s: int = 120  # an owned callback waits this long for its agent
     agent_miss_pause_after: int = 3
     language: str = "ru"
     agent_channel_template: str = "PJSIP/{agent}"
@@ -92,6 +93,10 @@ class CampaignSettings:
     def __post_init__(self) -> None:
         if not self.intake_statuses:
             raise ValueError("intake_statuses: at least one status, or no order is ever taken")
+        if self.callback_owner_grace_s < 0:
+            raise ValueError(
+                f"callback_owner_grace_s must be 0 or more, got {self.callback_owner_grace_s}"
+            )
         if self.wrap_up_max_s < max(1, self.wrap_up_s):
             raise ValueError(
                 f"wrap_up_max_s must be at least wrap_up_s ({self.wrap_up_s}) and 1, "

@@ -2,7 +2,7 @@
 
 An agent may reach an order only while it is theirs: the order's current attempt was
 offered to them (the order is being dialled, or answered and awaiting their verdict), or
-they own its callback (an owned callback, not stored yet, is passed in) and it is not done.
+they own its callback («мой перезвон», the order's ``callback_owner``) and it is not done.
 Anything else, an unknown order included, is refused alike, so ids cannot be probed.
 """
 
@@ -47,4 +47,6 @@ def facts_of(order: Mapping[str, Any] | None, *, owner: str | None = None) -> Or
     elif phase == AWAITING and attempts:
         current = attempts[-1]
     agent = None if current is None else current.get("agent")
+    stored = order.get("callback_owner")
+    owner = owner if owner is not None else None if stored is None else str(stored)
     return OrderFacts(phase, None if agent is None else str(agent), owner)

@@ -95,6 +95,11 @@ class Operations:
         return self._accept(orders)
 
     def dispose(self, order_id: str, disposition: Disposition) -> None:
+        if disposition.owner is not None:
+            try:
+                self._agents.get(disposition.owner)
+            except UnknownAgentError as exc:
+                raise InvalidRequestError(f"owner: {exc}", "owner") from exc
         self._order_call(
             lambda: self._dispatcher.on_disposition(order_id, disposition, self._clock())
         )

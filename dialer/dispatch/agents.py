@@ -152,9 +152,17 @@ class AgentPool:
         self._finish_wrap_ups(now)
         return self._idle_n
 
-    def acquire(self, now: datetime) -> str | None:
-        """Take the longest-idle agent and mark it ringing, or None if nobody is free."""
+    def acquire(self, now: datetime, *, only: str | None = None) -> str | None:
+        """Take the longest-idle agent and mark it ringing, or None if nobody is free;
+        ``only``: that agent if it is idle (an owned callback), else None."""
         self._finish_wrap_ups(now)
+        if only is not None:
+            owner = self._agents.get(only)
+            if owner is None or owner.state is not AgentState.IDLE:
+                return None
+            self._set(only, AgentState.RINGING, now)  # its idle-heap entry is stale now
+            owner.busy_from = now
+            return only
         while self._idle:
             since, agent_id = heapq.heappop(self._idle)
             agent = self._agents[agent_id]

@@ -274,9 +274,14 @@ class Dispatcher:
             self._store.save(entry)  # release the claim untouched; due again next round
             held.add(entry.order.id)
             return 0
-        agent = self._agents.acquire(now)
+        owner, due = state.callback_owner, state.due_at or now
+        grace = timedelta(seconds=self._settings.callback_owner_grace_s)
+        owned = owner is not None and self._agents.knows(owner) and now < due + grace
+        agent = self._agents.acquire(now, only=owner if owned else None)
         if agent is None or entry.e164 is None:
             self._store.save(entry)  # release the claim untouched
+            if owned:
+                held.add(entry.order.id)  # its agent is not ready: the others go on
             return 0
         return self._start(entry, agent, entry.e164, now, held)
 

@@ -118,6 +118,7 @@ class OrderRow(Base):
     attempt_times: Mapped[str] = mapped_column(Text, default="", server_default="")
     horizon_start: Mapped[date | None]
     callback_at: Mapped[datetime | None]
+    callback_owner: Mapped[str | None]  # the agent who owns the callback («мой перезвон»)
     live_attempt: Mapped[str | None]
     outcome: Mapped[str | None]
     outcome_problem: Mapped[str | None] = mapped_column(Text)

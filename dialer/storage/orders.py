@@ -261,6 +261,7 @@ def _write_state(row: OrderRow, state: OrderState, now: datetime) -> None:
     row.customer_attempts = state.customer_attempts
     row.attempt_times = encode_instants(state.attempt_times)
     row.callback_at = state.callback_at
+    row.callback_owner = state.callback_owner
     row.agent_misses = state.agent_misses
     row.network_failures = state.network_failures
     row.live_attempt = state.live_attempt
@@ -286,6 +287,7 @@ def _entry(row: OrderRow, phase: Phase | None = None) -> QueueEntry:
         network_failures=row.network_failures,
         live_attempt=row.live_attempt,
         outcome=None if row.outcome is None else OutcomeKind(row.outcome),
+        callback_owner=row.callback_owner,
     )
     return QueueEntry(order, row.e164, row.identity, state)
 

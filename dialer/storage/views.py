@@ -208,6 +208,23 @@ class OrderViews:
             ]
         return sorted(rows, key=lambda row: (-row["waiting_s"], row["order_id"]))
 
+    def owned_callbacks(self, agent: str) -> list[dict[str, Any]]:
+        """The agent's own callbacks still to make («Мои перезвоны»), soonest first."""
+        query = (
+            select(OrderRow)
+            .where(
+                OrderRow.campaign == self._campaign,
+                OrderRow.callback_owner == agent,
+                OrderRow.phase.in_((Phase.QUEUED.value, "claimed")),
+            )
+            .order_by(OrderRow.next_due_at, OrderRow.id)
+        )
+        with Session(self._engine) as session:
+            return [
+                {key: value for key, value in _order(row).items() if key in _CALLBACK_KEYS}
+                for row in session.scalars(query)
+            ]
+
     def outcomes_csv(self, start: datetime, end: datetime) -> str:
         """Outcomes created in [start, end), oldest first, as CSV with a header line."""
         query = (
@@ -283,6 +300,9 @@ class OrderViews:
         )
 
 
+_CALLBACK_KEYS = ("id", "name", "product", "e164", "zones", "callback_at", "next_due_at")
+
+
 def _order(row: OrderRow) -> dict[str, Any]:
     return {
         "id": row.id,
@@ -301,6 +321,7 @@ def _order(row: OrderRow) -> dict[str, Any]:
         "next_due_at": _iso(row.next_due_at),
         "customer_attempts": row.customer_attempts,
         "callback_at": _iso(row.callback_at),
+        "callback_owner": row.callback_owner,
         "live_attempt": row.live_attempt,
         "outcome": row.outcome,
         "updated_at": _iso(row.updated_at),

@@ -283,3 +283,46 @@ def test_the_password_route_refuses_naming_the_field(
     assert (reply.status, reply.json["field"]) == (status, field)
     if status == 400 and body.get("password") == "short":
         assert "at least 8 characters" in reply.json["error"]
+
+
+def test_an_owned_callback_is_the_owners_to_read_and_listed_in_its_callbacks(
+    browser: Browser, dialer: Dialer
+) -> None:
+    """Issue 15, «мой перезвон»: the result route takes ``owner``; the owner may read the
+    order while the callback waits (no longer its current call) and sees it under
+    ``GET /agent/callbacks``; the other agent sees neither."""
+    agent = answered_by(dialer, "НФ-00123")
+    at = (dialer.now + timedelta(hours=2)).isoformat()
+    body = {"kind": "callback", "at": at, "owner": agent}
+    reply = dialer.call("POST", "/api/v1/orders/НФ-00123/disposition", role="crm", body=body)
+    assert reply.status == 200, reply.body
+    assert (reply.json["phase"], reply.json["callback_owner"]) == ("queued", agent)
+    browser.login(agent, PASSWORD if agent == "1001" else "пароль-1002")
+    assert browser.get("/agent/orders/" + urllib.parse.quote("НФ-00123")).status == 200
+    listed = browser.get("/agent/callbacks").json()
+    assert [c["id"] for c in listed["callbacks"]] == ["НФ-00123"]
+    assert listed["callbacks"][0]["callback_at"] is not None
+    stranger = Browser(dialer)
+    intruder = other(agent)
+    stranger.login(intruder, PASSWORD if intruder == "1001" else "пароль-1002")
+    refusal(stranger.get("/agent/orders/" + urllib.parse.quote("НФ-00123")), 403, "id")
+    assert stranger.get("/agent/callbacks").json()["callbacks"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"kind": "callback", "at": "2026-03-10T15:00:00+03:00", "owner": "9999"}, "owner: "),
+        ({"kind": "confirmed", "owner": "1001"}, "owner: only a callback has an owner"),
+        ({"kind": "callback", "at": "2026-03-10T15:00:00+03:00", "owner": 7}, "owner: "),
+    ],
+)
+def test_a_bad_callback_owner_is_refused_naming_it(
+    dialer: Dialer, body: dict[str, Any], message: str
+) -> None:
+    answered_by(dialer, "o1")
+    reply = dialer.call("POST", "/api/v1/orders/o1/disposition", role="crm", body=body)
+    assert reply.status == 400, reply.body
+    assert reply.json["field"] == "owner"
+    assert reply.json["error"].startswith(message)
+    assert dialer.call("GET", "/api/v1/orders/o1").json["phase"] == "awaiting_disposition"

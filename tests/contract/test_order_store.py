@@ -278,3 +278,18 @@ def test_the_order_card_round_trips_exactly(store: OrderStore) -> None:
     assert store.insert(entry("1", T0))
     plain = store.get("1")
     assert plain is not None and plain.order.items == () and plain.order.total is None
+
+
+def test_an_owned_callback_keeps_its_owner_through_save_and_claim(store: OrderStore) -> None:
+    """Issue 15, «мой перезвон»: the owner comes back from every store exactly, and a
+    claimed order still names it, so the dispatcher can offer it to that agent first."""
+    store.insert(entry("НФ-00123", T0 + timedelta(hours=1)))
+    [e] = store.claim_due(T0 + timedelta(hours=1), 1)
+    callback = T0 + timedelta(hours=3)
+    owned = e.state._replace(due_at=callback, callback_at=callback, callback_owner="1001")
+    store.save(QueueEntry(e.order, e.e164, e.identity, owned))
+    got = store.get("НФ-00123")
+    assert got is not None
+    assert (got.state.callback_owner, got.state.callback_at) == ("1001", callback)
+    [claimed] = store.claim_due(callback, 1)
+    assert claimed.state.callback_owner == "1001"

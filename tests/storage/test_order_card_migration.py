@@ -49,8 +49,8 @@ def test_an_order_stored_at_0003_loads_after_0004_as_an_order_without_a_card(url
                 ),
                 {"t": T0.replace(tzinfo=None)},
             )
-        assert upgrade(engine, "0004") == "0004"
-        assert current_revision(engine) == "0004"
+        head = upgrade(engine, "head")  # through 0004 and the revisions after it
+        assert current_revision(engine) == head
         assert {c["name"] for c in inspect(engine).get_columns("orders")} >= CARD_COLUMNS
         got = SqlOrderStore(engine).get("НФ-00123")
         assert got is not None

@@ -17,3 +17,11 @@ def test_wrap_up_max_s_is_a_campaign_setting_refused_below_wrap_up_s() -> None:
     assert campaign_from_mapping({"wrap_up_max_s": 60}).wrap_up_max_s == 60
     with pytest.raises(ConfigError, match=re.escape("wrap_up_max_s must be at least wrap_up_s")):
         campaign_from_mapping({"wrap_up_s": 30, "wrap_up_max_s": 20})
+
+
+def test_callback_owner_grace_s_is_a_campaign_setting_never_negative() -> None:
+    """Issue 15: how long an owned callback («мой перезвон») waits for its agent."""
+    assert CampaignSettings().callback_owner_grace_s == 120
+    assert campaign_from_mapping({"callback_owner_grace_s": 0}).callback_owner_grace_s == 0
+    with pytest.raises(ConfigError, match=re.escape("callback_owner_grace_s must be 0 or more")):
+        campaign_from_mapping({"callback_owner_grace_s": -1})

@@ -4,6 +4,7 @@
     POST /agent/logout      ends the session (X-CSRF-Token required)
     GET  /agent/me          the agent, its state and the CSRF token; 401 without a session
     GET  /agent/orders/{id} the order as GET /api/v1/orders/{id}, only within the agent's scope
+    GET  /agent/callbacks   «Мои перезвоны»: the agent's own callbacks still to make
 
 Thin: parse, call ``AgentAuth`` or the read views, serialise. Every refusal is JSON
 ``{"error", "field"}`` like the ops API; the database being down is a 503; only a bug is a
@@ -52,6 +53,7 @@ class AgentResource(Resource):
             ("POST", "logout"): self._logout,
             ("GET", "me"): self._me,
             ("GET", "orders"): self._order,
+            ("GET", "callbacks"): self._callbacks,
         }
 
     def render(self, request: Any) -> bytes:
@@ -122,6 +124,13 @@ class AgentResource(Resource):
             raise ApiError(403, f"order {order_id!r} is not one of agent "
                                 f"{record.agent_id}'s current or owned orders", "id")  # fmt: skip
         return Reply(order)
+
+    def _callbacks(self, request: Any, rest: list[str]) -> Reply:
+        """«Мои перезвоны»: the signed-in agent's own callbacks still to make."""
+        del rest
+        record = self._signed_in(request)
+        return Reply({"agent": record.agent_id, "callbacks": self._views.owned_callbacks(
+            record.agent_id)})  # fmt: skip
 
     def _signed_in(self, request: Any) -> SessionRecord:
         secret = request.getCookie(COOKIE.encode())

@@ -26,6 +26,11 @@ DISPOSITION_BODY = {
         "at": {"type": "string", "format": "date-time", "description": "callback: when"},
         "reason": {"type": "string", "description": "refused: required; invalid: optional"},
         "comment": {"type": "string"},
+        "owner": {
+            "type": "string",
+            "description": "callback: the agent who owns it («мой перезвон»); offered to "
+            "that agent first, to any agent after the campaign's callback_owner_grace_s",
+        },
     },
 }
 INTAKE_BODY = {
@@ -144,8 +149,12 @@ class OrdersApi:
 def _disposition(body: dict[str, Any]) -> Disposition:
     kind = DispositionKind(fields.choice(body, "kind", _KINDS))
     comment = fields.text(body, "comment", required=False) or ""
+    owner = fields.text(body, "owner", required=False)
     if kind is DispositionKind.CALLBACK:
-        return Disposition(kind, callback_at=fields.instant(body, "at"), comment=comment)
+        at = fields.instant(body, "at")
+        return Disposition(kind, callback_at=at, comment=comment, owner=owner)
+    if owner is not None:
+        raise ApiError(400, "owner: only a callback has an owner («мой перезвон»)", "owner")
     required = kind is DispositionKind.REFUSED
     reason = fields.text(body, "reason", required=required)
     return Disposition(kind, reason=reason, comment=comment)
