@@ -213,7 +213,7 @@ class AgentPool:
         """The result of ``order_id`` is in: the agent who owed it ends its wrap-up when
         the plain one would have (``wrap_up_s`` after the call), or at once if that passed."""
         for agent in self._agents.values():
-            if agent.owes_result == order_id and agent.state is AgentState.WRAP_UP:
+            if agent.owes_result == order_id:  # only ever set while in wrap-up
                 agent.owes_result = None
                 self._wraps.until(agent, max(now, agent.since + self._wrap_up))
                 self._finish_wrap_ups(now)
@@ -276,12 +276,12 @@ class AgentPool:
 
     def _finish_wrap_ups(self, now: datetime) -> None:
         for end, agent in list(self._wraps.ended(now)):
-            if agent.owes_result is None:
+            owed = agent.owes_result
+            if owed is None:
                 self._set(agent.id, AgentState.IDLE, end)
                 continue
             self._set(agent.id, AgentState.PAUSED, end)  # never silently lost: ops see both
-            agent.paused_reason = NO_RESULT.format(order=agent.owes_result)
-            agent.owes_result = None
+            agent.paused_reason = NO_RESULT.format(order=owed)
 
     def _set(self, agent_id: str, state: AgentState, now: datetime) -> None:
         agent = self.get(agent_id)
@@ -289,5 +289,7 @@ class AgentPool:
         agent.state = state
         agent.since = now
         self._changed.add(agent_id)
+        if state is not AgentState.WRAP_UP:
+            agent.owes_result = None  # owed only while waiting for it (a pause supersedes)
         if state is AgentState.IDLE:  # its place in the longest-idle order
             heapq.heappush(self._idle, (now, agent_id))

@@ -112,3 +112,18 @@ def test_the_round_offers_the_next_order_to_the_agent_only_after_its_result() ->
     dial_round.dispose("1", s(130), Disposition(DispositionKind.CONFIRMED))
     dial_round.run(s(130))
     assert rec.dials == ["1", "2"]
+
+
+def test_a_pause_while_owing_a_result_ends_the_debt_so_a_later_wrap_up_is_plain() -> None:
+    """Ops paused the agent before the result came: the pause supersedes; after a resume
+    and an unanswered call the agent's plain wrap-up must not turn into «нет результата»."""
+    p = AgentPool(["a1"], T0, wrap_up_s=10, miss_pause_after=3, wrap_up_max_s=180)
+    p.acquire(T0)
+    p.release("a1", s(60), missed=False, owes="7001")
+    p.pause("a1", s(70), "обед")
+    p.result_given("7001", s(80))
+    p.login("a1", s(90))
+    assert p.acquire(s(90)) == "a1"
+    p.release("a1", s(120), missed=False)  # not answered: no result owed
+    assert p.acquire(s(130)) == "a1"
+    assert p.get("a1").paused_reason is None
