@@ -17,13 +17,11 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy import Engine, delete, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from dialer.agent_auth.lockout import CLEAR, LockState
 from dialer.storage.agents import UnknownAgentError
-from dialer.storage.engine import is_locked_error, retry_locked, translates_outages
-from dialer.storage.errors import DatabaseUnavailableError
+from dialer.storage.engine import translates_outages, write_transaction
 from dialer.storage.models import AgentCredential, AgentRow, AgentSessionRow
 
 T = TypeVar("T")
@@ -141,15 +139,7 @@ class SqlAgentAuthStore:
         return self._write(lambda session: _end_sessions(session, agent_id))
 
     def _write(self, work: Callable[[Session], T]) -> T:
-        def transaction() -> T:
-            with Session(self._engine) as session, session.begin():
-                return work(session)
-
-        try:
-            return retry_locked(transaction)
-        except SQLAlchemyError as exc:
-            what = "locked" if is_locked_error(exc) else "unavailable"
-            raise DatabaseUnavailableError(f"agent sign-in tables {what}: {exc}") from exc
+        return write_transaction(self._engine, work, "agent sign-in tables")
 
 
 def _end_sessions(session: Session, agent_id: str) -> int:

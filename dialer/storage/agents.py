@@ -15,13 +15,12 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import CursorResult, Engine, or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from dialer.dispatch.agents import Agent, AgentState
 from dialer.storage.campaigns import ensure_campaign
-from dialer.storage.engine import is_locked_error, retry_locked, translates_outages
-from dialer.storage.errors import DatabaseUnavailableError, InvalidValueError
+from dialer.storage.engine import translates_outages, write_transaction
+from dialer.storage.errors import InvalidValueError
 from dialer.storage.models import DEFAULT_SERVER, AgentRow
 
 T = TypeVar("T")
@@ -209,15 +208,7 @@ class SqlAgentRegistry:
         return Session(self._engine)
 
     def _write(self, work: Callable[[Session], T]) -> T:
-        def transaction() -> T:
-            with Session(self._engine) as session, session.begin():
-                return work(session)
-
-        try:
-            return retry_locked(transaction)
-        except SQLAlchemyError as exc:
-            what = "locked" if is_locked_error(exc) else "unavailable"
-            raise DatabaseUnavailableError(f"agents table {what}: {exc}") from exc
+        return write_transaction(self._engine, work, "agents table")
 
 
 def _login(row: AgentRow, now: datetime) -> None:

@@ -15,12 +15,12 @@ says ``"admission"``: the zones are those fixed when the order came in.
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
 from campaigns.phones import check_phone
 from campaigns.timezones import NumberingLookup, resolve_order_timezone
@@ -28,6 +28,7 @@ from crm_adapter.card_fields import item_json
 from dialer.storage.card_columns import card_fields
 from dialer.storage.models import AttemptRow, OrderRow, OutcomeRow
 from dialer.storage.orders import order_of_row
+from dialer.storage.views import order_history
 
 
 def order_link(template: str, order_id: str) -> str:
@@ -54,23 +55,17 @@ class OrderCards:
 
     def card(self, order_id: str, now: datetime, *, default_tz: str) -> dict[str, Any] | None:
         """The card at ``now``; None for an order this campaign does not hold."""
-        with Session(self._engine) as session:
-            row = session.get(OrderRow, order_id)
-            if row is None or row.campaign != self._campaign:
-                return None
-            attempts = session.scalars(
-                select(AttemptRow)
-                .where(AttemptRow.order_id == order_id)
-                .order_by(AttemptRow.started_at, AttemptRow.id)
-            )
-            outcomes = session.scalars(
-                select(OutcomeRow).where(OutcomeRow.order_id == order_id).order_by(OutcomeRow.id)
-            )
+
+        def shape(
+            row: OrderRow, attempts: Iterable[AttemptRow], outcomes: Iterable[OutcomeRow]
+        ) -> dict[str, Any]:
             return {
                 **self._order_part(row, now, default_tz),
                 "attempts": [_attempt(a) for a in attempts],
                 "outcomes": [_outcome(o) for o in outcomes],
             }
+
+        return order_history(self._engine, self._campaign, order_id, shape)
 
     def _order_part(self, row: OrderRow, now: datetime, default_tz: str) -> dict[str, Any]:
         card = card_fields(row)

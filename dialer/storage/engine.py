@@ -18,7 +18,9 @@ from sqlalchemy.exc import (
     InterfaceError,
     NoSuchModuleError,
     OperationalError,
+    SQLAlchemyError,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import select
 
 from dialer.storage.errors import DatabaseLockedError, DatabaseUnavailableError, DatabaseUrlError
@@ -202,3 +204,18 @@ def retry_locked(
                 ) from exc
             sleep(backoff * 2**attempt)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def write_transaction(engine: Engine, work: Callable[[Session], T], what: str) -> T:
+    """``work`` in one transaction, again while SQLite is locked; a database that is down or
+    stays locked is ``DatabaseUnavailableError`` naming ``what`` ("agents table" …)."""
+
+    def transaction() -> T:
+        with Session(engine) as session, session.begin():
+            return work(session)
+
+    try:
+        return retry_locked(transaction)
+    except SQLAlchemyError as exc:
+        state = "locked" if is_locked_error(exc) else "unavailable"
+        raise DatabaseUnavailableError(f"{what} {state}: {exc}") from exc

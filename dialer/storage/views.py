@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
@@ -16,6 +17,8 @@ from sqlalchemy.orm import Session, aliased
 from campaigns.lifecycle import Phase
 from campaigns.tabs import QueuedOrder, tab_counts
 from dialer.storage.models import AgentRow, AttemptRow, OrderRow, OutboxRow, OutcomeRow
+
+_T = TypeVar("_T")
 
 EXPORT_COLUMNS = (
     "outcome_id",
@@ -65,23 +68,16 @@ class OrderViews:
             return [_order(row) for row in session.scalars(query)]
 
     def detail(self, order_id: str) -> dict[str, Any] | None:
-        with Session(self._engine) as session:
-            row = session.get(OrderRow, order_id)
-            if row is None or row.campaign != self._campaign:
-                return None
-            attempts = session.scalars(
-                select(AttemptRow)
-                .where(AttemptRow.order_id == order_id)
-                .order_by(AttemptRow.started_at, AttemptRow.id)
-            )
-            outcomes = session.scalars(
-                select(OutcomeRow).where(OutcomeRow.order_id == order_id).order_by(OutcomeRow.id)
-            )
+        def shape(
+            row: OrderRow, attempts: Iterable[AttemptRow], outcomes: Iterable[OutcomeRow]
+        ) -> dict[str, Any]:
             return {
                 **_order(row),
                 "attempts": [_attempt(a) for a in attempts],
                 "outcomes": [_outcome(o) for o in outcomes],
             }
+
+        return order_history(self._engine, self._campaign, order_id, shape)
 
     def day_stats(self, day: date, zone: str) -> dict[str, Any]:
         """Attempts by result, local hour and agent, and outcomes by kind, on ``day``
@@ -298,6 +294,29 @@ class OrderViews:
             outbox_dead=int(dead[0][1]) if dead else 0,
             outbox_oldest_at=min(oldest) if oldest else None,
         )
+
+
+def order_history(
+    engine: Engine,
+    campaign: str,
+    order_id: str,
+    shape: Callable[[OrderRow, Iterable[AttemptRow], Iterable[OutcomeRow]], _T],
+) -> _T | None:
+    """``shape`` of the order with its attempts (oldest first) and outcomes, read in one
+    session; None for an order ``campaign`` does not hold."""
+    with Session(engine) as session:
+        row = session.get(OrderRow, order_id)
+        if row is None or row.campaign != campaign:
+            return None
+        attempts = session.scalars(
+            select(AttemptRow)
+            .where(AttemptRow.order_id == order_id)
+            .order_by(AttemptRow.started_at, AttemptRow.id)
+        )
+        outcomes = session.scalars(
+            select(OutcomeRow).where(OutcomeRow.order_id == order_id).order_by(OutcomeRow.id)
+        )
+        return shape(row, attempts, outcomes)
 
 
 _CALLBACK_KEYS = ("id", "name", "product", "e164", "zones", "callback_at", "next_due_at")
