@@ -82,7 +82,7 @@ class WebEdge:
     def _agent(self) -> Any:
         from dialer.web.agent.app import build_agent  # noqa: PLC0415
 
-        return build_agent(self._engine, self._campaign, self._agent_auth,
+        return build_agent(self._engine, self._ops, self._agent_auth,
                            secure=self._settings.agent_cookie_secure)  # fmt: skip
 
     async def stop(self) -> None:

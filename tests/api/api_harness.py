@@ -106,7 +106,7 @@ class Dialer:
             extra={
                 b"api": build_api(self.engine, self.ops, self.agent_auth),
                 b"metrics": metrics,
-                b"agent": build_agent(self.engine, "shop", self.agent_auth, secure=False),
+                b"agent": build_agent(self.engine, self.ops, self.agent_auth, secure=False),
             },
         )
         tokens = SqlTokenStore(self.engine)

@@ -34,7 +34,7 @@ class Browser:
         self.site = web.build_site(
             Clock(), None, lambda _: 0, lambda: (True, {}), lambda: dialer.now,
             extra={b"api": build_api(dialer.engine, dialer.ops, dialer.agent_auth),
-                   b"agent": build_agent(dialer.engine, "shop", dialer.agent_auth,
+                   b"agent": build_agent(dialer.engine, dialer.ops, dialer.agent_auth,
                                          secure=secure)},
         )  # fmt: skip
         self.cookie: str | None = None

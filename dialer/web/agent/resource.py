@@ -25,6 +25,7 @@ from twisted.web.resource import Resource
 from dialer.agent_auth.errors import AgentLocked, WrongCredentials
 from dialer.agent_auth.scope import facts_of, may_access
 from dialer.agent_auth.service import AgentAuth
+from dialer.app.operations import Operations
 from dialer.storage.agent_auth import SessionRecord
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.errors import DatabaseUnavailableError
@@ -44,10 +45,17 @@ class AgentResource(Resource):
     isLeaf = True
 
     def __init__(
-        self, auth: AgentAuth, agents: SqlAgentRegistry, views: OrderViews, *, secure: bool
+        self,
+        auth: AgentAuth,
+        agents: SqlAgentRegistry,
+        views: OrderViews,
+        ops: Operations,
+        *,
+        secure: bool,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._auth, self._agents, self._views, self._secure = auth, agents, views, secure
+        self._ops = ops
         self._routes: dict[tuple[str, str], Callable[[Any, list[str]], Reply]] = {
             ("POST", "login"): self._login,
             ("POST", "logout"): self._logout,
