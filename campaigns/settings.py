@@ -83,6 +83,8 @@ class CampaignSettings:
     wrap_up_max_s: int = 180  # an answered call longer without its result: «нет результата»
     callback_owner_grace_s: int = 120  # an owned callback waits this long for its agent
     agent_miss_pause_after: int = 3
+    # the reasons an agent picks on the /agent page; the dialer's own pauses are other words
+    pause_reasons: tuple[str, ...] = ("обед", "перерыв", "обучение", "техническая пауза")
     language: str = "ru"
     agent_channel_template: str = "PJSIP/{agent}"
     customer_channel_template: str = "PJSIP/{number}@trunk"
@@ -93,6 +95,8 @@ class CampaignSettings:
     def __post_init__(self) -> None:
         if not self.intake_statuses:
             raise ValueError("intake_statuses: at least one status, or no order is ever taken")
+        if not self.pause_reasons or any(not r.strip() for r in self.pause_reasons):
+            raise ValueError("pause_reasons: at least one reason, none of them blank")
         if self.callback_owner_grace_s < 0:
             raise ValueError(
                 f"callback_owner_grace_s must be 0 or more, got {self.callback_owner_grace_s}"

@@ -164,6 +164,11 @@ class AmiTelephony:
         accepts (the dialplan's ``DialerAccepted``)."""
         self._calls.accept_watches.append(callback)
 
+    def watch_answers(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(attempt_id)`` when the customer of one of this adapter's calls
+        answers and is bridged to the agent."""
+        self._calls.answer_watches.append(callback)
+
     def drop_link(self) -> None:
         """Abort the transport as a dead link would (used by the ping and by tests)."""
         self._link_supervisor.drop()

@@ -82,6 +82,7 @@ class CallTracker:
         self.attempts: dict[str, _Attempt] = {}
         """Attempts originated or adopted and not reported yet, by attempt id."""
         self.accept_watches: list[AcceptCallback] = []
+        self.answer_watches: list[Callable[[str], None]] = []
 
     # ---- attempts ----------------------------------------------------------------------
 
@@ -173,6 +174,8 @@ class CallTracker:
         if attempt is not None and is_customer_dial and header(headers, "DialStatus") == "ANSWER":
             attempt.answered_at = self._clock()
             crash_point("bridged")
+            for answered in self.answer_watches:
+                answered(attempt.request.attempt_id)
 
     def on_hangup(self, headers: Headers) -> None:
         attempt = self._attempt_of(headers)

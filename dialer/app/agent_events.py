@@ -21,15 +21,24 @@ class GuardedTelephony:
     (queue the report, or hand it to the next loop turn)."""
 
     def __init__(
-        self, telephony: Telephony, sink: ReportSink, clock: Callable[[], datetime]
+        self,
+        telephony: Telephony,
+        sink: ReportSink,
+        clock: Callable[[], datetime],
+        *,
+        offered: Callable[[OriginateRequest], None] | None = None,
     ) -> None:
+        """``offered`` hears each request the telephony took (the agent's phone rings)."""
         self._telephony = telephony
         self._sink = sink
         self._clock = clock
+        self._offered = offered
 
     def originate(self, request: OriginateRequest) -> None:
         try:
             self._telephony.originate(request)
+            if self._offered is not None:
+                self._offered(request)
         except ValueError as exc:
             log.error("originate refused for %s: %s", request.attempt_id, exc)
             report = CallReport(

@@ -12,10 +12,10 @@ wrote last.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 
-from dialer.dispatch.agents import AgentError, AgentPool, AgentState
+from dialer.dispatch.agents import Agent, AgentError, AgentPool, AgentState
 from dialer.storage.agents import AgentRecord, SqlAgentRegistry, StateKey
 from dialer.storage.models import DEFAULT_SERVER
 
@@ -33,7 +33,10 @@ class AgentSync:
         *,
         campaign: str,
         server: str = DEFAULT_SERVER,
+        on_written: Callable[[Agent], None] | None = None,
     ) -> None:
+        """``on_written`` hears each agent state written to the table (the agents' pages)."""
+        self._on_written = on_written
         self._registry = registry
         self._pool = pool
         self._campaign = campaign
@@ -71,6 +74,8 @@ class AgentSync:
         for agent_id in self._registry.record_many(agents):  # one transaction per sync
             agent = self._pool.get(agent_id)
             self._written[agent_id] = (agent.state, agent.paused_reason)
+            if self._on_written is not None:
+                self._on_written(agent)
         self._unwritten -= set(ids)
         return applied
 

@@ -15,6 +15,7 @@ from campaigns.orders import Order
 from crm_adapter.http_json import IntakeHandler
 from crm_adapter.signing import SeenEvents
 from dialer.agent_auth.service import AgentAuth
+from dialer.app.agent_feed import AgentFeed
 from dialer.app.lock_watch import LockSupervisor
 from dialer.app.operations import Operations
 from dialer.app.server_slot import ServerSlots
@@ -46,11 +47,12 @@ class WebEdge:
         health: Callable[[], tuple[bool, Mapping[str, Any]]],
         clock: Callable[[], datetime],
         agent_auth: AgentAuth,
+        feed: AgentFeed,
     ) -> None:
         self._settings, self._campaign, self._engine, self._ops = settings, campaign, engine, ops
         self._slots, self._locks, self._outbox, self._latency = slots, locks, outbox, latency
         self._accept, self._health, self._clock = accept, health, clock
-        self._agent_auth = agent_auth
+        self._agent_auth, self._feed = agent_auth, feed
         self._listening: Any = None
         self.url = ""
 
@@ -63,7 +65,7 @@ class WebEdge:
         secret = self._settings.intake_secret
         handler = None if secret is None else IntakeHandler(secret, SeenEvents())
         extra = {b"api": build_api(self._engine, self._ops, self._agent_auth),
-                 b"metrics": self._metrics(), b"agent": self._agent()}  # fmt: skip
+                 b"metrics": self._metrics(), b"agent": self._agent(reactor)}  # fmt: skip
         site = web.build_site(reactor, handler, self._accept, self._health, self._clock,
                               extra=extra)  # fmt: skip
         host, port = self._settings.intake_host, self._settings.intake_port
@@ -79,11 +81,11 @@ class WebEdge:
                                latency=self._latency, servers=lambda: self._locks.unserved,
                                outbox_dead=self._outbox.dead_counts)  # fmt: skip
 
-    def _agent(self) -> Any:
+    def _agent(self, reactor: Any) -> Any:
         from dialer.web.agent.app import build_agent  # noqa: PLC0415
 
-        return build_agent(self._engine, self._ops, self._agent_auth,
-                           secure=self._settings.agent_cookie_secure)  # fmt: skip
+        return build_agent(self._engine, self._ops, self._agent_auth, self._feed,
+                           reactor=reactor, secure=self._settings.agent_cookie_secure)  # fmt: skip
 
     async def stop(self) -> None:
         if self._listening is not None:

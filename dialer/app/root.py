@@ -23,6 +23,7 @@ from crm_adapter.recheck import dialer_statuses
 from dialer.agent_auth.passwords import PasswordHasher
 from dialer.agent_auth.service import AgentAuth
 from dialer.app.admission import Admission
+from dialer.app.agent_feed import AgentFeed
 from dialer.app.auto_disposition import AutoDisposition
 from dialer.app.control import NodeControl
 from dialer.app.crm_watch import CrmWatch
@@ -59,6 +60,7 @@ def build_service(config: ServiceConfig, clock: Clock) -> Service:
     """The node, wired; raises ``DatabaseUnavailableError`` when the database cannot be opened."""
     settings, campaign, node = config.service, config.campaign, config.service.node
     control, rng, intake = NodeControl(), random.Random(), config.intake_filter()
+    feed = AgentFeed(clock)  # live events for the agents' pages
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="crm")
     engine = open_database(settings.db_url)
     crm, mapping = make_crm(config, clock), crm_mapping(config)
@@ -83,7 +85,7 @@ def build_service(config: ServiceConfig, clock: Clock) -> Service:
         screen=make_screen(campaign, db_url=settings.db_url), recheck=recheck,
         pacer=Pacer(settings.cps, clock()), status_reader=status_reads, auto_disposition=auto,
         paused=campaigns.is_paused, outage=outage, on_originate_latency=latency.observe,
-        wake=control.wake, rng=rng,
+        wake=control.wake, rng=rng, feed=feed,
     ).add_all(config.served())  # fmt: skip
     admission = Admission(recheck, slots, intake, clock=clock, wake=control.wake)
     jobs = PeriodicJobs(settings, campaign, clock=clock, crm=crm, crm_watch=crm_watch,
@@ -94,7 +96,7 @@ def build_service(config: ServiceConfig, clock: Clock) -> Service:
                         stopping=lambda: control.stopping, spawn=control.spawn,
                         why=failure_line)  # fmt: skip
     starter = ServerStarter(campaign, node=node, engine=engine, auto_disposition=auto,
-                            clock=clock, wake=control.wake)  # fmt: skip
+                            clock=clock, wake=control.wake, feed=feed)  # fmt: skip
     locks = LockSupervisor(open_coordinator(settings.db_url, node), list(slots), node=node,
                            campaign=campaign.name, executor=executor,
                            agent_servers=partial(SqlAgentRegistry(engine).servers,
@@ -113,7 +115,7 @@ def build_service(config: ServiceConfig, clock: Clock) -> Service:
                            ttl=timedelta(seconds=settings.agent_session_ttl_s))  # fmt: skip
     edge = WebEdge(settings, campaign.name, engine=engine, ops=ops, slots=slots, locks=locks,
                    outbox=outbox, latency=latency, accept=admission.accept, health=health,
-                   clock=clock, agent_auth=agent_auth)  # fmt: skip
+                   clock=clock, agent_auth=agent_auth, feed=feed)  # fmt: skip
     pump = WakePump(control.woken, lambda: slots.run_rounds(clock()), tick_s=settings.tick_s,
                     stopping=lambda: control.stopping, why=failure_line)  # fmt: skip
     return Service(settings, control=control, slots=slots, locks=locks, jobs=jobs,

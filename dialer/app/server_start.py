@@ -10,6 +10,7 @@ from datetime import datetime
 from campaigns.settings import CampaignSettings
 from dialer.ami.telephony import AmiAuthError, AmiUnavailable
 from dialer.app.agent_events import AgentEvents
+from dialer.app.agent_feed import AgentFeed
 from dialer.app.auto_disposition import AutoDisposition
 from dialer.app.node_role import ServerRole
 from dialer.app.server_slot import ServerSlot
@@ -34,9 +35,11 @@ class ServerStarter:
         auto_disposition: AutoDisposition,
         clock: Callable[[], datetime],
         wake: Callable[[], None],
+        feed: AgentFeed,
     ) -> None:
         self._campaign, self._node, self._engine = campaign, node, engine
         self._auto, self._clock, self._wake = auto_disposition, clock, wake
+        self._feed = feed
 
     async def serve(self, slot: ServerSlot) -> int:
         """This node owns the server now: adopt the server's live calls, connect AMI."""
@@ -48,6 +51,8 @@ class ServerStarter:
         telephony = slot.telephony
         telephony.watch_agent_devices(self._campaign.agent_channel_template, events.device)
         telephony.watch_accepts(events.accepted)
+        telephony.watch_accepts(self._feed.accepted)  # the agent's page shows the card
+        telephony.watch_answers(self._feed.answered)
         await telephony.start()
         try:
             await telephony.wait_ready()

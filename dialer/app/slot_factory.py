@@ -14,6 +14,7 @@ from campaigns.outcomes import CrmFields, OutcomeKind
 from campaigns.settings import CampaignSettings
 from dialer.ami.telephony import AmiTelephony
 from dialer.app.agent_events import GuardedTelephony
+from dialer.app.agent_feed import AgentFeed
 from dialer.app.agent_sync import AgentSync
 from dialer.app.auto_disposition import AutoDisposition
 from dialer.app.server_slot import ServerSlot, ServerSlots, server_lock
@@ -35,13 +36,15 @@ class _Reports:
     """Where a server's telephony reports go: its round, once the round exists; a report
     that could not be applied (the database is down) waits for the next round."""
 
-    def __init__(self, wake: Callable[[], None]) -> None:
+    def __init__(self, wake: Callable[[], None], feed: AgentFeed) -> None:
         self._wake = wake
+        self._feed = feed
         self.round: DialRound | None = None
 
     def now(self, report: CallReport) -> None:
         if self.round is None:  # AMI starts only once the slot is built
             raise RuntimeError(f"report {report.attempt_id} before its server's round exists")
+        self._feed.ended(report)
         if self.round.on_report(report):  # a kept one waits for the next round
             self._wake()
 
@@ -73,6 +76,7 @@ class SlotFactory:
         on_originate_latency: Callable[[float], None],
         wake: Callable[[], None],
         rng: random.Random,
+        feed: AgentFeed,
     ) -> None:
         self._settings, self._campaign, self._slots = settings, campaign, slots
         self._engine, self._clock, self._mapping = engine, clock, mapping
@@ -81,6 +85,7 @@ class SlotFactory:
         self._outage, self._latency, self._wake, self._rng = (
             outage, on_originate_latency, wake, rng
         )  # fmt: skip
+        self._feed = feed
 
     def add_all(self, served: Iterable[ServedServer]) -> ServerSlots:
         for one in served:
@@ -96,11 +101,12 @@ class SlotFactory:
         store = SqlOrderStore(self._engine, campaign=campaign.name, node=self._settings.node,
                               lease=timedelta(seconds=self._settings.claim_lease_s),
                               mapping=dict(self._mapping), server=name)  # fmt: skip
-        reports = _Reports(self._wake)
+        reports = _Reports(self._wake, self._feed)
         telephony = AmiTelephony(served.ami, reports.now, clock=self._clock,
                                  on_originate_latency=self._latency)  # fmt: skip
-        dispatcher = self._dispatcher(store, pool, GuardedTelephony(telephony, reports.next_turn,
-                                                                     self._clock))  # fmt: skip
+        guarded = GuardedTelephony(telephony, reports.next_turn, self._clock,
+                                   offered=self._feed.offered)  # fmt: skip
+        dispatcher = self._dispatcher(store, pool, guarded)
         sync = self._agent_sync(name, agents, pool, now)
         dial_round = DialRound(
             dispatcher,
@@ -149,4 +155,5 @@ class SlotFactory:
             for record in registry.all(campaign.name, server=server):
                 if record.state is AgentState.LOGGED_OUT:
                     registry.login(record.id, now)
-        return AgentSync(registry, pool, campaign=campaign.name, server=server)
+        return AgentSync(registry, pool, campaign=campaign.name, server=server,
+                         on_written=self._feed.state)  # fmt: skip

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fakes import Recorder
+from twisted.internet.task import Clock
 from twisted.web.resource import getChildForRequest
 from twisted.web.test.requesthelper import DummyRequest
 
@@ -19,6 +20,7 @@ from campaigns.orders import Order
 from campaigns.settings import CallingWindow, CampaignSettings
 from dialer.agent_auth.passwords import PasswordHasher
 from dialer.agent_auth.service import AgentAuth
+from dialer.app.agent_feed import AgentFeed
 from dialer.app.agent_sync import AgentSync
 from dialer.app.operations import Operations
 from dialer.app.screener import make_screen
@@ -90,6 +92,8 @@ class Dialer:
             accept=lambda orders: self.dispatcher.admit(orders, self.now),
             order_url=ORDER_URL,
         )
+        self.feed = AgentFeed(lambda: self.now)
+        self.reactor = Clock()  # the event streams' heartbeats
         self.agent_auth = AgentAuth(
             SqlAgentAuthStore(self.engine),
             PasswordHasher(),
@@ -106,7 +110,14 @@ class Dialer:
             extra={
                 b"api": build_api(self.engine, self.ops, self.agent_auth),
                 b"metrics": metrics,
-                b"agent": build_agent(self.engine, self.ops, self.agent_auth, secure=False),
+                b"agent": build_agent(
+                    self.engine,
+                    self.ops,
+                    self.agent_auth,
+                    self.feed,
+                    reactor=self.reactor,
+                    secure=False,
+                ),
             },
         )
         tokens = SqlTokenStore(self.engine)

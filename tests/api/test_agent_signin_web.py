@@ -35,7 +35,7 @@ class Browser:
             Clock(), None, lambda _: 0, lambda: (True, {}), lambda: dialer.now,
             extra={b"api": build_api(dialer.engine, dialer.ops, dialer.agent_auth),
                    b"agent": build_agent(dialer.engine, dialer.ops, dialer.agent_auth,
-                                         secure=secure)},
+                                         dialer.feed, reactor=dialer.reactor, secure=secure)},
         )  # fmt: skip
         self.cookie: str | None = None
         self.csrf: str | None = None
@@ -93,8 +93,10 @@ def test_sign_in_sets_an_httponly_samesite_strict_cookie_on_agent_that_expires(
     assert reply.headers["cache-control"] == "no-store"
     me = browser.get("/agent/me").json()
     expires = "2026-03-10T21:00:00+00:00"
-    assert me == {"agent": "1001", "name": "1001", "state": "idle",
-                  "csrf_token": browser.csrf, "expires_at": expires}  # fmt: skip
+    assert me == {"agent": "1001", "name": "1001", "state": "idle", "reason": None,
+                  "csrf_token": browser.csrf, "expires_at": expires, "awaiting_result": [],
+                  "pause_reasons": ["обед", "перерыв", "обучение", "техническая пауза"],
+                  "crm_link": True}  # fmt: skip
 
 
 def test_the_cookie_is_secure_when_configured(dialer: Dialer) -> None:

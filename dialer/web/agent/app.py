@@ -1,19 +1,36 @@
-"""Builds the ``/agent`` resource from its parts: sign-in, the agents table, the read views."""
+"""Builds the ``/agent`` resource from its parts: sign-in, the agents table, the read views,
+the order cards and the node's live feed."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from dialer.agent_auth.service import AgentAuth
+from dialer.app.agent_feed import AgentFeed
 from dialer.app.operations import Operations
 from dialer.storage.agents import SqlAgentRegistry
+from dialer.storage.card import OrderCards
 from dialer.storage.engine import Database
+from dialer.storage.numbering import SqlNumberingLookup
 from dialer.storage.views import OrderViews
+from dialer.web.agent.events import EventStreams
 from dialer.web.agent.resource import AgentResource
 
 
 def build_agent(
-    engine: Database, ops: Operations, auth: AgentAuth, *, secure: bool
+    engine: Database,
+    ops: Operations,
+    auth: AgentAuth,
+    feed: AgentFeed,
+    *,
+    reactor: Any,
+    secure: bool,
 ) -> AgentResource:
     """The ``/agent`` resource of ``ops``' campaign (its cookie ``Secure`` when ``secure``);
-    an agent's actions (state, results) go through ``ops`` like the ops API's."""
-    views = OrderViews(engine, ops.campaign)
-    return AgentResource(auth, SqlAgentRegistry(engine), views, ops, secure=secure)
+    an agent's actions (state, results) go through ``ops`` like the ops API's. ``reactor``
+    times the event streams' heartbeats."""
+    views, agents = OrderViews(engine, ops.campaign), SqlAgentRegistry(engine)
+    cards = OrderCards(engine, ops.campaign, numbering=SqlNumberingLookup(engine),
+                       order_url=ops.order_url)  # fmt: skip
+    return AgentResource(auth, agents, views, ops, cards=cards,
+                         streams=EventStreams(feed, agents, reactor), secure=secure)  # fmt: skip

@@ -5,6 +5,10 @@
     GET  /agent/me          the agent, its state and the CSRF token; 401 without a session
     GET  /agent/orders/{id} the order as GET /api/v1/orders/{id}, only within the agent's scope
     GET  /agent/callbacks   «Мои перезвоны»: the agent's own callbacks still to make
+    GET  /agent/orders/{id}/card  the order card (as GET /api/v1/orders/{id}/card), in scope
+    POST /agent/state       {"state": "ready" | "pause" | "logout", "reason"} (X-CSRF-Token)
+    GET  /agent/events      the agent's live events (Server-Sent Events, ``events.py``)
+    GET  /agent, /agent/static/NAME   the workspace page and its files (``page.py``)
 
 Thin: parse, call ``AgentAuth`` or the read views, serialise. Every refusal is JSON
 ``{"error", "field"}`` like the ops API; the database being down is a 503; only a bug is a
@@ -25,13 +29,18 @@ from twisted.web.resource import Resource
 from dialer.agent_auth.errors import AgentLocked, WrongCredentials
 from dialer.agent_auth.scope import facts_of, may_access
 from dialer.agent_auth.service import AgentAuth
-from dialer.app.operations import Operations
+from dialer.app.operations import OperationError, Operations
 from dialer.storage.agent_auth import SessionRecord
 from dialer.storage.agents import SqlAgentRegistry
+from dialer.storage.card import OrderCards
 from dialer.storage.errors import DatabaseUnavailableError
 from dialer.storage.views import OrderViews
+from dialer.web.agent.events import EventStreams
 from dialer.web.agent.guard import check_csrf, check_origin
+from dialer.web.agent.page import AgentPages
+from dialer.web.agent.state import change_state, session_extras
 from dialer.web.api.errors import ApiError
+from dialer.web.api.resource import operation_error
 from dialer.web.api.router import MAX_BODY, Reply, json_object
 
 COOKIE = "cbd_agent"
@@ -51,24 +60,38 @@ class AgentResource(Resource):
         views: OrderViews,
         ops: Operations,
         *,
+        cards: OrderCards,
+        streams: EventStreams,
         secure: bool,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._auth, self._agents, self._views, self._secure = auth, agents, views, secure
-        self._ops = ops
+        self._ops, self._cards, self._streams = ops, cards, streams
+        self._pages = AgentPages()
         self._routes: dict[tuple[str, str], Callable[[Any, list[str]], Reply]] = {
             ("POST", "login"): self._login,
             ("POST", "logout"): self._logout,
             ("GET", "me"): self._me,
             ("GET", "orders"): self._order,
             ("GET", "callbacks"): self._callbacks,
+            ("POST", "state"): self._state,
         }
 
-    def render(self, request: Any) -> bytes:
+    def render(self, request: Any) -> bytes | object:
         try:
+            if request.method == b"GET":
+                segments = [_text(s, "path") for s in request.postpath]
+                page = self._pages.answer(request, segments)
+                if page is not None:
+                    return page
+                if segments == ["events"]:
+                    return self._streams.open(request, self._signed_in(request).agent_id)
             reply = self._handle(request)
         except ApiError as exc:
             reply = Reply(exc.body(), exc.status)
+        except OperationError as exc:
+            refused = operation_error(exc)
+            reply = Reply(refused.body(), refused.status)
         except DatabaseUnavailableError:
             reply = Reply({"error": "database unavailable; try again shortly"}, 503)
         except Exception:
@@ -85,7 +108,7 @@ class AgentResource(Resource):
             segments = segments[:-1]
         method = _text(request.method, "method")
         known = [m for (m, name) in self._routes if segments[:1] == [name]]
-        if not known or len(segments) != (2 if segments[0] == "orders" else 1):
+        if not known or not _shape_ok(segments):
             raise ApiError(404, f"no such path: /agent/{'/'.join(segments)}")
         if method not in known:
             raise ApiError(405, f"method {method} not allowed here; use {', '.join(known)}")
@@ -121,7 +144,9 @@ class AgentResource(Resource):
         record = self._signed_in(request)
         agent = self._agents.get(record.agent_id)
         body = _session_body(record)
-        body.update(name=agent.display_name, state=agent.state.value)
+        body.update(name=agent.display_name, state=agent.state.value,
+                    reason=agent.paused_reason,
+                    **session_extras(self._ops, self._views, record.agent_id))  # fmt: skip
         return Reply(body)
 
     def _order(self, request: Any, rest: list[str]) -> Reply:
@@ -131,7 +156,19 @@ class AgentResource(Resource):
         if not may_access(record.agent_id, facts_of(order)):
             raise ApiError(403, f"order {order_id!r} is not one of agent "
                                 f"{record.agent_id}'s current or owned orders", "id")  # fmt: skip
+        if rest[1:] == ["card"]:
+            now, zone = self._ops.now(), self._ops.settings.default_tz
+            card = self._cards.card(order_id, now, default_tz=zone) or {}
+            return Reply({**card, "phase": order["phase"] if order else None})
         return Reply(order)
+
+    def _state(self, request: Any, rest: list[str]) -> Reply:
+        """Ready, a pause with a reason from the campaign's list, or logged out."""
+        del rest
+        record = self._signed_in(request)
+        check_csrf(_header(request, b"x-csrf-token"), record.csrf_token)
+        change_state(self._ops, self._views, record.agent_id, json_object(_body(request)))
+        return self._me(request, [])
 
     def _callbacks(self, request: Any, rest: list[str]) -> Reply:
         """«Мои перезвоны»: the signed-in agent's own callbacks still to make."""
@@ -148,8 +185,19 @@ class AgentResource(Resource):
         return record
 
 
+def _shape_ok(segments: list[str]) -> bool:
+    if segments[0] == "orders":
+        return len(segments) == 2 or (len(segments) == 3 and segments[2] == "card")  # noqa: PLR2004
+    return len(segments) == 1
+
+
+def _body(request: Any) -> bytes:
+    body: bytes = request.content.read(MAX_BODY + 1) if request.content is not None else b""
+    return body
+
+
 def _login_fields(request: Any) -> dict[str, str]:
-    body = request.content.read(MAX_BODY + 1) if request.content is not None else b""
+    body = _body(request)
     content_type = (_header(request, b"content-type") or "").split(";")[0].strip().lower()
     data = _form(body) if content_type == _FORM else json_object(body)
     fields = {}

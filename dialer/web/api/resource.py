@@ -40,7 +40,7 @@ class ApiResource(Resource):
             if exc.status == 401:  # noqa: PLR2004 - HTTP status
                 request.setHeader(b"www-authenticate", b'Bearer realm="callback-dialer"')
         except OperationError as exc:
-            reply = Reply(_operation_error(exc).body(), _operation_error(exc).status)
+            reply = Reply(operation_error(exc).body(), operation_error(exc).status)
         except Exception:
             log.exception("API request %s %r failed", request.method, request.uri)
             reply = Reply({"error": "internal error; see the service log"}, 500)
@@ -80,7 +80,7 @@ class ApiResource(Resource):
         return token
 
 
-def _operation_error(exc: OperationError) -> ApiError:
+def operation_error(exc: OperationError) -> ApiError:
     if isinstance(exc, NotFoundError):
         return ApiError(404, str(exc), exc.field)
     if isinstance(exc, ConflictError):
