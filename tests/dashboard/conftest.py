@@ -9,6 +9,8 @@ from local_services import integration_fixtures
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[0] / "service"))
+sys.path.insert(0, str(HERE.parents[0] / "crm"))  # the HTTP/JSON CRM double
+sys.path.insert(0, str(HERE.parents[0] / "faults"))  # its [crm] section
 sys.path.insert(0, str(HERE))
 
 _integration = integration_fixtures("dashboard_integration_conftest")
