@@ -67,12 +67,10 @@
   async function start() {
     const me = await call("GET", "/agent/me");
     session.me = me; session.csrf = me.csrf_token;
-    session.options = await call("GET", "/agent/result-options");
     byId("login").hidden = true; byId("who").hidden = false; byId("desk").hidden = false;
     byId("agent-name").textContent = `${me.name || ""} (${me.agent})`;
     const select = byId("pause-reason");
     select.replaceChildren(...me.pause_reasons.map((reason) => new Option(reason, reason)));
-    fillResultOptions(session.options);
     showState(me.state, me.reason);
     showStage(null);
     openEvents();
@@ -179,9 +177,12 @@
   }
 
   // ---- results ------------------------------------------------------------------------
-  function fillResultOptions(options) {
+  async function loadResultOptions() {
+    if (session.options) return;
+    const options = await call("GET", "/agent/result-options");
     byId("invalid-problem").replaceChildren(...options.invalid_problems.map((p) => new Option(p, p)));
     byId("refused-problem").replaceChildren(...options.refusal_problems.map((p) => new Option(p, p)));
+    session.options = options;
   }
 
   async function refreshOwed(me) {
@@ -190,6 +191,7 @@
     if (!owed.length) { byId("result").hidden = true; session.resultOrder = null; return; }
     if (session.resultOrder === owed[0]) return;
     session.resultOrder = owed[0];
+    try { await loadResultOptions(); } catch (error) { setError("result-error", error); }
     if (!session.card || session.card.id !== owed[0]) await showCard(owed[0], null);
     byId("result-order").textContent = owed[0];
     byId("result-form").hidden = true; setError("result-error", null);
