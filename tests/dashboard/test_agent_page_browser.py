@@ -154,10 +154,8 @@ def service_for(
     tmp_path: Path, asterisk: AsteriskInstance, crm: Crm, campaign: dict[str, Any]
 ) -> tuple[ServiceProcess, DialerDb]:
     dialer = DialerDb(tmp_path / "dialer.db")
-    lines = [
-        *http_crm_section(crm.double, tmp_path),
-        'order_url = "https://crm.example/orders/{id}"',
-    ]
+    section = http_crm_section(crm.double, tmp_path)  # "[crm]", kind, "[crm.http]", …
+    lines = [*section[:2], 'order_url = "https://crm.example/orders/{id}"', *section[2:]]
     config = write_config(tmp_path, asterisk, None, crm=lines, retry=SLOW_RETRIES,
                           service={"auto_disposition": "none", "poll_interval_s": 1},
                           campaign={"default_tz": "Asia/Almaty", **campaign})  # fmt: skip
