@@ -5,6 +5,8 @@
     GET  /agent/me          the agent, its state and the CSRF token; 401 without a session
     GET  /agent/orders/{id} the order as GET /api/v1/orders/{id}, only within the agent's scope
     GET  /agent/callbacks   «Мои перезвоны»: the agent's own callbacks still to make
+    POST /agent/orders/{id}/result  a result button (X-CSRF-Token; ``results.py``)
+    GET  /agent/result-options      the buttons' problems, the window, the calling days
 
 Thin: parse, call ``AgentAuth`` or the read views, serialise. Every refusal is JSON
 ``{"error", "field"}`` like the ops API; the database being down is a 503; only a bug is a
@@ -31,6 +33,7 @@ from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.errors import DatabaseUnavailableError
 from dialer.storage.views import OrderViews
 from dialer.web.agent.guard import check_csrf, check_origin
+from dialer.web.agent.results import AgentResults
 from dialer.web.api.errors import ApiError
 from dialer.web.api.router import MAX_BODY, Reply, json_object
 
@@ -56,12 +59,15 @@ class AgentResource(Resource):
         super().__init__()  # type: ignore[no-untyped-call]
         self._auth, self._agents, self._views, self._secure = auth, agents, views, secure
         self._ops = ops
+        self._results = AgentResults(views, ops)
         self._routes: dict[tuple[str, str], Callable[[Any, list[str]], Reply]] = {
             ("POST", "login"): self._login,
             ("POST", "logout"): self._logout,
             ("GET", "me"): self._me,
             ("GET", "orders"): self._order,
             ("GET", "callbacks"): self._callbacks,
+            ("POST", "orders/result"): self._result,
+            ("GET", "result-options"): self._result_options,
         }
 
     def render(self, request: Any) -> bytes:
@@ -83,9 +89,11 @@ class AgentResource(Resource):
         segments = [_text(s, "path") for s in request.postpath]
         if segments and segments[-1] == "":
             segments = segments[:-1]
+        if len(segments) == 3 and (segments[0], segments[2]) == ("orders", "result"):  # noqa: PLR2004
+            segments = ["orders/result", segments[1]]
         method = _text(request.method, "method")
         known = [m for (m, name) in self._routes if segments[:1] == [name]]
-        if not known or len(segments) != (2 if segments[0] == "orders" else 1):
+        if not known or len(segments) != (2 if segments[0].startswith("orders") else 1):
             raise ApiError(404, f"no such path: /agent/{'/'.join(segments)}")
         if method not in known:
             raise ApiError(405, f"method {method} not allowed here; use {', '.join(known)}")
@@ -139,6 +147,18 @@ class AgentResource(Resource):
         record = self._signed_in(request)
         return Reply({"agent": record.agent_id, "callbacks": self._views.owned_callbacks(
             record.agent_id)})  # fmt: skip
+
+    def _result(self, request: Any, rest: list[str]) -> Reply:
+        """A result button (``results.py``): session, then the CSRF token, then the rest."""
+        record = self._signed_in(request)
+        check_csrf(_header(request, b"x-csrf-token"), record.csrf_token)
+        body = request.content.read(MAX_BODY + 1) if request.content is not None else b""
+        return self._results.give(record.agent_id, rest[0], body)
+
+    def _result_options(self, request: Any, rest: list[str]) -> Reply:
+        del rest
+        self._signed_in(request)
+        return self._results.options()
 
     def _signed_in(self, request: Any) -> SessionRecord:
         secret = request.getCookie(COOKIE.encode())
