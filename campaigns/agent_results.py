@@ -35,7 +35,7 @@ from campaigns.window import local_wall, window_open, zone
 
 MAX_TEXT = 1000  # a comment or a refusal's reason, in characters
 MAX_ORDER_ID = 256
-_LOCAL_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:00)?")
+_LOCAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:00)?")
 _CONTROL = frozenset({"Cc", "Cs", "Zl", "Zp"})  # control characters, surrogates, line breaks
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 

@@ -203,6 +203,7 @@ def test_a_wall_time_skipped_or_repeated_by_a_clock_change_is_refused() -> None:
         ("2026-03-10T15:30+05:00", "YYYY-MM-DDTHH:MM without an offset"),
         ("2026-03-10T15:30:30", "YYYY-MM-DDTHH:MM without an offset"),
         ("10.03.2026 15:30", "YYYY-MM-DDTHH:MM without an offset"),
+        ("２０２６-03-10T15:30", "YYYY-MM-DDTHH:MM without an offset"),  # fullwidth digits
         ("2026-02-30T15:30", "no such date or time"),
         ("2026-03-10T25:30", "no such date or time"),
     ],
