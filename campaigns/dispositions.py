@@ -1,4 +1,5 @@
-"""The verdict on an answered call: confirmed, a callback time, refused with a reason, invalid."""
+"""The verdict on an answered call: confirmed, a callback time, refused with a reason,
+invalid, nobody on the line (no answer) or a consultation."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ class DispositionKind(enum.Enum):
     CALLBACK = "callback"
     REFUSED = "refused"
     INVALID = "invalid"
+    NO_ANSWER = "no_answer"  # «Недозвон» from the agent: the line dropped, nobody spoke
+    CONSULT = "consult"  # «Консультация» (seed 004)
+
+
+_NO_REASON = frozenset({DispositionKind.NO_ANSWER, DispositionKind.CONSULT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +35,8 @@ class Disposition:
             raise ValueError("only a callback has an owner («мой перезвон»)")
         if self.kind is DispositionKind.REFUSED and not (self.reason or "").strip():
             raise ValueError("a refusal needs a reason (seed 002)")
+        if self.kind in _NO_REASON and self.reason is not None:
+            raise ValueError(f"a {self.kind.value} result takes no reason")
         if self.kind is DispositionKind.CALLBACK and self.callback_at is None:
             raise ValueError("a callback needs callback_at")
         if self.callback_at is not None and self.callback_at.tzinfo is None:

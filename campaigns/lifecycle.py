@@ -180,29 +180,48 @@ def on_disposition(
     disposition: Disposition,
     now: datetime,
     settings: CampaignSettings,
+    *,
+    jitter: float = 0.0,
 ) -> Transition:
-    """The agent's or the CRM's verdict, after an answered call or while queued."""
+    """The agent's or the CRM's verdict, after an answered call or while queued.
+
+    «Недозвон» (NO_ANSWER: the line dropped, nobody spoke) is an answered call's verdict
+    only: the call counts as an unanswered customer attempt and the order follows the
+    no-answer ladder of §5 from ``now``, ``jitter`` spreading its quick retry as for
+    ``on_result``. Every other verdict may also end a queued order."""
     if state.phase not in (Phase.AWAITING_DISPOSITION, Phase.QUEUED):
         raise TransitionError(f"order {state.order_id} is {state.phase.value}")
-    kind = disposition.kind
     note = wording.note(disposition.comment)
+    if disposition.kind is DispositionKind.NO_ANSWER:
+        if state.phase is not Phase.AWAITING_DISPOSITION:
+            raise TransitionError(f"order {state.order_id} is {state.phase.value}: "
+                                  "no_answer is the verdict on an answered call")  # fmt: skip
+        return _unanswered(
+            state, CallResult.NO_ANSWER, ended_at=now, settings=settings, jitter=jitter,
+            attempt_id=None, note=note,
+        )  # fmt: skip
+    if disposition.kind is DispositionKind.CALLBACK:
+        if disposition.callback_at is None:  # Disposition refuses this; for the type checker
+            raise TransitionError("a callback needs callback_at")
+        owned = state._replace(callback_owner=disposition.owner)
+        return _callback(owned, disposition.callback_at, now, settings, note)
+    return _verdict(state, disposition, now, note)
+
+
+def _verdict(state: OrderState, disposition: Disposition, now: datetime, note: str) -> Transition:
+    """A verdict that ends the order: confirmed, refused, invalid, consultation."""
+    kind = disposition.kind
     if kind is DispositionKind.CONFIRMED:
         return _done(state, OutcomeKind.CONFIRMED, now, wording.confirmed(note))
     if kind is DispositionKind.REFUSED:
-        return _done(
-            state,
-            OutcomeKind.REFUSED,
-            now,
-            wording.refused(disposition.reason, note),
-            problem=disposition.reason,
-        )
+        text = wording.refused(disposition.reason, note)
+        return _done(state, OutcomeKind.REFUSED, now, text, problem=disposition.reason)
     if kind is DispositionKind.INVALID:
         problem = disposition.reason or wording.PROBLEM_INVALID
         return _done(state, OutcomeKind.INVALID, now, wording.invalid(note), problem=problem)
-    if disposition.callback_at is None:  # Disposition refuses this; kept for the type checker
-        raise TransitionError("a callback needs callback_at")
-    owned = state._replace(callback_owner=disposition.owner)
-    return _callback(owned, disposition.callback_at, now, settings, note)
+    if kind is DispositionKind.CONSULT:
+        return _done(state, OutcomeKind.CONSULT, now, wording.consult(note))
+    raise TransitionError(f"no verdict {kind.value!r}")
 
 
 def _callback(
@@ -247,6 +266,7 @@ def _unanswered(
     settings: CampaignSettings,
     jitter: float,
     attempt_id: str | None,
+    note: str = "",
 ) -> Transition:
     n = state.customer_attempts
     asked = retry_at(
@@ -266,7 +286,7 @@ def _unanswered(
         state,
         OutcomeKind.NO_ANSWER,
         ended_at,
-        wording.no_answer(n, busy=result is CallResult.BUSY),
+        wording.no_answer(n, busy=result is CallResult.BUSY) + note,
         problem=wording.PROBLEM_NO_ANSWER,
         callback_at=callback,
         attempt_id=attempt_id,

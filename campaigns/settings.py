@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, time
 
+from campaigns.wording import REFUSAL_PROBLEMS
+
 NEVER_TOUCH_STATUSES: tuple[str, ...] = (
     "Отменён",
     "Почтовый возврат",
@@ -91,6 +93,7 @@ class CampaignSettings:
     spam_words: tuple[str, ...] = ()
     agents: tuple[str, ...] = ()
     duplicate_window_days: int = 7  # handled orders looked back on for duplicates; 0 = open only
+    refusal_problems: tuple[str, ...] = REFUSAL_PROBLEMS  # «Отказ»: the agent picks one
 
     def __post_init__(self) -> None:
         if not self.intake_statuses:

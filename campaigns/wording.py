@@ -17,6 +17,24 @@ PROBLEM_CONSULT = "Консультация"
 PROBLEM_NO_ANSWER = "Не отвечает"
 PROBLEM_CALLBACK = "Нужно перезвонить"
 PROBLEM_OTHER = "Другое"
+PROBLEM_FEEDBACK = "Обратная связь"  # Невалид: the order was a way to reach the shop (001)
+PROBLEM_CHANGED_MIND = "Передумал"
+
+# ---- the agent's «Невалид» problems (seed 001; business-rules §6) ----
+INVALID_PROBLEMS = (PROBLEM_INVALID, PROBLEM_DUPLICATE, PROBLEM_FEEDBACK)
+
+# ---- the agent's «Отказ» problems: the campaign's ``refusal_problems`` by default ----
+# seed 001 («Передумал», «Другое») and seed 004's cancelled group («Не устроила цена»,
+# «Не устроила доставка», «Купил в другом месте», «Нет в наличии», «Снято с производства»)
+REFUSAL_PROBLEMS = (
+    PROBLEM_CHANGED_MIND,
+    "Не устроила цена",
+    "Не устроила доставка",
+    "Купил в другом месте",
+    "Нет в наличии",
+    "Снято с производства",
+    PROBLEM_OTHER,
+)
 
 # ---- whether a call was made (the CRM's «Звонок» field) ----
 CALL_MADE = "совершался"
@@ -60,6 +78,10 @@ def refused(reason: str | None, note: str) -> str:
 
 def invalid(note: str) -> str:
     return f"невалид{note}"
+
+
+def consult(note: str) -> str:
+    return f"консультация{note}"
 
 
 def callback(local_due: datetime, note: str) -> str:

@@ -21,6 +21,7 @@ from campaigns.settings import CallingWindow, CampaignSettings, RetrySettings
 
 _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 _HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+_MAX_PROBLEMS, _MAX_PROBLEM = 50, 100
 
 
 class ConfigError(Exception):
@@ -51,7 +52,23 @@ def campaign_from_mapping(table: dict[str, Any], where: str = "campaign") -> Cam
         ) from None
     if settings.foreign_numbers not in ("flag", "dial"):
         raise ConfigError(f"{where}.foreign_numbers: must be 'flag' or 'dial'")
+    _check_refusal_problems(settings.refusal_problems, f"{where}.refusal_problems")
     return settings
+
+
+def _check_refusal_problems(problems: tuple[str, ...], where: str) -> None:
+    """The «Отказ» problems the agent picks from: 1–50 distinct texts, each 1–100 characters
+    without surrounding blanks or control characters (the CRM's «Проблема» field)."""
+    if not 1 <= len(problems) <= _MAX_PROBLEMS:
+        raise ConfigError(f"{where}: 1 to {_MAX_PROBLEMS} problems, got {len(problems)}")
+    for i, problem in enumerate(problems):
+        if not problem.strip() or problem != problem.strip() or len(problem) > _MAX_PROBLEM:
+            raise ConfigError(f"{where}[{i}]: a text of 1-{_MAX_PROBLEM} characters without "
+                              f"surrounding blanks, got {problem!r}")  # fmt: skip
+        if any(not ch.isprintable() for ch in problem):
+            raise ConfigError(f"{where}[{i}]: no control characters, got {problem!r}")
+        if problem in problems[:i]:
+            raise ConfigError(f"{where}[{i}]: {problem!r} is listed twice")
 
 
 _T = typing.TypeVar("_T")

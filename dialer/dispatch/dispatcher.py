@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from campaigns import lifecycle, wording
 from campaigns.calls import CallReport, CallResult, OriginateRequest
-from campaigns.dispositions import Disposition
+from campaigns.dispositions import Disposition, DispositionKind
 from campaigns.duplicates import handled_since
 from campaigns.lifecycle import Transition, WriteOutcome
 from campaigns.orders import Order
@@ -178,7 +178,11 @@ class Dispatcher:
 
     def on_disposition(self, order_id: str, disposition: Disposition, now: datetime) -> None:
         entry = self._entry(order_id)
-        t = lifecycle.on_disposition(entry.state, disposition, now, self._settings)
+        # «Недозвон» retries like an unanswered call, spread by the same jitter; the others
+        # need none (drawn only when used, so the simulator's random sequence is unchanged)
+        no_answer = disposition.kind is DispositionKind.NO_ANSWER
+        jitter = self._jitter() if no_answer else 0.0
+        t = lifecycle.on_disposition(entry.state, disposition, now, self._settings, jitter=jitter)
         self._log_outcomes(self._apply(entry, t))
         self._agents.result_given(order_id, now)
 

@@ -335,6 +335,7 @@ def _order(row: OrderRow) -> dict[str, Any]:
         "region": row.region,
         "city": row.city,
         "zones": [z for z in row.zones.split(",") if z],
+        "horizon_start": (row.horizon_start or row.created_at.date()).isoformat(),
         "phase": "queued" if row.phase == "claimed" else row.phase,
         "priority": row.priority,
         "next_due_at": _iso(row.next_due_at),

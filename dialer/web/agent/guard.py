@@ -40,3 +40,9 @@ def check_csrf(presented: str | None, expected: str) -> None:
                                    "or GET /agent/me)", "X-CSRF-Token")  # fmt: skip
     if not hmac.compare_digest(presented.encode("utf-8", "replace"), expected.encode("utf-8")):
         raise ApiError(_FORBIDDEN, "X-CSRF-Token does not match this session", "X-CSRF-Token")
+
+
+def unstorable_id(text: str) -> bool:
+    """True for a path segment no order id can be (control characters, over 256 long): such
+    an id is refused like an unknown order, before any query."""
+    return any(ord(c) < 32 for c in text) or len(text) > 256  # noqa: PLR2004 - no such id

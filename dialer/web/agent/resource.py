@@ -9,6 +9,8 @@
     POST /agent/state       {"state": "ready" | "pause" | "logout", "reason"} (X-CSRF-Token)
     GET  /agent/events      the agent's live events (Server-Sent Events, ``events.py``)
     GET  /agent, /agent/static/NAME   the workspace page and its files (``page.py``)
+    POST /agent/orders/{id}/result  a result button (X-CSRF-Token; ``results.py``)
+    GET  /agent/result-options      the buttons' problems, the window, the calling days
 
 Thin: parse, call ``AgentAuth`` or the read views, serialise. Every refusal is JSON
 ``{"error", "field"}`` like the ops API; the database being down is a 503; only a bug is a
@@ -36,8 +38,9 @@ from dialer.storage.card import OrderCards
 from dialer.storage.errors import DatabaseUnavailableError
 from dialer.storage.views import OrderViews
 from dialer.web.agent.events import EventStreams
-from dialer.web.agent.guard import check_csrf, check_origin
+from dialer.web.agent.guard import check_csrf, check_origin, unstorable_id
 from dialer.web.agent.page import AgentPages
+from dialer.web.agent.results import AgentResults
 from dialer.web.agent.state import change_state, session_extras
 from dialer.web.api.errors import ApiError
 from dialer.web.api.resource import operation_error
@@ -68,6 +71,7 @@ class AgentResource(Resource):
         self._auth, self._agents, self._views, self._secure = auth, agents, views, secure
         self._ops, self._cards, self._streams = ops, cards, streams
         self._pages = AgentPages()
+        self._results = AgentResults(views, ops)
         self._routes: dict[tuple[str, str], Callable[[Any, list[str]], Reply]] = {
             ("POST", "login"): self._login,
             ("POST", "logout"): self._logout,
@@ -75,6 +79,8 @@ class AgentResource(Resource):
             ("GET", "orders"): self._order,
             ("GET", "callbacks"): self._callbacks,
             ("POST", "state"): self._state,
+            ("POST", "orders/result"): self._result,
+            ("GET", "result-options"): self._result_options,
         }
 
     def render(self, request: Any) -> bytes | object:
@@ -106,6 +112,8 @@ class AgentResource(Resource):
         segments = [_text(s, "path") for s in request.postpath]
         if segments and segments[-1] == "":
             segments = segments[:-1]
+        if len(segments) == 3 and (segments[0], segments[2]) == ("orders", "result"):  # noqa: PLR2004
+            segments = ["orders/result", segments[1]]
         method = _text(request.method, "method")
         known = [m for (m, name) in self._routes if segments[:1] == [name]]
         if not known or not _shape_ok(segments):
@@ -152,7 +160,7 @@ class AgentResource(Resource):
     def _order(self, request: Any, rest: list[str]) -> Reply:
         record = self._signed_in(request)
         order_id = rest[0]
-        order = None if _unstorable(order_id) else self._views.detail(order_id)
+        order = None if unstorable_id(order_id) else self._views.detail(order_id)
         if not may_access(record.agent_id, facts_of(order)):
             raise ApiError(403, f"order {order_id!r} is not one of agent "
                                 f"{record.agent_id}'s current or owned orders", "id")  # fmt: skip
@@ -177,6 +185,18 @@ class AgentResource(Resource):
         return Reply({"agent": record.agent_id, "callbacks": self._views.owned_callbacks(
             record.agent_id)})  # fmt: skip
 
+    def _result(self, request: Any, rest: list[str]) -> Reply:
+        """A result button (``results.py``): session, then the CSRF token, then the rest."""
+        record = self._signed_in(request)
+        check_csrf(_header(request, b"x-csrf-token"), record.csrf_token)
+        body = request.content.read(MAX_BODY + 1) if request.content is not None else b""
+        return self._results.give(record.agent_id, rest[0], body)
+
+    def _result_options(self, request: Any, rest: list[str]) -> Reply:
+        del rest
+        self._signed_in(request)
+        return self._results.options()
+
     def _signed_in(self, request: Any) -> SessionRecord:
         secret = request.getCookie(COOKIE.encode())
         record = None if not secret else self._auth.session(_text(secret, COOKIE))
@@ -186,6 +206,8 @@ class AgentResource(Resource):
 
 
 def _shape_ok(segments: list[str]) -> bool:
+    if segments[0] == "orders/result":
+        return len(segments) == 2  # noqa: PLR2004
     if segments[0] == "orders":
         return len(segments) == 2 or (len(segments) == 3 and segments[2] == "card")  # noqa: PLR2004
     return len(segments) == 1
@@ -234,10 +256,6 @@ def _session_body(record: SessionRecord) -> dict[str, Any]:
 
 def _seconds_until(auth: AgentAuth, exc: AgentLocked) -> int:
     return max(1, int(-(-(exc.until - auth.now()).total_seconds() // 1)))
-
-
-def _unstorable(text: str) -> bool:
-    return any(ord(c) < 32 for c in text) or len(text) > 256  # noqa: PLR2004 - no such id
 
 
 def _header(request: Any, name: bytes) -> str | None:

@@ -24,7 +24,11 @@ DISPOSITION_BODY = {
     "properties": {
         "kind": {"type": "string", "enum": list(_KINDS)},
         "at": {"type": "string", "format": "date-time", "description": "callback: when"},
-        "reason": {"type": "string", "description": "refused: required; invalid: optional"},
+        "reason": {
+            "type": "string",
+            "description": "refused: required; invalid: optional (the problem); "
+            "no_answer, consult: not taken",
+        },
         "comment": {"type": "string"},
         "owner": {
             "type": "string",
@@ -155,6 +159,10 @@ def _disposition(body: dict[str, Any]) -> Disposition:
         return Disposition(kind, callback_at=at, comment=comment, owner=owner)
     if owner is not None:
         raise ApiError(400, "owner: only a callback has an owner («мой перезвон»)", "owner")
+    if kind in (DispositionKind.NO_ANSWER, DispositionKind.CONSULT):
+        if body.get("reason") is not None:
+            raise ApiError(400, f"reason: a {kind.value} result takes no reason", "reason")
+        return Disposition(kind, comment=comment)
     required = kind is DispositionKind.REFUSED
     reason = fields.text(body, "reason", required=required)
     return Disposition(kind, reason=reason, comment=comment)
