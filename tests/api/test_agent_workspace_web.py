@@ -112,7 +112,7 @@ def test_the_card_of_the_agents_own_call_and_no_other(browser: Browser, dialer: 
     path = "/agent/orders/" + urllib.parse.quote("НФ-00123") + "/card"
     card = browser.get(path).json()
     api = dialer.call("GET", "/api/v1/orders/НФ-00123/card").json
-    assert card == {**api, "phase": "awaiting_disposition"}
+    assert card == {**api, "phase": "awaiting_disposition", "horizon_start": "2026-03-10"}
     assert card["customer_time"]["zones"][0]["zone"] == "Europe/Moscow"
     other = "1002" if agent == "1001" else "1001"
     intruder = Browser(dialer)

@@ -164,10 +164,10 @@ class AgentResource(Resource):
         if not may_access(record.agent_id, facts_of(order)):
             raise ApiError(403, f"order {order_id!r} is not one of agent "
                                 f"{record.agent_id}'s current or owned orders", "id")  # fmt: skip
-        if rest[1:] == ["card"]:
+        if rest[1:] == ["card"] and order is not None:  # None was refused above
             now, zone = self._ops.now(), self._ops.settings.default_tz
             card = self._cards.card(order_id, now, default_tz=zone) or {}
-            return Reply({**card, "phase": order["phase"] if order else None})
+            return Reply({**card, "phase": order["phase"], "horizon_start": order["horizon_start"]})
         return Reply(order)
 
     def _state(self, request: Any, rest: list[str]) -> Reply:

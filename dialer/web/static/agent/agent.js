@@ -223,7 +223,10 @@
     if (!input.value || input.value < localNow) input.value = localNow;
     byId("callback-zone").textContent = zone;
     const window_ = session.options.window;
-    byId("callback-window").textContent = L("window", { start: window_.start, end: window_.end, last: session.options.last_day || "" });
+    const last = new Date(`${session.card.horizon_start}T00:00:00Z`);
+    last.setUTCDate(last.getUTCDate() + session.options.calling_days - 1);
+    const lastDay = last.toLocaleDateString("ru-RU", { timeZone: "UTC" });
+    byId("callback-window").textContent = L("window", { start: window_.start, end: window_.end, last: lastDay });
   }
 
   function showDuplicateField() { byId("duplicate-of-label").hidden = byId("invalid-problem").value !== "Дубль"; }
