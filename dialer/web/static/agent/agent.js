@@ -141,7 +141,10 @@
       await showCard(call.order, replay ? null : call.at);
       if (!replay && pop.checked && session.card && session.card.crm_url) window.open(session.card.crm_url, "_blank", "noopener");
     }
-    if (call.stage === "ended" && call.result === "answered") await refreshOwed();
+    if (call.stage === "ended" && call.result === "answered") {
+      if (session.card && session.card.id === call.order) await showCard(call.order, null);  // the call in its history
+      await refreshOwed();
+    }
     if (call.stage === "ended") refreshCallbacks();
   }
 
@@ -158,7 +161,7 @@
     const time = card.customer_time || {};
     byId("card-local-time").textContent = time.now ? time.now.slice(11, 16) : "";
     const zone = time.zones && time.zones[0] ? time.zones[0].zone : "";
-    byId("card-zone").textContent = L("zone_source", { zone, source: time.source || "" });
+    byId("card-zone").textContent = L("zone_source", { zone, source: L(`source_${time.source}`) });
     byId("card-name").textContent = card.name;
     byId("card-phone").textContent = card.phone;
     byId("card-extra-phone").textContent = card.extra_phone || "—";
@@ -169,11 +172,12 @@
     fill(document.querySelector("#card-items tbody"), items, [(i) => i.name, (i) => i.quantity, (i) => i.price]);
     byId("card-total").textContent = card.total || "";
     fill(document.querySelector("#card-attempts tbody"), card.attempts || [],
-      [(a) => when(a.started_at), (a) => (a.result ? L(`result_${a.result}`) : "…"), (a) => a.agent, (a) => a.recording || ""]);
+      [(a) => when(a.started_at), (a) => (a.result ? L(`result_${a.result}`) : "…"), (a) => a.agent,
+        (a) => (a.recording || "").split("/").pop()]);
     fill(document.querySelector("#card-outcomes tbody"), card.outcomes || [],
       [(o) => when(o.created_at), (o) => o.crm_status, (o) => o.problem || "", (o) => o.comment]);
     byId("card").hidden = false;
-    window.cbdTimings.push({ order: card.id, accepted_at: acceptedAt, shown_at: Date.now() });
+    if (acceptedAt) window.cbdTimings.push({ order: card.id, accepted_at: acceptedAt, shown_at: Date.now() });
   }
 
   // ---- results ------------------------------------------------------------------------
