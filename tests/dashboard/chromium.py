@@ -29,6 +29,7 @@ CHROMIUM_ARGS = (
     "--disable-sync",
     "--disable-dev-shm-usage",
     "--window-size=1280,1000",
+    "--lang=ru-RU",  # the agents' locale: dates and the date-time picker as they see them
 )
 
 WebDriverError = WebDriverException
@@ -77,7 +78,11 @@ class Browser:
         return self._driver.execute_script(source, *args)
 
     def screenshot(self, path: Path) -> None:
+        """The whole page, not only the window: the window grows to the page's height."""
+        height = int(self.script("return document.documentElement.scrollHeight;"))
+        self._driver.set_window_size(1280, max(1000, min(height + 120, 4000)))
         self._driver.save_screenshot(str(path))
+        self._driver.set_window_size(1280, 1000)
 
     def close(self) -> None:
         try:

@@ -124,6 +124,7 @@ class AgentPage:
         self.wait(lambda: self.shown("login"), 20)
         self.browser.type("#login-agent", agent)
         self.browser.type("#login-password", PASSWORD)
+        shots(self, "agent-sign-in")
         self.browser.click("#login-button")
         self.wait(lambda: self.shown("desk") and self.text("live") == "онлайн", 20)
 
@@ -141,6 +142,7 @@ class AgentPage:
         self.browser.click(f'[data-result="{result}"]')
         for element_id, value in values.items():
             self.set_value(element_id.replace("_", "-"), value)
+        shots(self, f"agent-give-{result}")
         self.browser.click("#result-send")
         self.wait(lambda: "записан" in self.text("result-done"), 20)
 

@@ -46,7 +46,10 @@
     const text = new Date(iso).toLocaleString("ru-RU", { dateStyle: "short", timeStyle: "short", timeZone: zone || undefined });
     return zone ? `${text} (${zone})` : text;
   }
-  function setError(id, error) { byId(id).textContent = error ? L("error_generic", { error: error.message || error }) : ""; }
+  function setError(id, error) {
+    byId(id).textContent = error ? L("error_generic", { error: error.message || error }) : "";
+    if (error) byId(id).scrollIntoView({ block: "nearest" });
+  }
 
   // ---- sign-in ------------------------------------------------------------------------
   function showLogin() {
