@@ -77,9 +77,7 @@ def test_reads_back_off_from_the_first_read_and_end_at_the_timeout() -> None:
 
 def test_the_next_read_follows_the_last_one_and_none_after_the_timeout() -> None:
     assert next_read_at(ENDED, None, CRM) == ENDED + timedelta(seconds=15)
-    assert next_read_at(ENDED, ENDED + timedelta(seconds=50), CRM) == ENDED + timedelta(
-        seconds=105
-    )
+    assert next_read_at(ENDED, ENDED + timedelta(seconds=50), CRM) == ENDED + timedelta(seconds=105)
     assert next_read_at(ENDED, ENDED + timedelta(seconds=590), CRM) == ENDED + timedelta(
         seconds=600
     )
