@@ -124,8 +124,9 @@ class PeriodicJobs:
         except DatabaseUnavailableError as exc:
             log.warning("pulled orders not admitted: database unavailable (%s)", self._why(exc))
 
-    def follow_crm(self) -> None:
-        """The leader reads the CRM for answered orders' results (``CrmResults.tick``)."""
+    async def follow_crm(self) -> None:
+        """The leader reads the CRM for answered orders' results (``CrmResults.tick``), on
+        the loop: the reads themselves go to the thread pool."""
         if not self._leader() or self._stopping():
             return
         try:
