@@ -34,6 +34,10 @@ class Order:
     sum (not recomputed from the items: discounts and delivery are the CRM's business).
     ``delivery_date`` is a calendar date, no time zone. ``extra_phone`` is raw text shown
     to the agent and is never dialled; ``comment`` is the customer's, kept as written.
+
+    ``callback_at`` is the CRM's callback date-time field (aware UTC), when the CRM keeps
+    one: an agent who works in the CRM's card sets it, and with ``disposition_source`` =
+    "crm" the dialer reads it as that agent's «перезвонить» (issue 15 §3).
     """
 
     id: str
@@ -55,3 +59,4 @@ class Order:
     delivery_date: date | None = None
     extra_phone: str | None = None
     comment: str | None = None
+    callback_at: datetime | None = None

@@ -33,7 +33,8 @@ class OutcomeKind(enum.Enum):
 
 class Outcome(NamedTuple):
     """One write-back. ``attempt_no`` counts customer attempts so far; ``comment`` is
-    already in the manuals' ``DD.MM - text`` form."""
+    already in the manuals' ``DD.MM - text`` form. ``write_back`` False: the result came
+    from the CRM itself (issue 15 §3), so it is recorded but never sent back to it."""
 
     order_id: str
     kind: OutcomeKind
@@ -44,6 +45,7 @@ class Outcome(NamedTuple):
     callback_at: datetime | None = None
     comment: str = ""
     attempt_id: str | None = None
+    write_back: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,9 @@ NEVER_TOUCH_STATUSES: tuple[str, ...] = (
     "Обрыв связи Выгружено",
     "Экспортирована есть ШПИ",
 )
+CRM_CONFIRMED_STATUSES: tuple[str, ...] = ("Подтвержден", "В буфер")  # 1C (003), 001's button
+CRM_REFUSED_STATUSES: tuple[str, ...] = ("Отказ", "Отменён", "Отменен")  # 001's button, 003
+DISPOSITION_SOURCES = ("agent", "crm", "both")
 MAX_DUPLICATE_WINDOW_DAYS = 366  # a year of look-back; more is a typo
 
 
@@ -94,6 +97,12 @@ class CampaignSettings:
     agents: tuple[str, ...] = ()
     duplicate_window_days: int = 7  # handled orders looked back on for duplicates; 0 = open only
     refusal_problems: tuple[str, ...] = REFUSAL_PROBLEMS  # «Отказ»: the agent picks one
+    # who gives an answered call its result (issue 15 §3; campaigns/crm_results.py):
+    disposition_source: str = "agent"  # "agent", "crm" (followed in the CRM) or "both"
+    crm_result_timeout_s: int = 600  # no CRM result this long after the call: «нет результата»
+    crm_result_read_s: int = 15  # first CRM read after the call; then 30, 60, 120 s apart
+    crm_confirmed_statuses: tuple[str, ...] = CRM_CONFIRMED_STATUSES
+    crm_refused_statuses: tuple[str, ...] = CRM_REFUSED_STATUSES
 
     def __post_init__(self) -> None:
         if not self.intake_statuses:
@@ -109,8 +118,30 @@ class CampaignSettings:
                 f"wrap_up_max_s must be at least wrap_up_s ({self.wrap_up_s}) and 1, "
                 f"got {self.wrap_up_max_s}"
             )
+        self._check_crm_results()
         if not 0 <= self.duplicate_window_days <= MAX_DUPLICATE_WINDOW_DAYS:
             raise ValueError(
                 f"duplicate_window_days must be 0 to {MAX_DUPLICATE_WINDOW_DAYS} "
                 f"(0 = open orders only), got {self.duplicate_window_days}"
+            )
+
+    def _check_crm_results(self) -> None:
+        if self.disposition_source not in DISPOSITION_SOURCES:
+            raise ValueError(
+                f"disposition_source must be one of {', '.join(DISPOSITION_SOURCES)}, "
+                f"got {self.disposition_source!r}"
+            )
+        if not 1 <= self.crm_result_read_s <= self.crm_result_timeout_s:
+            raise ValueError(
+                f"crm_result_read_s must be 1 to crm_result_timeout_s "
+                f"({self.crm_result_timeout_s}), got {self.crm_result_read_s}"
+            )
+        both = set(self.crm_confirmed_statuses) & set(self.crm_refused_statuses)
+        waiting = set(self.intake_statuses) & (
+            set(self.crm_confirmed_statuses) | set(self.crm_refused_statuses)
+        )
+        if both or waiting:
+            raise ValueError(
+                f"crm_confirmed_statuses and crm_refused_statuses must not share a status "
+                f"with each other or with intake_statuses: {sorted(both | waiting)[0]!r}"
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from datetime import datetime
 
 from campaigns.orders import Order
 from crm_adapter.errors import CrmUnavailableError, OrderNotFoundError
@@ -31,6 +32,10 @@ class InMemoryCrm:
             order, status=status, state=order.state if state is None else state
         )
 
+    def set_callback(self, order_id: str, at: datetime | None) -> None:
+        """The CRM's callback field, as an agent working in the CRM sets it."""
+        self._orders[order_id] = dataclasses.replace(self._orders[order_id], callback_at=at)
+
     def fetch_waiting(self, intake: IntakeFilter) -> Iterator[Order]:
         self._check_up()
         waiting = sorted(
@@ -44,7 +49,9 @@ class InMemoryCrm:
         order = self._orders.get(order_id)
         if order is None:
             raise OrderNotFoundError(f"order {order_id!r} not found", 404)
-        return CrmOrderStatus(order.id, order.status, order.state, order.prepaid, order.source)
+        return CrmOrderStatus(
+            order.id, order.status, order.state, order.prepaid, order.source, order.callback_at
+        )
 
     def write_outcome(self, delivery: OutcomeDelivery) -> bool:
         validate_delivery(delivery)

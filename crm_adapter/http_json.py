@@ -36,7 +36,7 @@ from crm_adapter.errors import (
     SignatureError,
     UnsendableRequestError,
 )
-from crm_adapter.order_json import parse_order
+from crm_adapter.order_json import callback_field, parse_order
 from crm_adapter.port import CrmOrderStatus, IntakeFilter, OutcomeDelivery, validate_delivery
 from crm_adapter.signing import (
     EVENT_ID_HEADER,
@@ -110,6 +110,7 @@ class HttpJsonAdapter:
             state=state if isinstance(state, str) else None,
             prepaid=data.get("prepaid") is True,
             source=source if isinstance(source, str) else None,
+            callback_at=callback_field(data, f"order {order_id}", strict=False),
         )
 
     def write_outcome(self, delivery: OutcomeDelivery) -> bool:

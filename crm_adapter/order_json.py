@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -17,6 +18,7 @@ from crm_adapter.card_fields import (
 )
 from crm_adapter.errors import CrmDataError
 
+log = logging.getLogger("crm_adapter.card")
 MAX_ID_LENGTH = 100
 MAX_TEXT_LENGTH = 1000
 REQUIRED = ("id", "phone", "name", "product", "created_at", "status")
@@ -54,6 +56,7 @@ def parse_order(data: Any, where: str = "order", *, strict_card: bool = True) ->
         tz=extra["tz"],
         country=extra["country"],
         prepaid=prepaid,
+        callback_at=callback_field(data, where, strict=strict_card),
         **card_fields(data, where, strict=strict_card),
     )
 
@@ -90,6 +93,29 @@ def parse_instant(value: Any, where: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def callback_field(data: dict[str, Any], where: str, *, strict: bool) -> datetime | None:
+    """The CRM's callback date-time (``callback_at``). In a push (``strict``) a malformed
+    one refuses the push naming it; in a pull or a status read it is logged as a warning
+    naming it and read as absent (the order is kept; a result the CRM meant stays
+    «нет результата» for ops until the CRM sends it right)."""
+    try:
+        return optional_instant(data, "callback_at", where)
+    except CrmDataError as exc:
+        if strict:
+            raise
+        log.warning("CRM callback field left out: %s", exc)
+        return None
+
+
+def optional_instant(data: dict[str, Any], name: str, where: str) -> datetime | None:
+    """An optional ISO 8601 field with a UTC offset (the CRM's ``callback_at``): absent,
+    null or "" gives None; anything else must parse, or CrmDataError names the field."""
+    value = data.get(name)
+    if value in (None, ""):
+        return None
+    return parse_instant(value, f"{where}.{name}")
+
+
 def order_json(order: Order) -> dict[str, Any]:
     """The inverse of :func:`parse_order` (used by tests and the docs)."""
     return {
@@ -112,6 +138,7 @@ def order_json(order: Order) -> dict[str, Any]:
         "delivery_date": None if order.delivery_date is None else order.delivery_date.isoformat(),
         "extra_phone": order.extra_phone,
         "comment": order.comment,
+        "callback_at": None if order.callback_at is None else order.callback_at.isoformat(),
     }
 
 

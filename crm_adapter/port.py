@@ -54,13 +54,16 @@ class IntakeFilter:
 
 @dataclass(frozen=True, slots=True)
 class CrmOrderStatus:
-    """An order's status as the CRM has it now, read right before a dial."""
+    """An order's status as the CRM has it now, read right before a dial and, with
+    ``disposition_source`` "crm", after an answered call. ``callback_at`` is the CRM's
+    callback date-time field (aware UTC) when the adapter maps one."""
 
     order_id: str
     status: str
     state: str | None = None
     prepaid: bool = False
     source: str | None = None
+    callback_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

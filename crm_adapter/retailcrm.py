@@ -22,7 +22,10 @@ the local test server serves exactly these):
   ``items[].productName|offer.displayName|offer.name``, ``items[].quantity``,
   ``items[].initialPrice`` (the unit price before discounts), ``totalSumm``,
   ``delivery.address.text``, ``delivery.date`` (``YYYY-MM-DD``), ``additionalPhone``,
-  ``customerComment``;
+  ``customerComment``; the CRM's callback date-time (issue 15 §3) is read from the
+  custom field ``custom_fields.callback`` (``YYYY-MM-DD HH:MM:SS`` in ``timezone``, the
+  field the dialer writes its own callbacks to): RetailCRM v5 has no standard order field
+  for a callback time, so this is an assumption of the account's set-up, not of the API;
 * errors answer ``{"success": false, "errorMsg": "...", "errors": {...}}``; the rate limit
   (10 requests per second per key) answers 429 or 503, possibly with ``Retry-After``.
 
@@ -186,8 +189,9 @@ class RetailCrmAdapter:
         o = self._read(order_id)
         source = _opt(_dotted(o, self._s.source_field))
         return CrmOrderStatus(
-            order_id, _status(o, f"order {order_id}"), self._state(o), _prepaid(o), source
-        )
+            order_id, _status(o, f"order {order_id}"), self._state(o), _prepaid(o), source,
+            callback_at=self._callback(o, f"order {order_id}"),
+        )  # fmt: skip
 
     def write_outcome(self, delivery: OutcomeDelivery) -> bool:
         validate_delivery(delivery)
@@ -283,6 +287,7 @@ class RetailCrmAdapter:
             region=_opt(_dotted(o, "delivery.address.region")),
             city=_opt(_dotted(o, "delivery.address.city")),
             prepaid=_prepaid(o),
+            callback_at=self._callback(o, where),
             **_card(o, where),
         )
 
@@ -291,6 +296,18 @@ class RetailCrmAdapter:
         custom = o.get("customFields")
         value = custom.get(code) if code and isinstance(custom, dict) else None
         return str(value) if value else self._s.default_state
+
+    def _callback(self, o: Mapping[str, Any], where: str) -> datetime | None:
+        """The callback custom field (``custom_fields.callback``, the one the dialer writes
+        its callbacks to), ``YYYY-MM-DD HH:MM:SS`` in ``timezone``; a malformed value is
+        logged naming it and read as absent."""
+        code = self._s.custom_fields.callback
+        custom = o.get("customFields")
+        value = custom.get(code) if code and isinstance(custom, dict) else None
+        if value in (None, ""):
+            return None
+        at = f"{where}.customFields.{code}"
+        return kept(lambda: self._instant(value, at), None)
 
     def _instant(self, value: Any, where: str) -> datetime:
         if not isinstance(value, str):

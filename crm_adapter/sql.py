@@ -50,7 +50,9 @@ T = TypeVar("T")
 _IDENTIFIER = re.compile(r"^[^\W\d]\w{0,62}$")
 _TRUE_TEXT = frozenset({"1", "t", "true", "y", "yes", "да", "on"})
 ORDER_FIELDS = ("id", "phone", "name", "product", "status", "created")
-OPTIONAL_ORDER_FIELDS = ("state", "source", "region", "city", "prepaid", "tz", "country")
+OPTIONAL_ORDER_FIELDS = (
+    "state", "source", "region", "city", "prepaid", "tz", "country", "callback_at"
+)  # fmt: skip
 CARD_FIELDS = ("items", "total", "address", "delivery_date", "extra_phone", "comment")
 
 
@@ -72,6 +74,9 @@ class OrderColumns:
     The order card's columns (issue 15) are unmapped unless named: ``items`` holds the
     JSON list ``[{"name", "quantity", "price"}]`` (text or a JSON column), ``total`` a
     number or numeric text, ``delivery_date`` a date, date-time or ``YYYY-MM-DD`` text.
+    ``callback_at`` is the CRM's callback date-time (a date-time, naive in the CRM's
+    ``timezone``, or ISO text), read after an answered call with ``disposition_source``
+    "crm" (issue 15 §3); it may be the same column the dialer writes its callback to.
     """
 
     id: str = "id"
@@ -87,6 +92,7 @@ class OrderColumns:
     prepaid: str | None = None
     tz: str | None = None
     country: str | None = None
+    callback_at: str | None = None
     items: str | None = None
     total: str | None = None
     address: str | None = None
@@ -206,6 +212,7 @@ class SqlCrmAdapter:
             state=None if cols.state is None else _opt_str(row[cols.state]),
             prepaid=False if cols.prepaid is None else _truthy(row[cols.prepaid]),
             source=None if cols.source is None else _opt_str(row[cols.source]),
+            callback_at=self._callback(row, f"order {order_id}"),
         )
 
     def write_outcome(self, delivery: OutcomeDelivery) -> bool:
@@ -256,6 +263,7 @@ class SqlCrmAdapter:
             tz=opt(cols.tz),
             country=opt(cols.country),
             prepaid=False if cols.prepaid is None else _truthy(row[cols.prepaid]),
+            callback_at=self._callback(row, f"order {row[cols.id]}"),
             **_card(row, cols, f"order {row[cols.id]}"),
         )
 
@@ -269,6 +277,15 @@ class SqlCrmAdapter:
             raise CrmDataError(f"{where}: expected a date-time, got {type(value).__name__}")
         aware: datetime = self._zone.localize(value) if value.tzinfo is None else value
         return aware.astimezone(UTC)
+
+    def _callback(self, row: Mapping[str, Any], where: str) -> datetime | None:
+        """The mapped callback column; a malformed value is logged naming the order and
+        the column and read as absent (the order is kept)."""
+        name = self._s.columns.callback_at
+        if name is None or row[name] in (None, ""):
+            return None
+        where = f"{where}: column {name}"
+        return kept(lambda: self._instant(row[name], where), None)
 
     def _local(self, value: datetime | None) -> datetime | None:
         """A callback instant as the CRM's naive local time."""

@@ -142,6 +142,12 @@ RULES: dict[str, tuple[str, ...]] = {
         "test_rule_7_five_wrong_then_locked_until_the_minute_ends",
         "test_rule_7_five_wrong_passwords_lock_the_agent_for_a_minute_even_against_the_right_one",
     ),
+    "§7 agents who work in the CRM's card: the dialer follows status and callback (issue 15)": (
+        "test_rule_7_a_status_the_crm_calls_confirmed_confirms_the_order",
+        "test_rule_7_a_status_the_crm_calls_refused_refuses_with_the_status_as_reason",
+        "test_rule_7_a_callback_time_after_the_call_is_a_callback_then",
+        "test_rule_7_a_crm_result_ends_the_order_and_nothing_is_written_back",
+    ),
     "§7 an agent sees only its own current and owned orders (issue 15)": (
         "test_rule_7_an_agent_reaches_the_order_whose_live_call_was_offered_to_them",
         "test_rule_7_an_agent_reaches_the_answered_order_awaiting_their_verdict",

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from campaigns.orders import Order
 from crm_adapter.port import CrmOrderStatus, IntakeFilter
+from dialer.app.crm_results import CrmResults
 from dialer.app.server_slot import ServerSlots
 from dialer.dispatch.status_recheck import StatusRecheck
 
@@ -15,30 +16,35 @@ log = logging.getLogger("dialer.service")  # the log lines ops grep name the ser
 
 
 class Admission:
-    """Notes every received order's status as a fresh reading, admits the waiting ones
-    (through the first server's dispatcher: admission dials nothing) and wakes dispatch."""
+    """Notes every received order's status as a fresh reading (and, for an order awaiting
+    its result, as the CRM's result: issue 15 §3), admits the waiting ones (through the
+    first server's dispatcher: admission dials nothing) and wakes dispatch."""
 
     def __init__(
         self,
         recheck: StatusRecheck,
         slots: ServerSlots,
         intake: IntakeFilter,
+        crm_results: CrmResults,
         *,
         clock: Callable[[], datetime],
         wake: Callable[[], None],
     ) -> None:
         self._recheck, self._slots, self._intake = recheck, slots, intake
+        self._crm_results = crm_results
         self._clock, self._wake = clock, wake
 
     def accept(self, orders: list[Order]) -> int:
         """Orders from the CRM (push or pull): their statuses are fresh readings; the
         waiting ones are admitted and dispatch wakes at once."""
         now = self._clock()
-        for order in orders:
-            status = CrmOrderStatus(
-                order.id, order.status, order.state, order.prepaid, order.source
-            )
+        statuses = [
+            CrmOrderStatus(o.id, o.status, o.state, o.prepaid, o.source, o.callback_at)
+            for o in orders
+        ]
+        for status in statuses:
             self._recheck.note(status, now)
+        self._crm_results.noted(statuses)  # a known order's re-push may carry its result
         waiting = [o for o in orders if self._intake.admits(o)]
         admitted = self._slots.first.dispatcher.admit(waiting, now)
         if admitted:

@@ -4,6 +4,7 @@ script says it per order; any other CRM: confirmed)."""
 
 from __future__ import annotations
 
+from campaigns.crm_results import agent_result_wait_s
 from campaigns.dispositions import Disposition, DispositionKind
 from campaigns.settings import CampaignSettings
 from crm_adapter.demo import DemoCrm
@@ -23,8 +24,9 @@ class AutoDisposition:
 
     def result_wait_s(self, campaign: CampaignSettings) -> int | None:
         """How long an agent whose call was answered waits, offered nothing, for its own
-        result (``wrap_up_max_s``); None when the results come by themselves."""
-        return None if self.enabled else campaign.wrap_up_max_s
+        result (``wrap_up_max_s``); None when the results come by themselves, or from the
+        CRM (``disposition_source`` "crm": the agent records it there, not on our page)."""
+        return None if self.enabled else agent_result_wait_s(campaign)
 
     def __call__(self, order_id: str) -> Disposition | None:
         if self._mode == "confirmed" or (self._mode == "scripted" and self._script is None):

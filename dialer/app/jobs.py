@@ -1,5 +1,6 @@
 """The node's periodic jobs on APScheduler: the CRM poll, the outbox flush, the dispatch
-safety tick and the day roll-over; the leader's jobs run only while the node leads.
+safety tick, following answered orders' results in the CRM and the day roll-over; the
+leader's jobs run only while the node leads.
 
 The poll reports the CRM's state to ``dialer.app.crm_watch.CrmWatch``.
 """
@@ -26,6 +27,7 @@ from dialer.storage.errors import DatabaseUnavailableError
 
 log = logging.getLogger("dialer.service")  # the log lines ops grep name the service
 _MAX_PULL = 10_000
+FOLLOW_CRM_S = 1.0  # answered orders' CRM reads are looked at this often (issue 15 §3)
 STOP_FLUSH_S = 10.0  # at stop: the flush in progress, then the final flush, each at most
 
 
@@ -45,6 +47,7 @@ class PeriodicJobs:
         recheck: StatusRecheck,
         executor: ThreadPoolExecutor,
         accept: Callable[[list[Order]], int],
+        follow_crm: Callable[[], None],
         queue_summary: Callable[[], Sequence[tuple[str, str | None, int]]],
         wake: Callable[[], None],
         leader: Callable[[], bool],
@@ -56,6 +59,7 @@ class PeriodicJobs:
         self._crm, self._intake, self._outbox, self._recheck = crm, intake, outbox, recheck
         self._crm_watch = crm_watch
         self._executor, self._accept, self._queue_summary = executor, accept, queue_summary
+        self._follow_crm = follow_crm
         self._wake, self._leader, self._stopping = wake, leader, stopping
         self._spawn, self._why = spawn, why
         self._scheduler: Any = None
@@ -78,6 +82,7 @@ class PeriodicJobs:
             scheduler.add_job(self.poll, "interval", seconds=s.poll_interval_s, id="crm-poll",
                               next_run_time=now)  # fmt: skip
         scheduler.add_job(self._wake, "interval", seconds=s.tick_s, id="dispatch-tick")
+        scheduler.add_job(self.follow_crm, "interval", seconds=FOLLOW_CRM_S, id="crm-results")
         scheduler.add_job(self.flush_tick, "interval", seconds=s.outbox_interval_s,
                           id="outbox-flush", next_run_time=now)  # fmt: skip
         scheduler.add_job(self.day_rollover, "cron", hour=0, minute=0, id="day-rollover",
@@ -118,6 +123,16 @@ class PeriodicJobs:
             self._accept(orders)
         except DatabaseUnavailableError as exc:
             log.warning("pulled orders not admitted: database unavailable (%s)", self._why(exc))
+
+    async def follow_crm(self) -> None:
+        """The leader reads the CRM for answered orders' results (``CrmResults.tick``), on
+        the loop: the reads themselves go to the thread pool."""
+        if not self._leader() or self._stopping():
+            return
+        try:
+            self._follow_crm()
+        except DatabaseUnavailableError as exc:
+            log.warning("CRM results not followed: database unavailable (%s)", self._why(exc))
 
     # ---- the outbox flush ----------------------------------------------------------------
 

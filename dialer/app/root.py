@@ -26,6 +26,7 @@ from dialer.app.admission import Admission
 from dialer.app.agent_feed import AgentFeed
 from dialer.app.auto_disposition import AutoDisposition
 from dialer.app.control import NodeControl
+from dialer.app.crm_results import CrmResults
 from dialer.app.crm_watch import CrmWatch
 from dialer.app.edge import WebEdge
 from dialer.app.health import NodeHealth
@@ -87,10 +88,13 @@ def build_service(config: ServiceConfig, clock: Clock) -> Service:
         paused=campaigns.is_paused, outage=outage, on_originate_latency=latency.observe,
         wake=control.wake, rng=rng, feed=feed,
     ).add_all(config.served())  # fmt: skip
-    admission = Admission(recheck, slots, intake, clock=clock, wake=control.wake)
+    crm_results = CrmResults(crm, slots, engine, crm_watch,
+                             read_timeout_s=settings.status_timeout_s, executor=executor,
+                             clock=clock, spawn=control.spawn, wake=control.wake)  # fmt: skip
+    admission = Admission(recheck, slots, intake, crm_results, clock=clock, wake=control.wake)
     jobs = PeriodicJobs(settings, campaign, clock=clock, crm=crm, crm_watch=crm_watch,
                         intake=intake, outbox=outbox, recheck=recheck, executor=executor,
-                        accept=admission.accept,
+                        accept=admission.accept, follow_crm=crm_results.tick,
                         queue_summary=partial(phase_counts, engine, campaign.name),
                         wake=control.wake, leader=lambda: locks.leads,
                         stopping=lambda: control.stopping, spawn=control.spawn,

@@ -176,13 +176,23 @@ class Dispatcher:
         self._log_outcomes(outcomes)
         return owes
 
-    def on_disposition(self, order_id: str, disposition: Disposition, now: datetime) -> None:
+    def on_disposition(
+        self, order_id: str, disposition: Disposition, now: datetime, *, from_crm: bool = False
+    ) -> None:
+        """The verdict on an order. ``from_crm``: the CRM's own result of an answered call
+        (issue 15 §3), taken only while the order still awaits one (else TransitionError:
+        the first result won) and recorded without a write back to the CRM."""
         entry = self._entry(order_id)
+        if from_crm and entry.state.phase is not lifecycle.Phase.AWAITING_DISPOSITION:
+            raise lifecycle.TransitionError(f"order {order_id} is {entry.state.phase.value}")
         # «Недозвон» retries like an unanswered call, spread by the same jitter; the others
         # need none (drawn only when used, so the simulator's random sequence is unchanged)
         no_answer = disposition.kind is DispositionKind.NO_ANSWER
         jitter = self._jitter() if no_answer else 0.0
         t = lifecycle.on_disposition(entry.state, disposition, now, self._settings, jitter=jitter)
+        if from_crm:
+            kept = tuple(WriteOutcome(e.outcome._replace(write_back=False)) for e in t.effects)
+            t = Transition(t.state, kept)
         self._log_outcomes(self._apply(entry, t))
         self._agents.result_given(order_id, now)
 

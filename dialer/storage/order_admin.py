@@ -1,10 +1,11 @@
 """One order at a time, for the service's housekeeping and for ops beside a running service:
-the campaign an order is in, the orders a server left awaiting a disposition, the queue by
+the campaign an order is in, the orders a server left awaiting a disposition (and since when
+their calls ended), the queue by
 phase, and requeueing a queued order."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -37,6 +38,27 @@ def awaiting_disposition(engine: Engine, campaign: str, server: str) -> list[str
             last_server == server,
         )
         return list(session.scalars(query))
+
+
+def awaiting_since(engine: Engine, campaign: str) -> dict[str, datetime]:
+    """Orders of ``campaign`` awaiting their result, each with when its last call ended
+    (issue 15 §3: the CRM is followed from then on)."""
+    ended = (
+        select(func.coalesce(AttemptRow.ended_at, AttemptRow.started_at))
+        .where(AttemptRow.order_id == OrderRow.id)
+        .order_by(AttemptRow.started_at.desc(), AttemptRow.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    query = select(OrderRow.id, ended).where(
+        OrderRow.campaign == campaign, OrderRow.phase == Phase.AWAITING_DISPOSITION.value
+    )
+    with Session(engine) as session:
+        return {
+            order_id: at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+            for order_id, at in session.execute(query)
+            if at is not None
+        }
 
 
 def phase_counts(engine: Engine, campaign: str) -> list[tuple[str, str | None, int]]:

@@ -233,6 +233,8 @@ class SqlOrderStore:
             )
             session.add(row)
             session.flush()
+            if not outcome.write_back:
+                continue  # the CRM's own result: it has it already (issue 15 §3)
             session.add(
                 OutboxRow(
                     outcome_id=row.id,

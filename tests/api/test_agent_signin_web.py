@@ -96,7 +96,7 @@ def test_sign_in_sets_an_httponly_samesite_strict_cookie_on_agent_that_expires(
     assert me == {"agent": "1001", "name": "1001", "state": "idle", "reason": None,
                   "csrf_token": browser.csrf, "expires_at": expires, "awaiting_result": [],
                   "pause_reasons": ["обед", "перерыв", "обучение", "техническая пауза"],
-                  "crm_link": True}  # fmt: skip
+                  "crm_link": True, "disposition_source": "agent"}  # fmt: skip
 
 
 def test_the_cookie_is_secure_when_configured(dialer: Dialer) -> None:

@@ -106,6 +106,23 @@ def test_an_agent_who_owes_a_result_cannot_make_itself_ready_before_giving_it(
     assert post_json(browser, "/agent/state", {"state": "ready"}).status == 200
 
 
+def test_with_results_from_the_crm_the_agent_owes_none_and_the_page_gives_none(
+    browser: Browser, dialer: Dialer
+) -> None:
+    """disposition_source = "crm": the agent works in the CRM's card; the page neither holds
+    the agent for a result nor takes one (it would be written back over the CRM's own)."""
+    dialer.ops.change_settings({"disposition_source": "crm"}, replace=False)
+    agent = answered_by(dialer, "НФ-00123")
+    browser.login(agent, PASSWORDS[agent])
+    me = browser.get("/agent/me").json()
+    assert (me["awaiting_result"], me["disposition_source"]) == ([], "crm")
+    dialer.call("POST", f"/api/v1/agents/{agent}/pause", body={"reason": "обед"})
+    assert post_json(browser, "/agent/state", {"state": "ready"}).status == 200
+    path = "/agent/orders/" + urllib.parse.quote("НФ-00123") + "/result"
+    refusal(post_json(browser, path, {"result": "confirmed"}), 409, "result")
+    assert dialer.call("GET", "/api/v1/orders/НФ-00123").json["phase"] == "awaiting_disposition"
+
+
 def test_the_card_of_the_agents_own_call_and_no_other(browser: Browser, dialer: Dialer) -> None:
     agent = answered_by(dialer, "НФ-00123")
     browser.login(agent, PASSWORDS[agent])

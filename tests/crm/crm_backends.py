@@ -61,6 +61,7 @@ class Backend(Protocol):
 
     def seed(self, orders: Sequence[Order]) -> None: ...
     def set_status(self, order_id: str, status: str, state: str | None = None) -> None: ...
+    def set_callback(self, order_id: str, at: datetime | None) -> None: ...
     def shown(self, order_id: str) -> Shown: ...
     def effects(self, order_id: str) -> int | None: ...
 
@@ -92,6 +93,9 @@ class FakeBackend:
     def set_status(self, order_id: str, status: str, state: str | None = None) -> None:
         self.crm.set_status(order_id, status, state)
 
+    def set_callback(self, order_id: str, at: datetime | None) -> None:
+        self.crm.set_callback(order_id, at)
+
     def shown(self, order_id: str) -> Shown:
         last = [d for d in self.crm.applied if d.order_id == order_id][-1]
         return Shown(last.status, last.problem, last.comment, last.call_made, last.callback_at)
@@ -121,6 +125,9 @@ class HttpBackend:
         self.crm.orders[order_id]["status"] = status
         if state is not None:
             self.crm.orders[order_id]["state"] = state
+
+    def set_callback(self, order_id: str, at: datetime | None) -> None:
+        self.crm.orders[order_id]["callback_at"] = None if at is None else at.isoformat()
 
     def shown(self, order_id: str) -> Shown:
         last = [a for a in self.crm.applied if a["order_id"] == order_id][-1]
@@ -198,6 +205,10 @@ class RetailBackend:
         if state is not None:
             self.crm.orders[order_id]["customFields"]["state"] = state
 
+    def set_callback(self, order_id: str, at: datetime | None) -> None:
+        text = None if at is None else at.astimezone(MSK).strftime("%Y-%m-%d %H:%M:%S")
+        self.crm.orders[order_id]["customFields"]["callback_at"] = text
+
     def shown(self, order_id: str) -> Shown:
         order = self.crm.orders[order_id]
         custom = order["customFields"]
@@ -257,7 +268,7 @@ class SqlBackend:
                 created="created", state="sostoyanie", source="istochnik", region="region",
                 city="city", prepaid="oplacheno", items="sostav", total="summa",
                 address="adres", delivery_date="data_dostavki", extra_phone="dop_telefon",
-                comment="kommentariy_klienta",
+                comment="kommentariy_klienta", callback_at="perezvon",
             ),
             write_mode="columns" if mode == "columns" else "table",
             outcome_columns=OutcomeColumns(
@@ -294,6 +305,14 @@ class SqlBackend:
             conn.execute(
                 update(self.orders).where(self.orders.c.order_no == order_id).values(values)
             )
+
+    def set_callback(self, order_id: str, at: datetime | None) -> None:
+        local = None if at is None else at.astimezone(MSK).replace(tzinfo=None)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(self.orders).where(self.orders.c.order_no == order_id)
+                .values(perezvon=local)
+            )  # fmt: skip
 
     def shown(self, order_id: str) -> Shown:
         with self.engine.connect() as conn:

@@ -170,6 +170,31 @@ def test_recheck_lets_the_dialers_own_status_through_but_not_a_persons(backend: 
     assert reason == "status changed to 'Подтвержден'"
 
 
+def test_status_read_carries_the_callback_time_an_agent_set_in_the_crm(
+    backend: Backend,
+) -> None:
+    """Issue 15 §3: with disposition_source "crm" the dialer follows the CRM's callback
+    field after an answered call; every adapter reads it the same way (aware UTC)."""
+    backend.seed([order("НФ-00123", 1), order("1002", 2)])
+    assert backend.adapter.read_status("НФ-00123").callback_at is None
+    wanted = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
+    backend.set_callback("НФ-00123", wanted)
+    current = backend.adapter.read_status("НФ-00123")
+    assert current.callback_at == wanted
+    assert current.callback_at.utcoffset() == timedelta(0)
+    assert backend.adapter.read_status("1002").callback_at is None
+    backend.set_callback("НФ-00123", None)
+    assert backend.adapter.read_status("НФ-00123").callback_at is None
+
+
+def test_a_pulled_order_carries_the_crm_callback_time(backend: Backend) -> None:
+    wanted = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
+    backend.seed([order("1001", 1)])
+    backend.set_callback("1001", wanted)
+    (got,) = backend.adapter.fetch_waiting(IntakeFilter((WAITING,), (NEW,), ()))
+    assert got.callback_at == wanted
+
+
 def test_reading_an_unknown_order_raises_order_not_found(backend: Backend) -> None:
     backend.seed([order("1001", 1)])
     with pytest.raises(OrderNotFoundError):

@@ -132,6 +132,14 @@ def test_seen_events_forget_ids_older_than_twice_the_tolerance_and_stay_bounded(
         ({"prepaid": "yes"}, "orders[0].prepaid: expected true or false"),
         ({"id": ["x"]}, "orders[0].id: expected a string or an integer"),
         ({"name": 5}, "orders[0].name: expected a string"),
+        (
+            {"callback_at": "завтра в 15"},
+            "orders[0].callback_at: 'завтра в 15' is not ISO 8601",
+        ),
+        (
+            {"callback_at": "2026-03-11T15:00"},
+            "orders[0].callback_at: '2026-03-11T15:00' needs a UTC offset, e.g. +03:00",
+        ),
     ],
 )
 def test_intake_names_the_bad_field(change: dict[str, object], field: str) -> None:
@@ -305,3 +313,23 @@ def test_what_http_client_cannot_send_is_an_unsendable_request(
 ) -> None:
     with pytest.raises(UnsendableRequestError, match="cannot be sent"):
         HttpTransport(timeout_s=1).request("POST", url, headers=headers, body=b"{}")
+
+
+def test_a_push_carries_the_crms_callback_time_as_aware_utc() -> None:
+    body = body_of(ORDER | {"callback_at": "2026-03-11T15:00:00+03:00"})
+    (got,) = handler().handle(body, signed(body), NOW)
+    assert got.callback_at == datetime(2026, 3, 11, 12, 0, tzinfo=UTC)
+    plain = body_of(ORDER | {"callback_at": None})
+    (none,) = handler().handle(plain, signed(plain, event="evt-2"), NOW)
+    assert none.callback_at is None
+
+
+def test_a_malformed_callback_in_a_status_read_is_logged_by_name_and_read_as_absent(
+    http_crm: HttpJsonCrm, caplog: pytest.LogCaptureFixture
+) -> None:
+    backend = HttpBackend(http_crm, SECRET)
+    http_crm.orders["НФ-7"] = ORDER | {"id": "НФ-7", "callback_at": "15:00"}
+    with caplog.at_level("WARNING", logger="crm_adapter.card"):
+        current = backend.adapter.read_status("НФ-7")
+    assert (current.status, current.callback_at) == ("Ожидает подтверждения", None)
+    assert "order НФ-7.callback_at: '15:00' is not ISO 8601" in caplog.text

@@ -146,3 +146,19 @@ def test_orders_from_kaspi_and_fully_prepaid_ones_are_recognised(
     assert [o.id for o in backend.adapter.fetch_waiting(INTAKE)] == ["P1"]
     assert backend.adapter.read_status("P1").prepaid is True
     assert backend.adapter.read_status("K1").source == "Kaspi"
+
+
+def test_the_callback_is_read_from_the_callback_custom_field_in_the_account_zone(
+    retail_crm: RetailCrmDouble, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 15 §3: RetailCRM v5 has no standard callback field; the adapter reads the
+    custom field it writes its own callbacks to (``custom_fields.callback``)."""
+    retail_crm.orders["R1"] = retail_order(order("R1", 1), 1)
+    retail_crm.orders["R1"]["customFields"]["callback_at"] = "2026-03-11 15:00:00"
+    retail_crm.orders["R2"] = retail_order(order("R2", 2), 2)
+    retail_crm.orders["R2"]["customFields"]["callback_at"] = "завтра"
+    backend = RetailBackend(retail_crm, API_KEY)
+    assert backend.adapter.read_status("R1").callback_at == datetime(2026, 3, 11, 12, 0, tzinfo=UTC)
+    with caplog.at_level("WARNING", logger="crm_adapter.card"):
+        assert backend.adapter.read_status("R2").callback_at is None
+    assert "order R2.customFields.callback_at: 'завтра' is not" in caplog.text

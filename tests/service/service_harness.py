@@ -92,6 +92,14 @@ class ShopDb:
                 update(self.orders).where(self.orders.c.id == order_id).values(status=status)
             )
 
+    def set_callback(self, order_id: str, at: datetime) -> None:
+        """An agent working in the shop's CRM sets the callback time (naive UTC here)."""
+        naive = at.astimezone(UTC).replace(tzinfo=None)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(self.orders).where(self.orders.c.id == order_id).values(callback_at=naive)
+            )
+
     def row(self, order_id: str) -> dict[str, Any]:
         with self.engine.connect() as conn:
             found = conn.execute(select(self.orders).where(self.orders.c.id == order_id)).one()

@@ -55,6 +55,9 @@ class AgentResults:
     def give(self, agent_id: str, order_id: str, body: bytes) -> Reply:
         """The signed-in ``agent_id``'s result for ``order_id``, from the JSON ``body``."""
         order = self._awaiting_verdict_of(agent_id, order_id)
+        if self._ops.settings.disposition_source == "crm":
+            raise ApiError(409, "this campaign takes results from the CRM (disposition_source "
+                                "= crm): set the order's status there", "result")  # fmt: skip
         form = json_object(body)
         try:
             disposition = disposition_from_form(form, self._context(order, agent_id))

@@ -38,7 +38,10 @@ def change_state(ops: Operations, views: OrderViews, agent_id: str, body: dict[s
 
 
 def owed_results(views: OrderViews, ops: Operations, agent_id: str) -> list[str]:
-    """The orders whose answered call by ``agent_id`` still waits for its result."""
+    """The orders whose answered call by ``agent_id`` still waits for its result from the
+    agent (none when the campaign takes results from the CRM only)."""
+    if ops.settings.disposition_source == "crm":
+        return []
     waiting = views.awaiting_result(ops.now(), ops.settings.wrap_up_max_s)
     return [row["order_id"] for row in waiting if row["agent"] == agent_id]
 
@@ -49,4 +52,5 @@ def session_extras(ops: Operations, views: OrderViews, agent_id: str) -> dict[st
         "pause_reasons": list(ops.settings.pause_reasons),
         "awaiting_result": owed_results(views, ops, agent_id),
         "crm_link": ops.order_url is not None,
+        "disposition_source": ops.settings.disposition_source,
     }

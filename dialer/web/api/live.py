@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from campaigns.crm_results import no_result_after_s, no_result_reason
 from campaigns.tabs import TITLES
 from dialer.app.operations import Operations
 from dialer.storage.views import OrderViews
@@ -37,15 +38,26 @@ class LiveApi:
         "GET",
         "/calls/awaiting-result",
         READ,
-        "Answered calls still without their result, oldest first; `overdue` after the "
-        "campaign's wrap_up_max_s («нет результата»)",
+        "Answered calls still without their result, oldest first; `overdue` («нет "
+        "результата», with its `reason`) after the campaign's wrap_up_max_s, or with "
+        "disposition_source crm its crm_result_timeout_s (both: the later)",
     )
     def awaiting_result(self, request: ApiRequest) -> Reply:
         del request
-        now, limit = self._ops.now(), self._ops.settings.wrap_up_max_s
-        calls = self._views.awaiting_result(now, limit)
-        overdue = sum(1 for call in calls if call["overdue"])
-        body = {"calls": calls, "overdue": overdue, "wrap_up_max_s": limit, "at": now.isoformat()}
+        now, settings = self._ops.now(), self._ops.settings
+        limit, why = no_result_after_s(settings), no_result_reason(settings)
+        calls = [
+            {**call, "reason": why if call["overdue"] else None}
+            for call in self._views.awaiting_result(now, limit)
+        ]
+        body = {
+            "calls": calls,
+            "overdue": sum(1 for call in calls if call["overdue"]),
+            "wrap_up_max_s": settings.wrap_up_max_s,
+            "no_result_after_s": limit,
+            "disposition_source": settings.disposition_source,
+            "at": now.isoformat(),
+        }
         return Reply(body)
 
     @router.route("GET", "/calls/live", READ, "Calls under way: attempt, agent, order, since")

@@ -133,7 +133,8 @@
   function showStage(call) {
     if (!call) { byId("call-stage").textContent = L("stage_none"); return; }
     let key = `stage_${call.stage}`;
-    if (call.stage === "ended") key = call.result === "answered" ? "stage_ended_answered" : "stage_ended_other";
+    if (call.stage === "ended") key = call.result !== "answered" ? "stage_ended_other"
+      : session.me && session.me.disposition_source === "crm" ? "stage_ended_answered_crm" : "stage_ended_answered";
     byId("call-stage").textContent = L(key, { order: call.order, result: L(`result_${call.result}`) });
   }
 

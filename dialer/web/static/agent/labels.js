@@ -68,6 +68,7 @@ window.AGENT_LABELS = {
     stage_accepted: "Заказ {order} принят. Набираем клиента…",
     stage_answered: "Клиент на линии: заказ {order}.",
     stage_ended_answered: "Разговор по заказу {order} окончен. Запишите результат.",
+    stage_ended_answered_crm: "Разговор по заказу {order} окончен. Запишите результат в карточке заказа в CRM.",
     stage_ended_other: "Звонок по заказу {order} не состоялся ({result}).",
     result_agent_missed: "оператор не принял",
     result_no_answer: "клиент не ответил",
