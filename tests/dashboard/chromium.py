@@ -29,7 +29,7 @@ CHROMIUM_ARGS = (
     "--disable-sync",
     "--disable-dev-shm-usage",
     "--window-size=1280,1000",
-    "--lang=ru-RU",  # the agents' locale: dates and the date-time picker as they see them
+    "--lang=ru-RU",  # navigator.language as the agents' (the picker still follows the OS)
 )
 
 WebDriverError = WebDriverException
@@ -81,6 +81,7 @@ class Browser:
         """The whole page, not only the window: the window grows to the page's height."""
         height = int(self.script("return document.documentElement.scrollHeight;"))
         self._driver.set_window_size(1280, max(1000, min(height + 120, 4000)))
+        self.script("window.scrollTo(0, 0);")
         self._driver.save_screenshot(str(path))
         self._driver.set_window_size(1280, 1000)
 

@@ -47,7 +47,10 @@
     return zone ? `${text} (${zone})` : text;
   }
   function setError(id, error) {
-    byId(id).textContent = error ? L("error_generic", { error: error.message || error }) : "";
+    const field = error && error.data && error.data.field;
+    const known = field && labels[`error_${field}`];  // the refusal in the agent's words
+    const detail = error ? error.message || String(error) : "";
+    byId(id).textContent = !error ? "" : known ? `${known} (${detail})` : L("error_generic", { error: detail });
     if (error) byId(id).scrollIntoView({ block: "nearest" });
   }
 

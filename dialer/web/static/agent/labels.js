@@ -94,6 +94,17 @@ window.AGENT_LABELS = {
     source_admission: "при приёме заказа",
     need_reason: "Выберите причину паузы.",
     error_generic: "Ошибка: {error}",
+    // a refusal, by the field the dialer names (the dialer's own detail follows in brackets)
+    error_at: "Время перезвона не принято: оно прошло, вне времени обзвона клиента или после последнего дня обзвона",
+    error_problem: "Выберите проблему из списка",
+    error_reason: "Укажите причину отказа",
+    error_duplicate_of: "Укажите номер заказа, дублем которого является этот",
+    error_comment: "Комментарий не принят",
+    error_state: "Состояние не изменено",
+    error_result: "Результат не принят",
+    error_id: "Заказ вам недоступен",
+    error_password: "Неверный номер оператора или пароль",
+    error_agent: "Вход временно заблокирован",
     signed_out: "Вы вышли.",
   },
 };
