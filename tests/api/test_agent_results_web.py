@@ -13,22 +13,14 @@ from datetime import time, timedelta
 from typing import Any
 
 import pytest
+from agent_web import PASSWORD, PASSWORDS, Browser, answered_by, other, refusal
 from api_harness import Dialer
 from http_wire import WireResponse
 from outbox_rows import outbox
-from test_agent_signin_web import PASSWORD, Browser, answered_by, other, refusal
 
 from campaigns.settings import CallingWindow
 
 ORDER = "НФ-00123"
-PASSWORDS = {"1001": PASSWORD, "1002": "пароль-1002"}
-
-
-@pytest.fixture
-def browser(dialer: Dialer) -> Browser:
-    for agent, password in PASSWORDS.items():
-        dialer.agent_auth.set_password(agent, password)
-    return Browser(dialer)
 
 
 def signed_in(dialer: Dialer, agent: str) -> Browser:

@@ -9,10 +9,9 @@ import json
 import re
 import urllib.parse
 
-import pytest
+from agent_web import PASSWORD, PASSWORDS, Browser, answered_by, refusal
 from api_harness import Dialer
 from http_wire import raw_request
-from test_agent_signin_web import PASSWORD, Browser, answered_by, refusal
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
 from twisted.internet.testing import StringTransport
@@ -20,15 +19,6 @@ from twisted.python.failure import Failure
 
 from campaigns.calls import CallReport, CallResult, OriginateRequest
 from dialer.web.agent.events import HEARTBEAT_S
-
-PASSWORDS = {"1001": PASSWORD, "1002": "пароль-1002"}
-
-
-@pytest.fixture
-def browser(dialer: Dialer) -> Browser:
-    for agent, password in PASSWORDS.items():
-        dialer.agent_auth.set_password(agent, password)
-    return Browser(dialer)
 
 
 def post_json(browser: Browser, path: str, body: object, **headers: str) -> object:

@@ -15,8 +15,6 @@ With ``AGENT_SCREENSHOTS=DIR`` the test saves the screenshots docs/agents.md sho
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,7 +28,7 @@ from chromium import Browser, WebDriverError, missing
 from crm_servers import SECRET, HttpJsonCrm
 from fault_harness import http_crm_section
 from local_services import unavailable
-from service_harness import DialerDb, ServiceProcess, wait_for, write_config
+from service_harness import DialerDb, ServiceProcess, cli, wait_for, write_config
 
 pytestmark = pytest.mark.asterisk
 
@@ -56,15 +54,6 @@ def browsers(tmp_path: Path) -> Iterator[list[Browser]]:
     finally:
         for browser in opened:
             browser.close()
-
-
-def cli(db_url: str, *args: str, stdin: str | None = None) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "dialer", "--db", db_url, *args],
-        capture_output=True, text=True, timeout=60, check=False, input=stdin,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def customer(n: int) -> str:
@@ -146,10 +135,13 @@ class AgentPage:
         self.browser.click("#result-send")
         self.wait(lambda: "записан" in self.text("result-done"), 20)
 
-    def fetch_status(self, method: str, path: str, headers: dict[str, str]) -> int:
+    def fetch_status(
+        self, method: str, path: str, headers: dict[str, str], credentials: str = "same-origin"
+    ) -> int:
         return int(self.js("return fetch(arguments[0], {method: arguments[1], headers: "
-                           "arguments[2], body: arguments[1] === 'GET' ? undefined : '{}'})"
-                           ".then(r => r.status);", path, method, headers))  # fmt: skip
+                           "arguments[2], body: arguments[1] === 'GET' ? undefined : '{}', "
+                           "credentials: arguments[3]}).then(r => r.status);",
+                           path, method, headers, credentials))  # fmt: skip
 
 
 def service_for(
@@ -308,13 +300,16 @@ GRACE_S = 5
 
 
 def scope_is_enforced(owner: AgentPage, other: AgentPage) -> None:
-    """Another agent's order is 403 to read or dispose of; a POST without the session's
-    CSRF token is refused even from the owner's own page."""
+    """Another agent's order is 403 to read or dispose of; a POST without the session (its
+    cookie) is 401 and one without the session's CSRF token 403, even from the owner's page."""
     csrf = other.js("return fetch('/agent/me').then(r => r.json()).then(d => d.csrf_token);")
     json_post = {"Content-Type": "application/json", "X-CSRF-Token": csrf}
     assert other.fetch_status("GET", "/agent/orders/X-1", {}) == 403
     assert other.fetch_status("GET", "/agent/orders/X-1/card", {}) == 403
     assert other.fetch_status("POST", "/agent/orders/X-1/result", json_post) == 403
+    owners = owner.js("return fetch('/agent/me').then(r => r.json()).then(d => d.csrf_token);")
+    sessionless = {"Content-Type": "application/json", "X-CSRF-Token": owners}
+    assert owner.fetch_status("POST", "/agent/orders/X-1/result", sessionless, "omit") == 401
     plain = {"Content-Type": "application/json"}
     assert owner.fetch_status("POST", "/agent/orders/X-1/result", plain) == 403
     assert owner.fetch_status("POST", "/agent/state", plain) == 403

@@ -381,3 +381,14 @@ def get_json(url: str) -> tuple[int, dict[str, Any]]:
             return answer.status, json.loads(answer.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
+
+
+def cli(db_url: str, *args: str, stdin: str | None = None) -> str:
+    """``python -m dialer --db db_url ARGS`` (``stdin`` on its standard input); its output,
+    asserting exit 0."""
+    done = subprocess.run(
+        [sys.executable, "-m", "dialer", "--db", db_url, *args],
+        capture_output=True, text=True, timeout=60, check=False, input=stdin,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout

@@ -8,8 +8,6 @@ a callback time a few seconds ahead is dialled at that time; no change within
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +15,7 @@ from typing import Any
 
 import pytest
 from asterisk_fixtures import AsteriskInstance
-from service_harness import DialerDb, ServiceProcess, ShopDb, ShopOrder, wait_for, write_config
+from service_harness import DialerDb, ServiceProcess, ShopDb, ShopOrder, cli, wait_for, write_config
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
@@ -29,15 +27,6 @@ SQL_CRM = [
     "[crm]", 'kind = "sql"', "[crm.sql]", 'table = "orders"', 'timezone = "UTC"',
     "[crm.sql.columns]", 'region = ""', 'callback_at = "callback_at"',
 ]  # fmt: skip
-
-
-def cli(db_url: str, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "dialer", "--db", db_url, *args],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def awaiting(base: str, token: str) -> dict[str, Any]:

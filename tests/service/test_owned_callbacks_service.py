@@ -7,8 +7,6 @@ agent though the other agent has been idle longer; when the owner is paused, it 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,19 +14,10 @@ from typing import Any
 
 import pytest
 from asterisk_fixtures import AsteriskInstance
-from service_harness import DialerDb, ServiceProcess, ShopDb, ShopOrder, wait_for, write_config
+from service_harness import DialerDb, ServiceProcess, ShopDb, ShopOrder, cli, wait_for, write_config
 
 pytestmark = pytest.mark.asterisk
 GRACE_S = 6
-
-
-def cli(db_url: str, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "dialer", "--db", db_url, *args],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def post(base: str, token: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
