@@ -206,7 +206,7 @@ def service_run(ast: Asterisk, plan: Plan, bare_rate: float, tmp: Path) -> dict[
     engine.dispose()
     results = Counter(a.result or "live" for a in attempts)
     full = ast.full_log()
-    ran = Counter()
+    ran: Counter[int] = Counter()
     for a in attempts:
         ran[full.count(f"{_RAN}{a.id} agent answered")] += 1
     return {

@@ -21,9 +21,9 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from bench.common import Asterisk, Outcome, Row, postgres, rss_mb
@@ -42,7 +42,7 @@ def build(engine: Engine, n: int, seed: int = 1) -> float:
     """Insert ``n`` orders; returns seconds taken."""
     SqlOrderStore(engine, campaign=CAMPAIGN)  # the campaign row
     rng = random.Random(seed)
-    table = OrderRow.__table__
+    table = cast(Table, OrderRow.__table__)  # a Table: mypy sees a FromClause
     started = time.perf_counter()
     chunk = 20_000
     for first in range(0, n, chunk):
