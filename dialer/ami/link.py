@@ -3,6 +3,10 @@
 ``LinkSupervisor`` owns one link: its own ping with a timeout (a silent link is aborted,
 which makes panoramisk reconnect), reconnects with capped exponential backoff and jitter,
 and after every (re)connect resyncs with CoreShowChannels before it is ready to dial again.
+It is not ready either before Asterisk says ``FullyBooted``: AMI accepts logins while the
+modules still load, and an Originate then fails at once (reason 0: the dialplan is not
+there yet). The event comes at login when Asterisk is already up (``read = system``), else
+when booting ends.
 Originate is never re-sent (it is in panoramisk's ``forgetable_actions``).
 
 panoramisk types stop here and in ``dialer.ami.telephony``: handlers and callers get plain
@@ -32,6 +36,7 @@ from dialer.ami.settings import (
 
 _FORGETABLE = ("ping", "login", "originate", "coreshowchannels", "dbget", "redirect")
 _ACTION_TIMEOUT_S = 10.0
+_BOOT_WAIT_S = 30.0
 
 Resync = Callable[[frozenset[str]], Awaitable[None]]
 """Awaited after each (re)connect and login with the Linkedids of the live calls; the link
@@ -128,6 +133,7 @@ class LinkSupervisor:
         self._log = log
         self._ready = asyncio.Event()
         self._lost = asyncio.Event()
+        self._booted = asyncio.Event()
         self._closing = False
         self._last_error: AmiUnavailable | None = None
         self._link: _Link | None = None
@@ -156,6 +162,7 @@ class LinkSupervisor:
         )
         for name, handler in handlers.items():
             link.register_event(name, _guarded(handler, self._log))
+        link.register_event("FullyBooted", lambda _manager, _event: self._booted.set())
         self._link = link
         self.task = asyncio.create_task(self._supervise())
         return link
@@ -233,9 +240,11 @@ class LinkSupervisor:
 
     async def _connect_login_resync(self) -> bool:
         link = self._require_link()
+        self._booted.clear()
         try:
             await asyncio.wait_for(link.open(), _ACTION_TIMEOUT_S)
             await self._login()
+            await self._wait_booted()
             await self._resync_calls()
         except (OSError, TimeoutError) as exc:
             self._last_error = AmiUnavailable(
@@ -260,6 +269,26 @@ class LinkSupervisor:
         (reply, *_) = await self.action(login)
         if header(reply, "Response") != "Success":
             raise AmiAuthError(f"AMI login refused: {header(reply, 'Message')}")
+
+    async def _wait_booted(self) -> None:
+        """Wait for ``FullyBooted``. Without it in ``_BOOT_WAIT_S`` (a user without
+        ``read = system`` never gets it) go on, and say why calls may fail."""
+        booted = asyncio.ensure_future(self._booted.wait())
+        lost = asyncio.ensure_future(self._lost.wait())
+        try:
+            await asyncio.wait({booted, lost}, timeout=_BOOT_WAIT_S,
+                               return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        finally:
+            booted.cancel()
+            lost.cancel()
+        if self._lost.is_set():
+            raise AmiUnavailable("AMI link lost while waiting for FullyBooted")
+        if not self._booted.is_set():
+            self._log.warning(
+                "Asterisk did not say FullyBooted within %s s of the AMI login (is the "
+                "AMI user granted read = system?); dialling anyway",
+                _BOOT_WAIT_S,
+            )
 
     async def _resync_calls(self) -> None:
         """Learn which calls still live; the adapter's ``resync`` settles the ones that
