@@ -25,6 +25,14 @@ def free_port() -> int:
         return port
 
 
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    """A UDP port on ``host`` (any loopback address) that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 def unavailable(service: str, reason: str) -> NoReturn:
     """A real service could not be had: a failure in CI (never a silent skip), a skip
     with the reason on a developer's machine."""

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from asterisk_fixtures import SCRIPT, AsteriskInstance
-from local_services import free_port, unavailable
+from local_services import free_port, free_udp_port, unavailable
 
 
 def install() -> None:
@@ -32,14 +32,21 @@ def install() -> None:
         )
 
 
-def start(prefix: str = "pytest") -> AsteriskInstance:
-    """A new instance with a unique name on a free AMI port (installed first if needed)."""
+def start(prefix: str = "pytest", *, sip: bool = False) -> AsteriskInstance:
+    """A new instance with a unique name on a free AMI port (installed first if needed).
+
+    ``sip``: also PJSIP from the shipped config/asterisk/pjsip.conf, on a free port of
+    127.0.0.1, its trunk pointing at 127.0.0.2:``carrier_port``.
+    """
     install()
     name = f"{prefix}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     port = free_port()
     secret = uuid.uuid4().hex
+    sip_port = free_udp_port() if sip else None
+    carrier_port = free_udp_port("127.0.0.2") if sip else None
+    sip_args = ["--sip-port", str(sip_port), "--carrier-port", str(carrier_port)] if sip else []
     started = subprocess.run(
-        [str(SCRIPT), "start", name, "--ami-port", str(port), "--ami-secret", secret],
+        [str(SCRIPT), "start", name, "--ami-port", str(port), "--ami-secret", secret, *sip_args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -59,7 +66,9 @@ def start(prefix: str = "pytest") -> AsteriskInstance:
         for line in inner.splitlines()
         if line.startswith("astetcdir")
     )
-    return AsteriskInstance(name, port, "dialer", secret, directory, inner_directory)
+    return AsteriskInstance(
+        name, port, "dialer", secret, directory, inner_directory, sip_port, carrier_port
+    )
 
 
 def stop(instance: AsteriskInstance) -> None:
@@ -79,8 +88,8 @@ def stop(instance: AsteriskInstance) -> None:
 
 
 @contextlib.contextmanager
-def running(prefix: str = "pytest") -> Iterator[AsteriskInstance]:
-    instance = start(prefix)
+def running(prefix: str = "pytest", *, sip: bool = False) -> Iterator[AsteriskInstance]:
+    instance = start(prefix, sip=sip)
     try:
         yield instance
     finally:
