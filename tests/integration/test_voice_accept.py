@@ -8,6 +8,7 @@ sound energy, not speech and not the word "Да".
 from __future__ import annotations
 
 import dataclasses
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -64,12 +65,22 @@ async def call(
 
 def call_log(asterisk: AsteriskInstance, attempt_id: str) -> list[str]:
     """Asterisk's full-log lines of both halves of the attempt's agent Local channel (``;1``
-    runs ``dialer-agent``, ``;2`` the agent double)."""
-    lines = asterisk.full_log().splitlines()
+    runs ``dialer-agent``, ``;2`` the agent double), once the log holds the attempt's
+    ``DialerResult``: Asterisk's logger thread may write a line after the AMI event that
+    ended the call has reached the test (seen once in CI)."""
     marker = f"dialer attempt {attempt_id} agent answered"
-    answered = next(line for line in lines if marker in line)
-    channel = answered.split('Verbose("', 1)[1].split(";", 1)[0]
-    return [line for line in lines if f"{channel};" in line]
+    deadline = time.monotonic() + 10
+    while True:
+        lines = asterisk.full_log().splitlines()
+        answered = next((line for line in lines if marker in line), None)
+        if answered is not None:
+            channel = answered.split('Verbose("', 1)[1].split(";", 1)[0]
+            mine = [line for line in lines if f"{channel};" in line]
+            if any('"DialerResult,' in line for line in mine):
+                return mine
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no DialerResult of attempt {attempt_id} in Asterisk's log")
+        time.sleep(0.1)
 
 
 def count(log: list[str], fragment: str) -> int:
