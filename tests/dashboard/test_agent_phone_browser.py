@@ -126,6 +126,10 @@ def test_the_dialers_call_rings_in_the_page_is_accepted_with_1_and_talks_both_wa
 
             a_call_through_the_page(page, asterisk, crm, dialer)
             the_websocket_is_cut_and_the_phone_registers_again(page, asterisk, proxy)
+            auto_answer_and_the_keypad(page, asterisk, crm, dialer)
+            a_lost_microphone_unregisters_until_fixed(page, asterisk)
+            blocked = [e for e in chromium.console() if "Content Security Policy" in str(e)]
+            assert blocked == []  # the policy let JsSIP reach the WebSocket, nothing else asked
             assert service.stop() == 0
     finally:
         service.ensure_gone()
@@ -234,3 +238,36 @@ def test_a_refused_microphone_and_a_refused_registration_say_so_and_leave_the_ag
         for opened_browser in opened:
             opened_browser.close()
         crm.double.server.stop()
+
+
+def auto_answer_and_the_keypad(
+    page: AgentPage, asterisk: AsteriskInstance, crm: Crm, dialer: DialerDb
+) -> None:
+    """«Автоответ» (kept in the browser): the next call is answered without a click; 1 from
+    the page's keypad."""
+    page.browser.click("#phone-auto")
+    assert page.js("return localStorage.getItem('cbd-auto-answer');") == "1"
+    crm.add("ТЛ-202", "+79165830052")  # another customer: the same number is a duplicate
+    page.wait(lambda: phone_state(page) == "in_call", 60)
+    page.wait(lambda: (stats(page) or {}).get("received", 0) > 25, 20)  # the announcement
+    page.browser.click('#phone-keypad [data-key="1"]')
+    page.wait(lambda: "Клиент на линии" in page.text("call-stage"), 30)
+    assert len(re.findall(r"DTMF end '1' received on PJSIP/201-", asterisk.full_log())) == 2
+    page.browser.click("#phone-hangup")
+    page.wait(lambda: phone_state(page) == "registered", 20)
+    attempts = page.wait(lambda: [a for a in dialer.attempts("ТЛ-202") if a.result], 30)
+    assert attempts[0].result == "answered", attempts
+
+
+def a_lost_microphone_unregisters_until_fixed(page: AgentPage, asterisk: AsteriskInstance) -> None:
+    """The headset unplugged (its track's ``ended`` event): the page unregisters, says so, the
+    dialer pauses the agent; «Проверить снова» registers again and the pause is lifted."""
+    page.js("window.cbdPhone.mic.getAudioTracks()[0].dispatchEvent(new Event('ended'));")
+    page.wait(lambda: phone_state(page) == "unavailable", 10)
+    assert page.text("phone-error").startswith("Микрофон отключился")
+    page.wait(lambda: not contacts(asterisk, "201"), 10)
+    page.wait(lambda: page.text("state-reason") == "устройство недоступно", 20)
+    page.browser.click("#phone-retry")
+    page.wait(lambda: phone_state(page) == "registered", 30)
+    assert page.text("phone-error") == ""
+    page.wait(lambda: page.text("state") == "готов", 20)
