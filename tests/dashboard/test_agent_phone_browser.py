@@ -32,7 +32,7 @@ from fault_harness import http_crm_section
 from local_services import unavailable
 from phone_harness import CuttableProxy, channel_stats, sipp_customer
 from service_harness import DialerDb, ServiceProcess, cli, write_config
-from test_agent_page_browser import PASSWORD, AgentPage, Crm
+from test_agent_page_browser import PASSWORD, AgentPage, Crm, shots
 
 pytestmark = pytest.mark.asterisk
 
@@ -123,6 +123,7 @@ def test_the_dialers_call_rings_in_the_page_is_accepted_with_1_and_talks_both_wa
             assert len(contacts(asterisk, "201")) == 1, asterisk.cli("pjsip show aor 201")
             assert "transport=ws" in asterisk.cli("pjsip show contacts").lower()
             page.wait(lambda: page.text("state") == "готов", 30)  # device available: not paused
+            shots(page, "agent-phone-ready")
 
             a_call_through_the_page(page, asterisk, crm, dialer)
             the_websocket_is_cut_and_the_phone_registers_again(page, asterisk, proxy)
@@ -145,6 +146,7 @@ def a_call_through_the_page(
     page.wait(lambda: phone_state(page) == "ringing", 60)
     assert page.text("phone-state") == "звонит"
     assert page.shown("phone-answer")
+    shots(page, "agent-phone-ringing")
     page.browser.click("#phone-answer")
     page.wait(lambda: phone_state(page) == "in_call", 20)
     # the Russian announcement reaches the page: Asterisk plays the order's digits in "ru"
@@ -156,6 +158,7 @@ def a_call_through_the_page(
     assert page.text("phone-sent") == "Нажата цифра 1"
     page.wait(lambda: "Клиент на линии" in page.text("call-stage"), 30)  # the dialplan took it
     assert re.search(r"DTMF end '1' received on PJSIP/201-", asterisk.full_log())
+    shots(page, "agent-phone-call")
     time.sleep(3)  # talk: the fake microphone's tone goes to the customer, who echoes it
     rows = channel_stats(asterisk.cli("pjsip show channelstats"))
     agent_leg = [v for k, v in rows.items() if k.startswith("201-")]
@@ -221,10 +224,12 @@ def test_a_refused_microphone_and_a_refused_registration_say_so_and_leave_the_ag
         no_mic.wait(lambda: phone_state(no_mic) == "unavailable", 20)
         assert no_mic.text("phone-error").startswith("Нет доступа к микрофону")
         assert no_mic.shown("phone-retry")
+        shots(no_mic, "agent-phone-no-microphone")
         wrong.sign_in("202")
         wrong.wait(lambda: wrong.text("phone-error").startswith("АТС не приняла регистрацию"), 30)
         assert "401" in wrong.text("phone-error") or "403" in wrong.text("phone-error")
         assert phone_state(wrong) == "unavailable"
+        shots(wrong, "agent-phone-refused")
         for page in (no_mic, wrong):
             page.wait(lambda p=page: (p.text("state"), p.text("state-reason"))
                       == ("пауза", "устройство недоступно"), 20)  # fmt: skip
