@@ -131,6 +131,8 @@ def test_the_dialers_call_rings_in_the_page_is_accepted_with_1_and_talks_both_wa
             a_lost_microphone_unregisters_until_fixed(page, asterisk)
             blocked = [e for e in chromium.console() if "Content Security Policy" in str(e)]
             assert blocked == []  # the policy let JsSIP reach the WebSocket, nothing else asked
+            page.browser.click("#sign-out")  # signing out unregisters the phone
+            page.wait(lambda: page.shown("login") and not contacts(asterisk, "201"), 20)
             assert service.stop() == 0
     finally:
         service.ensure_gone()
@@ -174,6 +176,7 @@ def a_call_through_the_page(
     page.wait(lambda: phone_state(page) == "registered", 20)
     attempts = page.wait(lambda: [a for a in dialer.attempts("ТЛ-201") if a.result], 30)
     assert attempts[0].result == "answered", attempts
+    page.service.wait_log(r"result order ТЛ-201 attempt 1 agent 201: answered .*digit=1\b")
 
 
 def stats(page: AgentPage) -> dict[str, int] | None:

@@ -73,9 +73,14 @@ window.AgentPhone = function (deps) {
 
   function unavailable(key, values) {
     stop();
-    phone.mic = null;
+    releaseMic();
     show("unavailable");
     fail(key, values);
+  }
+
+  function releaseMic() {
+    if (phone.mic) for (const track of phone.mic.getTracks()) track.stop();
+    phone.mic = null;
   }
 
   // ---- registration -------------------------------------------------------------------
@@ -212,7 +217,7 @@ window.AgentPhone = function (deps) {
   auto.addEventListener("change", () => localStorage.setItem("cbd-auto-answer", auto.checked ? "1" : "0"));
   byId("phone-answer").addEventListener("click", answer);
   byId("phone-hangup").addEventListener("click", hangup);
-  byId("phone-retry").addEventListener("click", () => { stop(); phone.mic = null; start(); });
+  byId("phone-retry").addEventListener("click", () => { stop(); releaseMic(); start(); });
   for (const button of document.querySelectorAll("#phone-keypad [data-key]")) {
     button.addEventListener("click", () => digit(button.dataset.key));
   }
@@ -224,5 +229,6 @@ window.AgentPhone = function (deps) {
   });
   window.addEventListener("beforeunload", stop);
 
-  return { start, stop };
+  // signing out: unregister and let the headset go
+  return { start, stop: () => { stop(); releaseMic(); show("off"); fail(null); } };
 };
