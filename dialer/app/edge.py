@@ -83,9 +83,14 @@ class WebEdge:
 
     def _agent(self, reactor: Any) -> Any:
         from dialer.web.agent.app import build_agent  # noqa: PLC0415
+        from dialer.web.agent.phone import PhoneSettings  # noqa: PLC0415
 
+        s = self._settings
+        phone = PhoneSettings(s.agent_phone_ws_url, s.agent_phone_domain,
+                              Path(s.agent_phone_secrets_file)
+                              if s.agent_phone_secrets_file else None)  # fmt: skip
         return build_agent(self._engine, self._ops, self._agent_auth, self._feed,
-                           reactor=reactor, secure=self._settings.agent_cookie_secure)  # fmt: skip
+                           reactor=reactor, secure=s.agent_cookie_secure, phone=phone)  # fmt: skip
 
     async def stop(self) -> None:
         if self._listening is not None:

@@ -79,6 +79,12 @@ class ServiceSettings:
     login_agents: bool = False
     agent_session_ttl_s: float = 43200.0  # an agent's workspace session, from sign-in (12 h)
     agent_cookie_secure: bool = False  # true: the session cookie is Secure (HTTPS only)
+    # The page's WebRTC softphone (docs/agents.md, "The phone in the page"): Asterisk's WSS
+    # URL ("" = no softphone), the SIP domain of sip:AGENT@DOMAIN ("" = the URL's host) and
+    # the TOML file of "AGENT" = "SIP password" (relative to the config file).
+    agent_phone_ws_url: str = ""
+    agent_phone_domain: str = ""
+    agent_phone_secrets_file: str = ""
     intake_secret: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -101,6 +107,19 @@ class ServiceSettings:
             raise ValueError(f"auto_disposition: must be one of {', '.join(_AUTO)}")
         if self.intake_secret is not None and len(self.intake_secret) < 16:  # noqa: PLR2004
             raise ValueError("intake_secret: the HMAC secret must be at least 16 bytes")
+        _check_phone(self.agent_phone_ws_url, self.agent_phone_secrets_file)
+
+
+def _check_phone(ws_url: str, secrets_file: str) -> None:
+    """The softphone's settings: a WebSocket URL Asterisk serves and the agents' passwords."""
+    if not ws_url:
+        return
+    if not re.fullmatch(r"wss?://[A-Za-z0-9.:\[\]-]+(/[A-Za-z0-9._~/-]*)?", ws_url):
+        raise ValueError("agent_phone_ws_url: must be a wss:// (or ws://) URL such as "
+                         "wss://pbx.example:8089/ws")  # fmt: skip
+    if not secrets_file:
+        raise ValueError("agent_phone_secrets_file: required with agent_phone_ws_url "
+                         "(the agents' SIP passwords)")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +321,9 @@ def service_settings(
     for name, value in overrides.items():
         values[name] = _typed(hints[name], value, f"--{name.replace('_', '-')}")
     values["intake_secret"] = _intake_secret(table, environ, base, crm or {})
+    if values.get("agent_phone_secrets_file"):  # relative to the config file
+        values["agent_phone_secrets_file"] = str(base / Path(values["agent_phone_secrets_file"])
+                                                 .expanduser())  # fmt: skip
     try:
         return ServiceSettings(**values)
     except ValueError as exc:

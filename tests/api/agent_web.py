@@ -13,6 +13,7 @@ from twisted.internet.task import Clock
 
 from dialer.web import site as web
 from dialer.web.agent.app import build_agent
+from dialer.web.agent.phone import PhoneSettings
 from dialer.web.api.app import build_api
 
 PASSWORD = "пароль-1001"  # noqa: S105 - a test password
@@ -26,13 +27,16 @@ COOKIE = re.compile(
 class Browser:
     """One agent's browser: keeps the cookie and the CSRF token it was given."""
 
-    def __init__(self, dialer: Dialer, *, secure: bool = False) -> None:
+    def __init__(
+        self, dialer: Dialer, *, secure: bool = False, phone: PhoneSettings | None = None
+    ) -> None:
         self.dialer = dialer
         self.site = web.build_site(
             Clock(), None, lambda _: 0, lambda: (True, {}), lambda: dialer.now,
             extra={b"api": build_api(dialer.engine, dialer.ops, dialer.agent_auth),
                    b"agent": build_agent(dialer.engine, dialer.ops, dialer.agent_auth,
-                                         dialer.feed, reactor=dialer.reactor, secure=secure)},
+                                         dialer.feed, reactor=dialer.reactor, secure=secure,
+                                         phone=phone)},
         )  # fmt: skip
         self.cookie: str | None = None
         self.csrf: str | None = None

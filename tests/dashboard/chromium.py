@@ -47,12 +47,13 @@ def missing() -> str | None:
 class Browser:
     """One headless Chromium session; elements are named by CSS selectors."""
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, log_dir: Path, extra_args: tuple[str, ...] = ()) -> None:
         self._profile = tempfile.mkdtemp(prefix="chromium-profile-")
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
-        for arg in (*CHROMIUM_ARGS, f"--user-data-dir={self._profile}"):
+        for arg in (*CHROMIUM_ARGS, *extra_args, f"--user-data-dir={self._profile}"):
             options.add_argument(arg)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         service = Service(
             executable_path=CHROMEDRIVER, log_output=str(log_dir / "chromedriver.log")
         )
@@ -76,6 +77,18 @@ class Browser:
 
     def script(self, source: str, *args: Any) -> Any:
         return self._driver.execute_script(source, *args)
+
+    def keys(self, css: str, text: str) -> None:
+        """Key presses as the user makes them, into the element (e.g. ``body``)."""
+        self._driver.find_element(By.CSS_SELECTOR, css).send_keys(text)
+
+    def before_each_page(self, source: str) -> None:
+        """Run ``source`` in every page before the page's own scripts (DevTools)."""
+        self._driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": source})
+
+    def console(self) -> list[dict[str, Any]]:
+        """The browser's console lines since the last call."""
+        return list(self._driver.get_log("browser"))
 
     def screenshot(self, path: Path) -> None:
         """The whole page, not only the window: the window grows to the page's height."""

@@ -32,12 +32,14 @@ def install() -> None:
         )
 
 
-def start(prefix: str = "pytest", *, sip: bool = False) -> AsteriskInstance:
+def start(prefix: str = "pytest", *, sip: bool = False, webrtc: bool = False) -> AsteriskInstance:
     """A new instance with a unique name on a free AMI port (installed first if needed).
 
     ``sip``: also PJSIP from the shipped config/asterisk/pjsip.conf, on a free port of
-    127.0.0.1, its trunk pointing at 127.0.0.2:``carrier_port``.
+    127.0.0.1, its trunk pointing at 127.0.0.2:``carrier_port``. ``webrtc`` (implies ``sip``):
+    also config/asterisk/pjsip-webrtc.conf and a WSS port (``http_port``, dev certificate).
     """
+    sip = sip or webrtc
     install()
     name = f"{prefix}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     port = free_port()
@@ -45,6 +47,8 @@ def start(prefix: str = "pytest", *, sip: bool = False) -> AsteriskInstance:
     sip_port = free_udp_port() if sip else None
     carrier_port = free_udp_port("127.0.0.2") if sip else None
     sip_args = ["--sip-port", str(sip_port), "--carrier-port", str(carrier_port)] if sip else []
+    http_port = free_port() if webrtc else None
+    sip_args += ["--http-port", str(http_port)] if webrtc else []
     started = subprocess.run(
         [str(SCRIPT), "start", name, "--ami-port", str(port), "--ami-secret", secret, *sip_args],
         capture_output=True,
@@ -67,7 +71,15 @@ def start(prefix: str = "pytest", *, sip: bool = False) -> AsteriskInstance:
         if line.startswith("astetcdir")
     )
     return AsteriskInstance(
-        name, port, "dialer", secret, directory, inner_directory, sip_port, carrier_port
+        name,
+        port,
+        "dialer",
+        secret,
+        directory,
+        inner_directory,
+        sip_port,
+        carrier_port,
+        http_port,
     )
 
 
@@ -88,8 +100,10 @@ def stop(instance: AsteriskInstance) -> None:
 
 
 @contextlib.contextmanager
-def running(prefix: str = "pytest", *, sip: bool = False) -> Iterator[AsteriskInstance]:
-    instance = start(prefix, sip=sip)
+def running(
+    prefix: str = "pytest", *, sip: bool = False, webrtc: bool = False
+) -> Iterator[AsteriskInstance]:
+    instance = start(prefix, sip=sip, webrtc=webrtc)
     try:
         yield instance
     finally:

@@ -26,6 +26,7 @@ class AsteriskInstance:
     inner_directory: str  # as Asterisk sees it (differs inside the chroot)
     sip_port: int | None = None  # PJSIP on 127.0.0.1 (start(..., sip=True))
     carrier_port: int | None = None  # where the trunk sends calls: 127.0.0.2:carrier_port
+    http_port: int | None = None  # WSS for browser softphones (start(..., webrtc=True))
 
     def host_path(self, asterisk_path: str) -> Path:
         """Map a path Asterisk reports (e.g. a recording) to the host's file system."""

@@ -14,6 +14,7 @@ from dialer.storage.engine import Database
 from dialer.storage.numbering import SqlNumberingLookup
 from dialer.storage.views import OrderViews
 from dialer.web.agent.events import EventStreams
+from dialer.web.agent.phone import PhoneSettings
 from dialer.web.agent.resource import AgentResource
 
 
@@ -25,12 +26,15 @@ def build_agent(
     *,
     reactor: Any,
     secure: bool,
+    phone: PhoneSettings | None = None,
 ) -> AgentResource:
     """The ``/agent`` resource of ``ops``' campaign (its cookie ``Secure`` when ``secure``);
     an agent's actions (state, results) go through ``ops`` like the ops API's. ``reactor``
-    times the event streams' heartbeats."""
+    times the event streams' heartbeats; ``phone``: the agents' softphone (none when
+    absent)."""
     views, agents = OrderViews(engine, ops.campaign), SqlAgentRegistry(engine)
     cards = OrderCards(engine, ops.campaign, numbering=SqlNumberingLookup(engine),
                        order_url=ops.order_url)  # fmt: skip
     return AgentResource(auth, agents, views, ops, cards=cards,
-                         streams=EventStreams(feed, agents, reactor), secure=secure)  # fmt: skip
+                         streams=EventStreams(feed, agents, reactor), secure=secure,
+                         phone=phone or PhoneSettings())  # fmt: skip

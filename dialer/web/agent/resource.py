@@ -11,6 +11,8 @@
     GET  /agent, /agent/static/NAME   the workspace page and its files (``page.py``)
     POST /agent/orders/{id}/result  a result button (X-CSRF-Token; ``results.py``)
     GET  /agent/result-options      the buttons' problems, the window, the calling days
+    GET  /agent/phone       the agent's own softphone settings (WSS URL, SIP URI, password;
+                            ``phone.py``)
 
 Thin: parse, call ``AgentAuth`` or the read views, serialise. Every refusal is JSON
 ``{"error", "field"}`` like the ops API; the database being down is a 503; only a bug is a
@@ -40,6 +42,7 @@ from dialer.storage.views import OrderViews
 from dialer.web.agent.events import EventStreams
 from dialer.web.agent.guard import check_csrf, check_origin, unstorable_id
 from dialer.web.agent.page import AgentPages
+from dialer.web.agent.phone import PhoneSettings
 from dialer.web.agent.results import AgentResults
 from dialer.web.agent.state import change_state, session_extras
 from dialer.web.api.errors import ApiError
@@ -66,11 +69,13 @@ class AgentResource(Resource):
         cards: OrderCards,
         streams: EventStreams,
         secure: bool,
+        phone: PhoneSettings | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._auth, self._agents, self._views, self._secure = auth, agents, views, secure
         self._ops, self._cards, self._streams = ops, cards, streams
-        self._pages = AgentPages()
+        self._phone = phone or PhoneSettings()
+        self._pages = AgentPages(connect=self._phone.ws_origin())
         self._results = AgentResults(views, ops)
         self._routes: dict[tuple[str, str], Callable[[Any, list[str]], Reply]] = {
             ("POST", "login"): self._login,
@@ -81,6 +86,7 @@ class AgentResource(Resource):
             ("POST", "state"): self._state,
             ("POST", "orders/result"): self._result,
             ("GET", "result-options"): self._result_options,
+            ("GET", "phone"): self._phone_settings,
         }
 
     def render(self, request: Any) -> bytes | object:
@@ -196,6 +202,12 @@ class AgentResource(Resource):
         del rest
         self._signed_in(request)
         return self._results.options()
+
+    def _phone_settings(self, request: Any, rest: list[str]) -> Reply:
+        """The signed-in agent's own softphone settings, never another agent's."""
+        del rest
+        record = self._signed_in(request)
+        return Reply(self._phone.for_agent(record.agent_id))
 
     def _signed_in(self, request: Any) -> SessionRecord:
         secret = request.getCookie(COOKIE.encode())

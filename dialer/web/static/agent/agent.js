@@ -57,6 +57,7 @@
   // ---- sign-in ------------------------------------------------------------------------
   function showLogin() {
     if (session.events) { session.events.close(); session.events = null; }
+    if (phone) { phone.stop(); byId("phone").hidden = true; }  // signed out: unregistered
     byId("who").hidden = true; byId("desk").hidden = true; byId("login").hidden = false;
   }
 
@@ -80,6 +81,7 @@
     showState(me.state, me.reason);
     showStage(null);
     openEvents();
+    if (phone) phone.start();  // the softphone, when the service has one for this agent
     await refreshOwed(me);
     await refreshCallbacks();
   }
@@ -282,5 +284,6 @@
 
   // ---- boot ---------------------------------------------------------------------------
   applyLabels();
+  const phone = window.AgentPhone ? window.AgentPhone({ L, call, byId }) : null;  // phone.js
   start().catch(() => showLogin());
 })();
