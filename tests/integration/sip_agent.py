@@ -23,7 +23,7 @@ import subprocess
 import threading
 import time
 import wave
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,6 +82,10 @@ class RtpRecorder:
         with self._lock:
             return [p for p in self.packets if payload_type in (None, p.payload_type)]
 
+    def payload(self, payload_type: int) -> bytes:
+        """The payloads of one type, joined in arrival order (for G.711: the samples)."""
+        return b"".join(p.payload for p in self.received(payload_type))
+
     def audio_seconds(self) -> float:
         """How much G.711 audio arrived (8000 samples a second, one byte each)."""
         return sum(len(p.payload) for p in self.received() if p.payload_type in (PCMA, PCMU)) / 8000
@@ -105,6 +109,25 @@ class RtpRecorder:
         self._stopped.set()
         self._thread.join(timeout=2)
         self._socket.close()
+
+
+_ALAW_SEGMENT_ENDS = (0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF)
+
+
+def alaw(samples: Iterable[int]) -> bytes:
+    """16-bit linear samples to G.711 A-law, as Asterisk's codec_alaw translates them."""
+    return bytes(_alaw_byte(sample) for sample in samples)
+
+
+def _alaw_byte(sample: int) -> int:
+    value, mask = sample >> 3, 0xD5
+    if value < 0:
+        value, mask = -value - 1, 0x55
+    segment = next((i for i, end in enumerate(_ALAW_SEGMENT_ENDS) if value <= end), 8)
+    if segment == len(_ALAW_SEGMENT_ENDS):
+        return 0x7F ^ mask
+    shift = 1 if segment < 2 else segment  # G.711: segments 0 and 1 are linear
+    return ((segment << 4) | ((value >> shift) & 0x0F)) ^ mask
 
 
 def _alaw(byte: int) -> int:
