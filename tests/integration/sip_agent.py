@@ -189,9 +189,12 @@ class SipPhone:
                 stdin=subprocess.DEVNULL,
                 cwd=self.directory,
             )
-        time.sleep(0.3)
-        if self._calls.poll() is not None:
-            raise AssertionError(f"SIPp for agent {self.agent} exited:\n{self.logs()}")
+        for _ in range(50):  # SIPp has bound the contact port: OPTIONS and INVITEs reach it
+            if self._calls.poll() is not None or _bound(self.contact_port):
+                break
+            time.sleep(0.05)
+        if self._calls.poll() is not None or not _bound(self.contact_port):
+            raise AssertionError(f"SIPp for agent {self.agent} is not listening:\n{self.logs()}")
 
     def register(self, expires_s: int = 300) -> None:
         """One REGISTER transaction (digest challenge answered); ``expires_s=0`` removes the
@@ -245,6 +248,16 @@ class SipPhone:
             *("-trace_err", "-error_file", str(logs / f"{name}.errors")),
             self.registrar,
         ]
+
+
+def _bound(port: int) -> bool:
+    """Something holds UDP ``port`` on the loopback address."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return True
+        return False
 
 
 def require_sipp() -> None:

@@ -180,6 +180,21 @@ def astdb_answered_ms(asterisk: AsteriskInstance, attempt_id: str) -> int:
     return int(value.split(":")[4])
 
 
+def bridged_seconds(asterisk: AsteriskInstance, attempt_id: str) -> float:
+    """How long Asterisk kept the attempt's agent leg in the bridge with the customer, from
+    the full log's "joined"/"left" lines (millisecond time stamps)."""
+    lines = asterisk.full_log().splitlines()
+    answered = next(line for line in lines if f"dialer attempt {attempt_id} agent answered" in line)
+    channel = answered.split('Verbose("', 1)[1].split('"', 1)[0]  # PJSIP/101-00000000
+    stamps = [
+        datetime.fromisoformat(line[1:24])
+        for line in lines
+        if f"Channel {channel} joined " in line or f"Channel {channel} left " in line
+    ]
+    assert len(stamps) == 2, stamps  # one join, one leave
+    return (stamps[1] - stamps[0]).total_seconds()
+
+
 async def wav_seconds(path: Path) -> float:
     for _ in range(30):  # MixMonitor closes the file just after the hang-up
         if path.exists() and path.stat().st_size > 44:
@@ -208,13 +223,15 @@ async def test_recording_of_a_sip_agent_call_is_as_long_as_the_talk(
     recording = sip_asterisk.host_path(report.recording)
     seconds = await wav_seconds(recording)
     talk = (report.ended_at - report.answered_at).total_seconds()
+    bridged = bridged_seconds(sip_asterisk, req.attempt_id)
     figures = (
-        f"recording {seconds:.3f} s, talk {talk:.3f} s, "
-        f"AnsweredTimeMs {astdb_answered_ms(sip_asterisk, req.attempt_id)}"
+        f"recording {seconds:.3f} s, talk {talk:.3f} s (dialer), bridged {bridged:.3f} s "
+        f"(Asterisk), AnsweredTimeMs {astdb_answered_ms(sip_asterisk, req.attempt_id)}"
     )
     print(figures)
     assert 3.5 <= talk <= 5.0, figures  # the customer double stays 4 s
     assert abs(seconds - talk) <= 1.0, figures
+    assert abs(seconds - bridged) <= 1.0, figures
     assert voiced_seconds(recording) >= 2.0, figures  # the phone's speech, not silence
 
 
