@@ -10,8 +10,8 @@ The phone is two SIPp processes and a socket, all on 127.0.0.1:
 - ``RtpRecorder``: the port the phone's SDP offers for audio. SIPp has no way to save what it
   receives, so the received RTP is kept here (payload types, packets, decoded audio).
 Each SIPp writes its messages and errors to files under the phone's directory; ``logs()``
-returns their tails for failure messages. ``running_phone`` always kills the background
-SIPp and closes the socket.
+returns their tails for failure messages. ``running_phone`` always unregisters the phone,
+kills the background SIPp and closes the socket.
 """
 
 from __future__ import annotations
@@ -233,7 +233,7 @@ class SipPhone:
         """The tails of the phone's SIPp logs (``calls`` and the named runs)."""
         wanted = ("calls", *names)
         parts = []
-        for path in sorted(self.directory.iterdir()):
+        for path in sorted(self.directory.glob("*")):
             if path.name.split(".", 1)[0] in wanted:
                 text = path.read_text(encoding="utf-8", errors="replace")
                 parts.append(f"--- {path.name}\n{text[-3000:]}")
@@ -280,7 +280,8 @@ def running_phone(
     dtmf: str = "rfc4733",
     press_after_ms: int = 1000,
 ) -> Iterator[SipPhone]:
-    """A registered phone for ``agent``; killed afterwards whatever happened."""
+    """A registered phone for ``agent``; unregistered (so the endpoint does not keep a dead
+    contact for the next test) and killed afterwards, whatever happened."""
     require_sipp()
     phone = SipPhone(asterisk, agent, directory, dtmf=dtmf, press_after_ms=press_after_ms)
     try:
@@ -288,4 +289,6 @@ def running_phone(
         phone.register()
         yield phone
     finally:
+        with contextlib.suppress(AssertionError, subprocess.TimeoutExpired):
+            phone.unregister()
         phone.stop()
