@@ -9,6 +9,7 @@ The phones are SIPp scenarios (tests/sip/agents/) with a recorder for the RTP th
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import re
 import uuid
@@ -140,10 +141,11 @@ async def test_sip_agent_who_unregisters_is_paused_as_unavailable_until_register
     AgentEvents -> the agent pool."""
     pool = AgentPool(["103"], datetime.now(UTC), wrap_up_s=0, miss_pause_after=2)
     events = AgentEvents(pool, lambda: datetime.now(UTC), changed=lambda: None)
-    seen: list[DeviceStatus] = []
+    seen: list[DeviceStatus] = []  # PJSIP/103's states (the template matches 101, 102 too)
 
     def device(agent: str, status: DeviceStatus) -> None:
-        seen.append(status)
+        if agent == "103":
+            seen.append(status)
         events.device(agent, status)
 
     sip_telephony.watch_agent_devices(AGENT_TEMPLATE, device)
@@ -171,6 +173,8 @@ async def test_sip_agent_who_unregisters_is_paused_as_unavailable_until_register
         await until(AgentState.IDLE, phone)
         assert seen[-1] is DeviceStatus.NOT_INUSE
     print("device states seen for PJSIP/103:", [s.value for s in seen])
+    changes = [status for status, _ in itertools.groupby(seen)]
+    assert changes == [DeviceStatus.NOT_INUSE, DeviceStatus.UNAVAILABLE, DeviceStatus.NOT_INUSE]
 
 
 def astdb_answered_ms(asterisk: AsteriskInstance, attempt_id: str) -> int:
