@@ -5,8 +5,8 @@ The phone is two SIPp processes and a socket, all on 127.0.0.1:
 - ``register.xml`` (one run per REGISTER): puts the phone's contact in the endpoint's AOR,
   or removes it (``Expires: 0``), from a port of its own;
 - ``agent-<dtmf>.xml`` (in the background while the phone is up): the contact; answers
-  Asterisk's qualify OPTIONS (``-aa``) and each INVITE, presses 1 (RFC 4733 events or a
-  SIP INFO), sends speech, answers the BYE;
+  Asterisk's qualify OPTIONS (``-aa``, unless told not to) and each INVITE, presses 1
+  (RFC 4733 events or a SIP INFO), sends speech, answers the BYE;
 - ``RtpRecorder``: the port the phone's SDP offers for audio. SIPp has no way to save what it
   receives, so the received RTP is kept here (payload types, packets, decoded audio).
 Each SIPp writes its messages and errors to files under the phone's directory; ``logs()``
@@ -157,7 +157,9 @@ class SipPhone:
         *,
         dtmf: str = "rfc4733",
         press_after_ms: int = 1000,
+        answers_options: bool = True,
     ) -> None:
+        """``answers_options=False``: a phone that ignores Asterisk's qualify OPTIONS."""
         assert asterisk.sip_port is not None, "start Asterisk with sip=True"
         self.agent = agent
         self.registrar = f"{HOST}:{asterisk.sip_port}"
@@ -165,6 +167,7 @@ class SipPhone:
         self.scenario = SCENARIOS / f"agent-{dtmf}.xml"
         assert self.scenario.exists(), self.scenario
         self.press_after_ms = press_after_ms
+        self.answers_options = answers_options
         self.contact_port = free_udp_port()
         self.recorder = RtpRecorder(free_udp_port())
         self._calls: subprocess.Popen[bytes] | None = None
@@ -177,7 +180,8 @@ class SipPhone:
         media_port = free_udp_port()  # SIPp binds it (and +2) although the recorder listens
         command = [
             *self._sipp(self.scenario, "calls"),
-            *("-p", str(self.contact_port), "-mi", HOST, "-mp", str(media_port), "-aa"),
+            *("-p", str(self.contact_port), "-mi", HOST, "-mp", str(media_port)),
+            *(["-aa"] if self.answers_options else []),
             *("-key", "rtp_port", str(self.recorder.port)),
             *("-key", "press_after_ms", str(self.press_after_ms)),
         ]
@@ -279,11 +283,19 @@ def running_phone(
     *,
     dtmf: str = "rfc4733",
     press_after_ms: int = 1000,
+    answers_options: bool = True,
 ) -> Iterator[SipPhone]:
     """A registered phone for ``agent``; unregistered (so the endpoint does not keep a dead
     contact for the next test) and killed afterwards, whatever happened."""
     require_sipp()
-    phone = SipPhone(asterisk, agent, directory, dtmf=dtmf, press_after_ms=press_after_ms)
+    phone = SipPhone(
+        asterisk,
+        agent,
+        directory,
+        dtmf=dtmf,
+        press_after_ms=press_after_ms,
+        answers_options=answers_options,
+    )
     try:
         phone.start()
         phone.register()

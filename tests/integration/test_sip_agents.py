@@ -177,6 +177,40 @@ async def test_sip_agent_who_unregisters_is_paused_as_unavailable_until_register
     assert changes == [DeviceStatus.NOT_INUSE, DeviceStatus.UNAVAILABLE, DeviceStatus.NOT_INUSE]
 
 
+async def test_registered_phone_that_ignores_qualify_leaves_its_agent_unavailable(
+    sip_asterisk: AsteriskInstance, sip_telephony: AmiTelephony, tmp_path: Path
+) -> None:
+    """Registered is not enough: the shipped aor qualifies the contact, and a contact that
+    does not answer OPTIONS is Unavail, so the device stays UNAVAILABLE."""
+    pool = AgentPool(["102"], datetime.now(UTC), wrap_up_s=0, miss_pause_after=2)
+    events = AgentEvents(pool, lambda: datetime.now(UTC), changed=lambda: None)
+    seen: list[DeviceStatus] = []
+
+    def device(agent: str, status: DeviceStatus) -> None:
+        if agent == "102":
+            seen.append(status)
+        events.device(agent, status)
+
+    sip_telephony.watch_agent_devices(AGENT_TEMPLATE, device)
+    with running_phone(sip_asterisk, "102", tmp_path, answers_options=False) as phone:
+        await connect(sip_telephony)
+        contact = f"102/sip:102@127.0.0.1:{phone.contact_port}"
+        for _ in range(80):  # the qualify times out after 3 s
+            contacts = sip_asterisk.cli("pjsip show contacts")
+            if re.search(rf"{re.escape(contact)}\s+\S+\s+Unavail", contacts):
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"{contact} not Unavail:\n{contacts}\n{phone.logs()}")
+        await asyncio.sleep(0.5)  # room for a wrong NOT_INUSE to arrive
+
+        agent = pool.get("102")
+        print("device states seen for PJSIP/102:", [s.value for s in seen])
+        assert (agent.state, agent.paused_reason) == (AgentState.PAUSED, DEVICE_UNAVAILABLE)
+        assert DeviceStatus.NOT_INUSE not in seen, seen
+        assert "OPTIONS sip:102@" in (tmp_path / "calls.messages").read_text(encoding="utf-8")
+
+
 def astdb_answered_ms(asterisk: AsteriskInstance, attempt_id: str) -> int:
     """AnsweredTimeMs as the dialplan stored it (``epoch:stage:status:cause:ms:path``)."""
     family = f"dialer-{datetime.now(UTC):%Y%m%d}"
