@@ -3,7 +3,7 @@
 
 Agent 1007 is a double that records what it hears (MixMonitor on its own leg, started before
 it answers) for 4 s, then presses 1 (config/asterisk/README.md). A SIP agent receiving the
-announcement over RTP is still to come with the SIP agents of issue 16.
+announcement over RTP: test_sip_agents.py.
 """
 
 from __future__ import annotations
