@@ -225,6 +225,14 @@ REFUSALS = [
     Refusal(484, "Address Incomplete", "CHANUNAVAIL", 28, CallResult.INVALID_NUMBER),
     Refusal(503, "Service Unavailable", "CONGESTION", 34, CallResult.CONGESTION),
     Refusal(603, "Decline", "CHANUNAVAIL", 21, CallResult.BUSY),
+    # Beyond the list: what else a carrier says, and where it lands.
+    Refusal(403, "Forbidden", "CHANUNAVAIL", 21, CallResult.BUSY),  # also cause 21
+    Refusal(408, "Request Timeout", "CHANUNAVAIL", 18, CallResult.CONGESTION),
+    Refusal(410, "Gone", "CHANUNAVAIL", 22, CallResult.CONGESTION),
+    Refusal(500, "Server Internal Error", "CHANUNAVAIL", 38, CallResult.CONGESTION),
+    Refusal(502, "Bad Gateway", "CHANUNAVAIL", 27, CallResult.CONGESTION),
+    Refusal(600, "Busy Everywhere", "BUSY", 17, CallResult.BUSY),
+    Refusal(604, "Does Not Exist Anywhere", "CHANUNAVAIL", 1, CallResult.INVALID_NUMBER),
 ]
 
 

@@ -128,6 +128,13 @@ SIP_CARRIER_FACTS = [
     pytest.param("CHANUNAVAIL", 28, CallResult.INVALID_NUMBER, id="484-address-incomplete"),
     pytest.param("CONGESTION", 34, CallResult.CONGESTION, id="503-service-unavailable"),
     pytest.param("CHANUNAVAIL", 21, CallResult.BUSY, id="603-decline-is-a-rejection"),
+    pytest.param("CHANUNAVAIL", 21, CallResult.BUSY, id="403-forbidden-is-cause-21-too"),
+    pytest.param("CHANUNAVAIL", 18, CallResult.CONGESTION, id="408-request-timeout"),
+    pytest.param("CHANUNAVAIL", 22, CallResult.CONGESTION, id="410-gone"),
+    pytest.param("CHANUNAVAIL", 38, CallResult.CONGESTION, id="500-server-error"),
+    pytest.param("CHANUNAVAIL", 27, CallResult.CONGESTION, id="502-bad-gateway"),
+    pytest.param("BUSY", 17, CallResult.BUSY, id="600-busy-everywhere"),
+    pytest.param("CHANUNAVAIL", 1, CallResult.INVALID_NUMBER, id="604-does-not-exist"),
 ]
 
 
