@@ -21,7 +21,7 @@ from pathlib import Path
 import asterisk_factory
 import pytest
 import sipp_carrier
-from asterisk_fixtures import AsteriskInstance, Reports
+from asterisk_fixtures import REPO, AsteriskInstance, Reports
 
 from campaigns.calls import CallReport, CallResult, OriginateRequest
 from dialer.ami.telephony import AmiSettings, AmiTelephony
@@ -294,3 +294,17 @@ def _ringing_seconds(messages: str) -> float:
             if key in rest and key not in stamps:
                 stamps[key] = datetime.strptime(stamp.strip(), "%Y-%m-%d %H:%M:%S.%f")  # noqa: DTZ007
     return (stamps["CANCEL sip:"] - stamps["SIP/2.0 180 Ringing"]).total_seconds()
+
+
+def test_the_readme_table_shows_what_was_measured() -> None:
+    """config/asterisk/README.md "A SIP carrier" lists each refusal above, as measured."""
+    readme = (REPO / "config" / "asterisk" / "README.md").read_text(encoding="utf-8")
+    rows = {
+        cells[0]: cells[1:]
+        for line in readme.split("## A SIP carrier", 1)[1].splitlines()
+        if line.startswith("| ") and (cells := [c.strip() for c in line.strip("|").split("|")])
+    }
+    for refusal in REFUSALS:
+        cause, dial_status, result = rows[f"{refusal.status} {refusal.reason}"]
+        assert (cause, dial_status) == (str(refusal.cause), refusal.dial_status), refusal
+        assert result.startswith(refusal.result.name), refusal
