@@ -64,12 +64,13 @@ async def trunk_telephony(
 
 
 class DialerResults:
-    """The dialplan's ``DialerResult`` UserEvents, heard on a second AMI login."""
+    """The dialplan's UserEvents (``DialerResult``, ``DialerAccepted``), heard on a second AMI
+    login."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._reader = reader
         self._writer = writer
-        self._seen: dict[str, dict[str, str]] = {}
+        self._seen: dict[tuple[str, str], dict[str, str]] = {}
 
     @classmethod
     async def listen(cls, asterisk: AsteriskInstance) -> DialerResults:
@@ -83,13 +84,16 @@ class DialerResults:
         assert reply.get("Response") == "Success", reply
         return listener
 
-    async def of(self, attempt_id: str, timeout_s: float = 10.0) -> dict[str, str]:
+    async def of(
+        self, attempt_id: str, name: str = "DialerResult", timeout_s: float = 10.0
+    ) -> dict[str, str]:
+        key = (name, attempt_id)
         async with asyncio.timeout(timeout_s):
-            while attempt_id not in self._seen:
+            while key not in self._seen:
                 message = await self._message()
-                if message.get("UserEvent") == "DialerResult":
-                    self._seen[message.get("AttemptId", "")] = message
-        return self._seen[attempt_id]
+                if "UserEvent" in message:
+                    self._seen[message["UserEvent"], message.get("AttemptId", "")] = message
+        return self._seen[key]
 
     async def _message(self) -> dict[str, str]:
         message: dict[str, str] = {}
@@ -160,10 +164,16 @@ class Trunk:
         self._asterisk = asterisk
         self._workdir = workdir
 
-    async def call(self, behaviour: sipp_carrier.Behaviour) -> CarrierCall:
+    async def call(
+        self, behaviour: sipp_carrier.Behaviour, *, agent_hangs_up_after_s: float | None = None
+    ) -> CarrierCall:
+        """One call; ``agent_hangs_up_after_s``: the agent leg is hung up that long after the
+        agent accepted (while the customer's phone rings)."""
         with sipp_carrier.carrier(self._asterisk, behaviour, self._workdir) as sipp:
             req = request()
             self._telephony.originate(req)
+            if agent_hangs_up_after_s is not None:
+                await self._hang_up_agent(req.attempt_id, agent_hangs_up_after_s)
             rtp = RtpWatch(self._asterisk)
             watching = asyncio.create_task(rtp.run())
             try:
@@ -173,6 +183,12 @@ class Trunk:
             event = await self._results.of(req.attempt_id)
             exit_status = await asyncio.to_thread(sipp.wait)
             return CarrierCall(report, event, rtp.codec, rtp.packets, exit_status, sipp.logs())
+
+    async def _hang_up_agent(self, attempt_id: str, after_s: float) -> None:
+        accepted = await self._results.of(attempt_id, "DialerAccepted")
+        await asyncio.sleep(after_s)
+        command = f"channel request hangup {accepted['Channel']}"
+        await asyncio.to_thread(self._asterisk.cli, command)
 
 
 @pytest.fixture
@@ -262,6 +278,18 @@ async def test_a_customer_ringing_until_the_ring_timeout_is_no_answer(trunk: Tru
     ringing = _ringing_seconds(call.sipp_log)
     assert RING_TIMEOUT_S - 0.2 <= ringing <= RING_TIMEOUT_S + 1.0, call.sipp_log
     assert call.rtp_packets == 0
+
+
+async def test_an_agent_hanging_up_while_the_customer_rings_is_agent_missed(
+    trunk: Trunk,
+) -> None:
+    call = await trunk.call(sipp_carrier.rings(), agent_hangs_up_after_s=0.2)
+
+    assert call.sipp_exit == 0, call.sipp_log  # the CANCEL came, 487 went out, ACK came
+    assert _ringing_seconds(call.sipp_log) < RING_TIMEOUT_S - 0.5, call.sipp_log
+    # the hang-up handler reports: Dial() did not return, so no HANGUPCAUSE was kept
+    assert call.facts == ("customer", "CANCEL", ""), call.event
+    assert call.report.result is CallResult.AGENT_MISSED, call.report.detail
 
 
 TALK_MS = 3000

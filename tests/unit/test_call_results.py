@@ -122,6 +122,7 @@ def test_precedence_between_facts(facts: CallFacts, expected: CallResult) -> Non
 SIP_CARRIER_FACTS = [
     pytest.param("ANSWER", None, CallResult.ANSWERED, id="200-ok"),
     pytest.param("NOANSWER", 0, CallResult.NO_ANSWER, id="180-until-the-ring-timeout"),
+    pytest.param("CANCEL", None, CallResult.AGENT_MISSED, id="180-and-the-agent-hangs-up"),
     pytest.param("BUSY", 17, CallResult.BUSY, id="486-busy-here"),
     pytest.param("CHANUNAVAIL", 1, CallResult.INVALID_NUMBER, id="404-not-found"),
     pytest.param("NOANSWER", 19, CallResult.NO_ANSWER, id="480-temporarily-unavailable"),
