@@ -11,6 +11,7 @@ result the adapter reports and the raw facts the dialplan sent in its DialerResu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -44,11 +45,19 @@ def sip_asterisk() -> Iterator[AsteriskInstance]:
 async def trunk_telephony(
     sip_asterisk: AsteriskInstance, reports: Reports
 ) -> AsyncIterator[AmiTelephony]:
+    async with dialling_through_the_trunk(sip_asterisk, reports) as adapter:
+        yield adapter
+
+
+@contextlib.asynccontextmanager
+async def dialling_through_the_trunk(
+    asterisk: AsteriskInstance, reports: Reports
+) -> AsyncIterator[AmiTelephony]:
     """The real adapter, dialling customers through the trunk as a deployment does."""
     settings = AmiSettings(
-        port=sip_asterisk.ami_port,
-        username=sip_asterisk.username,
-        secret=sip_asterisk.secret,
+        port=asterisk.ami_port,
+        username=asterisk.username,
+        secret=asterisk.secret,
         ready_timeout_s=10.0,
         agent_ring_timeout_s=3,
         agent_channel="Local/{agent}@dialer-test-agents",
@@ -290,6 +299,54 @@ async def test_an_agent_hanging_up_while_the_customer_rings_is_agent_missed(
     # the hang-up handler reports: Dial() did not return, so no HANGUPCAUSE was kept
     assert call.facts == ("customer", "CANCEL", ""), call.event
     assert call.report.result is CallResult.AGENT_MISSED, call.report.detail
+
+
+async def test_a_dead_carrier_behind_a_qualified_trunk_is_congestion_at_once(
+    reports: Reports,
+) -> None:
+    """As shipped, the trunk is qualified (OPTIONS every 60 s; every second here). With nothing
+    answering at the carrier's address Asterisk marks the contact unavailable and a call fails
+    at once: CHANUNAVAIL, cause 3, a trunk problem. (Unqualified, the same dead carrier gave
+    NOANSWER, cause 0, after the whole ring timeout: a customer who did not pick up.)"""
+    asterisk = await asyncio.to_thread(asterisk_factory.start, "pytest-carrier-down", sip=True)
+    try:
+        await _qualify_the_trunk(asterisk)
+        async with dialling_through_the_trunk(asterisk, reports) as telephony:
+            results = await DialerResults.listen(asterisk)
+            try:
+                req = request()
+                telephony.originate(req)
+                report = await reports.wait(req.attempt_id, timeout_s=30)
+                event = await results.of(req.attempt_id)
+            finally:
+                await results.close()
+    finally:
+        await asyncio.to_thread(asterisk_factory.stop, asterisk)
+
+    assert (event["Stage"], event["DialStatus"], event["HangupCause"]) == (
+        "customer",
+        "CHANUNAVAIL",
+        "3",
+    ), event
+    assert report.result is CallResult.CONGESTION, report.detail
+
+
+async def _qualify_the_trunk(asterisk: AsteriskInstance) -> None:
+    """The trunk's OPTIONS every second (scripts/asterisk-local turns them off for the
+    carrier tests), then wait until Asterisk has found the carrier unavailable."""
+    conf = asterisk.directory / "etc" / "pjsip.conf"
+    text = conf.read_text(encoding="utf-8")
+    qualified = re.sub(r"(?m)^qualify_frequency = 0$", "qualify_frequency = 1", text)
+    assert qualified != text, "the rendered trunk is no longer unqualified"
+    conf.write_text(qualified, encoding="utf-8")
+    await asyncio.to_thread(asterisk.cli, "module reload res_pjsip.so")
+    contacts = ""
+    for _ in range(50):
+        contacts = await asyncio.to_thread(asterisk.cli, "pjsip show contacts")
+        if re.search(r"trunk/sip:\S+\s+\S+\s+Unavail", contacts):
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"the trunk's contact never became unavailable:\n{contacts}")
 
 
 TALK_MS = 3000

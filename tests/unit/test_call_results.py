@@ -136,6 +136,7 @@ SIP_CARRIER_FACTS = [
     pytest.param("CHANUNAVAIL", 27, CallResult.CONGESTION, id="502-bad-gateway"),
     pytest.param("BUSY", 17, CallResult.BUSY, id="600-busy-everywhere"),
     pytest.param("CHANUNAVAIL", 1, CallResult.INVALID_NUMBER, id="604-does-not-exist"),
+    pytest.param("CHANUNAVAIL", 3, CallResult.CONGESTION, id="dead-carrier-qualified-trunk"),
 ]
 
 
