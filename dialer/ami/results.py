@@ -10,7 +10,10 @@ Precedence (first match wins):
 2. Dialplan stage ``agent_missed`` / ``announce``: the agent did not accept.
 3. DIALSTATUS ANSWER: the customer answered.
 4. Hang-up cause 1 or 28: the number does not exist, whatever DIALSTATUS says (a cause-1
-   hang-up shows CHANUNAVAIL or NOANSWER depending on where you look).
+   hang-up shows CHANUNAVAIL or NOANSWER depending on where you look); cause 21: the customer
+   rejected the call. Asterisk's Dial() reports CHANUNAVAIL for all three (measured with a
+   SIP carrier answering 404, 484 and 603: tests/integration/test_sip_carrier.py), so here
+   the cause says more than DIALSTATUS.
 5. DIALSTATUS, then the hang-up cause alone (when only a Hangup event was seen).
 6. Nothing known: FAILED.
 """
@@ -72,7 +75,7 @@ TABLE: tuple[Row, ...] = (
     Row(Fact.HANGUP_CAUSE, "18", R.NO_ANSWER, "no user responding"),
     Row(Fact.HANGUP_CAUSE, "19", R.NO_ANSWER, "no answer"),
     Row(Fact.HANGUP_CAUSE, "20", R.NO_ANSWER, "subscriber absent (phone off)"),
-    Row(Fact.HANGUP_CAUSE, "21", R.BUSY, "call rejected: counted as busy (сброс)"),
+    Row(Fact.HANGUP_CAUSE, "21", R.BUSY, "call rejected (SIP 603): counted as busy (сброс)"),
     Row(Fact.HANGUP_CAUSE, "27", R.NO_ANSWER, "destination out of order"),
     Row(Fact.HANGUP_CAUSE, "34", R.CONGESTION, "no circuit available"),
     Row(Fact.HANGUP_CAUSE, "38", R.CONGESTION, "network out of order"),
@@ -84,7 +87,8 @@ TABLE: tuple[Row, ...] = (
 del R
 
 _LOOKUP: Mapping[tuple[Fact, str], Row] = MappingProxyType({(r.fact, r.value): r for r in TABLE})
-_INVALID_CAUSES = frozenset({1, 28})
+# Causes that decide before DIALSTATUS (rule 4 above): Asterisk lumps them into CHANUNAVAIL.
+_CAUSES_BEFORE_STATUS = frozenset({1, 21, 28})
 ANSWERED_REASON = 4
 
 
@@ -135,7 +139,7 @@ def _decisive_row(facts: CallFacts) -> Row | None:
         return stage_row
     if facts.dial_status == "ANSWER":
         return lookup(Fact.DIAL_STATUS, "ANSWER")
-    if facts.hangup_cause in _INVALID_CAUSES:
+    if facts.hangup_cause in _CAUSES_BEFORE_STATUS:
         return lookup(Fact.HANGUP_CAUSE, str(facts.hangup_cause))
     status_row = lookup(Fact.DIAL_STATUS, facts.dial_status or "")
     if status_row is not None:

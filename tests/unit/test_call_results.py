@@ -82,6 +82,13 @@ def test_the_table_has_one_row_per_fact() -> None:
             id="cause-28-beats-noanswer",
         ),
         pytest.param(
+            CallFacts(
+                originate_reason=4, stage="customer", dial_status="CHANUNAVAIL", hangup_cause=21
+            ),
+            CallResult.BUSY,
+            id="cause-21-rejected-beats-chanunavail",
+        ),
+        pytest.param(
             CallFacts(originate_reason=4, stage="customer", dial_status="ANSWER", hangup_cause=16),
             CallResult.ANSWERED,
             id="answer-beats-normal-clearing",
@@ -106,6 +113,40 @@ def test_the_table_has_one_row_per_fact() -> None:
     ],
 )
 def test_precedence_between_facts(facts: CallFacts, expected: CallResult) -> None:
+    assert classify(facts)[0] is expected
+
+
+# What Asterisk 22.10 reported for each answer of a real SIP carrier (SIPp behind the shipped
+# [trunk]; tests/integration/test_sip_carrier.py makes these calls): SIP response, DIALSTATUS,
+# HANGUPCAUSE, and the result the dialer owes the business rules for it.
+SIP_CARRIER_FACTS = [
+    pytest.param("ANSWER", None, CallResult.ANSWERED, id="200-ok"),
+    pytest.param("NOANSWER", 0, CallResult.NO_ANSWER, id="180-until-the-ring-timeout"),
+    pytest.param("CANCEL", None, CallResult.AGENT_MISSED, id="180-and-the-agent-hangs-up"),
+    pytest.param("BUSY", 17, CallResult.BUSY, id="486-busy-here"),
+    pytest.param("CHANUNAVAIL", 1, CallResult.INVALID_NUMBER, id="404-not-found"),
+    pytest.param("NOANSWER", 19, CallResult.NO_ANSWER, id="480-temporarily-unavailable"),
+    pytest.param("CHANUNAVAIL", 28, CallResult.INVALID_NUMBER, id="484-address-incomplete"),
+    pytest.param("CONGESTION", 34, CallResult.CONGESTION, id="503-service-unavailable"),
+    pytest.param("CHANUNAVAIL", 21, CallResult.BUSY, id="603-decline-is-a-rejection"),
+    pytest.param("CHANUNAVAIL", 21, CallResult.BUSY, id="403-forbidden-is-cause-21-too"),
+    pytest.param("CHANUNAVAIL", 18, CallResult.CONGESTION, id="408-request-timeout"),
+    pytest.param("CHANUNAVAIL", 22, CallResult.CONGESTION, id="410-gone"),
+    pytest.param("CHANUNAVAIL", 38, CallResult.CONGESTION, id="500-server-error"),
+    pytest.param("CHANUNAVAIL", 27, CallResult.CONGESTION, id="502-bad-gateway"),
+    pytest.param("BUSY", 17, CallResult.BUSY, id="600-busy-everywhere"),
+    pytest.param("CHANUNAVAIL", 1, CallResult.INVALID_NUMBER, id="604-does-not-exist"),
+    pytest.param("CHANUNAVAIL", 3, CallResult.CONGESTION, id="dead-carrier-qualified-trunk"),
+]
+
+
+@pytest.mark.parametrize(("dial_status", "cause", "expected"), SIP_CARRIER_FACTS)
+def test_facts_a_sip_carrier_gives_map_to_the_business_result(
+    dial_status: str, cause: int | None, expected: CallResult
+) -> None:
+    facts = CallFacts(
+        originate_reason=4, stage="customer", dial_status=dial_status, hangup_cause=cause
+    )
     assert classify(facts)[0] is expected
 
 
