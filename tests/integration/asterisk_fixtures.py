@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from campaigns.calls import CallReport
+from dialer.ami.settings import AmiSettings
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "asterisk-local"
@@ -120,3 +122,22 @@ class Reports:
         if attempt_id not in self._waiters:
             self._waiters[attempt_id] = asyncio.get_running_loop().create_future()
         return self._waiters[attempt_id]
+
+
+def ami_settings_for(asterisk: AsteriskInstance, **changes: Any) -> AmiSettings:
+    """The adapter's settings for a test instance: Local channels into the callee doubles,
+    short timers; ``changes`` override any field (e.g. ``agent_channel="PJSIP/{agent}"``)."""
+    base = AmiSettings(
+        port=asterisk.ami_port,
+        username=asterisk.username,
+        secret=asterisk.secret,
+        ping_interval_s=1.0,
+        ping_timeout_s=1.0,
+        reconnect_min_s=0.2,
+        reconnect_max_s=1.0,
+        ready_timeout_s=10.0,
+        agent_ring_timeout_s=3,
+        agent_channel="Local/{agent}@dialer-test-agents",
+        customer_channel="Local/{number}@dialer-test-customers/n",
+    )
+    return replace(base, **changes)

@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "faults"))  # the AMI fault proxy
 
-from asterisk_fixtures import AsteriskInstance, RawAmi, Reports
+from asterisk_fixtures import AsteriskInstance, RawAmi, Reports, ami_settings_for
 
 from dialer.ami.telephony import AmiSettings, AmiTelephony
 
@@ -37,19 +37,7 @@ async def ami_lines(asterisk: AsteriskInstance) -> AsyncIterator[RawAmi]:
 @pytest.fixture
 def ami_settings(asterisk: AsteriskInstance) -> AmiSettings:
     """Settings for the test instance: Local channels into the callee doubles, short timers."""
-    return AmiSettings(
-        port=asterisk.ami_port,
-        username=asterisk.username,
-        secret=asterisk.secret,
-        ping_interval_s=1.0,
-        ping_timeout_s=1.0,
-        reconnect_min_s=0.2,
-        reconnect_max_s=1.0,
-        ready_timeout_s=10.0,
-        agent_ring_timeout_s=3,
-        agent_channel="Local/{agent}@dialer-test-agents",
-        customer_channel="Local/{number}@dialer-test-customers/n",
-    )
+    return ami_settings_for(asterisk)
 
 
 @pytest.fixture

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import asterisk_factory
 import pytest
-from asterisk_fixtures import AsteriskInstance, Reports
+from asterisk_fixtures import AsteriskInstance, Reports, ami_settings_for
 from sip_agent import PCMA, SipPhone, alaw, running_phone
 from test_kazakh_announcement import VOICE_RMS, kazakh_sounds, played, voiced_seconds
 
 from campaigns.calls import CallReport, CallResult, OriginateRequest
 from dialer.ami.results import DeviceStatus
-from dialer.ami.telephony import AmiSettings, AmiTelephony
+from dialer.ami.telephony import AmiTelephony
 from dialer.app.agent_events import AgentEvents
 from dialer.dispatch.agents import DEVICE_UNAVAILABLE, AgentPool, AgentState
 
@@ -51,19 +51,7 @@ async def sip_telephony(
 ) -> AsyncIterator[AmiTelephony]:
     """The real adapter dialling agents as ``PJSIP/{agent}``, not yet started (a test may
     watch devices first); started and resynced by ``connect``."""
-    settings = AmiSettings(
-        port=sip_asterisk.ami_port,
-        username=sip_asterisk.username,
-        secret=sip_asterisk.secret,
-        ping_interval_s=1.0,
-        ping_timeout_s=1.0,
-        reconnect_min_s=0.2,
-        reconnect_max_s=1.0,
-        ready_timeout_s=10.0,
-        agent_ring_timeout_s=5,
-        agent_channel=AGENT_TEMPLATE,
-        customer_channel="Local/{number}@dialer-test-customers/n",
-    )
+    settings = ami_settings_for(sip_asterisk, agent_ring_timeout_s=5, agent_channel=AGENT_TEMPLATE)
     adapter = AmiTelephony(settings, reports.sink, clock=lambda: datetime.now(UTC))
     try:
         yield adapter

@@ -22,10 +22,10 @@ from pathlib import Path
 import asterisk_factory
 import pytest
 import sipp_carrier
-from asterisk_fixtures import REPO, AsteriskInstance, Reports
+from asterisk_fixtures import REPO, AsteriskInstance, Reports, ami_settings_for
 
 from campaigns.calls import CallReport, CallResult, OriginateRequest
-from dialer.ami.telephony import AmiSettings, AmiTelephony
+from dialer.ami.telephony import AmiTelephony
 
 pytestmark = pytest.mark.asterisk
 
@@ -54,15 +54,7 @@ async def dialling_through_the_trunk(
     asterisk: AsteriskInstance, reports: Reports
 ) -> AsyncIterator[AmiTelephony]:
     """The real adapter, dialling customers through the trunk as a deployment does."""
-    settings = AmiSettings(
-        port=asterisk.ami_port,
-        username=asterisk.username,
-        secret=asterisk.secret,
-        ready_timeout_s=10.0,
-        agent_ring_timeout_s=3,
-        agent_channel="Local/{agent}@dialer-test-agents",
-        customer_channel="PJSIP/{number}@trunk",
-    )
+    settings = ami_settings_for(asterisk, customer_channel="PJSIP/{number}@trunk")
     adapter = AmiTelephony(settings, reports.sink, clock=lambda: datetime.now(UTC))
     await adapter.start()
     await adapter.wait_ready()
