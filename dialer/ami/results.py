@@ -14,8 +14,8 @@ Precedence (first match wins):
    rejected the call. Asterisk's Dial() reports CHANUNAVAIL for all three (measured with a
    SIP carrier answering 404, 484 and 603: tests/integration/test_sip_carrier.py), so here
    the cause says more than DIALSTATUS.
-5. DIALSTATUS, then the hang-up cause alone (when only a Hangup event was seen).
-6. Nothing known: FAILED.
+6. DIALSTATUS, then the hang-up cause alone (when only a Hangup event was seen).
+7. Nothing known: FAILED.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ class Fact(enum.Enum):
     STAGE = "dialplan stage (agent leg)"
     DIAL_STATUS = "DIALSTATUS (customer leg)"
     HANGUP_CAUSE = "hang-up cause (customer leg)"
+    SIP_RESPONSE = "SIP response of the carrier (customer leg)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ TABLE: tuple[Row, ...] = (
     Row(Fact.ORIGINATE_REASON, "8", R.AGENT_MISSED, "agent leg congested (endpoint down)"),
     Row(Fact.STAGE, "agent_missed", R.AGENT_MISSED, "agent pressed another digit or nothing"),
     Row(Fact.STAGE, "announce", R.AGENT_MISSED, "agent hung up during the announcement"),
+    Row(Fact.SIP_RESPONSE, "403", R.CONGESTION, "carrier refused the call (SIP 403 Forbidden)"),
     Row(Fact.DIAL_STATUS, "ANSWER", R.ANSWERED, "customer answered"),
     Row(Fact.DIAL_STATUS, "NOANSWER", R.NO_ANSWER, "customer rang out"),
     Row(Fact.DIAL_STATUS, "BUSY", R.BUSY, "customer busy"),
@@ -87,7 +89,9 @@ TABLE: tuple[Row, ...] = (
 del R
 
 _LOOKUP: Mapping[tuple[Fact, str], Row] = MappingProxyType({(r.fact, r.value): r for r in TABLE})
-# Causes that decide before DIALSTATUS (rule 4 above): Asterisk lumps them into CHANUNAVAIL.
+# SIP responses that decide before the cause (rule 4 above).
+_SIP_BEFORE_CAUSE = frozenset({403})
+# Causes that decide before DIALSTATUS (rule 5 above): Asterisk lumps them into CHANUNAVAIL.
 _CAUSES_BEFORE_STATUS = frozenset({1, 21, 28})
 ANSWERED_REASON = 4
 
@@ -103,6 +107,7 @@ class CallFacts:
     answered_ms: int | None = None
     recording: str | None = None
     digit: str | None = None
+    sip_code: int | None = None  # the far end's final SIP response on the customer leg
 
     def merged(self, newer: CallFacts) -> CallFacts:
         """These facts updated with every fact ``newer`` knows."""
@@ -139,12 +144,22 @@ def _decisive_row(facts: CallFacts) -> Row | None:
         return stage_row
     if facts.dial_status == "ANSWER":
         return lookup(Fact.DIAL_STATUS, "ANSWER")
-    if facts.hangup_cause in _CAUSES_BEFORE_STATUS:
-        return lookup(Fact.HANGUP_CAUSE, str(facts.hangup_cause))
+    early_row = _before_status_row(facts)
+    if early_row is not None:
+        return early_row
     status_row = lookup(Fact.DIAL_STATUS, facts.dial_status or "")
     if status_row is not None:
         return status_row
     return lookup(Fact.HANGUP_CAUSE, str(facts.hangup_cause))
+
+
+def _before_status_row(facts: CallFacts) -> Row | None:
+    """Rules 4 and 5: the facts that decide before DIALSTATUS."""
+    if facts.sip_code in _SIP_BEFORE_CAUSE:
+        return lookup(Fact.SIP_RESPONSE, str(facts.sip_code))
+    if facts.hangup_cause in _CAUSES_BEFORE_STATUS:
+        return lookup(Fact.HANGUP_CAUSE, str(facts.hangup_cause))
+    return None
 
 
 def _describe(facts: CallFacts) -> str:
@@ -153,6 +168,7 @@ def _describe(facts: CallFacts) -> str:
         ("stage", facts.stage),
         ("dialstatus", facts.dial_status),
         ("cause", facts.hangup_cause),
+        ("sip", facts.sip_code),
         ("digit", facts.digit),
     )
     return " ".join(f"{name}={value}" for name, value in parts if value is not None) or "-"
@@ -202,6 +218,7 @@ def facts_from_result_event(headers: Headers) -> CallFacts:
         answered_ms=_int_or_none(header(headers, "AnsweredTimeMs")),
         recording=_text_or_none(header(headers, "Recording")),
         digit=_text_or_none(header(headers, "Digit")),
+        sip_code=_int_or_none(header(headers, "SipCode")),
     )
 
 
@@ -217,6 +234,7 @@ def facts_from_channel_variables(headers: Headers) -> CallFacts:
         hangup_cause=_int_or_none(found.get("DIALER_CAUSE", "")),
         answered_ms=_int_or_none(found.get("DIALER_ANSWERED_MS", "")),
         recording=_text_or_none(found.get("DIALER_RECORDING", "")),
+        sip_code=_int_or_none(found.get("DIALER_SIP_CODE", "")),
     )
 
 

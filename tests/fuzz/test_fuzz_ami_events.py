@@ -30,9 +30,10 @@ EVENTS = ["OriginateResponse", "Newchannel", "UserEvent", "DialEnd", "Hangup",
           "ChannelTalkingStart", "DeviceStateChange", "Shutdownish", ""]  # fmt: skip
 KEYS = ["Event", "Uniqueid", "Linkedid", "ActionID", "AttemptId", "Reason", "Channel",
         "UserEvent", "Stage", "DialStatus", "HangupCause", "AnsweredTimeMs", "Recording",
-        "Digit", "ChanVariable", "Device", "State", "Response", "Message", "Cause"]  # fmt: skip
+        "Digit", "ChanVariable", "Device", "State", "Response", "Message", "Cause",
+        "SipCode"]  # fmt: skip
 VARIABLES = ["DIALER_ATTEMPT", "DIALER_STAGE", "DIALER_DIALSTATUS", "DIALER_CAUSE",
-             "DIALER_ANSWERED_MS", "DIALER_RECORDING"]  # fmt: skip
+             "DIALER_ANSWERED_MS", "DIALER_RECORDING", "DIALER_SIP_CODE"]  # fmt: skip
 ODD = ["", "²", "١٢", "-1", "9" * 5000, "x" * 20_000, "Успех", "\x00", "4 ", " 4", "=", "a=b=c",
        "DialerResult", "DialerAccepted", "DialerAgentAnswered", "ANSWER", "agent_missed",
        *ATTEMPTS, f"dialer-{ATTEMPTS[0]}", "PJSIP/1001", "NOT_INUSE", "UNAVAILABLE"]  # fmt: skip

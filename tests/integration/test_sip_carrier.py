@@ -243,7 +243,8 @@ REFUSALS = [
     Refusal(503, "Service Unavailable", "CONGESTION", 34, CallResult.CONGESTION),
     Refusal(603, "Decline", "CHANUNAVAIL", 21, CallResult.BUSY),
     # Beyond the list: what else a carrier says, and where it lands.
-    Refusal(403, "Forbidden", "CHANUNAVAIL", 21, CallResult.BUSY),  # also cause 21
+    # cause 21 like 603; the SIP code tells the carrier's refusal from the customer's
+    Refusal(403, "Forbidden", "CHANUNAVAIL", 21, CallResult.CONGESTION),
     Refusal(408, "Request Timeout", "CHANUNAVAIL", 18, CallResult.CONGESTION),
     Refusal(410, "Gone", "CHANUNAVAIL", 22, CallResult.CONGESTION),
     Refusal(500, "Server Internal Error", "CHANUNAVAIL", 38, CallResult.CONGESTION),
@@ -261,6 +262,7 @@ async def test_a_carrier_refusal_is_classified_by_the_cause_asterisk_derives_fro
 
     assert call.sipp_exit == 0, call.sipp_log  # INVITE in, the response out, the ACK in
     assert call.facts == ("customer", refusal.dial_status, str(refusal.cause)), call.event
+    assert call.event["SipCode"] == str(refusal.status), call.event  # HANGUPCAUSE(...,tech)
     assert call.report.result is refusal.result, call.report.detail
     assert f"SIP/2.0 {refusal.status} {refusal.reason}" in call.sipp_log
     assert call.report.answered_at is None

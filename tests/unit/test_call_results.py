@@ -45,6 +45,8 @@ def facts_for(row: Row) -> CallFacts:
         return CallFacts(originate_reason=4, stage=row.value)
     if row.fact is Fact.DIAL_STATUS:
         return CallFacts(originate_reason=4, stage="customer", dial_status=row.value)
+    if row.fact is Fact.SIP_RESPONSE:
+        return CallFacts(originate_reason=4, stage="customer", sip_code=int(row.value))
     return CallFacts(originate_reason=4, stage="customer", hangup_cause=int(row.value))
 
 
@@ -89,6 +91,28 @@ def test_the_table_has_one_row_per_fact() -> None:
             id="cause-21-rejected-beats-chanunavail",
         ),
         pytest.param(
+            CallFacts(
+                originate_reason=4,
+                stage="customer",
+                dial_status="CHANUNAVAIL",
+                hangup_cause=21,
+                sip_code=403,
+            ),
+            CallResult.CONGESTION,
+            id="sip-403-carrier-refusal-beats-cause-21",
+        ),
+        pytest.param(
+            CallFacts(
+                originate_reason=4,
+                stage="customer",
+                dial_status="CHANUNAVAIL",
+                hangup_cause=21,
+                sip_code=603,
+            ),
+            CallResult.BUSY,
+            id="sip-603-stays-a-rejection",
+        ),
+        pytest.param(
             CallFacts(originate_reason=4, stage="customer", dial_status="ANSWER", hangup_cause=16),
             CallResult.ANSWERED,
             id="answer-beats-normal-clearing",
@@ -120,32 +144,38 @@ def test_precedence_between_facts(facts: CallFacts, expected: CallResult) -> Non
 # [trunk]; tests/integration/test_sip_carrier.py makes these calls): SIP response, DIALSTATUS,
 # HANGUPCAUSE, and the result the dialer owes the business rules for it.
 SIP_CARRIER_FACTS = [
-    pytest.param("ANSWER", None, CallResult.ANSWERED, id="200-ok"),
-    pytest.param("NOANSWER", 0, CallResult.NO_ANSWER, id="180-until-the-ring-timeout"),
-    pytest.param("CANCEL", None, CallResult.AGENT_MISSED, id="180-and-the-agent-hangs-up"),
-    pytest.param("BUSY", 17, CallResult.BUSY, id="486-busy-here"),
-    pytest.param("CHANUNAVAIL", 1, CallResult.INVALID_NUMBER, id="404-not-found"),
-    pytest.param("NOANSWER", 19, CallResult.NO_ANSWER, id="480-temporarily-unavailable"),
-    pytest.param("CHANUNAVAIL", 28, CallResult.INVALID_NUMBER, id="484-address-incomplete"),
-    pytest.param("CONGESTION", 34, CallResult.CONGESTION, id="503-service-unavailable"),
-    pytest.param("CHANUNAVAIL", 21, CallResult.BUSY, id="603-decline-is-a-rejection"),
-    pytest.param("CHANUNAVAIL", 21, CallResult.BUSY, id="403-forbidden-is-cause-21-too"),
-    pytest.param("CHANUNAVAIL", 18, CallResult.CONGESTION, id="408-request-timeout"),
-    pytest.param("CHANUNAVAIL", 22, CallResult.CONGESTION, id="410-gone"),
-    pytest.param("CHANUNAVAIL", 38, CallResult.CONGESTION, id="500-server-error"),
-    pytest.param("CHANUNAVAIL", 27, CallResult.CONGESTION, id="502-bad-gateway"),
-    pytest.param("BUSY", 17, CallResult.BUSY, id="600-busy-everywhere"),
-    pytest.param("CHANUNAVAIL", 1, CallResult.INVALID_NUMBER, id="604-does-not-exist"),
-    pytest.param("CHANUNAVAIL", 3, CallResult.CONGESTION, id="dead-carrier-qualified-trunk"),
+    pytest.param("ANSWER", None, None, CallResult.ANSWERED, id="200-ok"),
+    pytest.param("NOANSWER", 0, None, CallResult.NO_ANSWER, id="180-until-the-ring-timeout"),
+    pytest.param("CANCEL", None, None, CallResult.AGENT_MISSED, id="180-and-the-agent-hangs-up"),
+    pytest.param("BUSY", 17, 486, CallResult.BUSY, id="486-busy-here"),
+    pytest.param("CHANUNAVAIL", 1, 404, CallResult.INVALID_NUMBER, id="404-not-found"),
+    pytest.param("NOANSWER", 19, 480, CallResult.NO_ANSWER, id="480-temporarily-unavailable"),
+    pytest.param("CHANUNAVAIL", 28, 484, CallResult.INVALID_NUMBER, id="484-address-incomplete"),
+    pytest.param("CONGESTION", 34, 503, CallResult.CONGESTION, id="503-service-unavailable"),
+    pytest.param("CHANUNAVAIL", 21, 603, CallResult.BUSY, id="603-decline-is-a-rejection"),
+    pytest.param(
+        "CHANUNAVAIL", 21, 403, CallResult.CONGESTION, id="403-forbidden-is-the-carrier-refusing"
+    ),
+    pytest.param("CHANUNAVAIL", 18, 408, CallResult.CONGESTION, id="408-request-timeout"),
+    pytest.param("CHANUNAVAIL", 22, 410, CallResult.CONGESTION, id="410-gone"),
+    pytest.param("CHANUNAVAIL", 38, 500, CallResult.CONGESTION, id="500-server-error"),
+    pytest.param("CHANUNAVAIL", 27, 502, CallResult.CONGESTION, id="502-bad-gateway"),
+    pytest.param("BUSY", 17, 600, CallResult.BUSY, id="600-busy-everywhere"),
+    pytest.param("CHANUNAVAIL", 1, 604, CallResult.INVALID_NUMBER, id="604-does-not-exist"),
+    pytest.param("CHANUNAVAIL", 3, None, CallResult.CONGESTION, id="dead-carrier-qualified-trunk"),
 ]
 
 
-@pytest.mark.parametrize(("dial_status", "cause", "expected"), SIP_CARRIER_FACTS)
+@pytest.mark.parametrize(("dial_status", "cause", "sip_code", "expected"), SIP_CARRIER_FACTS)
 def test_facts_a_sip_carrier_gives_map_to_the_business_result(
-    dial_status: str, cause: int | None, expected: CallResult
+    dial_status: str, cause: int | None, sip_code: int | None, expected: CallResult
 ) -> None:
     facts = CallFacts(
-        originate_reason=4, stage="customer", dial_status=dial_status, hangup_cause=cause
+        originate_reason=4,
+        stage="customer",
+        dial_status=dial_status,
+        hangup_cause=cause,
+        sip_code=sip_code,
     )
     assert classify(facts)[0] is expected
 
@@ -159,6 +189,7 @@ CHANVARS = [
     "DIALER_CAUSE=",
     "DIALER_ANSWERED_MS=3224",
     f"DIALER_RECORDING=/instances/smoke/spool/monitor/dialer/{ATTEMPT}.wav",
+    "DIALER_SIP_CODE=",
 ]
 RESULT_EVENT: dict[str, Any] = {
     "Event": "UserEvent",
@@ -175,6 +206,7 @@ RESULT_EVENT: dict[str, Any] = {
     "Recording": "",
     "Digit": "1",
     "ReadStatus": "OK",
+    "SipCode": "404",
 }
 HANGUP_EVENT: dict[str, Any] = {
     "Event": "Hangup",
@@ -198,7 +230,7 @@ ORIGINATE_RESPONSE: dict[str, Any] = {
 def test_the_result_user_event_carries_dialstatus_and_cause() -> None:
     facts = facts_from_result_event(RESULT_EVENT)
     assert facts == CallFacts(
-        stage="customer", dial_status="CHANUNAVAIL", hangup_cause=1, digit="1"
+        stage="customer", dial_status="CHANUNAVAIL", hangup_cause=1, digit="1", sip_code=404
     )
     assert classify(facts)[0] is CallResult.INVALID_NUMBER
 
