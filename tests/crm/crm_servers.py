@@ -38,8 +38,10 @@ class LocalServer:
         self.port = 0
         self.down = False
         self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.answers: list[tuple[str, str, int, Any]] = []  # method, path, status, JSON
         self.lock = threading.Lock()
         self.post_delay_s = 0.0
+        self.bom = False  # start every answer body with a UTF-8 byte-order mark (as 1C may)
         self.post_overlaps = 0
         self.posts_in_progress = 0
 
@@ -72,7 +74,10 @@ class LocalServer:
                         status, extra, data = 503, {}, {"error": "maintenance"}
                     else:
                         status, extra, data = outer._handle(self.command, self.path, headers, body)
+                    outer.answers.append((self.command, self.path, status, data))
                 raw = json.dumps(data, ensure_ascii=False).encode()
+                if outer.bom:
+                    raw = b"\xef\xbb\xbf" + raw
                 self.send_response(status)
                 for name, value in extra.items():
                     self.send_header(name, value)
@@ -162,7 +167,8 @@ class HttpJsonCrm:
             self.duplicates += 1
             return 200, {}, {"duplicate": True}
         if data["order_id"] in self.final:
-            return 422, {}, {"error": "this order takes no outcome", "final": True}
+            reason = f"заказ {data['order_id']} в архиве: результат не принимается"
+            return 422, {}, {"error": reason, "final": True}
         order = self.orders.get(data["order_id"])
         if order is None:
             return 404, {}, {"error": "no such order"}
