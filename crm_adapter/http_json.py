@@ -102,8 +102,7 @@ class HttpJsonAdapter:
             page = _next_page(data, page)
 
     def read_status(self, order_id: str) -> CrmOrderStatus:
-        quoted = urllib.parse.quote(order_id, safe="")
-        data = self._get(self._settings.status_url.replace("{id}", quoted), f"order {order_id}")
+        data = self._get(status_url(self._settings.status_url, order_id), f"order {order_id}")
         if not isinstance(data, dict) or not isinstance(data.get("status"), str):
             raise CrmDataError(f"order {order_id}: 'status' must be a string")
         state, source = data.get("state"), data.get("source")
@@ -119,16 +118,11 @@ class HttpJsonAdapter:
     def write_outcome(self, delivery: OutcomeDelivery) -> bool:
         validate_delivery(delivery)
         try:
-            body = json.dumps(delivery.as_json(), ensure_ascii=False, sort_keys=True).encode()
-            headers = signed_headers(self._settings.secret, self._clock(), body, delivery.key)
+            body, headers = outcome_request(self._settings.secret, self._clock(), delivery)
         except UnicodeEncodeError as exc:  # a lone surrogate: UTF-8 cannot carry it
             raise UnsendableRequestError(
                 f"outcome {delivery.key!r}: not encodable as UTF-8 ({exc.reason})"
             ) from exc
-        headers |= {
-            IDEMPOTENCY_HEADER: headers[EVENT_ID_HEADER],
-            "Content-Type": "application/json",
-        }
         answer = self._http.request("POST", self._settings.outcome_url, headers=headers, body=body)
         _raise_for(answer, f"outcome {delivery.key}")
         try:
@@ -141,13 +135,7 @@ class HttpJsonAdapter:
         """urllib keeps no connections open."""
 
     def _pull_url(self, intake: IntakeFilter, page: int) -> str:
-        query: list[tuple[str, str | int]] = [("status", s) for s in intake.statuses]
-        query += [("state", s) for s in intake.states]
-        query += [("exclude_source", s) for s in intake.excluded_sources]
-        query.append(("filter", pull_filter(intake)))
-        query += [("page", page), ("limit", intake.page_size)]
-        separator = "&" if "?" in self._settings.pull_url else "?"
-        return self._settings.pull_url + separator + urllib.parse.urlencode(query)
+        return pull_url(self._settings.pull_url, intake, page)
 
     def _get(self, url: str, what: str) -> Any:
         headers = signed_headers(self._settings.secret, self._clock(), b"", "")
@@ -155,6 +143,33 @@ class HttpJsonAdapter:
         answer = self._http.request("GET", url, headers=headers)
         _raise_for(answer, what)
         return answer.json(what)
+
+
+def pull_url(base: str, intake: IntakeFilter, page: int) -> str:
+    """``base`` with the pull's query: the intake lists, ``filter``, ``page``, ``limit``."""
+    query: list[tuple[str, str | int]] = [("status", s) for s in intake.statuses]
+    query += [("state", s) for s in intake.states]
+    query += [("exclude_source", s) for s in intake.excluded_sources]
+    query.append(("filter", pull_filter(intake)))
+    query += [("page", page), ("limit", intake.page_size)]
+    separator = "&" if "?" in base else "?"
+    return base + separator + urllib.parse.urlencode(query)
+
+
+def status_url(template: str, order_id: str) -> str:
+    """The status URL of ``order_id``: ``{id}`` replaced by the id URL-quoted as UTF-8."""
+    return template.replace("{id}", urllib.parse.quote(order_id, safe=""))
+
+
+def outcome_request(
+    secret: bytes, now: datetime, delivery: OutcomeDelivery
+) -> tuple[bytes, dict[str, str]]:
+    """The outcome POST's body and headers (signing headers, Idempotency-Key, JSON type);
+    UnicodeEncodeError when UTF-8 cannot carry a value."""
+    body = json.dumps(delivery.as_json(), ensure_ascii=False, sort_keys=True).encode()
+    headers = signed_headers(secret, now, body, delivery.key)
+    headers |= {IDEMPOTENCY_HEADER: headers[EVENT_ID_HEADER], "Content-Type": "application/json"}
+    return body, headers
 
 
 def pull_filter(intake: IntakeFilter) -> str:
