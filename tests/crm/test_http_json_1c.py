@@ -129,3 +129,36 @@ def test_order_is_unchanged_by_reading_with_a_bom() -> None:
     with_bom = handler.handle(BOM + plain, upper_signed(BOM + plain, "a"), NOW)
     without = handler.handle(plain, upper_signed(plain, "b"), NOW)
     assert with_bom == without and isinstance(with_bom[0], Order)
+
+
+def sketch_hmac_sha256(key: bytes, message: bytes) -> bytes:
+    """docs/crm.md's 1C sketch step by step: a 64-byte zero block holding the key, XOR 0x36
+    and 0x5C byte by byte, two SHA-256 hashes each fed two parts (Хеш.Добавить twice)."""
+    import hashlib  # noqa: PLC0415
+
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    block = key.ljust(64, b"\0")
+    inner, outer = bytes(b ^ 54 for b in block), bytes(b ^ 92 for b in block)
+    first = hashlib.sha256(inner)
+    first.update(message)
+    second = hashlib.sha256(outer)
+    second.update(first.digest())
+    return second.digest()
+
+
+def test_the_docs_1c_hmac_sketch_gives_the_worked_example_and_the_dialer_takes_its_hex() -> None:
+    """ПолучитьHexСтрокуИзДвоичныхДанных gives upper case: the dialer takes it as it is."""
+    digest = sketch_hmac_sha256(b"0123456789abcdef", b'1767225600.{"orders":[]}')
+    upper = "sha256=" + digest.hex().upper()
+    assert upper == "sha256=24FB97AAC020E00D059AF1BA5E6F01907A1B577EC4D2BD2144B8640F5DC5C2E6"
+    long_key = "секрет-длиннее-64-байт-".encode() * 4
+    body = json.dumps({"orders": [ORDER]}, ensure_ascii=False).encode()
+    stamp = int(NOW.timestamp())
+    sketch = sketch_hmac_sha256(long_key, f"{stamp}.".encode() + body).hex().upper()
+    headers = {
+        "X-Dialer-Timestamp": str(stamp), "X-Dialer-Signature": f"sha256={sketch}",
+        "X-Dialer-Event-Id": "%D0%9D%D0%A4-1", "Content-Type": "application/json",
+    }  # fmt: skip
+    (order,) = IntakeHandler(long_key, SeenEvents()).handle(body, headers, NOW)
+    assert order.id == "НФ-00123"
