@@ -108,7 +108,9 @@ class ConformanceCheck:
         transport: HttpTransport | None = None,
     ) -> None:
         if not order_id.strip():
-            raise ValueError("the test order id is empty")
+            raise ValueError("--order: the test order id is empty")
+        if not order_id.isprintable() or not _encodable(order_id):
+            raise ValueError(f"--order: {order_id!r} is not printable UTF-8 text")
         if statuses[0] == statuses[1]:
             raise ValueError("the two outcome statuses must differ")
         self._settings = settings
@@ -252,7 +254,11 @@ class ConformanceCheck:
             following = data.get("next_page", _NOT_JSON)
             if following is None:
                 return
-            if following is _NOT_JSON or following != page + 1 or isinstance(following, bool):
+            if (
+                not isinstance(following, int)
+                or isinstance(following, bool)
+                or following != page + 1
+            ):
                 shown = "absent" if following is _NOT_JSON else json.dumps(following)
                 self._deviate(
                     step, f"{where}: next_page is {shown}", f"{page + 1} or null on the last page"
@@ -474,6 +480,14 @@ def _status_problems(data: Mapping[str, Any], order_id: str) -> list[tuple[str, 
     except CrmDataError as exc:
         problems.append((str(exc), "ISO 8601 with the UTC offset, or null"))
     return problems
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (argv bytes that are not UTF-8)
+        return False
+    return True
 
 
 def _kind(value: Any) -> str:

@@ -88,7 +88,8 @@ def test_conformance_needs_a_test_order_and_an_http_crm(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = config(tmp_path, "http://127.0.0.1:9")
-    for args in (["--conformance"], ["--conformance", "--order", " "], ["--order", "1"]):
+    bad_id = ["--conformance", "--order", "НФ-\udcff"]  # argv bytes that are not UTF-8
+    for args in (["--conformance"], ["--conformance", "--order", " "], ["--order", "1"], bad_id):
         with pytest.raises(SystemExit) as exit_:
             main(["crm", "check", "--config", str(path), *args])
         assert exit_.value.code == 2
@@ -132,6 +133,20 @@ class IgnoresPage(HttpJsonCrm):
         page = int(query["page"][0])
         status, extra, data = super()._page(query | {"page": ["1"]})
         return status, extra, data | {"next_page": page + 1 if page < 4 else None}
+
+
+class HtmlPull(HttpJsonCrm):
+    """A web server's error page instead of the HTTP service's JSON."""
+
+    def _page(self, query: dict[str, list[str]]) -> Answer:
+        return 200, {}, "<html><body>Ошибка при вызове метода контекста</body></html>"
+
+
+class FloatNextPage(HttpJsonCrm):
+    def _page(self, query: dict[str, list[str]]) -> Answer:
+        status, extra, data = super()._page(query)
+        following = data["next_page"]
+        return status, extra, data | {"next_page": None if following is None else following + 0.0}
 
 
 class IgnoresLimit(HttpJsonCrm):
@@ -270,6 +285,8 @@ class NoErrorText(HttpJsonCrm):
 
 WRONG = [
     (IgnoresPage, "pull", "came twice in pages of 2", "each order once"),
+    (HtmlPull, "pull", "page 1 (limit 2): HTTP 200", "200 with a JSON object"),
+    (FloatNextPage, "pull", "page 1 (limit 2): next_page is 2.0", "2 or null"),
     (IgnoresLimit, "pull", "page 1 (limit 2): 5 orders", "at most limit=2 per page"),
     (SkipsAPage, "pull", "page 1 (limit 2): next_page is 3", "2 or null on the last page"),
     (NewestFirst, "pull", "the orders are not oldest first", "ordered by created_at"),
