@@ -14,9 +14,9 @@ Steps, in this order (reads first, so the writes cannot disturb them):
    optional fields well typed.
 4. **unknown order** — a status read of an id that cannot exist (Cyrillic, percent-encoded):
    404.
-5. **outcome** — outcome A (the mapping's no-answer status) on the test order: 2xx, not
-   called a duplicate; the next status read shows A's status.
-6. **idempotency** — outcome B (the mapping's callback status, a new event id), then A again
+5. **outcome** — outcome A (``no_answer`` with the mapping's status and problem) on the test
+   order: 2xx, not called a duplicate; the next status read shows A's status.
+6. **idempotency** — outcome B (``callback`` as mapped, a new event id), then A again
    with its event id: 2xx, ideally ``{"duplicate": true}``; the status read must still show
    B's status (a CRM that applied A again shows A's).
 7. **malformed** — an outcome whose body is not JSON, and one without its required fields:
@@ -40,7 +40,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from campaigns.outcomes import OutcomeKind
+from campaigns.outcomes import CrmFields, OutcomeKind
 from crm_adapter.errors import CrmDataError, CrmError
 from crm_adapter.http_json import (
     HttpJsonSettings,
@@ -60,6 +60,7 @@ from crm_adapter.signing import (
 from crm_adapter.transport import HttpAnswer, HttpTransport, json_text
 
 Clock = Callable[[], datetime]
+Planned = tuple[OutcomeKind, CrmFields]  # an outcome kind and what the mapping writes for it
 PAGE_LIMIT = 2
 MAX_PAGES = 25
 COMMENT = "проверка протокола callback-dialer (тест)"
@@ -103,7 +104,7 @@ class ConformanceCheck:
         intake: IntakeFilter,
         *,
         order_id: str,
-        statuses: tuple[str, str],
+        outcomes: tuple[Planned, Planned],
         clock: Clock,
         transport: HttpTransport | None = None,
     ) -> None:
@@ -111,12 +112,13 @@ class ConformanceCheck:
             raise ValueError("--order: the test order id is empty")
         if not order_id.isprintable() or not _encodable(order_id):
             raise ValueError(f"--order: {order_id!r} is not printable UTF-8 text")
-        if statuses[0] == statuses[1]:
+        if outcomes[0][1].status == outcomes[1][1].status:
             raise ValueError("the two outcome statuses must differ")
         self._settings = settings
         self._intake = intake
         self._order = order_id
-        self._status_a, self._status_b = statuses
+        self._planned = {"a": outcomes[0], "b": outcomes[1]}
+        self._status_a, self._status_b = (fields.status for _kind, fields in outcomes)
         self._clock = clock
         self._http = transport or HttpTransport(timeout_s=settings.timeout_s)
         self._run_id = secrets.token_hex(4)
@@ -376,17 +378,13 @@ class ConformanceCheck:
 
     def _delivery(self, which: str) -> OutcomeDelivery:
         at = self._clock()
-        kind, status = (
-            (OutcomeKind.NO_ANSWER, self._status_a)
-            if which == "a"
-            else (OutcomeKind.CALLBACK, self._status_b)
-        )
+        kind, fields = self._planned[which]
         return OutcomeDelivery(
             key=f"{self._order}:conformance-{self._run_id}-{which}",
             order_id=self._order,
             kind=kind.value,
-            status=status,
-            problem=None,
+            status=fields.status,
+            problem=fields.problem,
             call_made=True,
             callback_at=at + timedelta(days=1) if which == "b" else None,
             comment=f"{at:%d.%m} - {COMMENT}",
@@ -498,12 +496,13 @@ def _kind(value: Any) -> str:
     )
 
 
-def outcome_statuses(mapping: Mapping[OutcomeKind, Any]) -> tuple[str, str]:
-    """Outcome A's and B's statuses: the mapping's no-answer and callback statuses, or, when
-    those are the same, the no-answer status and the first other status of the mapping."""
-    first = str(mapping[OutcomeKind.NO_ANSWER].status)
+def planned_outcomes(mapping: Mapping[OutcomeKind, CrmFields]) -> tuple[Planned, Planned]:
+    """Outcome A and B as the configured mapping writes them: the no-answer, and the
+    callback — or, when its status is the same, the first other outcome whose status
+    differs. ValueError when the mapping has one status only."""
+    first = (OutcomeKind.NO_ANSWER, mapping[OutcomeKind.NO_ANSWER])
     for kind in (OutcomeKind.CALLBACK, *mapping):
         fields = mapping.get(kind)
-        if fields is not None and str(fields.status) != first:
-            return first, str(fields.status)
-    raise ValueError("the [crm.mapping] has a single status: two are needed")
+        if fields is not None and fields.status != first[1].status:
+            return first, (kind, fields)
+    raise ValueError("[crm.mapping] has a single status: the check needs two")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from crm_adapter.config import load_crm_config
-from crm_adapter.conformance import ConformanceCheck, outcome_statuses
+from crm_adapter.conformance import ConformanceCheck, planned_outcomes
 from crm_adapter.errors import CrmConfigError, CrmError
 from crm_adapter.factory import make_adapter
 from crm_adapter.port import IntakeFilter
@@ -90,7 +90,7 @@ def run_conformance(args: argparse.Namespace) -> int:
             config.http,
             IntakeFilter.for_campaign(campaign, page_size=config.page_size),
             order_id=args.order.strip(),
-            statuses=outcome_statuses(config.mapping),
+            outcomes=planned_outcomes(config.mapping),
             clock=lambda: datetime.now(UTC),
         )
     except (CrmConfigError, ConfigError, ValueError) as exc:

@@ -75,6 +75,7 @@ def test_the_http_crm_double_conforms_and_only_the_test_order_is_written(
     )
     assert {a["order_id"] for a in http_crm.applied} == {TEST_ORDER}
     assert [a["outcome"] for a in http_crm.applied] == ["no_answer", "callback"]
+    assert http_crm.applied[0]["problem"] == "Не отвечает"
     assert all(
         "проверка протокола callback-dialer (тест)" in a["comment"] for a in http_crm.applied
     )
@@ -335,3 +336,17 @@ def test_each_deviation_of_a_wrong_crm_is_named_with_what_was_expected(
     assert found, out
     assert expected in found[0][1] and found[0][1].lstrip().startswith("expected: "), out
     assert {a["order_id"] for a in crm.applied} <= {TEST_ORDER}
+
+
+def test_the_outcomes_written_are_the_mappings_own() -> None:
+    from campaigns.outcomes import DEFAULT_CRM_MAPPING, CrmFields, OutcomeKind  # noqa: PLC0415
+    from crm_adapter.conformance import planned_outcomes  # noqa: PLC0415
+
+    (kind_a, a), (kind_b, b) = planned_outcomes(DEFAULT_CRM_MAPPING)
+    assert (kind_a, a.status, a.problem) == (OutcomeKind.NO_ANSWER, "Недозвон", "Не отвечает")
+    assert (kind_b, b.status) == (OutcomeKind.CALLBACK, "В работе")
+    same = dict(DEFAULT_CRM_MAPPING) | {OutcomeKind.CALLBACK: CrmFields("Недозвон", None)}
+    assert planned_outcomes(same)[1][1].status == "В буфер"  # the first other status
+    single = {kind: CrmFields("Недозвон", None) for kind in DEFAULT_CRM_MAPPING}
+    with pytest.raises(ValueError, match="single status"):
+        planned_outcomes(single)
