@@ -5,11 +5,11 @@ The signed message is ``f"{timestamp}."`` (ASCII) followed by the raw body bytes
 
     X-Dialer-Timestamp: 1767225600
     X-Dialer-Signature: sha256=<hex HMAC-SHA256(secret, message)>
+    X-Dialer-Event-Id:  <unique id of this event; the outbox's idempotency key>
 
 The dialer sends lower-case hex; it accepts upper-case hex too (1C's
 ``ПолучитьHexСтрокуИзДвоичныхДанных`` writes upper case), and the ``sha256=`` prefix in any
 case. Anything else (no prefix, another length, a space) is refused.
-    X-Dialer-Event-Id:  <unique id of this event; the outbox's idempotency key>
 
 Ids travel in headers as ``header_text(id)``: UTF-8, percent-encoded except RFC 3986's
 unreserved characters (letters, digits, ``-._~``) and ``:`` — so ``1143383:17`` is sent as

@@ -18,7 +18,7 @@ UTF8_BOM = b"\xef\xbb\xbf"
 
 def json_text(body: bytes) -> str:
     """A JSON body as text: UTF-8, one leading byte-order mark allowed and dropped (1C's
-    ``ЗаписьТекста`` and ``УстановитьТелоИзСтроки`` write one by default). Raises
+    ``УстановитьТелоИзСтроки`` may write one). Raises
     UnicodeDecodeError when the bytes are not UTF-8. The signature is still computed over
     the bytes as received, BOM included."""
     return body.removeprefix(UTF8_BOM).decode("utf-8")

@@ -58,7 +58,7 @@ class ApiRequest:
 
 def json_object(body: bytes) -> dict[str, Any]:
     """``body`` as a JSON object, else 413 (over ``MAX_BODY``) or 400 naming ``body``; a
-    leading UTF-8 byte-order mark is dropped (1C writes one by default)."""
+    leading UTF-8 byte-order mark is dropped (1C may write one)."""
     if len(body) > MAX_BODY:
         raise ApiError(413, f"the body is larger than {MAX_BODY} bytes", "body")
     try:
