@@ -2,8 +2,11 @@
 
 Shapes (see docs/crm.md):
 
-* pull: ``GET {pull_url}?status=S&state=T&exclude_source=X&page=N&limit=M`` answers
-  ``{"orders": [<order>...], "next_page": N+1 | null}``;
+* pull: ``GET {pull_url}?status=S&state=T&exclude_source=X&filter=F&page=N&limit=M``
+  answers ``{"orders": [<order>...], "next_page": N+1 | null}``; each list value is its own
+  repeated parameter (``status=A&status=B``), and ``filter`` repeats the three lists as one
+  JSON object (``{"status": [...], "state": [...], "exclude_source": [...]}``) for servers
+  whose query map keeps one value per name;
 * status: ``GET {status_url with {id}}`` answers one ``<order>`` (at least ``id``, ``status``);
 * outcome: ``POST {outcome_url}`` with ``OutcomeDelivery.as_json()``; any 2xx is an
   acknowledgement, ``{"duplicate": true}`` says the CRM had the event already; a 4xx whose
@@ -47,7 +50,7 @@ from crm_adapter.signing import (
     signed_headers,
     verify,
 )
-from crm_adapter.transport import HttpAnswer, HttpTransport, is_server_error
+from crm_adapter.transport import HttpAnswer, HttpTransport, is_server_error, json_text
 
 Clock = Callable[[], datetime]
 MAX_INTAKE_BYTES = 1 << 20
@@ -99,8 +102,7 @@ class HttpJsonAdapter:
             page = _next_page(data, page)
 
     def read_status(self, order_id: str) -> CrmOrderStatus:
-        quoted = urllib.parse.quote(order_id, safe="")
-        data = self._get(self._settings.status_url.replace("{id}", quoted), f"order {order_id}")
+        data = self._get(status_url(self._settings.status_url, order_id), f"order {order_id}")
         if not isinstance(data, dict) or not isinstance(data.get("status"), str):
             raise CrmDataError(f"order {order_id}: 'status' must be a string")
         state, source = data.get("state"), data.get("source")
@@ -116,21 +118,16 @@ class HttpJsonAdapter:
     def write_outcome(self, delivery: OutcomeDelivery) -> bool:
         validate_delivery(delivery)
         try:
-            body = json.dumps(delivery.as_json(), ensure_ascii=False, sort_keys=True).encode()
-            headers = signed_headers(self._settings.secret, self._clock(), body, delivery.key)
+            body, headers = outcome_request(self._settings.secret, self._clock(), delivery)
         except UnicodeEncodeError as exc:  # a lone surrogate: UTF-8 cannot carry it
             raise UnsendableRequestError(
                 f"outcome {delivery.key!r}: not encodable as UTF-8 ({exc.reason})"
             ) from exc
-        headers |= {
-            IDEMPOTENCY_HEADER: headers[EVENT_ID_HEADER],
-            "Content-Type": "application/json",
-        }
         answer = self._http.request("POST", self._settings.outcome_url, headers=headers, body=body)
         _raise_for(answer, f"outcome {delivery.key}")
         try:
-            data = json.loads(answer.body or b"{}")
-        except ValueError:
+            data = json.loads(json_text(answer.body) or "{}")
+        except (ValueError, RecursionError):  # UnicodeDecodeError included
             return True
         return not (isinstance(data, dict) and data.get("duplicate") is True)
 
@@ -138,12 +135,7 @@ class HttpJsonAdapter:
         """urllib keeps no connections open."""
 
     def _pull_url(self, intake: IntakeFilter, page: int) -> str:
-        query: list[tuple[str, str | int]] = [("status", s) for s in intake.statuses]
-        query += [("state", s) for s in intake.states]
-        query += [("exclude_source", s) for s in intake.excluded_sources]
-        query += [("page", page), ("limit", intake.page_size)]
-        separator = "&" if "?" in self._settings.pull_url else "?"
-        return self._settings.pull_url + separator + urllib.parse.urlencode(query)
+        return pull_url(self._settings.pull_url, intake, page)
 
     def _get(self, url: str, what: str) -> Any:
         headers = signed_headers(self._settings.secret, self._clock(), b"", "")
@@ -151,6 +143,44 @@ class HttpJsonAdapter:
         answer = self._http.request("GET", url, headers=headers)
         _raise_for(answer, what)
         return answer.json(what)
+
+
+def pull_url(base: str, intake: IntakeFilter, page: int) -> str:
+    """``base`` with the pull's query: the intake lists, ``filter``, ``page``, ``limit``."""
+    query: list[tuple[str, str | int]] = [("status", s) for s in intake.statuses]
+    query += [("state", s) for s in intake.states]
+    query += [("exclude_source", s) for s in intake.excluded_sources]
+    query.append(("filter", pull_filter(intake)))
+    query += [("page", page), ("limit", intake.page_size)]
+    separator = "&" if "?" in base else "?"
+    return base + separator + urllib.parse.urlencode(query)
+
+
+def status_url(template: str, order_id: str) -> str:
+    """The status URL of ``order_id``: ``{id}`` replaced by the id URL-quoted as UTF-8."""
+    return template.replace("{id}", urllib.parse.quote(order_id, safe=""))
+
+
+def outcome_request(
+    secret: bytes, now: datetime, delivery: OutcomeDelivery
+) -> tuple[bytes, dict[str, str]]:
+    """The outcome POST's body and headers (signing headers, Idempotency-Key, JSON type);
+    UnicodeEncodeError when UTF-8 cannot carry a value."""
+    body = json.dumps(delivery.as_json(), ensure_ascii=False, sort_keys=True).encode()
+    headers = signed_headers(secret, now, body, delivery.key)
+    headers |= {IDEMPOTENCY_HEADER: headers[EVENT_ID_HEADER], "Content-Type": "application/json"}
+    return body, headers
+
+
+def pull_filter(intake: IntakeFilter) -> str:
+    """The intake filter as the pull's one ``filter`` parameter: compact JSON, ids and texts
+    as they are (the URL encoding escapes them)."""
+    lists = {
+        "status": list(intake.statuses),
+        "state": list(intake.states),
+        "exclude_source": list(intake.excluded_sources),
+    }
+    return json.dumps(lists, ensure_ascii=False, separators=(",", ":"))
 
 
 def _next_page(data: Mapping[str, Any], page: int) -> int | None:
@@ -174,7 +204,8 @@ def _raise_for(answer: HttpAnswer, what: str) -> None:
     if is_server_error(status):
         raise CrmUnavailableError(f"{what}: HTTP {status} {detail}")
     if _says_final(answer):
-        raise FinalRejectionError(f"{what}: HTTP {status} (final) {detail}", status)
+        reason = _reason_of(answer) or detail
+        raise FinalRejectionError(f"{what}: HTTP {status} (final) {reason}", status)
     if status == _NOT_FOUND:
         raise OrderNotFoundError(f"{what}: not found (HTTP 404)", status)
     raise CrmRejectedError(f"{what}: HTTP {status} {detail}", status)
@@ -185,10 +216,26 @@ def _says_final(answer: HttpAnswer) -> bool:
     if not _CLIENT_ERROR_MIN <= answer.status < _CLIENT_ERROR_END:
         return False
     try:
-        data = json.loads(answer.body.decode("utf-8"))
+        data = json.loads(json_text(answer.body))
     except (UnicodeDecodeError, ValueError, RecursionError):
         return False
     return isinstance(data, dict) and data.get("final") is True
+
+
+def _reason_of(answer: HttpAnswer) -> str | None:
+    """The CRM's own words in a JSON error body: ``error`` (or ``reason``, ``message``) as
+    text, at most 500 characters; None when there is none."""
+    try:
+        data = json.loads(json_text(answer.body))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    for name in ("error", "reason", "message"):
+        text = data.get(name)
+        if isinstance(text, str) and text.strip():
+            return text.strip()[:500]
+    return None
 
 
 def _retry_after(answer: HttpAnswer) -> float | None:
@@ -234,7 +281,7 @@ class IntakeHandler:
 
 def _parse_intake(body: bytes) -> list[Order]:
     try:
-        data = json.loads(body.decode("utf-8"))
+        data = json.loads(json_text(body))
     except (UnicodeDecodeError, ValueError) as exc:
         raise IntakeError(f"body is not UTF-8 JSON: {exc}") from exc
     except RecursionError:

@@ -4,8 +4,12 @@ The signed message is ``f"{timestamp}."`` (ASCII) followed by the raw body bytes
 ``timestamp`` is Unix seconds. Headers::
 
     X-Dialer-Timestamp: 1767225600
-    X-Dialer-Signature: sha256=<lower-case hex HMAC-SHA256(secret, message)>
+    X-Dialer-Signature: sha256=<hex HMAC-SHA256(secret, message)>
     X-Dialer-Event-Id:  <unique id of this event; the outbox's idempotency key>
+
+The dialer sends lower-case hex; it accepts upper-case hex too (1C's
+``ПолучитьHexСтрокуИзДвоичныхДанных`` writes upper case), and the ``sha256=`` prefix in any
+case. Anything else (no prefix, another length, a space) is refused.
 
 Ids travel in headers as ``header_text(id)``: UTF-8, percent-encoded except RFC 3986's
 unreserved characters (letters, digits, ``-._~``) and ``:`` — so ``1143383:17`` is sent as
@@ -34,6 +38,7 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 TOLERANCE_S = 300
 _PREFIX = "sha256="
 _MAX_EVENT_ID = 200
+_HEX_SHA256 = re.compile(r"[0-9A-Fa-f]{64}")
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")  # ASCII digits only; 12 digits reach the year 33658
 _HEADER_SAFE = ":"  # kept as is besides RFC 3986's unreserved characters, which quote keeps
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -105,9 +110,18 @@ def verify(
             f"{TIMESTAMP_HEADER} is {int(skew)} s away from our clock (tolerance {tolerance_s} s)"
         )
     expected = signature(secret, timestamp, body)
-    if not hmac.compare_digest(expected.encode("ascii"), given.encode("utf-8", "replace")):
+    if not hmac.compare_digest(expected.encode("ascii"), _normalised(given)):
         raise SignatureError(f"{SIGNATURE_HEADER} does not match the body and timestamp")
     return SignedRequest(timestamp, event_id)
+
+
+def _normalised(given: str) -> bytes:
+    """``sha256=<hex>`` with the prefix and the hex in lower case, when ``given`` is one in
+    any case; otherwise ``given`` as it is (which then never matches)."""
+    prefix, _, hexpart = given.partition("=")
+    if prefix.lower() == _PREFIX[:-1] and _HEX_SHA256.fullmatch(hexpart):
+        return (_PREFIX + hexpart.lower()).encode("ascii")
+    return given.encode("utf-8", "replace")
 
 
 def event_id_of(headers: Mapping[str, str]) -> str:

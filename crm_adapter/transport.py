@@ -13,6 +13,15 @@ from typing import Any
 from crm_adapter.errors import CrmDataError, CrmUnavailableError, UnsendableRequestError
 
 _SERVER_ERROR = 500
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def json_text(body: bytes) -> str:
+    """A JSON body as text: UTF-8, one leading byte-order mark allowed and dropped (1C's
+    ``УстановитьТелоИзСтроки`` may write one). Raises
+    UnicodeDecodeError when the bytes are not UTF-8. The signature is still computed over
+    the bytes as received, BOM included."""
+    return body.removeprefix(UTF8_BOM).decode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +34,7 @@ class HttpAnswer:
 
     def json(self, what: str) -> Any:
         try:
-            return json.loads(self.body.decode("utf-8"))
+            return json.loads(json_text(self.body))
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise CrmDataError(f"{what}: the answer (HTTP {self.status}) is not JSON") from exc
 

@@ -17,8 +17,10 @@ from typing import Any
 
 from crm_adapter.errors import SignatureError
 from crm_adapter.signing import IDEMPOTENCY_HEADER, from_header, verify
+from crm_adapter.transport import json_text
 
 SECRET = b"test-secret-of-32-bytes-exactly!"
+OUTCOME_FIELDS = ("event_id", "order_id", "outcome", "status", "call_made", "at")
 API_KEY = "retail-key-123"
 
 # handlers get header names in lower case
@@ -38,8 +40,10 @@ class LocalServer:
         self.port = 0
         self.down = False
         self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
+        self.answers: list[tuple[str, str, int, Any]] = []  # method, path, status, JSON
         self.lock = threading.Lock()
         self.post_delay_s = 0.0
+        self.bom = False  # start every answer body with a UTF-8 byte-order mark (as 1C may)
         self.post_overlaps = 0
         self.posts_in_progress = 0
 
@@ -72,7 +76,10 @@ class LocalServer:
                         status, extra, data = 503, {}, {"error": "maintenance"}
                     else:
                         status, extra, data = outer._handle(self.command, self.path, headers, body)
+                    outer.answers.append((self.command, self.path, status, data))
                 raw = json.dumps(data, ensure_ascii=False).encode()
+                if outer.bom:
+                    raw = b"\xef\xbb\xbf" + raw
                 self.send_response(status)
                 for name, value in extra.items():
                     self.send_header(name, value)
@@ -151,18 +158,23 @@ class HttpJsonCrm:
     def _outcome(
         self, event_id: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, str], Any]:
-        data = json.loads(body)
-        try:
-            key = from_header(headers.get(IDEMPOTENCY_HEADER.lower(), ""))
-        except ValueError as exc:
-            return 400, {}, {"error": f"Idempotency-Key: {exc}"}
-        if not key or key != event_id or key != data.get("event_id"):
-            return 400, {}, {"error": "Idempotency-Key missing, or not the event id"}
+        data, refusal = _outcome_body(body)
+        key = ""
+        if refusal is None:
+            try:
+                key = from_header(headers.get(IDEMPOTENCY_HEADER.lower(), ""))
+            except ValueError as exc:
+                refusal = f"Idempotency-Key: {exc}"
+        if refusal is None and (not key or key != event_id or key != data.get("event_id")):
+            refusal = "Idempotency-Key missing, or not the event id"
+        if refusal is not None:  # nothing a resend could change
+            return 400, {}, {"error": refusal, "final": True}
         if key in self.keys:
             self.duplicates += 1
             return 200, {}, {"duplicate": True}
         if data["order_id"] in self.final:
-            return 422, {}, {"error": "this order takes no outcome", "final": True}
+            reason = f"заказ {data['order_id']} в архиве: результат не принимается"
+            return 422, {}, {"error": reason, "final": True}
         order = self.orders.get(data["order_id"])
         if order is None:
             return 404, {}, {"error": "no such order"}
@@ -170,6 +182,18 @@ class HttpJsonCrm:
         self.applied.append(data)
         order["status"] = data["status"]
         return 200, {}, {"ok": True}
+
+
+def _outcome_body(body: bytes) -> tuple[dict[str, Any], str | None]:
+    """The outcome's JSON object, or why it is refused (not JSON, a field missing)."""
+    try:
+        data = json.loads(json_text(body))
+    except (UnicodeDecodeError, ValueError):
+        return {}, "the body is not UTF-8 JSON"
+    if not isinstance(data, dict):
+        return {}, "the body is not a JSON object"
+    missing = [name for name in OUTCOME_FIELDS if name not in data]
+    return data, f"missing: {', '.join(missing)}" if missing else None
 
 
 class RetailCrmDouble:

@@ -19,6 +19,7 @@ from dialer.web.api.orders import OrdersApi
 from dialer.web.api.outbox import OutboxApi
 from dialer.web.api.resource import ApiResource
 from dialer.web.api.router import bind
+from dialer.web.api.schemas import SchemasApi
 from dialer.web.api.stats import StatsApi
 
 
@@ -35,6 +36,7 @@ def build_api(engine: Database, ops: Operations, agent_auth: AgentAuth) -> ApiRe
         OutboxApi(ops, engine),
         StatsApi(ops, views),
         LiveApi(ops, views),
+        SchemasApi(),
     )
     routes += bind(OpenApi(routes))  # extends in place: the document lists itself too
     return ApiResource(routes, SqlTokenStore(engine))

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from crm_adapter.transport import json_text
 from dialer.storage.tokens import Role, TokenRecord
 from dialer.web.api.errors import ApiError
 
@@ -56,11 +57,12 @@ class ApiRequest:
 
 
 def json_object(body: bytes) -> dict[str, Any]:
-    """``body`` as a JSON object, else 413 (over ``MAX_BODY``) or 400 naming ``body``."""
+    """``body`` as a JSON object, else 413 (over ``MAX_BODY``) or 400 naming ``body``; a
+    leading UTF-8 byte-order mark is dropped (1C may write one)."""
     if len(body) > MAX_BODY:
         raise ApiError(413, f"the body is larger than {MAX_BODY} bytes", "body")
     try:
-        data = json.loads(body.decode("utf-8") or "{}")
+        data = json.loads(json_text(body) or "{}")
     except (UnicodeDecodeError, ValueError, RecursionError):  # nesting past the stack
         raise ApiError(400, "the body must be a UTF-8 JSON object", "body") from None
     if not isinstance(data, dict):
