@@ -237,7 +237,7 @@ class RetailCrmAdapter:
         with self._catalogue_lock:
             if self._catalogue is None:
                 try:
-                    self._catalogue = self._read_catalogue()
+                    self._catalogue = self.read_catalogue()
                 except CrmRejectedError as exc:
                     _log.warning("RetailCRM custom fields cannot be read (%s); values are "
                                  "written with the recommended types", exc)  # fmt: skip
@@ -254,7 +254,8 @@ class RetailCrmAdapter:
             raise CrmDataError(f"reference/{name}: '{key}' must be an object")
         return value
 
-    def _read_catalogue(self) -> Catalogue:
+    def read_catalogue(self) -> Catalogue:
+        """The catalogue read now; errors are raised (``crm check`` reports them)."""
         rows: list[Any] = []
         page, pages = 1, 1
         while page <= pages:

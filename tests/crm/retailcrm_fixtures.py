@@ -97,7 +97,8 @@ ORDER_METHODS: dict[str, dict[str, Any]] = {
            "defaultForApi": code == "shopping-cart", "isFromPos": False}
     for code, name in (
         ("phone", "По телефону"), ("shopping-cart", "Через корзину"),
-        ("one-click", "В один клик"), ("kaspi", "Kaspi"),
+        ("one-click", "В один клик"),
+        ("kaspi", "Kaspi"),  # not in the fixture: a method a shop adds for its marketplace
     )
 }  # fmt: skip
 
@@ -136,7 +137,10 @@ PROBLEM_DICTIONARY: dict[str, Any] = {
         {"name": name, "code": code, "ordering": 10 * (i + 1)}
         for i, (name, code) in enumerate((
             ("Не отвечает", "no-answer"), ("Нужно перезвонить", "call-back"),
-            ("Передумал", "changed-mind"), ("Другое", "other"),
+            ("Передумал", "changed-mind"), ("Не устроила цена", "price"),
+            ("Не устроила доставка", "delivery"), ("Купил в другом месте", "bought-elsewhere"),
+            ("Нет в наличии", "out-of-stock"), ("Снято с производства", "discontinued"),
+            ("Другое", "other"),
             ("Невалидный номер", "bad-number"), ("Спам", "spam"), ("Дубль", "duplicate"),
             ("Обратная связь", "feedback"),
         ))
