@@ -203,6 +203,7 @@ def _retailcrm(s: _Section) -> RetailCrmSettings:
         custom_fields=_names(s.table("custom_fields"), CustomFields, identifiers=False),
         call_made_text=s.pair("call_made_text", ("Совершался", "Не совершался")),
         timeout_s=s.number("timeout_s", 10.0),
+        comment_to=s.text("comment_to", "managerComment"),
     )
     s.done()
     return settings

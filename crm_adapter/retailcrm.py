@@ -1,7 +1,10 @@
 """RetailCRM API v5: orders listed by status, one order read, outcomes written by order edit.
 
-Request and answer shapes assumed (from RetailCRM's v5 documentation as remembered;
-the local test server serves exactly these):
+Request and answer shapes, checked against RetailCRM's official API clients
+(retailcrm/api-client-php: ``tests/src/ResourceGroup/OrdersTest.php``,
+``ReferencesTest.php``, ``CustomFieldsTest.php``, ``ErrorTest.php``; retailcrm/api-client-go:
+``error.go``, ``rate.go``) — the local test double (``tests/crm/retailcrm_fixtures.py``)
+serves those shapes:
 
 * every request carries the header ``X-API-KEY: <key>`` (never the ``apiKey`` query
   parameter, so the key stays out of URLs and logs);
@@ -13,25 +16,32 @@ the local test server serves exactly these):
   "errorMsg": "Not found"}``;
 * ``POST /api/v5/orders/{id}/edit`` with an ``application/x-www-form-urlencoded`` body of
   ``by``, ``site`` and ``order`` (the JSON of the fields to change: ``status``,
-  ``managerComment``, ``customFields``) answers ``{"success": true, "id": N}``;
-* an order has ``id``, ``externalId``, ``number``, ``status`` (a code), ``createdAt``
-  (``YYYY-MM-DD HH:MM:SS`` in the account's time zone), ``firstName``, ``lastName``,
-  ``patronymic``, ``phone``, ``items[].offer.displayName|name``, ``delivery.address.region
-  /city``, ``orderMethod``, ``site``, ``totalSumm``, ``prepaySum``, ``fullPaidAt``,
-  ``customFields`` (an object by field code); for the order card (issue 15)
-  ``items[].productName|offer.displayName|offer.name``, ``items[].quantity``,
-  ``items[].initialPrice`` (the unit price before discounts), ``totalSumm``,
-  ``delivery.address.text``, ``delivery.date`` (``YYYY-MM-DD``), ``additionalPhone``,
-  ``customerComment``; the CRM's callback date-time (issue 15 §3) is read from the
-  custom field ``custom_fields.callback`` (``YYYY-MM-DD HH:MM:SS`` in ``timezone``, the
-  field the dialer writes its own callbacks to): RetailCRM v5 has no standard order field
-  for a callback time, so this is an assumption of the account's set-up, not of the API;
-* errors answer ``{"success": false, "errorMsg": "...", "errors": {...}}``; the rate limit
-  (10 requests per second per key) answers 429 or 503, possibly with ``Retry-After``.
+  ``managerComment`` or ``statusComment``, ``customFields``) answers ``{"success": true,
+  "id": N, "order": {...}}``;
+* statuses are **codes** (``new``, ``client-confirmed``, ``no-call``, ``dict-statuses-…``);
+  ``crm_adapter.retailcrm_codes`` has the stock ones and their groups;
+* an order has ``id``, ``externalId`` (absent on an order typed by a manager or taken from
+  a marketplace: the dialer calls it ``#<id>`` and addresses it ``by=id``), ``number``,
+  ``status``, ``createdAt`` (``YYYY-MM-DD HH:MM:SS`` in the account's time zone),
+  ``firstName``, ``lastName``, ``patronymic``, ``phone``, ``items[].offer.displayName|name``,
+  ``delivery.address.region/city``, ``orderMethod`` (a code), ``site``, ``totalSumm``,
+  ``prepaySum``, ``fullPaidAt``, ``customFields`` (an object by field code); for the order
+  card (issue 15) ``items[].productName|offer.displayName|offer.name``,
+  ``items[].quantity``, ``items[].initialPrice``, ``delivery.address.text``,
+  ``delivery.date`` (``YYYY-MM-DD``), ``additionalPhone``, ``customerComment``; the CRM's
+  callback date-time (issue 15 §3) is read from the custom field ``custom_fields.callback``
+  (``YYYY-MM-DD HH:MM:SS`` in ``timezone``, a string field: RetailCRM has no datetime
+  type and no standard callback field — an assumption of the account's set-up);
+* custom-field values are typed for their field (``crm_adapter.retailcrm_fields``);
+* errors answer ``{"success": false, "errorMsg": "...", "errors": {...}}``: 400 (validation)
+  and 404 are permanent; an HTML page (nginx's 405) means the account does not exist; the
+  rate limit (10 requests per second per key, 40 on telephony routes) answers 429 or 503,
+  possibly with ``Retry-After``; both are retried.
 
-The edit sets absolute values, so repeating it changes nothing; when ``marker`` names a
-custom field, the idempotency key is written in the same edit and a retried delivery
-reads it first to acknowledge an edit already applied.
+The edit sets absolute values, so repeating it changes nothing (a comment line appended to
+``managerComment`` is not appended twice); when ``marker`` names a custom field, the
+idempotency key is written in the same edit and a retried delivery reads it first to
+acknowledge an edit already applied.
 """
 
 from __future__ import annotations

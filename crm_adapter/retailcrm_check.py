@@ -160,9 +160,10 @@ def _field_findings(
         found = catalogue.type_of(role, code)
         allowed = ROLE_TYPES[role]
         if found is None:
+            others = ", ".join(t for t in allowed if t != RECOMMENDED_TYPES[role])
             findings.append(Finding(key, (
                 f"the account has no order custom field {code!r}: create one of type "
-                f"{RECOMMENDED_TYPES[role]} (or {', '.join(allowed)}), or set {role} = \"\""
+                f"{RECOMMENDED_TYPES[role]} (or {others}), or set {role} = \"\""
             )))  # fmt: skip
         elif found not in allowed:
             findings.append(Finding(key, (

@@ -6,11 +6,15 @@ named in ``retailcrm_fixtures``' docstring and, where a test leans on one, in th
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import threading
 import time
+import tomllib
 import urllib.parse
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +27,7 @@ from campaigns.outcomes import DEFAULT_CRM_MAPPING, CrmFields, OutcomeKind, crm_
 from campaigns.settings import CampaignSettings
 from crm_adapter.config import parse_crm_config
 from crm_adapter.errors import (
+    CrmConfigError,
     CrmPermanentError,
     CrmRejectedError,
     CrmUnavailableError,
@@ -320,3 +325,54 @@ def test_a_problem_set_in_the_mapping_replaces_the_dialers_own_text_not_a_person
     assert crm_problem(OutcomeKind.REFUSED, "Передумал", refused) == "Передумал"
     unset = CrmFields("new", "Не отвечает")
     assert crm_problem(OutcomeKind.NO_ANSWER, own_text, unset) == own_text
+
+
+@pytest.mark.parametrize(
+    ("retailcrm", "named"),
+    [
+        ({"comment_to": "notes"}, "crm.retailcrm: comment_to must be one of managerComment, "),
+        ({"comment_to": "customField"}, "needs custom_fields.comment"),
+    ],
+)
+def test_a_bad_comment_target_is_refused_naming_the_key(
+    retailcrm: dict[str, str], named: str
+) -> None:
+    section = RETAIL | {"retailcrm": RETAIL["retailcrm"] | retailcrm}  # type: ignore[operator]
+    with pytest.raises(CrmConfigError, match=re.escape(named)):
+        parse_crm_config(section, ENV)
+
+
+def test_the_comment_can_go_to_the_dialers_own_text_field(retail_crm: RetailCrmDouble) -> None:
+    retail_crm.custom_fields.append(custom_field("dialer_comment", "text"))
+    section = RETAIL | {"retailcrm": RETAIL["retailcrm"] | {  # type: ignore[operator]
+        "comment_to": "customField", "custom_fields": {"comment": "dialer_comment"},
+    }}  # fmt: skip
+    settings = parse_crm_config(section, ENV).retailcrm
+    assert settings is not None
+    backend = RetailBackend(
+        retail_crm, API_KEY, comment_to=settings.comment_to,
+        custom_fields=dataclasses.replace(settings.custom_fields, attempts="attempts"),
+    )  # fmt: skip
+    backend.seed([order("E1", 0)])
+    retail_crm.orders["E1"]["managerComment"] = "менеджер"
+    backend.adapter.write_outcome(delivery("E1", "E1:1"))
+    edit = edit_form(retail_crm)[2]
+    assert edit["customFields"]["dialer_comment"] == "10.03 - не отвечает-4"
+    assert "managerComment" not in edit and "statusComment" not in edit
+
+
+def test_the_docs_retailcrm_examples_load_and_use_stock_codes() -> None:
+    """docs/crm.md's RetailCRM examples: the [crm] block loads; the mapping example keeps
+    a no-answer out of the closing groups."""
+    docs = (Path(__file__).parents[2] / "docs" / "crm.md").read_text(encoding="utf-8")
+    section = docs.split("## RetailCRM API v5\n", 1)[1].split("\n## ", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in section.split("```toml\n")[1:]]
+    config = tomllib.loads(blocks[0])["crm"]
+    assert parse_crm_config(config, {"RETAILCRM_API_KEY": "k"}).retailcrm is not None
+    example = tomllib.loads(blocks[1])
+    group_of = {code: g for g, (_n, _o, codes) in STOCK_GROUPS.items() for code in codes}
+    assert example["campaign"]["intake_statuses"] == ["new"]
+    for kind, entry in example["crm"]["mapping"].items():
+        assert entry["status"] in group_of
+        if not OutcomeKind(kind).is_final:
+            assert group_of[entry["status"]] not in CLOSING_GROUPS
