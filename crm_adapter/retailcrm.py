@@ -199,7 +199,7 @@ class RetailCrmAdapter:
             for index, item in enumerate(_list(data, "orders", page)):
                 try:
                     order = self._order(item, f"orders page {page} [{index}]")
-                except CrmDataError as exc:
+                except (CrmDataError, ValueError, TypeError) as exc:  # or an unforeseen shape
                     _log.warning("RetailCRM order%s skipped: %s", _named(item), exc)
                     continue
                 if intake.admits(order):
