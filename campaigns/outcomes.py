@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
@@ -50,10 +50,15 @@ class Outcome(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class CrmFields:
-    """The CRM button and problem an outcome maps to (configuration; manuals' defaults)."""
+    """The CRM button and problem an outcome maps to (configuration; manuals' defaults).
+
+    ``problem_configured``: the admin set ``problem`` in ``[crm.mapping.<outcome>]``, so it
+    replaces the dialer's own wording of that outcome (``crm_problem``).
+    """
 
     status: str
     problem: str | None
+    problem_configured: bool = field(default=False, compare=False)
 
 
 DEFAULT_CRM_MAPPING: dict[OutcomeKind, CrmFields] = {
@@ -67,6 +72,18 @@ DEFAULT_CRM_MAPPING: dict[OutcomeKind, CrmFields] = {
     OutcomeKind.DUPLICATE: CrmFields("Невалид", wording.PROBLEM_DUPLICATE),
     OutcomeKind.CONSULT: CrmFields("Консультация", None),
 }
+
+
+def crm_problem(kind: OutcomeKind, problem: str | None, fields: CrmFields) -> str | None:
+    """The problem written to the CRM for an outcome of ``kind`` whose dialer-side problem
+    is ``problem``: a problem the admin configured wins over the dialer's own default text
+    for the outcome (e.g. a dictionary code ``no-answer`` over «Не отвечает»); a problem a
+    person picked (a refusal's reason, «Дубль» for an invalid) is kept."""
+    default = DEFAULT_CRM_MAPPING.get(kind)
+    own_text = problem is None or (default is not None and problem == default.problem)
+    if fields.problem_configured and own_text:
+        return fields.problem
+    return problem or fields.problem
 
 
 def manual_comment(at: datetime, zone: str, text: str) -> str:

@@ -23,6 +23,7 @@ from crm_adapter.errors import CrmConfigError
 from crm_adapter.http_json import HttpJsonSettings
 from crm_adapter.port import MAX_PAGE_SIZE
 from crm_adapter.retailcrm import CustomFields, RetailCrmSettings
+from crm_adapter.retailcrm_codes import RETAILCRM_MAPPING
 from crm_adapter.sql import OrderColumns, OutcomeColumns, OutcomeTable, SqlCrmSettings
 
 Kind = Literal["http", "sql", "retailcrm"]
@@ -90,7 +91,7 @@ def parse_crm_config(
     page_size = section.integer("page_size", MAX_PAGE_SIZE)
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise CrmConfigError(f"crm.page_size: must be 1..{MAX_PAGE_SIZE}, not {page_size}")
-    mapping = _mapping(section.table("mapping"))
+    mapping = _mapping(section.table("mapping"), default_mapping(kind))
     order_url = order_url_template(section.optional_text("order_url", None))
     http = _http(section.table("http")) if kind == "http" else None
     sql = _sql(section.table("sql")) if kind == "sql" else None
@@ -103,8 +104,16 @@ def parse_crm_config(
     )
 
 
-def _mapping(section: _Section) -> dict[OutcomeKind, CrmFields]:
-    mapping = dict(DEFAULT_CRM_MAPPING)
+def default_mapping(kind: str) -> Mapping[OutcomeKind, CrmFields]:
+    """The mapping an outcome not set in ``[crm.mapping]`` takes: RetailCRM's stock status
+    codes for ``retailcrm`` (``crm_adapter.retailcrm_codes``), the manuals' names else."""
+    return RETAILCRM_MAPPING if kind == "retailcrm" else DEFAULT_CRM_MAPPING
+
+
+def _mapping(
+    section: _Section, defaults: Mapping[OutcomeKind, CrmFields]
+) -> dict[OutcomeKind, CrmFields]:
+    mapping = dict(defaults)
     for name in section.names():
         try:
             kind = OutcomeKind(name)
@@ -120,7 +129,8 @@ def _mapping(section: _Section) -> dict[OutcomeKind, CrmFields]:
         entry.done()
         if kind is OutcomeKind.REFUSED and not problem:
             raise CrmConfigError(f"{entry.where}.problem: a refusal needs a problem (002)")
-        mapping[kind] = CrmFields(status, problem or None)
+        configured = entry.has("problem")
+        mapping[kind] = CrmFields(status, problem or None, problem_configured=configured)
     return mapping
 
 
@@ -193,6 +203,7 @@ def _retailcrm(s: _Section) -> RetailCrmSettings:
         custom_fields=_names(s.table("custom_fields"), CustomFields, identifiers=False),
         call_made_text=s.pair("call_made_text", ("Совершался", "Не совершался")),
         timeout_s=s.number("timeout_s", 10.0),
+        comment_to=s.text("comment_to", "managerComment"),
     )
     s.done()
     return settings

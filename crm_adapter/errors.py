@@ -6,11 +6,14 @@
     │   └── CrmRateLimitedError   the CRM answered 429 (or 503 with Retry-After); ``retry_after``
     ├── CrmRejectedError          the CRM answered and refused the request (4xx, success=false)
     │   ├── OrderNotFoundError    the CRM has no order with that id
-    │   └── FinalRejectionError   a 4xx whose JSON body says ``"final": true`` (also permanent)
+    │   │   └── OrderGoneError    ... and its API defines that as final (RetailCRM 404; permanent)
+    │   ├── FinalRejectionError   a 4xx whose JSON body says ``"final": true`` (also permanent)
+    │   └── PermanentRejectionError a 4xx the CRM's API defines as final (RetailCRM 400; permanent)
     ├── CrmDataError              the CRM's answer cannot be read; the message names the field
     ├── CrmPermanentError         this request can never succeed, however often it is retried
     │   ├── InvalidOutcomeError   an outcome is incomplete for the CRM (a refusal without reason)
     │   ├── FinalRejectionError   (above) the CRM said its refusal is final
+    │   ├── PermanentRejectionError, OrderGoneError (above)
     │   └── UnsendableRequestError a value cannot be put on the wire (a header, a URL)
     └── IntakeError               a pushed request is refused; ``status`` is the HTTP 4xx to answer
         ├── SignatureError        missing/malformed signing headers, bad signature, stale timestamp
@@ -74,6 +77,14 @@ class InvalidOutcomeError(CrmPermanentError, ValueError):
 
 class FinalRejectionError(CrmRejectedError, CrmPermanentError):
     """The CRM refused with a 4xx and said ``"final": true``: it will never accept it."""
+
+
+class PermanentRejectionError(CrmRejectedError, CrmPermanentError):
+    """A 4xx the CRM's API documents as permanent (RetailCRM: 400, a validation error)."""
+
+
+class OrderGoneError(OrderNotFoundError, CrmPermanentError):
+    """The CRM does not know the order and no retry changes that (RetailCRM: 404)."""
 
 
 class UnsendableRequestError(CrmPermanentError):

@@ -8,7 +8,8 @@ from datetime import datetime
 from crm_adapter.config import CrmConfig
 from crm_adapter.http_json import HttpJsonAdapter
 from crm_adapter.port import CrmAdapter
-from crm_adapter.retailcrm import RetailCrmAdapter, TokenBucket
+from crm_adapter.retailcrm import RetailCrmAdapter
+from crm_adapter.retailcrm_limits import shared_limiter
 from crm_adapter.sql import SqlCrmAdapter
 
 
@@ -20,13 +21,14 @@ def make_adapter(
     sleep: Callable[[float], None],
 ) -> CrmAdapter:
     """The adapter of ``config.kind``. ``clock`` is wall time (request signatures),
-    ``monotonic`` and ``sleep`` drive RetailCRM's rate limit."""
+    ``monotonic`` and ``sleep`` drive RetailCRM's rate limit, one per API key for the
+    whole process (every thread and every adapter built for that key share it)."""
     if config.http is not None:
         return HttpJsonAdapter(config.http, clock=clock)
     if config.sql is not None:
         return SqlCrmAdapter(config.sql)
     if config.retailcrm is not None:
-        rate = config.retailcrm.rate_per_s
-        bucket = TokenBucket(rate, clock=monotonic, sleep=sleep)
-        return RetailCrmAdapter(config.retailcrm, bucket=bucket, sleep=sleep)
+        s = config.retailcrm
+        limiter = shared_limiter(s.api_key, rate=s.rate_per_s, clock=monotonic, sleep=sleep)
+        return RetailCrmAdapter(s, limiter=limiter, sleep=sleep)
     raise AssertionError(f"no settings for crm kind {config.kind!r}")  # pragma: no cover

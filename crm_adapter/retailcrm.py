@@ -1,7 +1,10 @@
 """RetailCRM API v5: orders listed by status, one order read, outcomes written by order edit.
 
-Request and answer shapes assumed (from RetailCRM's v5 documentation as remembered;
-the local test server serves exactly these):
+Request and answer shapes, checked against RetailCRM's official API clients
+(retailcrm/api-client-php: ``tests/src/ResourceGroup/OrdersTest.php``,
+``ReferencesTest.php``, ``CustomFieldsTest.php``, ``ErrorTest.php``; retailcrm/api-client-go:
+``error.go``, ``rate.go``) — the local test double (``tests/crm/retailcrm_fixtures.py``)
+serves those shapes:
 
 * every request carries the header ``X-API-KEY: <key>`` (never the ``apiKey`` query
   parameter, so the key stays out of URLs and logs);
@@ -13,30 +16,39 @@ the local test server serves exactly these):
   "errorMsg": "Not found"}``;
 * ``POST /api/v5/orders/{id}/edit`` with an ``application/x-www-form-urlencoded`` body of
   ``by``, ``site`` and ``order`` (the JSON of the fields to change: ``status``,
-  ``managerComment``, ``customFields``) answers ``{"success": true, "id": N}``;
-* an order has ``id``, ``externalId``, ``number``, ``status`` (a code), ``createdAt``
-  (``YYYY-MM-DD HH:MM:SS`` in the account's time zone), ``firstName``, ``lastName``,
-  ``patronymic``, ``phone``, ``items[].offer.displayName|name``, ``delivery.address.region
-  /city``, ``orderMethod``, ``site``, ``totalSumm``, ``prepaySum``, ``fullPaidAt``,
-  ``customFields`` (an object by field code); for the order card (issue 15)
-  ``items[].productName|offer.displayName|offer.name``, ``items[].quantity``,
-  ``items[].initialPrice`` (the unit price before discounts), ``totalSumm``,
-  ``delivery.address.text``, ``delivery.date`` (``YYYY-MM-DD``), ``additionalPhone``,
-  ``customerComment``; the CRM's callback date-time (issue 15 §3) is read from the
-  custom field ``custom_fields.callback`` (``YYYY-MM-DD HH:MM:SS`` in ``timezone``, the
-  field the dialer writes its own callbacks to): RetailCRM v5 has no standard order field
-  for a callback time, so this is an assumption of the account's set-up, not of the API;
-* errors answer ``{"success": false, "errorMsg": "...", "errors": {...}}``; the rate limit
-  (10 requests per second per key) answers 429 or 503, possibly with ``Retry-After``.
+  ``managerComment`` or ``statusComment``, ``customFields``) answers ``{"success": true,
+  "id": N, "order": {...}}``;
+* statuses are **codes** (``new``, ``client-confirmed``, ``no-call``, ``dict-statuses-…``);
+  ``crm_adapter.retailcrm_codes`` has the stock ones and their groups;
+* an order has ``id``, ``externalId`` (absent on an order typed by a manager or taken from
+  a marketplace: the dialer calls it ``#<id>`` and addresses it ``by=id``), ``number``,
+  ``status``, ``createdAt`` (``YYYY-MM-DD HH:MM:SS`` in the account's time zone),
+  ``firstName``, ``lastName``, ``patronymic``, ``phone``, ``items[].offer.displayName|name``,
+  ``delivery.address.region/city``, ``orderMethod`` (a code), ``site``, ``totalSumm``,
+  ``prepaySum``, ``fullPaidAt``, ``customFields`` (an object by field code); for the order
+  card (issue 15) ``items[].productName|offer.displayName|offer.name``,
+  ``items[].quantity``, ``items[].initialPrice``, ``delivery.address.text``,
+  ``delivery.date`` (``YYYY-MM-DD``), ``additionalPhone``, ``customerComment``; the CRM's
+  callback date-time (issue 15 §3) is read from the custom field ``custom_fields.callback``
+  (``YYYY-MM-DD HH:MM:SS`` in ``timezone``, a string field: RetailCRM has no datetime
+  type and no standard callback field — an assumption of the account's set-up);
+* custom-field values are typed for their field (``crm_adapter.retailcrm_fields``);
+* errors answer ``{"success": false, "errorMsg": "...", "errors": {...}}``: 400 (validation)
+  and 404 are permanent; an HTML page (nginx's 405) means the account does not exist; the
+  rate limit (10 requests per second per key, 40 on telephony routes) answers 429 or 503,
+  possibly with ``Retry-After``; both are retried.
 
-The edit sets absolute values, so repeating it changes nothing; when ``marker`` names a
-custom field, the idempotency key is written in the same edit and a retried delivery
-reads it first to acknowledge an edit already applied.
+The edit sets absolute values, so repeating it changes nothing (a comment line appended to
+``managerComment`` is not appended twice); when ``marker`` names a custom field, the
+idempotency key is written in the same edit and a retried delivery reads it first to
+acknowledge an edit already applied.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -61,21 +73,38 @@ from crm_adapter.errors import (
     CrmRateLimitedError,
     CrmRejectedError,
     CrmUnavailableError,
-    OrderNotFoundError,
+    OrderGoneError,
+    PermanentRejectionError,
 )
 from crm_adapter.port import CrmOrderStatus, IntakeFilter, OutcomeDelivery, validate_delivery
+from crm_adapter.retailcrm_fields import (
+    Catalogue,
+    Dictionary,
+    UntypableValueError,
+    dictionary_from,
+    field_infos,
+    typed,
+)
+from crm_adapter.retailcrm_limits import RateLimiter, TokenBucket
 from crm_adapter.transport import HttpAnswer, HttpTransport, is_server_error
+
+__all__ = ["CustomFields", "RetailCrmAdapter", "RetailCrmSettings", "TokenBucket"]
 
 PAGE_LIMITS = (20, 50, 100)
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-_OK_MAX, _NOT_FOUND, _TOO_MANY, _UNAVAILABLE = 299, 404, 429, 503
+_OK_MAX, _BAD_REQUEST, _NOT_FOUND = 299, 400, 404
+_TOO_MANY, _UNAVAILABLE = 429, 503
+_INTERNAL = "#"  # the dialer's id of an order without externalId: "#<RetailCRM id>"
+_log = logging.getLogger("crm_adapter.retailcrm")
 
 
 @dataclass(frozen=True, slots=True)
 class CustomFields:
-    """Codes of the RetailCRM custom fields the dialer writes (None: not written).
+    """Codes of the RetailCRM order custom fields the dialer writes (None: not written).
 
     ``state`` is read as the order's state; without it every order has ``default_state``.
+    ``comment`` is the dialer's own comment field, used with ``comment_to = "customField"``.
+    The types each may have are ``retailcrm_fields.ROLE_TYPES``.
     """
 
     problem: str | None = "problem"
@@ -84,11 +113,21 @@ class CustomFields:
     attempts: str | None = None
     marker: str | None = "dialer_event"
     state: str | None = None
+    comment: str | None = None
+
+
+COMMENT_TARGETS = ("managerComment", "statusComment", "customField")
 
 
 @dataclass(frozen=True, slots=True)
 class RetailCrmSettings:
-    """The account URL, API key (from the environment or a file), site and mapping."""
+    """The account URL, API key (from the environment or a file), site and mapping.
+
+    ``comment_to``: where the dialer's ``DD.MM - text`` comment goes — appended as a new
+    line to ``managerComment`` (read first; what a manager wrote stays), the edit's
+    ``statusComment`` (the comment of the status change, in the order's history), or the
+    custom field ``custom_fields.comment`` (the dialer's own field, overwritten).
+    """
 
     url: str
     api_key: str = field(repr=False)
@@ -103,6 +142,7 @@ class RetailCrmSettings:
     custom_fields: CustomFields = field(default_factory=CustomFields)
     call_made_text: tuple[str, str] = ("Совершался", "Не совершался")
     timeout_s: float = 10.0
+    comment_to: str = "managerComment"
 
     def __post_init__(self) -> None:
         if self.by not in ("id", "externalId"):
@@ -111,42 +151,12 @@ class RetailCrmSettings:
             raise ValueError(f"unknown time zone {self.timezone!r}")
         if self.rate_per_s <= 0:
             raise ValueError("rate_per_s must be positive")
-
-
-class TokenBucket:
-    """At most ``rate`` requests per second on average, bursts up to ``burst``.
-
-    ``clock`` is monotonic seconds and ``sleep`` waits; both are injected so tests run
-    on a fake clock.
-    """
-
-    def __init__(
-        self,
-        rate: float,
-        *,
-        burst: float | None = None,
-        clock: Callable[[], float],
-        sleep: Callable[[float], None],
-    ) -> None:
-        self._rate = rate
-        self._burst = burst if burst is not None else max(1.0, rate)
-        self._tokens = self._burst
-        self._clock = clock
-        self._sleep = sleep
-        self._last = clock()
-
-    def acquire(self) -> None:
-        """Takes one token, sleeping until one is there."""
-        self._refill()
-        if self._tokens < 1:
-            self._sleep((1 - self._tokens) / self._rate)
-            self._refill()
-        self._tokens = max(0.0, self._tokens - 1)
-
-    def _refill(self) -> None:
-        now = self._clock()
-        self._tokens = min(self._burst, self._tokens + (now - self._last) * self._rate)
-        self._last = now
+        if self.comment_to not in COMMENT_TARGETS:
+            raise ValueError(
+                f"comment_to must be one of {', '.join(COMMENT_TARGETS)}, not {self.comment_to!r}"
+            )
+        if self.comment_to == "customField" and not self.custom_fields.comment:
+            raise ValueError('comment_to = "customField" needs custom_fields.comment')
 
 
 class RetailCrmAdapter:
@@ -156,18 +166,26 @@ class RetailCrmAdapter:
         self,
         settings: RetailCrmSettings,
         *,
-        bucket: TokenBucket,
+        limiter: RateLimiter,
         sleep: Callable[[float], None],
         transport: HttpTransport | None = None,
     ) -> None:
         self._s = settings
-        self._bucket = bucket
+        self._limiter = limiter
         self._sleep = sleep
         self._http = transport or HttpTransport(timeout_s=settings.timeout_s)
         self._zone = pytz.timezone(settings.timezone)
         self._base = settings.url.rstrip("/") + "/api/v5"
+        self._catalogue: Catalogue | None = None
+        self._catalogue_lock = threading.Lock()
+
+    @property
+    def settings(self) -> RetailCrmSettings:
+        return self._s
 
     def fetch_waiting(self, intake: IntakeFilter) -> Iterator[Order]:
+        """Every page of the intake statuses; an order that cannot be read is skipped with
+        a warning naming it (its id and number), never failing the poll."""
         limit = next(n for n in PAGE_LIMITS if n >= intake.page_size)
         page, pages = 1, 1
         while page <= pages:
@@ -179,7 +197,11 @@ class RetailCrmAdapter:
             query += [("limit", limit), ("page", page)]
             data = self._call("GET", "/orders", query=query, what=f"orders page {page}")
             for index, item in enumerate(_list(data, "orders", page)):
-                order = self._order(item, f"orders page {page} [{index}]")
+                try:
+                    order = self._order(item, f"orders page {page} [{index}]")
+                except (CrmDataError, ValueError, TypeError) as exc:  # or an unforeseen shape
+                    _log.warning("RetailCRM order%s skipped: %s", _named(item), exc)
+                    continue
                 if intake.admits(order):
                     yield order
             pages = _total_pages(data, page)
@@ -194,47 +216,136 @@ class RetailCrmAdapter:
         )  # fmt: skip
 
     def write_outcome(self, delivery: OutcomeDelivery) -> bool:
+        """One edit; the order is read first when its comment is appended to
+        ``managerComment`` or the try may be a repeat (then the marker field acknowledges
+        an edit already applied, and a comment line already there is not added again)."""
         validate_delivery(delivery)
         marker = self._s.custom_fields.marker
-        if delivery.retry and marker:
-            fields = self._read(delivery.order_id).get("customFields") or {}
-            if isinstance(fields, dict) and fields.get(marker) == delivery.key:
+        current: dict[str, Any] | None = None
+        if delivery.retry or self._s.comment_to == "managerComment":
+            current = self._read(delivery.order_id)
+            fields = current.get("customFields") or {}
+            if marker and isinstance(fields, dict) and fields.get(marker) == delivery.key:
                 return False
-        form = {"by": self._s.by, "order": json.dumps(self._edit(delivery), ensure_ascii=False)}
+        by, ident = self._address(delivery.order_id)
+        edit = self._edit(delivery, current)
+        form = {"by": by, "order": json.dumps(edit, ensure_ascii=False)}
         if self._s.site:
             form["site"] = self._s.site
-        path = f"/orders/{_quoted(delivery.order_id)}/edit"
+        path = f"/orders/{_quoted(ident)}/edit"
         self._call("POST", path, form=form, what=f"edit of order {delivery.order_id}")
         return True
 
     def close(self) -> None:
         """urllib keeps no connections open."""
 
-    def _edit(self, d: OutcomeDelivery) -> dict[str, Any]:
+    def catalogue(self) -> Catalogue:
+        """The account's order custom fields and the dictionaries of the dialer's fields,
+        read once (``GET /custom-fields?filter[entity]=order``, every page, and
+        ``/custom-fields/dictionaries/{code}``). A key that may not read them (a refusal)
+        gets an unknown catalogue: values are then typed as docs/crm.md recommends."""
+        with self._catalogue_lock:
+            if self._catalogue is None:
+                try:
+                    self._catalogue = self.read_catalogue()
+                except CrmRejectedError as exc:
+                    _log.warning("RetailCRM custom fields cannot be read (%s); values are "
+                                 "written with the recommended types", exc)  # fmt: skip
+                    self._catalogue = Catalogue(known=False)
+            return self._catalogue
+
+    def reference(self, name: str, key: str) -> dict[str, Any]:
+        """``GET /reference/{name}``'s object ``key`` (e.g. statuses → ``statuses``)."""
+        data = self._call("GET", f"/reference/{name}", what=f"reference/{name}")
+        value = data.get(key)
+        if isinstance(value, list) and not value:
+            return {}  # PHP's empty array
+        if not isinstance(value, dict):
+            raise CrmDataError(f"reference/{name}: '{key}' must be an object")
+        return value
+
+    def read_catalogue(self) -> Catalogue:
+        """The catalogue read now; errors are raised (``crm check`` reports them)."""
+        rows: list[Any] = []
+        page, pages = 1, 1
+        while page <= pages:
+            query: list[tuple[str, str | int]] = [
+                ("filter[entity]", "order"), ("limit", 100), ("page", page),
+            ]  # fmt: skip
+            what = f"custom-fields page {page}"
+            data = self._call("GET", "/custom-fields", query=query, what=what)
+            value = data.get("customFields")
+            if not isinstance(value, list):
+                raise CrmDataError(f"{what}: 'customFields' must be a list")
+            rows += value
+            pages = _total_pages(data, page, what)
+            page += 1
+        infos = field_infos(rows)
+        dictionaries: dict[str, Dictionary] = {}
         cf = self._s.custom_fields
-        made, not_made = self._s.call_made_text
+        for code in (cf.problem, cf.call, cf.state):
+            info = infos.get(code) if code else None
+            if info is None or info.dictionary is None or info.dictionary in dictionaries:
+                continue
+            what = f"custom-fields/dictionaries/{info.dictionary}"
+            path = f"/custom-fields/dictionaries/{_quoted(info.dictionary)}"
+            data = self._call("GET", path, what=what)
+            dictionaries[info.dictionary] = dictionary_from(
+                data.get("customDictionary"), info.dictionary
+            )
+        return Catalogue(infos, dictionaries)
+
+    def _edit(self, d: OutcomeDelivery, current: Mapping[str, Any] | None) -> dict[str, Any]:
+        cf = self._s.custom_fields
         callback = None
         if d.callback_at is not None:
-            callback = d.callback_at.astimezone(self._zone).strftime(_TIME_FORMAT)
-        custom: dict[str | None, Any] = {
-            cf.problem: d.problem or "",
-            cf.call: made if d.call_made else not_made,
-            cf.callback: callback,
-            cf.attempts: d.attempt_no,
-            cf.marker: d.key,
-        }
-        return {
-            "status": d.status,
-            "managerComment": d.comment,
-            "customFields": {k: v for k, v in custom.items() if k is not None},
-        }
+            local = d.callback_at.astimezone(self._zone)
+            callback = (local.strftime("%Y-%m-%d"), local.strftime(_TIME_FORMAT))
+        values: list[tuple[str, str | None, Any]] = [
+            ("problem", cf.problem, d.problem),
+            ("call", cf.call, d.call_made),
+            ("callback", cf.callback, callback),
+            ("attempts", cf.attempts, d.attempt_no),
+            ("marker", cf.marker, d.key),
+        ]
+        if self._s.comment_to == "customField":
+            values.append(("comment", cf.comment, d.comment))
+        catalogue = self.catalogue()
+        custom: dict[str, Any] = {}
+        notes: list[str] = []
+        for role, code, value in values:
+            if not code:
+                continue
+            try:
+                custom[code] = typed(catalogue, role, code, value, texts=self._s.call_made_text)
+            except UntypableValueError as exc:
+                _log.warning("order %s: custom_fields.%s not written: %s", d.order_id, role, exc)
+                if role == "problem" and value:
+                    notes.append(str(value))  # the problem is kept in the comment instead
+        edit: dict[str, Any] = {"status": d.status, "customFields": custom}
+        comment = d.comment if not notes else f"{d.comment} ({'; '.join(notes)})"
+        if self._s.comment_to == "statusComment":
+            edit["statusComment"] = comment
+        elif self._s.comment_to == "managerComment":
+            appended = _appended(current.get("managerComment") if current else None, comment)
+            if appended is not None:
+                edit["managerComment"] = appended
+        return edit
+
+    def _address(self, order_id: str) -> tuple[str, str]:
+        """``(by, identifier)`` of the dialer's order id: an order RetailCRM has without
+        ``externalId`` got the id ``#<id>`` and is addressed ``by=id``."""
+        if self._s.by == "externalId" and _is_internal(order_id):
+            return "id", order_id[1:]
+        return self._s.by, order_id
 
     def _read(self, order_id: str) -> dict[str, Any]:
-        query: list[tuple[str, str | int]] = [("by", self._s.by)]
+        by, ident = self._address(order_id)
+        query: list[tuple[str, str | int]] = [("by", by)]
         if self._s.site:
             query.append(("site", self._s.site))
         what = f"order {order_id}"
-        data = self._call("GET", f"/orders/{_quoted(order_id)}", query=query, what=what)
+        data = self._call("GET", f"/orders/{_quoted(ident)}", query=query, what=what)
         order = data.get("order")
         if not isinstance(order, dict):
             raise CrmDataError(f"{what}: 'order' must be an object")
@@ -256,7 +367,7 @@ class RetailCrmAdapter:
             body = urllib.parse.urlencode(form).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         for attempt in range(self._s.retries + 1):
-            self._bucket.acquire()
+            self._limiter.acquire(path)
             answer = self._http.request(method, url, headers=headers, body=body)
             if answer.status not in (_TOO_MANY, _UNAVAILABLE):
                 return _checked(answer, what)
@@ -271,12 +382,10 @@ class RetailCrmAdapter:
     def _order(self, o: Any, where: str) -> Order:
         if not isinstance(o, dict):
             raise CrmDataError(f"{where}: expected an object")
-        ident = o.get(self._s.by)
-        if ident in (None, ""):
-            raise CrmDataError(f"{where}.{self._s.by}: required")
+        ident = self._ident(o, where)
         names = (_text(o.get(k)) for k in ("lastName", "firstName", "patronymic"))
         return Order(
-            id=str(ident),
+            id=ident,
             phone=_text(o.get("phone")),
             name=" ".join(n for n in names if n),
             product=", ".join(_products(o.get("items"))),
@@ -290,6 +399,24 @@ class RetailCrmAdapter:
             callback_at=self._callback(o, where),
             **_card(o, where),
         )
+
+    def _ident(self, o: Mapping[str, Any], where: str) -> str:
+        """The dialer's id of the order: its ``by`` identifier; with ``by = "externalId"``
+        an order without one (typed by a manager, from a marketplace) is ``#<id>``."""
+        by = self._s.by
+        ident = o.get(by)
+        if ident not in (None, ""):
+            text = str(ident)
+            if by == "externalId" and text.startswith(_INTERNAL):
+                raise CrmDataError(
+                    f"{where}.externalId: {text!r} starts with {_INTERNAL!r}, which the dialer "
+                    "keeps for orders addressed by id"
+                )
+            return text
+        internal = o.get("id")
+        if by == "externalId" and isinstance(internal, int) and not isinstance(internal, bool):
+            return f"{_INTERNAL}{internal}"
+        raise CrmDataError(f"{where}.{by}: required")
 
     def _state(self, o: Mapping[str, Any]) -> str:
         code = self._s.custom_fields.state
@@ -327,17 +454,44 @@ def _status(o: Mapping[str, Any], where: str) -> str:
 
 
 def _checked(answer: HttpAnswer, what: str) -> dict[str, Any]:
+    """The answer's JSON when it succeeded; else the error RetailCRM's status means.
+
+    400 (a validation error: ``{"success": false, "errorMsg": "Errors in the entity
+    format", "errors": {"status": "..."}}``) and 404 (``"Not found"``) are permanent: the
+    same request fails the same way. An HTML page instead of JSON (nginx's 405) is what
+    RetailCRM answers for an account that does not exist (the official clients map it to
+    "account does not exist"): the configured URL is wrong.
+    """
     if is_server_error(answer.status):
         raise CrmUnavailableError(f"{what}: HTTP {answer.status}")
+    if answer.body.lstrip()[:1] == b"<":
+        raise CrmRejectedError(
+            f"{what}: HTTP {answer.status} with an HTML page: the account does not exist "
+            "(check crm.retailcrm.url)",
+            answer.status,
+        )
     data = answer.json(what)
     if not isinstance(data, dict):
         raise CrmDataError(f"{what}: the answer is not a JSON object")
     if answer.status <= _OK_MAX and data.get("success") is True:
         return data
-    message = f"{what}: HTTP {answer.status} {data.get('errorMsg', '')} {data.get('errors', '')}"
+    message = f"{what}: HTTP {answer.status} {_error_text(data)}".strip()
     if answer.status == _NOT_FOUND:
-        raise OrderNotFoundError(message.strip(), answer.status)
-    raise CrmRejectedError(message.strip(), answer.status)
+        raise OrderGoneError(message, answer.status)
+    if answer.status == _BAD_REQUEST:
+        raise PermanentRejectionError(message, answer.status)
+    raise CrmRejectedError(message, answer.status)
+
+
+def _error_text(data: Mapping[str, Any]) -> str:
+    """RetailCRM's ``errorMsg`` and its ``errors`` (an object by field, or a list)."""
+    text = str(data.get("errorMsg") or "")
+    errors = data.get("errors")
+    if isinstance(errors, dict) and errors:
+        text += " (" + "; ".join(f"{k}: {v}" for k, v in errors.items()) + ")"
+    elif isinstance(errors, list) and errors:
+        text += " (" + "; ".join(str(e) for e in errors) + ")"
+    return text
 
 
 def _retry_after(answer: HttpAnswer) -> float:
@@ -355,12 +509,34 @@ def _list(data: Mapping[str, Any], name: str, page: int) -> list[Any]:
     return value
 
 
-def _total_pages(data: Mapping[str, Any], page: int) -> int:
+def _total_pages(data: Mapping[str, Any], page: int, what: str | None = None) -> int:
     pagination = data.get("pagination")
     total = pagination.get("totalPageCount") if isinstance(pagination, dict) else None
     if isinstance(total, bool) or not isinstance(total, int) or total < 0:
-        raise CrmDataError(f"orders page {page}: pagination.totalPageCount must be an integer")
+        where = what or f"orders page {page}"
+        raise CrmDataError(f"{where}: pagination.totalPageCount must be an integer")
     return total
+
+
+def _named(item: Any) -> str:
+    """`` (id 7141, number 7141C)`` for a warning about an order, when it has them."""
+    if not isinstance(item, dict):
+        return ""
+    names = [f"{k} {item[k]}" for k in ("id", "number", "externalId") if item.get(k) is not None]
+    return f" ({', '.join(names)})" if names else ""
+
+
+def _is_internal(order_id: str) -> bool:
+    return order_id.startswith(_INTERNAL) and order_id[1:].isdigit()
+
+
+def _appended(existing: Any, line: str) -> str | None:
+    """``managerComment`` with ``line`` added as its last line; None when it holds that
+    line already (a repeated delivery) or ``line`` is empty."""
+    text = existing if isinstance(existing, str) else ""
+    if not line.strip() or line in text.splitlines():
+        return None
+    return f"{text.rstrip()}\n{line}" if text.strip() else line
 
 
 def _products(items: Any) -> list[str]:

@@ -2,6 +2,9 @@
 
 The page is filtered with the file's own ``[campaign]`` intake filter (statuses, states,
 excluded sources; the defaults when the file has no ``[campaign]``), as ``run`` pulls.
+For RetailCRM the configuration is first held against the account's references
+(``crm_adapter.retailcrm_check``): a mismatch is printed naming its key and exits 2;
+``--suggest`` prints a mapping built from the account's own statuses instead.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from crm_adapter.conformance import ConformanceCheck, planned_outcomes
 from crm_adapter.errors import CrmConfigError, CrmError
 from crm_adapter.factory import make_adapter
 from crm_adapter.port import IntakeFilter
+from crm_adapter.retailcrm import RetailCrmAdapter
+from crm_adapter.retailcrm_check import check_account, read_account, suggest
 from dialer.cli import UsageError
 from dialer.config.campaign import ConfigError, load_campaign
 
@@ -42,6 +47,11 @@ def register(sub: Any) -> None:
         metavar="ID",
         help="with --conformance: the id of a TEST order the check may read and write to",
     )
+    check.add_argument(
+        "--suggest",
+        action="store_true",
+        help="RetailCRM: print a [crm.mapping] built from the account's own statuses",
+    )
     check.set_defaults(func=run_check)
 
 
@@ -56,8 +66,21 @@ def run_check(args: argparse.Namespace) -> int:
         )
     except (CrmConfigError, ConfigError) as exc:
         raise UsageError(str(exc)) from exc
+    if args.suggest and not isinstance(adapter, RetailCrmAdapter):
+        adapter.close()
+        raise UsageError('crm check --suggest: only for [crm] kind = "retailcrm"')
     intake = IntakeFilter.for_campaign(campaign, page_size=config.page_size)
     try:
+        if isinstance(adapter, RetailCrmAdapter):
+            account = read_account(adapter)
+            if args.suggest:
+                print(suggest(account, config.mapping), end="")
+                return 0
+            findings = check_account(adapter, account, config.mapping, campaign)
+            for finding in findings:
+                print(f"callback-dialer: {finding}", file=sys.stderr)
+            if any(f.fatal for f in findings):
+                return 2
         orders = list(itertools.islice(adapter.fetch_waiting(intake), config.page_size))
     except CrmError as exc:
         print(f"callback-dialer: error: {config.kind} CRM: {exc}", file=sys.stderr)

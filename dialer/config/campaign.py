@@ -11,6 +11,7 @@ import re
 import tomllib
 import types
 import typing
+from collections.abc import Mapping
 from datetime import date, time
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import pytz
 
 from campaigns.settings import CallingWindow, CampaignSettings, RetrySettings
+from crm_adapter.retailcrm_codes import RETAILCRM_CAMPAIGN_DEFAULTS
 
 _WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 _HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
@@ -29,7 +31,8 @@ class ConfigError(Exception):
 
 
 def load_campaign(path: Path) -> CampaignSettings:
-    """Read ``[campaign]`` (with ``[campaign.window]`` and ``[campaign.retry]``)."""
+    """Read ``[campaign]`` (with ``[campaign.window]`` and ``[campaign.retry]``); where the
+    file's ``[crm] kind`` is ``retailcrm``, unset statuses default to RetailCRM codes."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -39,11 +42,22 @@ def load_campaign(path: Path) -> CampaignSettings:
     table = data.get("campaign", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [campaign] must be a table")
-    return campaign_from_mapping(table, where=f"{path}: campaign")
+    crm = data.get("crm")
+    kind = crm.get("kind") if isinstance(crm, dict) else None
+    return campaign_from_mapping(table, where=f"{path}: campaign", crm_kind=kind)
 
 
-def campaign_from_mapping(table: dict[str, Any], where: str = "campaign") -> CampaignSettings:
-    settings = _build(CampaignSettings, table, where)
+def campaign_defaults(crm_kind: object) -> Mapping[str, Any]:
+    """The ``[campaign]`` defaults that depend on the CRM: RetailCRM's stock status codes
+    (``crm_adapter.retailcrm_codes``) where ``[crm] kind = "retailcrm"``, else none (the
+    manuals' names, ``CampaignSettings``' own defaults)."""
+    return RETAILCRM_CAMPAIGN_DEFAULTS if crm_kind == "retailcrm" else {}
+
+
+def campaign_from_mapping(
+    table: dict[str, Any], where: str = "campaign", *, crm_kind: object = None
+) -> CampaignSettings:
+    settings = _build(CampaignSettings, table, where, campaign_defaults(crm_kind))
     try:
         pytz.timezone(settings.default_tz)
     except pytz.UnknownTimeZoneError:
@@ -74,13 +88,16 @@ def _check_refusal_problems(problems: tuple[str, ...], where: str) -> None:
 _T = typing.TypeVar("_T")
 
 
-def _build(cls: type[_T], table: dict[str, Any], where: str) -> _T:
+def _build(
+    cls: type[_T], table: dict[str, Any], where: str, defaults: Mapping[str, Any] | None = None
+) -> _T:
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(table) - names)
     if unknown:
         raise ConfigError(f"{where}.{unknown[0]}: unknown setting")
-    values = {k: _convert(hints[k], v, f"{where}.{k}") for k, v in table.items()}
+    values = {k: v for k, v in (defaults or {}).items() if k not in table}
+    values |= {k: _convert(hints[k], v, f"{where}.{k}") for k, v in table.items()}
     try:
         return cls(**values)
     except (TypeError, ValueError) as exc:

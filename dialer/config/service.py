@@ -200,7 +200,8 @@ def load_service_config(
     service = service_settings(
         _table(data, "service"), environ, overrides or {}, base, crm=_table(data, "crm")
     )
-    campaign = campaign_from_mapping(_table(data, "campaign"), where="campaign")
+    crm_kind = _table(data, "crm").get("kind")
+    campaign = campaign_from_mapping(_table(data, "campaign"), where="campaign", crm_kind=crm_kind)
     crm = crm_settings(_table(data, "crm"), environ, base)
     ami_table = _table(data, "ami")
     servers = served_servers(ami_table, environ, base, campaign)

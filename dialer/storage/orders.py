@@ -24,7 +24,7 @@ from campaigns.calls import CallResult
 from campaigns.duplicates import NOT_HANDLED
 from campaigns.lifecycle import OrderState, Phase, Priority
 from campaigns.orders import Order
-from campaigns.outcomes import DEFAULT_CRM_MAPPING, CrmFields, Outcome, OutcomeKind
+from campaigns.outcomes import DEFAULT_CRM_MAPPING, CrmFields, Outcome, OutcomeKind, crm_problem
 from dialer.dispatch.ports import AttemptRecord, QueueEntry, StoreConflict
 from dialer.storage.campaigns import ensure_campaign
 from dialer.storage.card_columns import card_fields, card_values
@@ -225,7 +225,7 @@ class SqlOrderStore:
                 attempt_id=outcome.attempt_id,
                 kind=outcome.kind.value,
                 crm_status=fields.status,
-                problem=outcome.problem or fields.problem,
+                problem=crm_problem(outcome.kind, outcome.problem, fields),
                 call_made=outcome.call_made,
                 callback_at=outcome.callback_at,
                 comment=outcome.comment,
@@ -353,7 +353,7 @@ def _payload(outcome: Outcome, fields: CrmFields) -> str:
     data["at"] = outcome.at.isoformat()
     data["callback_at"] = None if outcome.callback_at is None else outcome.callback_at.isoformat()
     data["crm_status"] = fields.status
-    data["problem"] = outcome.problem or fields.problem
+    data["problem"] = crm_problem(outcome.kind, outcome.problem, fields)
     data["call"] = wording.call_made(outcome.call_made)
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,7 +34,8 @@ from crm_adapter.fake import InMemoryCrm
 from crm_adapter.http_json import HttpJsonAdapter, HttpJsonSettings
 from crm_adapter.order_json import order_json
 from crm_adapter.port import CrmAdapter
-from crm_adapter.retailcrm import CustomFields, RetailCrmAdapter, RetailCrmSettings, TokenBucket
+from crm_adapter.retailcrm import CustomFields, RetailCrmAdapter, RetailCrmSettings
+from crm_adapter.retailcrm_limits import RateLimiter
 from crm_adapter.sql import (
     OrderColumns,
     OutcomeColumns,
@@ -180,9 +182,19 @@ def retail_order(order: Order, number: int, site: str = "shop") -> dict[str, Any
     }
 
 
+# The contract speaks the manuals' status names; this account has statuses with those codes.
+CONTRACT_STATUSES = (
+    "Ожидает подтверждения", "Недозвон", "В буфер", "Отказ", "Невалид", "Отменён", "Подтвержден",
+)  # fmt: skip
+
+
 class RetailBackend:
-    def __init__(self, crm: RetailCrmDouble, api_key: str) -> None:
+    def __init__(self, crm: RetailCrmDouble, api_key: str, **changes: Any) -> None:
         self.crm = crm
+        for code in CONTRACT_STATUSES:
+            crm.statuses.setdefault(
+                code, {"name": code, "code": code, "active": True, "ordering": 990, "group": "new"}
+            )
         self.clock = FakeClock()
         settings = RetailCrmSettings(
             url=crm.server.url,
@@ -192,8 +204,11 @@ class RetailBackend:
             custom_fields=CustomFields(attempts="attempts", state="state"),
             timeout_s=5,
         )
-        bucket = TokenBucket(10, clock=self.clock, sleep=self.clock.sleep)
-        self.adapter: CrmAdapter = RetailCrmAdapter(settings, bucket=bucket, sleep=self.clock.sleep)
+        settings = dataclasses.replace(settings, **changes)
+        limiter = RateLimiter(clock=self.clock, sleep=self.clock.sleep)
+        self.adapter: CrmAdapter = RetailCrmAdapter(
+            settings, limiter=limiter, sleep=self.clock.sleep
+        )
 
     def seed(self, orders: Sequence[Order]) -> None:
         for order in orders:
@@ -213,9 +228,13 @@ class RetailBackend:
         order = self.crm.orders[order_id]
         custom = order["customFields"]
         callback = custom.get("callback_at")
+        problem = custom.get("problem")
+        elements = self.crm.dictionaries["dialer_problems"]["elements"]
+        names = {e["code"]: e["name"] for e in elements}
         return Shown(
-            order["status"], custom.get("problem") or None, order["managerComment"],
-            custom["call"] == "Совершался",
+            order["status"], names.get(problem, problem) or None,
+            order.get("managerComment") or order.get("statusComment") or "",
+            custom["call"] is True,
             None if not callback else _moscow(callback),
         )  # fmt: skip
 

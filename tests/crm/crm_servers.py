@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import retailcrm_fixtures as fixtures
+
 from crm_adapter.errors import SignatureError
 from crm_adapter.signing import IDEMPOTENCY_HEADER, from_header, verify
 from crm_adapter.transport import json_text
@@ -77,13 +79,15 @@ class LocalServer:
                     else:
                         status, extra, data = outer._handle(self.command, self.path, headers, body)
                     outer.answers.append((self.command, self.path, status, data))
-                raw = json.dumps(data, ensure_ascii=False).encode()
-                if outer.bom:
+                html = isinstance(data, bytes)  # a page of the web server in front of the API
+                raw = data if html else json.dumps(data, ensure_ascii=False).encode()
+                if outer.bom and not html:
                     raw = b"\xef\xbb\xbf" + raw
                 self.send_response(status)
                 for name, value in extra.items():
                     self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
+                kind = "text/html; charset=utf-8" if html else "application/json"
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(raw)))
                 self.end_headers()
                 self.wfile.write(raw)
@@ -197,25 +201,39 @@ def _outcome_body(body: bytes) -> tuple[dict[str, Any], str | None]:
 
 
 class RetailCrmDouble:
-    """RetailCRM API v5 as the adapter's docstring describes it, checking key and forms."""
+    """RetailCRM API v5 as its official clients' fixtures show it (``retailcrm_fixtures``).
+
+    Checks the key and the forms; serves orders (paged by ``pagination``), one order
+    ``by=id|externalId``, the edit, and the references ``crm check`` reads. Errors answer
+    RetailCRM's body ``{"success": false, "errorMsg": ..., "errors": {...}}``: 400 for an
+    unknown status or custom field in an edit, 404 for an unknown order; ``throttle`` and
+    ``unavailable`` answer the next requests with 429 / 503; ``no_account`` answers nginx's
+    HTML 405 page, as RetailCRM does for an account that does not exist.
+    """
 
     def __init__(self, api_key: str, site: str = "shop") -> None:
         self.api_key = api_key
         self.site = site
+        self.sites: dict[str, dict[str, Any]] = {site: fixtures.site(site, 1)}
         self.orders: dict[str, dict[str, Any]] = {}
         self.edits: list[dict[str, Any]] = []
+        self.statuses = fixtures.stock_statuses()
+        self.status_groups: dict[str, dict[str, Any]] | None = fixtures.stock_status_groups()
+        self.order_methods = dict(fixtures.ORDER_METHODS)
+        self.custom_fields: list[dict[str, Any]] = [dict(f) for f in fixtures.DIALER_FIELDS]
+        self.dictionaries = {"dialer_problems": fixtures.PROBLEM_DICTIONARY}
         self.throttle = 0  # answer this many next requests with 429
+        self.unavailable = 0  # answer this many next requests with 503
+        self.no_account = False
         self.retry_after = "1"
         self.server = LocalServer(self._handle)
 
     def _handle(
         self, method: str, path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, str], Any]:
-        if self.throttle > 0:
-            self.throttle -= 1
-            return 429, {"Retry-After": self.retry_after}, {"success": False, "errorMsg": "limit"}
-        if headers.get("x-api-key") != self.api_key:
-            return 403, {}, {"success": False, "errorMsg": "Wrong apiKey value"}
+        refused = self._refused(headers)
+        if refused is not None:
+            return refused
         parsed = urllib.parse.urlsplit(path)
         query = urllib.parse.parse_qs(parsed.query)
         parts = parsed.path.removeprefix("/api/v5/").split("/")
@@ -225,49 +243,142 @@ class RetailCrmDouble:
             return self._get(urllib.parse.unquote(parts[1]), query)
         if method == "POST" and len(parts) == 3 and parts[2] == "edit":
             return self._edit(urllib.parse.unquote(parts[1]), headers, body)
-        return 404, {}, {"success": False, "errorMsg": "API method not found"}
+        if method == "GET":
+            return self._reference(parts, query)
+        return 404, {}, _failure("API method not found")
+
+    def _refused(self, headers: dict[str, str]) -> tuple[int, dict[str, str], Any] | None:
+        if self.no_account:
+            return 405, {}, fixtures.ACCOUNT_MISSING_HTML
+        if self.throttle > 0:
+            self.throttle -= 1
+            return 429, {"Retry-After": self.retry_after}, _failure("Rate limit exceeded")
+        if self.unavailable > 0:
+            self.unavailable -= 1
+            return 503, {}, _failure("Service Unavailable")
+        if headers.get("x-api-key") != self.api_key:
+            return 403, {}, _failure('Wrong "apiKey" value.')
+        return None
+
+    def _reference(
+        self, parts: list[str], query: dict[str, list[str]]
+    ) -> tuple[int, dict[str, str], Any]:
+        found: dict[tuple[str, ...], tuple[str, Any]] = {
+            ("reference", "statuses"): ("statuses", self.statuses),
+            ("reference", "order-methods"): ("orderMethods", self.order_methods),
+            ("reference", "sites"): ("sites", self.sites),
+        }
+        if self.status_groups is not None:
+            found["reference", "status-groups"] = ("statusGroups", self.status_groups)
+        if tuple(parts) in found:
+            name, value = found[tuple(parts)]
+            return 200, {}, {"success": True, name: value}
+        if parts == ["custom-fields"]:
+            entity = query.get("filter[entity]", [None])[0]
+            rows = [f for f in self.custom_fields if entity is None or f["entity"] == entity]
+            return self._paged(query, "customFields", rows)
+        if len(parts) == 3 and parts[:2] == ["custom-fields", "dictionaries"]:
+            dictionary = self.dictionaries.get(parts[2])
+            if dictionary is None:
+                return 404, {}, _failure("Not found")
+            return 200, {}, {"success": True, "customDictionary": dictionary}
+        return 404, {}, _failure("API method not found")
 
     def _find(self, ident: str, by: str) -> dict[str, Any] | None:
         return next((o for o in self.orders.values() if str(o.get(by)) == ident), None)
 
-    def _list(self, query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
+    def _paged(
+        self, query: dict[str, list[str]], name: str, rows: list[dict[str, Any]]
+    ) -> tuple[int, dict[str, str], Any]:
         limit, page = int(query.get("limit", ["20"])[0]), int(query.get("page", ["1"])[0])
         if limit not in (20, 50, 100):
-            return 400, {}, {"success": False, "errorMsg": "limit must be 20, 50 or 100"}
+            return 400, {}, _failure("Errors in the input parameters",
+                                     {"limit": "This value is not valid."})  # fmt: skip
+        total_pages = (len(rows) + limit - 1) // limit
+        pagination = {"limit": limit, "totalCount": len(rows), "currentPage": page,
+                      "totalPageCount": total_pages}  # fmt: skip
+        chunk = rows[(page - 1) * limit : page * limit]
+        return 200, {}, {"success": True, "pagination": pagination, name: chunk}
+
+    def _list(self, query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
         statuses = query.get("filter[extendedStatus][]", [])
         sites = query.get("filter[sites][]", [])
         rows = [
             o for o in self.orders.values()
             if (not statuses or o["status"] in statuses) and (not sites or o["site"] in sites)
         ]  # fmt: skip
-        rows.sort(key=lambda o: (o["createdAt"], o["id"]))
-        total_pages = (len(rows) + limit - 1) // limit
-        pagination = {"limit": limit, "totalCount": len(rows), "currentPage": page,
-                      "totalPageCount": total_pages}  # fmt: skip
-        chunk = rows[(page - 1) * limit : page * limit]
-        return 200, {}, {"success": True, "pagination": pagination, "orders": chunk}
+        rows.sort(key=lambda o: (o["createdAt"] or "", o["id"] or 0))
+        return self._paged(query, "orders", rows)
 
     def _get(self, ident: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
         by = query.get("by", ["externalId"])[0]
+        if by != "id" and "site" not in query and len(self.sites) > 1:
+            return 400, {}, _failure("Parameter 'site' is missing")
         order = self._find(ident, by)
         if order is None:
-            return 404, {}, {"success": False, "errorMsg": "Not found"}
+            return 404, {}, _failure("Not found")
         return 200, {}, {"success": True, "order": order}
 
     def _edit(
         self, ident: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, str], Any]:
         if headers.get("content-type") != "application/x-www-form-urlencoded":
-            return 400, {}, {"success": False, "errorMsg": "form expected"}
+            return 400, {}, _failure("form expected")
         form = {k: v[0] for k, v in urllib.parse.parse_qs(body.decode()).items()}
-        if form.get("site") != self.site or form.get("by") not in ("id", "externalId"):
-            return 400, {}, {"success": False, "errorMsg": "site and by are required"}
+        if form.get("by") not in ("id", "externalId"):
+            return 400, {}, _failure("Errors in the input parameters", {"by": "invalid"})
+        if form["by"] != "id" and form.get("site") not in self.sites:
+            return 400, {}, _failure("Parameter 'site' is missing")
         order = self._find(ident, form["by"])
         if order is None:
-            return 404, {}, {"success": False, "errorMsg": "Not found"}
+            return 404, {}, _failure("Not found")
         change = json.loads(form["order"])
+        invalid = self._invalid(change)
+        if invalid:
+            return 400, {}, _failure("Errors in the entity format", invalid)
         self.edits.append({"id": ident, **change})
         order["status"] = change.get("status", order["status"])
-        order["managerComment"] = change.get("managerComment", order.get("managerComment"))
+        for name in ("managerComment", "statusComment"):
+            if name in change:
+                order[name] = change[name]
         order.setdefault("customFields", {}).update(change.get("customFields", {}))
-        return 200, {}, {"success": True, "id": order["id"]}
+        return 200, {}, {"success": True, "id": order["id"], "order": order}
+
+    def _invalid(self, change: dict[str, Any]) -> dict[str, str]:
+        """What RetailCRM's validation would refuse: an unknown status, an unknown custom
+        field, a value of the wrong type for its field (codes for a dictionary)."""
+        errors: dict[str, str] = {}
+        status = change.get("status")
+        if status is not None and status not in self.statuses:
+            errors["status"] = f"Status '{status}' does not exist."
+        fields = {f["code"]: f for f in self.custom_fields}
+        for code, value in change.get("customFields", {}).items():
+            field = fields.get(code)
+            if field is None:
+                errors[f"customFields[{code}]"] = "This field does not exist."
+            elif not _typed(field, value, self.dictionaries):
+                errors[f"customFields[{code}]"] = f"This value is not a valid {field['type']}."
+        return errors
+
+
+def _typed(field: dict[str, Any], value: Any, dictionaries: dict[str, Any]) -> bool:
+    if value is None:
+        return True
+    kind = field["type"]
+    if kind == "boolean":
+        return isinstance(value, bool)
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "date":
+        return isinstance(value, str) and len(value) == 10 and value[4] == value[7] == "-"
+    if kind == "dictionary":
+        elements = dictionaries[field["dictionary"]]["elements"]
+        return value in {e["code"] for e in elements}
+    return isinstance(value, str)
+
+
+def _failure(message: str, errors: dict[str, str] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"success": False, "errorMsg": message}
+    if errors:
+        body["errors"] = errors
+    return body

@@ -10,12 +10,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from crm_backends import RetailBackend
+from crm_servers import API_KEY, RetailCrmDouble
 from outbox_rows import add_outcome, outbox
 from sqlalchemy import Engine
 
 from campaigns.lifecycle import OrderState
 from campaigns.orders import Order
 from campaigns.outcomes import Outcome, OutcomeKind
+from crm_adapter.config import parse_crm_config
 from crm_adapter.errors import (
     CrmRejectedError,
     CrmUnavailableError,
@@ -339,3 +342,45 @@ def test_dead_rows_are_counted_on_metrics_by_reason(engine: Engine) -> None:
     assert 'callback_dialer_outbox_dead_total{reason="permanent"} 1' in text
     assert 'callback_dialer_outbox_dead_total{reason="expired"} 0' in text
     assert 'callback_dialer_outbox_pending{dead="true"} 1' in text
+
+
+def test_the_store_writes_the_problem_the_admin_mapped_over_the_dialers_own_text(
+    engine: Engine,
+) -> None:
+    """Issue 17: a problem set in ``[crm.mapping.callback]`` was replaced by «Нужно
+    перезвонить»; with RetailCRM's default mapping the status is the code ``new``."""
+    from dialer.storage.orders import SqlOrderStore  # noqa: PLC0415 - as above
+
+    config = parse_crm_config(
+        {"kind": "retailcrm", "mapping": {"callback": {"problem": "call-back"}},
+         "retailcrm": {"url": "https://shop.example", "api_key_env": "K"}},
+        {"K": "key"},
+    )  # fmt: skip
+    store = SqlOrderStore(engine, mapping=dict(config.mapping))
+    state = OrderState(order_id="A", zones=("Europe/Moscow",), horizon_start=T0.date())
+    outcome = Outcome("A", OutcomeKind.CALLBACK, T0, 2, True, problem="Нужно перезвонить",
+                      callback_at=T0 + timedelta(hours=3), comment="10.03 - ok")  # fmt: skip
+    store.insert(QueueEntry(_order("A"), "+79161234567", "id-A", state), [outcome])
+    crm = FlakyCrm("A")
+    assert worker(engine, crm).deliver_due(T0) == 1
+    (got,) = crm.applied
+    assert (got.status, got.problem) == ("new", "call-back")
+
+
+def test_a_retailcrm_validation_error_makes_the_row_dead_at_once_with_its_text(
+    engine: Engine, retail_crm: RetailCrmDouble
+) -> None:
+    """RetailCRM's 400 (api-client-go ``error.go``: "Errors in the entity format" with
+    ``errors``) is permanent: no three days of retries."""
+    backend = RetailBackend(retail_crm, API_KEY)
+    backend.seed([_order("A")])
+    add_outcome(engine, "A", T0, kind="confirmed", status="approved", problem=None,
+                comment="10.03 - подтвердил")  # fmt: skip
+    assert (
+        OutboxWorker(SqlOutboxStore(engine), backend.adapter, rng=random.Random(7)).deliver_due(T0)
+        == 0
+    )
+    (row,) = outbox(engine)
+    assert row.dead
+    assert row.last_error.startswith("permanent:")
+    assert "Status 'approved' does not exist." in row.last_error
