@@ -129,6 +129,8 @@ class Asterisk:
     username: str
     secret: str
     directory: Path
+    sip_port: int | None = None  # PJSIP from the shipped pjsip.conf on 127.0.0.1 (sip_legs)
+    carrier_port: int | None = None  # the trunk's far end, 127.0.0.2
 
     def full_log(self) -> str:
         return (self.directory / "log" / "full").read_text(encoding="utf-8", errors="replace")
@@ -144,15 +146,26 @@ class Asterisk:
         return done.stdout
 
 
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
 @contextmanager
-def asterisk(tag: str) -> Iterator[Asterisk]:
+def asterisk(tag: str, *, sip: bool = False) -> Iterator[Asterisk]:
     """A private Asterisk instance (scripts/asterisk-local) on a free AMI port; stopped on
-    exit, whatever happened."""
+    exit, whatever happened. ``sip``: also PJSIP on a free UDP port with the trunk pointing
+    at a free port on 127.0.0.2 (``--sip-port``/``--carrier-port``)."""
     name = f"bench-{tag}-{os.getpid()}"
     port = free_port()
     secret = "bench-" + secrets.token_hex(8)
+    sip_port = free_udp_port() if sip else None
+    carrier_port = free_udp_port("127.0.0.2") if sip else None
+    extra = [] if not sip else ["--sip-port", str(sip_port), "--carrier-port", str(carrier_port)]
     subprocess.run(
-        [str(ASTERISK), "start", name, "--ami-port", str(port), "--ami-secret", secret],
+        [str(ASTERISK), "start", name, "--ami-port", str(port), "--ami-secret", secret, *extra],
         check=True,
         capture_output=True,
         text=True,
@@ -164,7 +177,7 @@ def asterisk(tag: str) -> Iterator[Asterisk]:
         ).stdout.strip()
     )
     try:
-        yield Asterisk(name, port, "dialer", secret, directory)
+        yield Asterisk(name, port, "dialer", secret, directory, sip_port, carrier_port)
     finally:
         subprocess.run([str(ASTERISK), "stop", name], capture_output=True, timeout=60, check=False)
         if directory.name == name:
