@@ -505,6 +505,9 @@ async def drive(  # noqa: PLR0915 - one straight measuring loop
         "asterisk_cores_idle": idle_cpu,
         "asterisk_cores": cores,
         "asterisk_core_pct_per_call": 100 * cores / mean_live if mean_live else None,
+        "asterisk_cpu_ms_per_attempt": 1000 * (window["cpu_hi"] - window["cpu_lo"]) / len(in_window)
+        if in_window
+        else None,
         "asterisk_core_pct_per_call_above_idle": 100 * (cores - idle_cpu) / mean_live
         if mean_live
         else None,
@@ -586,6 +589,8 @@ def _rows(plan: Plan, local: dict[str, Any], sip: dict[str, Any]) -> list[Row]:
     c = plan.concurrency
     sip_pct = _ms(sip["asterisk_core_pct_per_call"])
     local_pct = _ms(local["asterisk_core_pct_per_call"])
+    sip_ms = _ms(sip["asterisk_cpu_ms_per_attempt"])
+    local_ms = _ms(local["asterisk_cpu_ms_per_attempt"])
     sip_answered = sip["results"].get("answered", 0)
     local_answered = local["results"].get("answered", 0)
     lost = sip["lost"] + local["lost"]
@@ -599,6 +604,8 @@ def _rows(plan: Plan, local: dict[str, Any], sip: dict[str, Any]) -> list[Row]:
             "ms", _ms(local["accept_to_ringing_ms_p95"]), "Local p95", "—", None),
         Row("sip_legs", "Asterisk CPU per live SIP call", sip_pct, "% core", local_pct,
             "Local, per call", "—", None),
+        Row("sip_legs", "Asterisk CPU per completed SIP attempt", sip_ms, "ms", local_ms,
+            "Local, per attempt", "—", None),
         Row("sip_legs", "live SIP calls per core (at that rate)", 100 / sip_pct, "calls",
             100 / local_pct, "Local calls per core", "—", None),
         Row("sip_legs", "SIP attempts not answered", sip["sent"] - sip_answered, "attempts",
