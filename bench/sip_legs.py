@@ -81,7 +81,7 @@ class Plan:
 
     @classmethod
     def for_run(cls, quick: bool) -> Plan:
-        return cls(10, 8.0, 20.0, 3) if quick else cls(20, 10.0, 60.0, 3)
+        return cls(10, 8.0, 20.0, 3) if quick else cls(30, 10.0, 60.0, 3)
 
 
 # ---- what is appended to the instance, and SIPp's files (pure: tested) -------------------
@@ -533,9 +533,11 @@ def run(quick: bool, tmp: Path) -> Outcome:
     workdir.mkdir(parents=True, exist_ok=True)
     details: dict[str, Any] = {"plan": plan.__dict__}
     with ExitStack() as stack:
-        ast = stack.enter_context(asterisk("sip", sip=True))
+        ast = stack.enter_context(asterisk("sip", sip=True, hosts_file=True))
         assert ast.sip_port is not None and ast.carrier_port is not None
         prepare(ast, passwords, plan.talk_s)
+        pid = (ast.directory / "run" / "asterisk.pid").read_text().strip()
+        details["asterisk_has_etc_hosts"] = Path(f"/proc/{pid}/root/etc/hosts").exists()
         (workdir / "carrier.xml").write_text(carrier_scenario(plan.talk_s), encoding="utf-8")
         contact_port, agent_media = free_udp_port(), free_udp_port()
         agents_uas = [
