@@ -29,10 +29,17 @@ doubles, then with the SIP legs. Counted over the same steady window after a war
    double's ``Ringing()``; p50/p95 of the attempts accepted inside the window;
 3. Asterisk's CPU: utime+stime of the Asterisk process (/proc/<pid>/stat, all threads) over
    the window ÷ wall time ÷ the mean number of live attempts (sampled every 100 ms) → % of
-   one core per concurrent call, and 100 % ÷ that = concurrent calls one core carries.
+   one core per concurrent call, and 100 % ÷ that = concurrent calls one core carries; also
+   CPU seconds ÷ attempts completed in the window (the cost that scales with the dial rate).
 The Local run is the limit each SIP figure is compared with: the same dialplan, the same
 adapter, the same hold times, without SIP signalling or RTP. Zero lost: every attempt
-originated must end with a report (counted per run, with its results).
+originated must end with a report (counted per run, with its results); attempts not
+answered are counted and named, and their agent waits 1 s before its next call.
+
+Asterisk runs with an /etc/hosts naming this machine (``asterisk(..., hosts_file=True)``):
+without it every new RTP instance asks DNS for the host name, and 5 s resolver timeouts
+stalled PJSIP here (bench/RESULTS.md, "SIP legs"). Per run the JSON also keeps SIPp's
+final message counts, the bridges' technology mid-window and the longest PJSIP task.
 """
 
 from __future__ import annotations
