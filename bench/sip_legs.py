@@ -77,6 +77,7 @@ SIP_AGENT = "PJSIP/{agent}"
 SIP_CUSTOMER = "PJSIP/{number}@trunk"
 LOCAL_AGENT = "Local/{agent}@dialer-test-agents"
 LOCAL_CUSTOMER = f"Local/{{number}}@{CUSTOMERS_CONTEXT}/n"
+RING_S = 1  # the carrier (answer.xml) and the Local customer ring this long before answering
 
 
 @dataclass(frozen=True)
@@ -471,6 +472,8 @@ async def drive(  # noqa: PLR0915 - one straight measuring loop
         sent_at[request.attempt_id] = time.monotonic()
         telephony.originate(request)
         sent += 1
+        if sent < plan.concurrency:  # spread the first calls over one hold time: no waves
+            await asyncio.sleep((plan.talk_s + RING_S + 1.3) / plan.concurrency)
     await sampler
     drain_until = time.monotonic() + plan.talk_s + 40
     while live and time.monotonic() < drain_until:
