@@ -1,12 +1,14 @@
 """The plumbing of bench/sip_legs.py (no Asterisk, no SIPp): what it appends to an instance's
-config, the files it gives SIPp, and how it reads /proc and SIPp's and Asterisk's screens."""
+config, the files it gives SIPp, how it reads /proc and SIPp's and Asterisk's screens, and
+the private /etc it gives a chrooted Asterisk."""
 
 from __future__ import annotations
 
 import re
+import socket
 from pathlib import Path
 
-from bench import sip_legs
+from bench import common, sip_legs
 
 SHIPPED_PJSIP = Path(__file__).resolve().parents[2] / "config" / "asterisk" / "pjsip.conf"
 
@@ -97,3 +99,24 @@ def test_sipp_final_screen_and_bridge_list_are_read() -> None:
         "17de69a9-34cb-42b9-b717-e14ecf875023 <unknown>     2 basic   simple_bridge   00:00:03\n"
     )
     assert sip_legs.bridge_technologies(shown) == {"simple_bridge": 2, "native_rtp": 1}
+
+
+def test_asterisk_in_a_chroot_gets_a_private_etc_with_a_hosts_file(tmp_path: Path) -> None:
+    root = tmp_path / "asterisk-sid"
+    (root / "etc" / "asterisk").mkdir(parents=True)
+    (root / "etc" / "resolv.conf").write_text("nameserver 192.0.2.53\n")
+    directory = root / "instances" / "bench-sip-1"
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    start = ["scripts/asterisk-local", "start", "bench-sip-1"]
+
+    assert common._with_hosts_file(start, directory, scratch) == start  # no chroot marker
+
+    (root / ".callback-dialer-complete").touch()
+    command = common._with_hosts_file(start, directory, scratch)
+    assert command[:2] == ["unshare", "-m"]
+    assert command[-5:] == [str(scratch / "etc"), str(root / "etc"), *start]
+    hosts = (scratch / "etc" / "hosts").read_text()
+    assert f"127.0.0.1 {socket.gethostname()}\n" in hosts
+    assert (scratch / "etc" / "resolv.conf").read_text() == "nameserver 192.0.2.53\n"
+    assert not (root / "etc" / "hosts").exists()  # the chroot itself is left alone
