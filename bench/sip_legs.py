@@ -56,7 +56,7 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from statistics import fmean
@@ -89,7 +89,11 @@ class Plan:
 
     @classmethod
     def for_run(cls, quick: bool) -> Plan:
-        return cls(10, 8.0, 20.0, 3) if quick else cls(30, 10.0, 60.0, 3)
+        """10 live calls for 20 s (quick) or 30 for 60 s; ``BENCH_SIP_LEGS_CALLS=N`` sets the
+        number of live calls (and agents) of either."""
+        plan = cls(10, 8.0, 20.0, 3) if quick else cls(30, 10.0, 60.0, 3)
+        calls = os.environ.get("BENCH_SIP_LEGS_CALLS")
+        return replace(plan, concurrency=int(calls)) if calls else plan
 
 
 # ---- what is appended to the instance, and SIPp's files (pure: tested) -------------------

@@ -4,19 +4,25 @@ the private /etc it gives a chrooted Asterisk."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import socket
 from pathlib import Path
+
+import pytest
 
 from bench import common, sip_legs
 
 SHIPPED_PJSIP = Path(__file__).resolve().parents[2] / "config" / "asterisk" / "pjsip.conf"
 
 
-def test_quick_plan_is_smaller_than_the_full_one() -> None:
+def test_quick_plan_is_smaller_than_the_full_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BENCH_SIP_LEGS_CALLS", raising=False)
     quick, full = sip_legs.Plan.for_run(quick=True), sip_legs.Plan.for_run(quick=False)
     assert quick.concurrency < full.concurrency
     assert quick.window_s < full.window_s
+    monkeypatch.setenv("BENCH_SIP_LEGS_CALLS", "40")
+    assert sip_legs.Plan.for_run(quick=False) == dataclasses.replace(full, concurrency=40)
 
 
 def test_agents_are_local_doubles_that_press_1_and_not_the_shipped_endpoints() -> None:
