@@ -1,10 +1,11 @@
 """Run the benchmarks: `.venv/bin/python -m bench [--quick] [--only NAME ...]`.
 
-Names: speed_to_lead, originate, ami_pipeline, queue_scale, agent_card, simulate (default:
-all, in that order). Starts its own Asterisk instance (scripts/asterisk-local, unique name,
-free AMI port) and PostgreSQL cluster (scripts/postgres-local), and stops them at the end,
-even on failure (agent_card: also its service and headless Chromium). Prints one table
-(figure, the limit measured in the same run, ratio, target, pass/MISS) and writes
+Names: speed_to_lead, originate, ami_pipeline, queue_scale, agent_card, sip_legs, simulate
+(default: all, in that order). Starts its own Asterisk instance (scripts/asterisk-local,
+unique name, free AMI port) and PostgreSQL cluster (scripts/postgres-local), and stops them
+at the end, even on failure (agent_card: also its service and headless Chromium; sip_legs:
+an Asterisk of its own with PJSIP, and SIPp, which needs root). Prints one table (figure,
+the limit measured in the same run, ratio, target, pass/MISS) and writes
 bench/results/<name>.json. Never run by the test suite.
 Profile the service while it runs: BENCH_PROFILE_DIR=/tmp/prof (needs py-spy in the venv).
 """
@@ -25,11 +26,20 @@ from bench import (
     originate,
     queue_scale,
     simulate_speed,
+    sip_legs,
     speed_to_lead,
 )
 from bench.common import Asterisk, Outcome, Row, asterisk, machine, table, write_json
 
-NAMES = ("speed_to_lead", "originate", "ami_pipeline", "queue_scale", "agent_card", "simulate")
+NAMES = (
+    "speed_to_lead",
+    "originate",
+    "ami_pipeline",
+    "queue_scale",
+    "agent_card",
+    "sip_legs",
+    "simulate",
+)
 _NEEDS_ASTERISK = {"speed_to_lead", "originate", "ami_pipeline", "queue_scale", "agent_card"}
 
 
@@ -67,7 +77,7 @@ def main() -> int:
     return 1 if failed else 0
 
 
-def _one(name: str, ast: Asterisk | None, quick: bool, tmp: Path) -> Outcome:
+def _one(name: str, ast: Asterisk | None, quick: bool, tmp: Path) -> Outcome:  # noqa: PLR0911
     stream = tmp / "ami-stream.bin"
     if name == "speed_to_lead":
         assert ast is not None
@@ -86,6 +96,8 @@ def _one(name: str, ast: Asterisk | None, quick: bool, tmp: Path) -> Outcome:
     if name == "agent_card":
         assert ast is not None
         return agent_card.run(ast, quick)
+    if name == "sip_legs":
+        return sip_legs.run(quick, tmp)
     return simulate_speed.run(quick)
 
 

@@ -8,8 +8,10 @@ import os
 import platform
 import re
 import secrets
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -129,6 +131,8 @@ class Asterisk:
     username: str
     secret: str
     directory: Path
+    sip_port: int | None = None  # PJSIP from the shipped pjsip.conf on 127.0.0.1 (sip_legs)
+    carrier_port: int | None = None  # the trunk's far end, 127.0.0.2
 
     def full_log(self) -> str:
         return (self.directory / "log" / "full").read_text(encoding="utf-8", errors="replace")
@@ -144,31 +148,64 @@ class Asterisk:
         return done.stdout
 
 
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _with_hosts_file(command: list[str], directory: Path, scratch: Path) -> list[str]:
+    """``command`` in a mount namespace of its own in which the Asterisk chroot's /etc is a
+    copy with an /etc/hosts naming this machine (127.0.0.1). The chroot has no hosts file,
+    so Asterisk's per-call look-up of its own host name (``ast_find_ourip``, for every new
+    RTP instance) goes to DNS, and this machine's resolver sometimes answers only after its
+    5 s timeout, stalling a PJSIP serializer for that long. The shared chroot is not
+    changed; with no chroot (a host Asterisk) the command is returned as is."""
+    root = directory.parent.parent
+    if not (root / ".callback-dialer-complete").exists() or shutil.which("unshare") is None:
+        return command
+    etc = scratch / "etc"
+    shutil.copytree(root / "etc", etc, symlinks=True)
+    (etc / "hosts").write_text(f"127.0.0.1 localhost\n127.0.0.1 {socket.gethostname()}\n")
+    mount = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
+    return ["unshare", "-m", "sh", "-c", mount, "sh", str(etc), str(root / "etc"), *command]
+
+
 @contextmanager
-def asterisk(tag: str) -> Iterator[Asterisk]:
+def asterisk(tag: str, *, sip: bool = False, hosts_file: bool = False) -> Iterator[Asterisk]:
     """A private Asterisk instance (scripts/asterisk-local) on a free AMI port; stopped on
-    exit, whatever happened."""
+    exit, whatever happened. ``sip``: also PJSIP on a free UDP port with the trunk pointing
+    at a free port on 127.0.0.2 (``--sip-port``/``--carrier-port``). ``hosts_file``: run it
+    with an /etc/hosts that names this machine (``_with_hosts_file``)."""
     name = f"bench-{tag}-{os.getpid()}"
     port = free_port()
     secret = "bench-" + secrets.token_hex(8)
-    subprocess.run(
-        [str(ASTERISK), "start", name, "--ami-port", str(port), "--ami-secret", secret],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    sip_port = free_udp_port() if sip else None
+    carrier_port = free_udp_port("127.0.0.2") if sip else None
+    extra = [] if not sip else ["--sip-port", str(sip_port), "--carrier-port", str(carrier_port)]
     directory = Path(
         subprocess.run(
             [str(ASTERISK), "dir", name], check=False, capture_output=True, text=True
         ).stdout.strip()
     )
+    scratch = Path(tempfile.mkdtemp(prefix="bench-etc-"))
+    command = [str(ASTERISK), "start", name, "--ami-port", str(port), "--ami-secret", secret]
+    command += extra
+    if hosts_file:
+        command = _with_hosts_file(command, directory, scratch)
     try:
-        yield Asterisk(name, port, "dialer", secret, directory)
+        subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    try:
+        yield Asterisk(name, port, "dialer", secret, directory, sip_port, carrier_port)
     finally:
         subprocess.run([str(ASTERISK), "stop", name], capture_output=True, timeout=60, check=False)
         if directory.name == name:
             subprocess.run(["rm", "-rf", str(directory)], check=False)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 @contextmanager
