@@ -21,6 +21,7 @@ from crm_adapter.errors import CrmConfigError, CrmError
 from crm_adapter.factory import make_adapter
 from crm_adapter.port import IntakeFilter
 from dialer.cli import UsageError
+from dialer.commands import crm_telephony
 from dialer.config.campaign import ConfigError, load_campaign
 
 
@@ -43,6 +44,7 @@ def register(sub: Any) -> None:
         help="with --conformance: the id of a TEST order the check may read and write to",
     )
     check.set_defaults(func=run_check)
+    crm_telephony.add_actions(actions)  # crm telephony register (issue 17 §2)
 
 
 def run_check(args: argparse.Namespace) -> int:
