@@ -34,6 +34,7 @@ from crm_adapter.retailcrm_telephony import (
     upload_body,
 )
 from dialer.cli import main
+from dialer.config.service import ConfigError, load_service_config
 
 CLIENT_ID = "client-id-of-32-chars-0123456789"
 RECORD_KEY = "record-key-of-32-chars-012345678"
@@ -237,3 +238,51 @@ def test_a_refused_upload_is_permanent_with_retailcrms_errors(
     with pytest.raises(CrmPermanentError, match=r"400 Errors in the input.*calls\[0\]\.date"):
         client(tel_crm).upload([bad])
     assert json.loads(json.dumps(tel_crm.calls)) == []
+
+
+# ---- the service's file ----------------------------------------------------------------------
+
+SERVICE = """
+[campaign]
+name = "shop"
+agents = ["a1"]
+[ami]
+secret_env = "AMI_SECRET"
+"""
+RETAIL = """
+[crm]
+kind = "{kind}"
+[crm.retailcrm]
+url = "https://shop.retailcrm.example"
+api_key_env = "TEL_API_KEY"
+[crm.http]
+pull_url = "https://crm.example/orders"
+status_url = "https://crm.example/orders/{{id}}"
+outcome_url = "https://crm.example/outcomes"
+secret_env = "TEL_RECORD_KEY"
+[crm.telephony]
+public_url = "https://dialer.shop.example"
+client_id_env = "TEL_CLIENT_ID"
+record_key_env = "TEL_RECORD_KEY"
+recordings_dir = "rec"
+[crm.telephony.users]
+a1 = {{ user_id = 12, code = "101" }}
+"""
+
+
+def test_the_service_file_carries_the_telephony_section(tmp_path: Path) -> None:
+    path = tmp_path / "service.toml"
+    path.write_text(SERVICE + RETAIL.format(kind="retailcrm"), encoding="utf-8")
+    env = {**ENV, "AMI_SECRET": "x", "TEL_API_KEY": API_KEY}
+    config = load_service_config(path, env)
+    assert config.telephony is not None
+    assert config.telephony.recordings_dir == tmp_path / "rec"  # relative to the file
+    assert config.telephony.users[0].user_id == 12
+
+
+def test_the_telephony_section_needs_the_retailcrm_kind(tmp_path: Path) -> None:
+    path = tmp_path / "service.toml"
+    path.write_text(SERVICE + RETAIL.format(kind="http"), encoding="utf-8")
+    env = {**ENV, "AMI_SECRET": "x", "TEL_API_KEY": API_KEY}
+    with pytest.raises(ConfigError, match=r"crm\.telephony: .*kind = \"retailcrm\""):
+        load_service_config(path, env)
