@@ -22,8 +22,9 @@ from retailcrm_telephony_double import RetailCrmTelephonyDouble
 from test_retailcrm_telephony import settings
 
 from campaigns.calls import CallReport, CallResult, OriginateRequest
-from crm_adapter.retailcrm_telephony import RetailCrmTelephonyClient, SharedBucket
+from crm_adapter.retailcrm_telephony import CALL_RESULTS, RetailCrmTelephonyClient, SharedBucket
 from dialer.app.retailcrm_telephony import (
+    RESULTS,
     TelephonyFeed,
     TelephonyQueue,
     TelephonyRelay,
@@ -157,3 +158,24 @@ def test_the_running_node_sends_at_once_from_the_pool(
     asyncio.run(scenario())
     assert [c["result"] for c in tel_crm.calls] == ["no answered"]
     assert all(r.delivered_at is not None for r in node.store.rows())
+
+
+@pytest.mark.parametrize(
+    ("result", "expected"),
+    [
+        (CallResult.ANSWERED, "answered"),
+        (CallResult.NO_ANSWER, "no answered"),
+        (CallResult.BUSY, "busy"),
+        (CallResult.CONGESTION, "failed"),
+        (CallResult.INVALID_NUMBER, "failed"),
+        (CallResult.FAILED, "failed"),
+        (CallResult.AGENT_MISSED, None),  # the customer was never dialled
+    ],
+)
+def test_each_call_result_in_retailcrms_words(result: CallResult, expected: str | None) -> None:
+    assert RESULTS.get(result) == expected
+    assert expected is None or expected in CALL_RESULTS  # Call.php's ``result`` values
+
+
+def test_every_call_result_is_decided() -> None:
+    assert set(RESULTS) | {CallResult.AGENT_MISSED} == set(CallResult)

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from asterisk_fixtures import AsteriskInstance
-from service_harness import ServiceProcess, get_json, wait_for, write_config
+from service_harness import DialerDb, ServiceProcess, get_json, wait_for, write_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "crm"))
 
@@ -75,9 +75,9 @@ def shop() -> Iterator[RetailShop]:
     s.server.stop()
 
 
-def test_an_accepted_call_pops_the_card_and_is_uploaded(
-    asterisk: AsteriskInstance, shop: RetailShop, tmp_path: Path
-) -> None:
+def start(
+    asterisk: AsteriskInstance, shop: RetailShop, tmp_path: Path, **campaign: Any
+) -> ServiceProcess:
     recordings = asterisk.directory / "spool" / "monitor" / "dialer"  # the dialplan's MixMonitor
     crm = [
         "[crm]", 'kind = "retailcrm"',
@@ -88,11 +88,18 @@ def test_an_accepted_call_pops_the_card_and_is_uploaded(
         f'recordings_dir = "{recordings}"', 'timezone = "UTC"',
         "[crm.telephony.users]", '1001 = { user_id = 12, code = "101" }',
     ]  # fmt: skip
-    config = write_config(tmp_path, asterisk, None, crm=crm,
-                          campaign={"agents": ["1001"], "intake_statuses": ["new"]})  # fmt: skip
+    auto = "none" if campaign else "confirmed"
+    config = write_config(tmp_path, asterisk, None, crm=crm, service={"auto_disposition": auto},
+                          campaign={"agents": ["1001"], "intake_statuses": ["new"],
+                                    **campaign})  # fmt: skip
     env = {"TEST_RETAIL_KEY": KEY, "TEST_CLIENT_ID": CLIENT, "TEST_RECORD_KEY": RECORD_KEY}
-    db_url = f"sqlite:///{tmp_path / 'dialer.db'}"
-    service = ServiceProcess(config, db_url, asterisk, "tel", env=env)
+    return ServiceProcess(config, f"sqlite:///{tmp_path / 'dialer.db'}", asterisk, "tel", env=env)
+
+
+def test_an_accepted_call_pops_the_card_and_is_uploaded(
+    asterisk: AsteriskInstance, shop: RetailShop, tmp_path: Path
+) -> None:
+    service = start(asterisk, shop, tmp_path)
     try:
         base = service.base_url()
         tel = shop.telephony
@@ -136,3 +143,23 @@ def _get(url: str) -> tuple[int, Any]:
             return answer.status, json.loads(raw) if raw.startswith(b"{") else raw
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
+
+
+def test_with_disposition_source_crm_the_managers_status_is_the_result(
+    asterisk: AsteriskInstance, shop: RetailShop, tmp_path: Path
+) -> None:
+    """The manager sees the card, sets the order's status in RetailCRM: that is the call's
+    result, and nothing is written back (docs/crm.md, "Results from the CRM")."""
+    service = start(asterisk, shop, tmp_path, disposition_source="crm", crm_result_read_s=1,
+                    crm_confirmed_statuses=["client-confirmed"],
+                    crm_refused_statuses=["cancel-other"])  # fmt: skip
+    dialer = DialerDb(tmp_path / "dialer.db")
+    try:
+        service.base_url()
+        wait_for(lambda: shop.telephony.calls, 60, service)
+        assert dialer.order("5001") == ("awaiting_disposition", None)
+        shop.order["status"] = "client-confirmed"  # the manager, in the popped card
+        wait_for(lambda: dialer.order("5001") == ("done", "confirmed"), 30, service)
+        assert shop.edits == []  # RetailCRM has its own result: nothing is written back
+    finally:
+        service.stop()
