@@ -13,6 +13,7 @@ import os
 import sys
 import time
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ from crm_adapter.retailcrm_telephony import (
     parse_telephony,
 )
 from dialer.cli import UsageError
+from dialer.commands.db import database, storage_command
+from dialer.storage.telephony_queue import replay_uploads, unsent_rows
 
 
 def add_actions(actions: Any) -> None:
@@ -35,6 +38,14 @@ def add_actions(actions: Any) -> None:
     reg = sub.add_parser("register", help="register the dialer as the shop's telephony")
     reg.add_argument("--config", required=True, type=Path, metavar="FILE.toml")
     reg.set_defaults(func=run_register)
+    queue = sub.add_parser("queue", help="call events and uploads not sent to RetailCRM yet")
+    queue.set_defaults(func=run_queue)
+    again = sub.add_parser("replay", help="send dead call uploads again")
+    again.add_argument(
+        "ids", nargs="*", type=int, metavar="ID", help="row ids (crm telephony queue)"
+    )
+    again.add_argument("--all", action="store_true", help="every dead upload")
+    again.set_defaults(func=run_replay)
 
 
 def load(path: Path) -> tuple[str, str, RetailCrmTelephonySettings]:
@@ -72,3 +83,32 @@ def run_register(args: argparse.Namespace) -> int:
     if settings.external_phone:
         print(f"  external phone: {settings.external_phone}")
     return 0
+
+
+@storage_command
+def run_queue(args: argparse.Namespace) -> int:
+    """The rows of ``telephony_outbox`` not delivered: waiting (with their next try) or dead
+    (with RetailCRM's reason)."""
+    rows = unsent_rows(database(args))
+    for row in rows:
+        state = "dead" if row.dead else f"next try {row.next_try_at:%Y-%m-%d %H:%M:%S}"
+        print(f"{row.id}\t{row.node}\t{row.kind}\t{row.attempt_id}\ttries {row.tries}\t"
+              f"{state}\t{row.last_error or ''}")  # fmt: skip
+    if not rows:
+        print("nothing waiting for RetailCRM")
+    return 0
+
+
+@storage_command
+def run_replay(args: argparse.Namespace) -> int:
+    if bool(args.ids) == bool(args.all):
+        raise UsageError("crm telephony replay: give row ids or --all (not both)")
+    done = replay_uploads(database(args), datetime.now(UTC), None if args.all else args.ids)
+    for row_id in done:
+        print(f"{row_id} replayed")
+    missing = sorted(set(args.ids) - set(done))
+    for row_id in missing:
+        print(f"{row_id} is not a dead upload (events are never replayed)")
+    if args.all and not done:
+        print("no dead uploads")
+    return 1 if missing else 0

@@ -100,3 +100,31 @@ def orders_by_e164(engine: Engine, campaign: str, e164: str) -> list[tuple[str, 
     )
     with Session(engine) as session:
         return [(row.id, row.phase) for row in session.execute(query)]
+
+
+def unsent_rows(engine: Engine) -> list[TelephonyRow]:
+    """Every node's rows not delivered (waiting or dead), oldest first."""
+    query = select(TelephonyRow).where(TelephonyRow.delivered_at.is_(None))
+    with Session(engine) as session:
+        return list(session.scalars(query.order_by(TelephonyRow.id)))
+
+
+def replay_uploads(engine: Engine, now: datetime, ids: list[int] | None) -> list[int]:
+    """Dead upload rows (``ids``, or all when None) are due at ``now`` with a fresh try
+    count; returns the ids replayed. Events are never replayed: a late card helps nobody."""
+
+    def work() -> list[int]:
+        with Session(engine) as session, session.begin():
+            query = select(TelephonyRow.id).where(TelephonyRow.dead, TelephonyRow.kind == "upload")
+            if ids is not None:
+                query = query.where(TelephonyRow.id.in_(ids))
+            chosen = list(session.scalars(query.order_by(TelephonyRow.id)))
+            if chosen:
+                session.execute(
+                    update(TelephonyRow)
+                    .where(TelephonyRow.id.in_(chosen))
+                    .values(dead=False, tries=0, next_try_at=now)
+                )
+            return chosen
+
+    return retry_locked(work)

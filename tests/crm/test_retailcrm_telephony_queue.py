@@ -29,6 +29,7 @@ from dialer.app.retailcrm_telephony import (
     TelephonyQueue,
     TelephonyRelay,
 )
+from dialer.cli import main
 from dialer.storage.migrate import open_database
 from dialer.storage.telephony_queue import SqlTelephonyQueue
 
@@ -179,3 +180,24 @@ def test_each_call_result_in_retailcrms_words(result: CallResult, expected: str 
 
 def test_every_call_result_is_decided() -> None:
     assert set(RESULTS) | {CallResult.AGENT_MISSED} == set(CallResult)
+
+
+def test_ops_list_the_unsent_rows_and_replay_a_dead_upload(
+    node: Node, tel_crm: RetailCrmTelephonyDouble, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    node.store.add("at-8", "upload", '{"date": "yesterday"}', node.clock.now)
+    node.store.add("at-8", "event", '{"phone": ""}', node.clock.now)
+    node.queue.deliver_due(node.clock.now)  # both refused by RetailCRM: dead at once
+    url = f"sqlite:///{tmp_path / 'dialer.db'}"
+    assert main(["--db", url, "crm", "telephony", "queue"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[:3] for line in lines] == [
+        ["1", "node-1", "upload"], ["2", "node-1", "event"],
+    ]  # fmt: skip
+    assert "dead" in lines[0] and "calls[0].date" in lines[0]
+    assert main(["--db", url, "crm", "telephony", "replay", "1", "2"]) == 1
+    out = capsys.readouterr().out
+    assert "1 replayed" in out and "2 is not a dead upload" in out
+    row = node.store.rows()[0]
+    assert (row.dead, row.tries) == (False, 0)
