@@ -32,6 +32,8 @@ from dialer.app.retailcrm_telephony import (
 from dialer.cli import main
 from dialer.storage.migrate import open_database
 from dialer.storage.telephony_queue import SqlTelephonyQueue
+from dialer.storage.views import OrderViews
+from dialer.web.metrics import render
 
 T0 = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 
@@ -55,6 +57,7 @@ def tel_crm() -> Iterator[RetailCrmTelephonyDouble]:
 class Node:
     def __init__(self, tmp_path: Path, crm: RetailCrmTelephonyDouble, clock: Clock) -> None:
         engine = open_database(f"sqlite:///{tmp_path / 'dialer.db'}")
+        self.engine = engine
         self.store = SqlTelephonyQueue(engine, "node-1")
         bucket = SharedBucket(40.0, clock=time.monotonic, sleep=time.sleep)
         client = RetailCrmTelephonyClient(crm.url, API_KEY, bucket=bucket)
@@ -201,3 +204,14 @@ def test_ops_list_the_unsent_rows_and_replay_a_dead_upload(
     assert "1 replayed" in out and "2 is not a dead upload" in out
     row = node.store.rows()[0]
     assert (row.dead, row.tries) == (False, 0)
+
+
+def test_metrics_show_what_retailcrm_has_not_taken(node: Node) -> None:
+    node.store.add("at-8", "upload", '{"date": "yesterday"}', node.clock.now)
+    node.store.add("at-9", "upload", '{"date": "yesterday"}', node.clock.now + timedelta(hours=1))
+    node.queue.deliver_due(node.clock.now)
+    snapshot = OrderViews(node.engine, "shop").metrics()
+    assert snapshot.telephony_unsent == {("upload", True): 1, ("upload", False): 1}
+    text = render(snapshot, ami_up=True, now=node.clock.now, campaign="shop")
+    assert 'callback_dialer_retailcrm_telephony_unsent{dead="true",kind="upload"} 1.0' in text
+    assert 'callback_dialer_retailcrm_telephony_unsent{dead="false",kind="event"} 0.0' in text
