@@ -21,6 +21,9 @@ from pathlib import Path
 import pytest
 from api_harness import Dialer
 from http_wire import WireResponse, raw_request
+from hypothesis import HealthCheck, given
+from hypothesis import settings as fuzz_settings
+from hypothesis import strategies as st
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 from twisted.web.server import Site
@@ -278,3 +281,25 @@ def test_a_suffix_range_and_an_unsatisfiable_one(shop: Shop) -> None:
     assert (tail.status, tail.body) == (206, b"789")
     beyond = shop.get(shop.link("att-1.wav"), {b"Range": b"bytes=99-"})
     assert beyond.status == 416 and beyond.headers["content-range"] == "bytes */14"
+
+
+ODD = [
+    "%zz", "%ff%fe", "%00", "%C0%AF", "%ED%A0%80", "1" * 5000, "NaN", "-0", "9" * 40, "%",
+    "%2e%2e%2f", "..", "+", "%D9%A1%D9%A2", "%EF%BB%BF12", "12%0d%0aX:%20y",
+]  # fmt: skip
+
+
+@fuzz_settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(
+    route=st.sampled_from(["make-call", "user-status", "records/att-1.wav", "records/x", ""]),
+    key=st.sampled_from(["clientId", "userId", "phone", "status", "expires", "sig", "code"]),
+    value=st.one_of(st.sampled_from(ODD), st.text(max_size=40).map(urllib.parse.quote)),
+)
+def test_odd_requests_never_make_a_5xx(shop: Shop, route: str, key: str, value: str) -> None:
+    (shop.recordings / "att-1.wav").write_bytes(b"RIFF")
+    base = {"clientId": CLIENT, "userId": "12", "phone": "+79165830421", "status": "dinner"}
+    query = "&".join(f"{k}={urllib.parse.quote(v)}" for k, v in base.items() if k != key)
+    answer = shop.get(f"/retailcrm/telephony/{route}?{query}&{key}={value}")
+    assert answer.status < 500
+    assert answer.headers["content-type"].startswith(("application/json", "audio/"))
