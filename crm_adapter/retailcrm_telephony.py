@@ -87,6 +87,7 @@ class RetailCrmTelephonySettings:
     link_ttl_s: int = 30 * 86400
     external_phone: str | None = None
     timezone: str = "Europe/Moscow"
+    site: str | None = None  # [crm.retailcrm] site: the shop the calls belong to
     pauses: Mapping[str, str] = field(
         default_factory=lambda: {
             "busy": "техническая пауза",
@@ -240,6 +241,8 @@ def call_event(
     }
     if hangup_status is not None:
         event["hangupStatus"] = hangup_status
+    if s.site:
+        event["site"] = s.site
     if s.external_phone:
         event["externalPhone"] = s.external_phone
     return event
@@ -284,6 +287,8 @@ def upload_body(
     if call.recording:
         expires = int(now.timestamp()) + s.link_ttl_s
         entry["recordUrl"] = record_url(s, Path(call.recording).name, expires)
+    if s.site:
+        entry["site"] = s.site
     if s.external_phone:
         entry["externalPhone"] = s.external_phone
     return entry

@@ -370,10 +370,15 @@ def telephony_settings(
         settings = parse_telephony(table["telephony"], environ, base=base)
     except CrmConfigError as exc:
         raise ConfigError(str(exc)) from exc
-    if settings is not None and crm.kind != "retailcrm":
+    if settings is None:
+        return None
+    retail = getattr(crm, "retailcrm", None)
+    if retail is None:
         raise ConfigError(f"crm.telephony: RetailCRM's telephony module needs "
                           f"kind = \"retailcrm\", not {crm.kind!r}")  # fmt: skip
-    return settings
+    own_zone = isinstance(table["telephony"], dict) and "timezone" in table["telephony"]
+    zone = settings.timezone if own_zone else retail.timezone
+    return dataclasses.replace(settings, site=retail.site, timezone=zone)
 
 
 def ami_settings(

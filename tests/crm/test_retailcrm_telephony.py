@@ -255,6 +255,8 @@ kind = "{kind}"
 [crm.retailcrm]
 url = "https://shop.retailcrm.example"
 api_key_env = "TEL_API_KEY"
+site = "shop-1"
+timezone = "Asia/Almaty"
 [crm.http]
 pull_url = "https://crm.example/orders"
 status_url = "https://crm.example/orders/{{id}}"
@@ -278,6 +280,10 @@ def test_the_service_file_carries_the_telephony_section(tmp_path: Path) -> None:
     assert config.telephony is not None
     assert config.telephony.recordings_dir == tmp_path / "rec"  # relative to the file
     assert config.telephony.users[0].user_id == 12
+    assert config.telephony.site == "shop-1"  # the calls belong to [crm.retailcrm]'s shop
+    assert config.telephony.timezone == "Asia/Almaty"  # and use the account's zone
+    event = call_event(config.telephony, "a1", "77011234567", "out", "at-1")
+    assert event["site"] == "shop-1"
 
 
 def test_the_telephony_section_needs_the_retailcrm_kind(tmp_path: Path) -> None:
