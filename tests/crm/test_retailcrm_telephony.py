@@ -13,6 +13,7 @@ field holding the JSON).
 from __future__ import annotations
 
 import json
+import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -292,3 +293,20 @@ def test_the_telephony_section_needs_the_retailcrm_kind(tmp_path: Path) -> None:
     env = {**ENV, "AMI_SECRET": "x", "TEL_API_KEY": API_KEY}
     with pytest.raises(ConfigError, match=r"crm\.telephony: .*kind = \"retailcrm\""):
         load_service_config(path, env)
+
+
+def test_the_documented_section_is_valid(tmp_path: Path) -> None:
+    """docs/crm.md's example of ``[crm.telephony]``, its secrets' files made up here."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "crm.md").read_text(encoding="utf-8")
+    block = next(b.split("```", 1)[0] for b in docs.split("```toml")[1:] if "[crm.telephony]" in b)
+    text = "\n".join(line.strip() for line in block.splitlines())
+    for name in ("retailcrm-key", "retailcrm-client-id", "retailcrm-record-key"):
+        (tmp_path / name).write_text(f"{name}-of-at-least-16-chars\n", encoding="utf-8")
+        text = text.replace(f"/etc/callback-dialer/{name}", str(tmp_path / name))
+    data = tomllib.loads(text)
+    s = parse_telephony(data["crm"]["telephony"], {}, base=tmp_path)
+    assert s is not None
+    assert [(u.agent_id, u.user_id, u.code) for u in s.users] == [
+        ("1001", 12, "101"), ("1002", 13, "102"),
+    ]  # fmt: skip
+    assert s.pauses == {"busy": "техническая пауза", "dinner": "обед", "break": "перерыв"}
