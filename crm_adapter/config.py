@@ -98,6 +98,7 @@ def parse_crm_config(
     retailcrm = _retailcrm(section.table("retailcrm")) if kind == "retailcrm" else None
     for other in KINDS:
         section.allow(other)  # the sections of other kinds may stay in the file
+    section.allow("telephony")  # [crm.telephony]: crm_adapter.retailcrm_telephony
     section.done()
     return CrmConfig(
         kind, page_size, MappingProxyType(mapping), http, sql, retailcrm, order_url=order_url

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from campaigns.orders import Order
 from crm_adapter.http_json import IntakeHandler
+from crm_adapter.retailcrm_telephony import RetailCrmTelephonySettings
 from crm_adapter.signing import SeenEvents
 from dialer.agent_auth.service import AgentAuth
 from dialer.app.agent_feed import AgentFeed
@@ -48,11 +49,12 @@ class WebEdge:
         clock: Callable[[], datetime],
         agent_auth: AgentAuth,
         feed: AgentFeed,
+        telephony: RetailCrmTelephonySettings | None = None,
     ) -> None:
         self._settings, self._campaign, self._engine, self._ops = settings, campaign, engine, ops
         self._slots, self._locks, self._outbox, self._latency = slots, locks, outbox, latency
         self._accept, self._health, self._clock = accept, health, clock
-        self._agent_auth, self._feed = agent_auth, feed
+        self._agent_auth, self._feed, self._telephony = agent_auth, feed, telephony
         self._listening: Any = None
         self.url = ""
 
@@ -66,6 +68,11 @@ class WebEdge:
         handler = None if secret is None else IntakeHandler(secret, SeenEvents())
         extra = {b"api": build_api(self._engine, self._ops, self._agent_auth),
                  b"metrics": self._metrics(), b"agent": self._agent(reactor)}  # fmt: skip
+        if self._telephony is not None:  # RetailCRM's telephony module calls these
+            from dialer.web.retailcrm_telephony import build_telephony  # noqa: PLC0415
+
+            extra[b"retailcrm"] = build_telephony(self._telephony, self._ops, self._engine,
+                                                  self._clock)  # fmt: skip
         site = web.build_site(reactor, handler, self._accept, self._health, self._clock,
                               extra=extra)  # fmt: skip
         host, port = self._settings.intake_host, self._settings.intake_port

@@ -25,7 +25,7 @@ from campaigns.lifecycle import TransitionError
 from campaigns.orders import Order
 from campaigns.settings import CampaignSettings
 from dialer.config.campaign import ConfigError, campaign_from_mapping
-from dialer.dispatch.dispatcher import Dispatcher, DispatchError
+from dialer.dispatch.dispatcher import Dispatcher, DispatchError, WindowClosedError
 from dialer.storage.agents import Change, SqlAgentRegistry, UnknownAgentError
 from dialer.storage.campaigns import CampaignRecord, SqlCampaignStore
 from dialer.storage.engine import Database
@@ -103,6 +103,24 @@ class Operations:
         self._order_call(
             lambda: self._dispatcher.on_disposition(order_id, disposition, self._clock())
         )
+
+    def call_now(self, order_id: str, agent_id: str) -> None:
+        """A manager's click-to-call: the queued order, due now, offered to ``agent_id``
+        first (``Dispatcher.call_now``); ConflictError outside the calling window or when the
+        order is not queued."""
+        try:
+            self._agents.get(agent_id)
+        except UnknownAgentError as exc:
+            raise NotFoundError(str(exc)) from exc
+        try:
+            self._dispatcher.call_now(order_id, agent_id, self._clock())
+        except WindowClosedError as exc:
+            raise ConflictError(str(exc)) from exc
+        except DispatchError as exc:
+            raise NotFoundError(str(exc)) from exc
+        except TransitionError as exc:
+            raise ConflictError(str(exc)) from exc
+        self._wake()
 
     def requeue(self, order_id: str) -> None:
         self._order_call(lambda: self._dispatcher.requeue(order_id, self._clock()))

@@ -23,7 +23,6 @@ from crm_adapter.recheck import dialer_statuses
 from dialer.agent_auth.passwords import PasswordHasher
 from dialer.agent_auth.service import AgentAuth
 from dialer.app.admission import Admission
-from dialer.app.agent_feed import AgentFeed
 from dialer.app.auto_disposition import AutoDisposition
 from dialer.app.control import NodeControl
 from dialer.app.crm_results import CrmResults
@@ -35,6 +34,7 @@ from dialer.app.lock_watch import LockSupervisor
 from dialer.app.log_journal import LogJournal
 from dialer.app.operations import Operations
 from dialer.app.pump import WakePump
+from dialer.app.retailcrm_telephony import build_feed
 from dialer.app.screener import make_screen
 from dialer.app.server_slot import ServerSlots
 from dialer.app.server_start import ServerStarter
@@ -61,9 +61,10 @@ def build_service(config: ServiceConfig, clock: Clock) -> Service:
     """The node, wired; raises ``DatabaseUnavailableError`` when the database cannot be opened."""
     settings, campaign, node = config.service, config.campaign, config.service.node
     control, rng, intake = NodeControl(), random.Random(), config.intake_filter()
-    feed = AgentFeed(clock)  # live events for the agents' pages
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="crm")
     engine = open_database(settings.db_url)
+    # live events for the agents' pages (and, with [crm.telephony], for RetailCRM)
+    feed = build_feed(config, clock, engine=engine, executor=executor)
     crm, mapping = make_crm(config, clock), crm_mapping(config)
     recheck = StatusRecheck(campaign, dialer_statuses(mapping), clock=clock,
                             max_age=timedelta(seconds=settings.status_max_age_s),
@@ -119,7 +120,8 @@ def build_service(config: ServiceConfig, clock: Clock) -> Service:
                            ttl=timedelta(seconds=settings.agent_session_ttl_s))  # fmt: skip
     edge = WebEdge(settings, campaign.name, engine=engine, ops=ops, slots=slots, locks=locks,
                    outbox=outbox, latency=latency, accept=admission.accept, health=health,
-                   clock=clock, agent_auth=agent_auth, feed=feed)  # fmt: skip
+                   clock=clock, agent_auth=agent_auth, feed=feed,
+                   telephony=config.telephony)  # fmt: skip
     pump = WakePump(control.woken, lambda: slots.run_rounds(clock()), tick_s=settings.tick_s,
                     stopping=lambda: control.stopping, why=failure_line)  # fmt: skip
     return Service(settings, control=control, slots=slots, locks=locks, jobs=jobs,

@@ -26,6 +26,7 @@ from crm_adapter.port import IntakeFilter
 from crm_adapter.retailcrm import RetailCrmAdapter
 from crm_adapter.retailcrm_check import check_account, read_account, suggest
 from dialer.cli import UsageError
+from dialer.commands import crm_telephony
 from dialer.config.campaign import ConfigError, load_campaign
 
 
@@ -53,6 +54,7 @@ def register(sub: Any) -> None:
         help="RetailCRM: print a [crm.mapping] built from the account's own statuses",
     )
     check.set_defaults(func=run_check)
+    crm_telephony.add_actions(actions)  # crm telephony register (issue 17 §2)
 
 
 def run_check(args: argparse.Namespace) -> int:

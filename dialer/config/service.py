@@ -25,6 +25,7 @@ from campaigns.settings import CampaignSettings
 from crm_adapter.config import CrmConfig, order_url_template, parse_crm_config
 from crm_adapter.errors import CrmConfigError
 from crm_adapter.port import MAX_PAGE_SIZE, IntakeFilter
+from crm_adapter.retailcrm_telephony import RetailCrmTelephonySettings, parse_telephony
 from dialer.ami.telephony import AmiConfigError, AmiSettings, tls_context
 from dialer.config.campaign import ConfigError, campaign_from_mapping
 from dialer.storage.models import DEFAULT_SERVER
@@ -163,6 +164,7 @@ class ServiceConfig:
     source: Path | None = None
     server: AsteriskServer = AsteriskServer()
     servers: tuple[ServedServer, ...] = ()  # [ami.servers.NAME]; empty: the one [ami]
+    telephony: RetailCrmTelephonySettings | None = None  # [crm.telephony] (issue 17 §2)
 
     def served(self) -> tuple[ServedServer, ...]:
         """The servers this node serves or stands by for, in the file's order."""
@@ -203,15 +205,16 @@ def load_service_config(
     crm_kind = _table(data, "crm").get("kind")
     campaign = campaign_from_mapping(_table(data, "campaign"), where="campaign", crm_kind=crm_kind)
     crm = crm_settings(_table(data, "crm"), environ, base)
+    telephony = telephony_settings(_table(data, "crm"), crm, environ, base)
     ami_table = _table(data, "ami")
     servers = served_servers(ami_table, environ, base, campaign)
     if servers:
         return ServiceConfig(service, campaign, crm, servers[0].ami, path, servers[0].server,
-                             servers)  # fmt: skip
+                             servers, telephony)  # fmt: skip
     server = asterisk_server(ami_table, environ)
     ami_rest = {k: v for k, v in ami_table.items() if k not in _SERVER_KEYS}
     ami = ami_settings(ami_rest, environ, base)
-    return ServiceConfig(service, campaign, crm, ami, path, server)
+    return ServiceConfig(service, campaign, crm, ami, path, server, telephony=telephony)
 
 
 def served_servers(
@@ -353,6 +356,30 @@ def crm_settings(
         return parse_crm_config(table, environ, base=base)
     except CrmConfigError as exc:
         raise ConfigError(str(exc)) from exc
+
+
+def telephony_settings(
+    table: Mapping[str, Any],
+    crm: CrmConfig | DemoCrmConfig,
+    environ: Mapping[str, str],
+    base: Path,
+) -> RetailCrmTelephonySettings | None:
+    """``[crm.telephony]``: RetailCRM's telephony module, for ``kind = "retailcrm"`` only."""
+    if "telephony" not in table:
+        return None
+    try:
+        settings = parse_telephony(table["telephony"], environ, base=base)
+    except CrmConfigError as exc:
+        raise ConfigError(str(exc)) from exc
+    if settings is None:
+        return None
+    retail = getattr(crm, "retailcrm", None)
+    if retail is None:
+        raise ConfigError(f"crm.telephony: RetailCRM's telephony module needs "
+                          f"kind = \"retailcrm\", not {crm.kind!r}")  # fmt: skip
+    own_zone = isinstance(table["telephony"], dict) and "timezone" in table["telephony"]
+    zone = settings.timezone if own_zone else retail.timezone
+    return dataclasses.replace(settings, site=retail.site, timezone=zone)
 
 
 def ami_settings(

@@ -72,6 +72,10 @@ class DispatchError(Exception):
     """A report or disposition named an attempt or order the dispatcher does not know."""
 
 
+class WindowClosedError(DispatchError):
+    """A manager asked for a call the calling window does not allow now."""
+
+
 class Dispatcher:
     """Admits orders, starts attempts for due orders while agents are free, and turns
     telephony reports and dispositions into state, attempts and outcomes."""
@@ -202,6 +206,23 @@ class Dispatcher:
         if entry.state.phase is not lifecycle.Phase.QUEUED:
             raise lifecycle.TransitionError(f"order {order_id} is {entry.state.phase.value}")
         self._apply(entry, Transition(entry.state._replace(due_at=now)))
+
+    def call_now(self, order_id: str, agent: str, now: datetime) -> None:
+        """A manager's click-to-call (RetailCRM's makeCallUrl, issue 17 §2): the queued
+        order is due at ``now`` and owned by ``agent``, so it is offered to that agent first
+        like an owned callback (to any agent after ``callback_owner_grace_s``). The calling
+        window protects the customer from a click too (WindowClosedError); the status
+        re-check, the one-call-per-number rule and the dial gate apply as to any dial."""
+        entry = self._entry(order_id)
+        if entry.state.phase is not lifecycle.Phase.QUEUED:
+            raise lifecycle.TransitionError(f"order {order_id} is {entry.state.phase.value}")
+        if not window_open(now, entry.state.zones, self._settings.window):
+            zones = ", ".join(entry.state.zones)
+            raise WindowClosedError(
+                f"order {order_id}: outside the calling window in the customer's time ({zones})"
+            )
+        due = entry.state._replace(due_at=now, callback_owner=agent)
+        self._apply(entry, Transition(due))
 
     def cancel(self, order_id: str) -> None:
         """Ops: a queued order, or one awaiting its verdict, is done and skipped; nothing is

@@ -222,6 +222,29 @@ class OutboxRow(Base):
     created_at: Mapped[datetime]
 
 
+class TelephonyRow(Base):
+    """A RetailCRM telephony request waiting to be sent (issue 17 §2): a call event or a
+    call upload, delivered by the node that made the call, in ``id`` order per attempt."""
+
+    __tablename__ = "telephony_outbox"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", ("event", "upload")), name="kind"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    node: Mapped[str] = mapped_column(index=True)
+    attempt_id: Mapped[str]
+    kind: Mapped[str]
+    payload_json: Mapped[str] = mapped_column(Text)
+    tries: Mapped[int] = _zero()
+    next_try_at: Mapped[datetime | None] = mapped_column(index=True)
+    delivered_at: Mapped[datetime | None]
+    dead: Mapped[bool] = _no()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
 class NumberingRange(Base):
     """One row of the Russian numbering plan: ``prefix`` + 7-digit numbers in a range."""
 

@@ -6,7 +6,7 @@ import csv
 import io
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session, aliased
 
 from campaigns.lifecycle import Phase
 from campaigns.tabs import QueuedOrder, tab_counts
-from dialer.storage.models import AgentRow, AttemptRow, OrderRow, OutboxRow, OutcomeRow
+from dialer.storage.models import (
+    AgentRow,
+    AttemptRow,
+    OrderRow,
+    OutboxRow,
+    OutcomeRow,
+    TelephonyRow,
+)
 
 _T = TypeVar("_T")
 
@@ -46,6 +53,8 @@ class MetricsSnapshot:
     outbox_pending: int
     outbox_dead: int
     outbox_oldest_at: datetime | None
+    # RetailCRM telephony rows not sent, by (kind, dead) (issue 17 §2)
+    telephony_unsent: dict[tuple[str, bool], int] = field(default_factory=dict)
 
 
 class OrderViews:
@@ -283,6 +292,11 @@ class OrderViews:
                 .where(pending)
                 .group_by(OutboxRow.dead)
             ).all()
+            telephony = session.execute(
+                select(TelephonyRow.kind, TelephonyRow.dead, func.count())
+                .where(TelephonyRow.delivered_at.is_(None))
+                .group_by(TelephonyRow.kind, TelephonyRow.dead)
+            ).all()
         live = [w for w in waiting if not w[0]]
         dead = [w for w in waiting if w[0]]
         oldest = [_aware(w[2]) for w in waiting if w[2] is not None]
@@ -293,6 +307,7 @@ class OrderViews:
             outbox_pending=int(live[0][1]) if live else 0,
             outbox_dead=int(dead[0][1]) if dead else 0,
             outbox_oldest_at=min(oldest) if oldest else None,
+            telephony_unsent={(str(k), bool(d)): int(n) for k, d, n in telephony},
         )
 
 

@@ -129,6 +129,19 @@ class ScrapeCollector:
             ),
             [(["false"], snap.outbox_pending), (["true"], snap.outbox_dead)],
         )
+        unsent = snap.telephony_unsent
+        yield _labelled(
+            GaugeMetricFamily(
+                "callback_dialer_retailcrm_telephony_unsent",
+                "RetailCRM call events and uploads not sent (dead: given up)",
+                labels=["kind", "dead"],
+            ),
+            [
+                ([k, str(d).lower()], unsent.get((k, d), 0))
+                for k in ("event", "upload")
+                for d in (False, True)
+            ],
+        )
 
     def _process_families(self) -> Iterator[Metric]:
         yield _labelled(

@@ -30,7 +30,7 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TABLES = {
     "agent_credentials", "agent_sessions", "agents", "alembic_version", "api_tokens",
     "attempts", "campaigns", "do_not_call", "numbering_meta", "numbering_ranges", "orders",
-    "outbox", "outcomes",
+    "outbox", "outcomes", "telephony_outbox",
 }  # fmt: skip
 
 

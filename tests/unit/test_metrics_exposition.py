@@ -21,6 +21,11 @@ EXPECTED = {  # family as written before issue 14 → (type, sample names, label
     "callback_dialer_orders": ("gauge", {"callback_dialer_orders"}, {"campaign", "phase"}),
     "callback_dialer_agents": ("gauge", {"callback_dialer_agents"}, {"campaign", "state"}),
     "callback_dialer_outbox_pending": ("gauge", {"callback_dialer_outbox_pending"}, {"dead"}),
+    "callback_dialer_retailcrm_telephony_unsent": (
+        "gauge",
+        {"callback_dialer_retailcrm_telephony_unsent"},
+        {"kind", "dead"},
+    ),
     "callback_dialer_outbox_dead_total": (
         "counter",
         {"callback_dialer_outbox_dead_total"},
