@@ -251,8 +251,8 @@ class RetailCrmAdapter:
         most every ``listing_interval_s``, history tried again after as long. None: nothing
         due. A 503/429 or no connection is raised: the poll failed, the cursor stays."""
         now = self._clock()
-        if not self._s.history:
-            return self._listing(intake, None, now)
+        if not self._s.history:  # polled every listing_interval_s: each poll lists
+            return self._listing(intake, None, now, due=True)
         if self._history_retry_at is not None and now < self._history_retry_at:
             return self._listing(intake, None, now)
         account = self._s.url.rstrip("/")
@@ -310,7 +310,8 @@ class RetailCrmAdapter:
     def _listing(
         self, intake: IntakeFilter, cursor: Cursor | None, now: datetime, *, due: bool = False
     ) -> IntakeChanges | None:
-        every = timedelta(seconds=self._s.listing_interval_s)
+        # polls come every poll_interval_s, a little early or late: half of it is allowed
+        every = timedelta(seconds=self._s.listing_interval_s - self._s.poll_interval_s / 2)
         if not due and self._listed_at is not None and now - self._listed_at < every:
             return None
         orders = tuple(self.fetch_waiting(intake))

@@ -284,11 +284,22 @@ def test_read_statuses_reads_many_orders_in_one_request(retail_crm: RetailCrmDou
     assert sorted(by_external["filter[externalIds][]"]) == ["E001", "E002", "E003", "E999"]
 
 
-def test_history_off_polls_at_the_listing_interval(retail_crm: RetailCrmDouble) -> None:
-    adapter = make(retail_crm, history=False, listing_interval_s=30.0)
+def test_history_off_lists_at_every_poll_of_the_listing_interval(
+    retail_crm: RetailCrmDouble,
+) -> None:
+    """Polled every 30 s, a poll a little early still lists (the scheduler spaces them)."""
+    new_order(retail_crm, "E001", 1)
+    wall = Wall()
+    adapter = make(retail_crm, wall, history=False, listing_interval_s=30.0)
     assert isinstance(adapter, IncrementalIntake)
     assert adapter.poll_interval_s == 30.0
     assert make(retail_crm).poll_interval_s == 2.0
+    for _ in range(2):
+        changes = adapter.fetch_changes(INTAKE, None)
+        assert changes is not None
+        assert [o.id for o in changes.orders] == ["E001"]
+        wall.now += timedelta(seconds=29.99)
+    assert not any(p == "/orders/history" for p, _q in paths(retail_crm))
 
 
 # ---- the poll job: the cursor kept in the store, after admission ----------------------------
