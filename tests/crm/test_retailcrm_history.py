@@ -30,6 +30,7 @@ from crm_adapter.retailcrm import CustomFields, RetailCrmAdapter, RetailCrmSetti
 from crm_adapter.retailcrm_limits import RateLimiter
 from dialer.app.admission import Admission
 from dialer.app.jobs import PeriodicJobs
+from dialer.app.status_reads import CrmStatusReads
 from dialer.config.service import ServiceSettings
 from dialer.dispatch.status_recheck import StatusRecheck
 from dialer.storage.cursors import SqlCursorStore
@@ -287,7 +288,8 @@ def test_read_statuses_reads_many_orders_in_one_request(retail_crm: RetailCrmDou
 def test_history_off_lists_at_every_poll_of_the_listing_interval(
     retail_crm: RetailCrmDouble,
 ) -> None:
-    """Polled every 30 s, a poll a little early still lists (the scheduler spaces them)."""
+    """Without history every poll lists: the scheduler spaces them (every 30 s), and an
+    early one (on becoming leader) is not skipped."""
     new_order(retail_crm, "E001", 1)
     wall = Wall()
     adapter = make(retail_crm, wall, history=False, listing_interval_s=30.0)
@@ -298,7 +300,7 @@ def test_history_off_lists_at_every_poll_of_the_listing_interval(
         changes = adapter.fetch_changes(INTAKE, None)
         assert changes is not None
         assert [o.id for o in changes.orders] == ["E001"]
-        wall.now += timedelta(seconds=29.99)
+        wall.now += timedelta(seconds=1)  # e.g. polled at once on becoming leader
     assert not any(p == "/orders/history" for p, _q in paths(retail_crm))
 
 
@@ -359,3 +361,67 @@ def test_the_cursor_moves_only_after_the_orders_were_admitted(
     asyncio.run(jobs.poll())
     assert [o.id for o in got[-1]] == ["E001"]
     assert store.get("crm-intake:default") != kept
+
+
+# ---- the pre-dial re-check's reads in the service: one batch ---------------------------------
+
+
+def test_the_services_status_reads_go_to_retailcrm_as_one_batch(
+    retail_crm: RetailCrmDouble,
+) -> None:
+    """``CrmStatusReads`` gives a round's orders to ``read_statuses`` at once: one request;
+    a cancelled order and one RetailCRM lost leave the queue, a waiting one is dialled."""
+    new_order(retail_crm, "E001", 1)
+    new_order(
+        retail_crm,
+        "E002",
+        2,
+    )
+    retail_crm.change("E002", "status", "cancel-other")
+    retail_crm.server.requests.clear()
+    recheck = StatusRecheck(
+        CAMPAIGN, frozenset({"no-call"}), clock=lambda: T0,
+        max_age=timedelta(seconds=60), retry_after=timedelta(seconds=5),
+    )  # fmt: skip
+    waiting = [order(i, 0, status="new") for i in ("E001", "E002", "E404")]
+    assert [recheck.check(o) for o in waiting] == [None, None, None]
+    ids = recheck.take_wanted(T0)
+    spawned: list[Any] = []
+    watch = SimpleNamespace(failed=lambda _why: None, answered=lambda: None)
+    reads = CrmStatusReads(
+        make(retail_crm), recheck, cast(Any, watch), ServiceSettings(),
+        executor=ThreadPoolExecutor(max_workers=1), clock=lambda: T0,
+        spawn=spawned.append, wake=lambda: None,
+    )  # fmt: skip
+    reads.read(ids, T0)
+    asyncio.run(spawned[0])
+    assert [recheck.check(o) for o in waiting] == [True, False, False]
+    assert [p for p, _q in paths(retail_crm)] == ["/orders"]
+
+
+def test_a_failed_batch_read_leaves_every_order_unchecked(retail_crm: RetailCrmDouble) -> None:
+    recheck = StatusRecheck(
+        CAMPAIGN, frozenset({"no-call"}), clock=lambda: T0,
+        max_age=timedelta(seconds=60), retry_after=timedelta(seconds=5),
+    )  # fmt: skip
+    waiting = [order(i, 0, status="new") for i in ("E001", "E002")]
+    for o in waiting:
+        recheck.check(o)
+    failures: list[str] = []
+    watch = SimpleNamespace(failed=failures.append, answered=lambda: None)
+    spawned: list[Any] = []
+    reads = CrmStatusReads(
+        make(retail_crm, retries=0), recheck, cast(Any, watch), ServiceSettings(),
+        executor=ThreadPoolExecutor(max_workers=1), clock=lambda: T0,
+        spawn=spawned.append, wake=lambda: None,
+    )  # fmt: skip
+    retail_crm.unavailable = 5
+
+    async def run() -> None:
+        reads.read(recheck.take_wanted(T0), T0)
+        await spawned[0]
+
+    asyncio.run(run())
+    assert [recheck.check(o) for o in waiting] == [None, None]  # asked again, never dialled
+    assert failures and "503" in failures[0]
+    assert recheck.take_wanted(T0) == []  # not before status_retry_s
