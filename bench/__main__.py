@@ -1,11 +1,11 @@
 """Run the benchmarks: `.venv/bin/python -m bench [--quick] [--only NAME ...]`.
 
-Names: speed_to_lead, originate, ami_pipeline, queue_scale, agent_card, simulate (default:
-all, in that order). Starts its own Asterisk instance (scripts/asterisk-local, unique name,
-free AMI port) and PostgreSQL cluster (scripts/postgres-local), and stops them at the end,
-even on failure (agent_card: also its service and headless Chromium). Prints one table
-(figure, the limit measured in the same run, ratio, target, pass/MISS) and writes
-bench/results/<name>.json. Never run by the test suite.
+Names: speed_to_lead, originate, ami_pipeline, queue_scale, agent_card, simulate,
+retailcrm_intake (default: all, in that order). Starts its own Asterisk instance
+(scripts/asterisk-local, unique name, free AMI port) and PostgreSQL cluster
+(scripts/postgres-local), and stops them at the end, even on failure (agent_card: also its
+service and headless Chromium). Prints one table (figure, the limit measured in the same
+run, ratio, target, pass/MISS) and writes bench/results/<name>.json. Never run by the test suite.
 Profile the service while it runs: BENCH_PROFILE_DIR=/tmp/prof (needs py-spy in the venv).
 """
 
@@ -24,13 +24,19 @@ from bench import (
     ami_pipeline,
     originate,
     queue_scale,
+    retailcrm_intake,
     simulate_speed,
     speed_to_lead,
 )
 from bench.common import Asterisk, Outcome, Row, asterisk, machine, table, write_json
 
-NAMES = ("speed_to_lead", "originate", "ami_pipeline", "queue_scale", "agent_card", "simulate")
-_NEEDS_ASTERISK = {"speed_to_lead", "originate", "ami_pipeline", "queue_scale", "agent_card"}
+NAMES = (
+    "speed_to_lead", "originate", "ami_pipeline", "queue_scale", "agent_card", "simulate",
+    "retailcrm_intake",
+)  # fmt: skip
+_NEEDS_ASTERISK = {
+    "speed_to_lead", "originate", "ami_pipeline", "queue_scale", "agent_card", "retailcrm_intake",
+}  # fmt: skip
 
 
 def main() -> int:
@@ -83,9 +89,9 @@ def _one(name: str, ast: Asterisk | None, quick: bool, tmp: Path) -> Outcome:
     if name == "queue_scale":
         assert ast is not None
         return queue_scale.run(ast, quick)
-    if name == "agent_card":
+    if name in ("agent_card", "retailcrm_intake"):
         assert ast is not None
-        return agent_card.run(ast, quick)
+        return (agent_card.run if name == "agent_card" else retailcrm_intake.run)(ast, quick)
     return simulate_speed.run(quick)
 
 
