@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import tempfile
 import time
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -116,6 +118,13 @@ def _mode(ast: Asterisk, mode: str, n: int, span_s: float, rng: random.Random) -
         "seconds": end - start,
         "rate_per_s": len(sent) / (end - start),
         "peak_per_s": peak,
-        "paths": sorted({p for _at, p in double.requests}),
+        "requests_by_route": dict(
+            Counter(_route(p) for at, p in double.requests if start <= at <= end)
+        ),
         "exit_code": exit_code,
     }
+
+
+def _route(path: str) -> str:
+    """``/orders/5001/edit`` → ``/orders/{id}/edit``."""
+    return re.sub(r"/orders/\d+", "/orders/{id}", path)
