@@ -174,6 +174,7 @@ class IntakeChanges:
     orders: tuple[Order, ...]
     cursor: str | None
     full: bool = False  # a full listing of the waiting orders (first start, fallback)
+    gone: tuple[str, ...] = ()  # orders the CRM deleted: they leave the queue undialled
 
 
 @runtime_checkable

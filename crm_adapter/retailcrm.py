@@ -334,7 +334,7 @@ class RetailCrmAdapter:
     def _since(self, cursor: Cursor, now: datetime) -> IntakeChanges:
         """History pages since the cursor (each asked from the last id read, at most
         ``history_pages``), then the changed orders read by ids."""
-        since, changed, skipped = cursor.since_id, dict[int, str](), 0
+        since, changed, skipped, gone = cursor.since_id, dict[int, str](), 0, list[str]()
         for _ in range(self._s.history_pages):
             query: list[tuple[str, str | int]] = [("filter[sinceId]", since), ("limit", 100)]
             what = f"orders/history since {since}"
@@ -344,6 +344,8 @@ class RetailCrmAdapter:
                 since = max(since, e.id)
                 if e.own:
                     skipped += 1
+                elif e.deleted and e.order is not None:
+                    gone += self._gone(e.order, e.label)
                 elif e.order_id is not None:
                     changed.setdefault(e.order_id, e.label)
             if _total_pages(data, 1, what) <= 1 or not page:
@@ -358,7 +360,19 @@ class RetailCrmAdapter:
                     orders.append(self._order(o, "orders by id"))
                 except (CrmDataError, ValueError, TypeError) as exc:
                     _log.warning("RetailCRM order%s skipped: %s", _named(o), exc)
-        return IntakeChanges(tuple(orders), Cursor(cursor.account, since, now).text())
+        cursor_text = Cursor(cursor.account, since, now).text()
+        return IntakeChanges(tuple(orders), cursor_text, gone=tuple(gone))
+
+    def _gone(self, order: Mapping[str, Any], label: str) -> list[str]:
+        """The dialer's id of a deleted order, when the entry names it (and it is of the
+        configured site: externalIds may repeat across a key's shops)."""
+        if self._s.site and order.get("site") not in (None, self._s.site):
+            return []
+        try:
+            return [self._ident(order, label)]
+        except CrmDataError as exc:
+            _log.warning("RetailCRM %s: a deleted order not named: %s", label, exc)
+            return []
 
     def _by_ids(self, name: str, idents: Sequence[str]) -> list[Any]:
         """``GET /orders?filter[ids][]=…`` (or ``externalIds``), at most 100 in one page."""

@@ -72,6 +72,8 @@ class Entry:
     order_id: int | None  # RetailCRM's internal order id
     own: bool  # made with the dialer's own API key
     label: str  # for a log line: the order's id/externalId and the field changed
+    deleted: bool = False  # the order was deleted (or merged into another)
+    order: Mapping[str, Any] | None = None  # the entry's order: its id, externalId, site
 
 
 def entries(data: Mapping[str, Any], what: str) -> list[Entry]:
@@ -104,4 +106,5 @@ def _entry(item: Any) -> Entry:
     external = order.get("externalId") if isinstance(order, dict) else None
     label = f"history {ident}: order {order_id}" + (f" ({external})" if external else "")
     label += f", {item.get('field')}"
-    return Entry(ident, order_id, own, label)
+    deleted = item.get("deleted") is True
+    return Entry(ident, order_id, own, label, deleted, order if isinstance(order, dict) else None)

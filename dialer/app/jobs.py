@@ -175,6 +175,8 @@ class PeriodicJobs:
         self._crm_watch.answered()
         if changes is None:
             return
+        for order_id in changes.gone:  # deleted in the CRM: leaves the queue undialled
+            self._recheck.note_missing(order_id, self._clock())
         try:
             self._accept(list(changes.orders))
             if changes.cursor is not None:

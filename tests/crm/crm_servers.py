@@ -258,6 +258,13 @@ class RetailCrmDouble:
             old, value = {"code": old}, {"code": value}
         self._record(order, field, old, value, own=own, source="api" if own else "user")
 
+    def delete(self, order_id: Any) -> None:
+        """A manager deletes the order (``OrderHistory.php``'s ``deleted`` entry)."""
+        key = next(k for k, o in self.orders.items() if order_id in (o.get("externalId"), o["id"]))
+        order = self.orders.pop(key)
+        self._record(order, "id", order["id"], None)
+        self.history[-1]["deleted"] = True
+
     def _record(
         self, order: dict[str, Any], field: str, old: Any, new: Any, *, created: bool = False,
         own: bool = False, source: str = "user",

@@ -19,13 +19,14 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
+import retailcrm_fixtures as fixtures
 from crm_backends import FakeClock, retail_order
 from crm_servers import API_KEY, RetailCrmDouble
 from test_crm_contract import delivery, order
 
 from campaigns.orders import Order
 from campaigns.settings import CampaignSettings
-from crm_adapter.port import IncrementalIntake, IntakeChanges, IntakeFilter
+from crm_adapter.port import CrmOrderStatus, IncrementalIntake, IntakeChanges, IntakeFilter
 from crm_adapter.retailcrm import CustomFields, RetailCrmAdapter, RetailCrmSettings
 from crm_adapter.retailcrm_limits import RateLimiter
 from dialer.app.admission import Admission
@@ -308,12 +309,13 @@ def test_history_off_lists_at_every_poll_of_the_listing_interval(
 
 
 def jobs_for(
-    adapter: RetailCrmAdapter, store: SqlCursorStore, accept: Callable[[list[Order]], int]
-) -> PeriodicJobs:
+    adapter: RetailCrmAdapter, store: SqlCursorStore, accept: Callable[[list[Order]], int],
+    recheck: StatusRecheck | None = None,
+) -> PeriodicJobs:  # fmt: skip
     dummy = cast(Any, SimpleNamespace(failed=lambda _why: None, answered=lambda: None))
     return PeriodicJobs(
         ServiceSettings(), CAMPAIGN, clock=lambda: T0, crm=adapter, crm_watch=dummy,
-        intake=INTAKE, outbox=cast(Any, None), recheck=cast(Any, None),
+        intake=INTAKE, outbox=cast(Any, None), recheck=cast(Any, recheck),
         executor=ThreadPoolExecutor(max_workers=1), accept=accept, follow_crm=lambda: None,
         queue_summary=list, wake=lambda: None, leader=lambda: True, stopping=lambda: False,
         spawn=cast(Any, None), why=str, cursors=store,
@@ -361,6 +363,47 @@ def test_the_cursor_moves_only_after_the_orders_were_admitted(
     asyncio.run(jobs.poll())
     assert [o.id for o in got[-1]] == ["E001"]
     assert store.get("crm-intake:default") != kept
+
+
+def test_an_order_deleted_in_retailcrm_leaves_the_queue(
+    retail_crm: RetailCrmDouble, tmp_path: Path
+) -> None:
+    """A ``deleted`` history entry: the poll notes the order as gone for the re-check."""
+    store = SqlCursorStore(open_database(f"sqlite:///{tmp_path / 'd.db'}"))
+    recheck = StatusRecheck(
+        CAMPAIGN, frozenset({"no-call"}), clock=lambda: T0,
+        max_age=timedelta(seconds=60), retry_after=timedelta(seconds=5),
+    )  # fmt: skip
+    new_order(retail_crm, "E001", 1)
+    got: list[list[Order]] = []
+    jobs = jobs_for(make(retail_crm), store, lambda orders: got.append(orders) or 0, recheck)
+    asyncio.run(jobs.poll())
+    waiting = got[0][0]
+    recheck.note(CrmOrderStatus("E001", "new", "Новый"), T0)
+    assert recheck.check(waiting) is True
+    retail_crm.delete("E001")
+    asyncio.run(jobs.poll())
+    assert recheck.check(waiting) is False
+
+
+def test_a_deleted_order_of_another_site_is_not_taken_for_ours(
+    retail_crm: RetailCrmDouble,
+) -> None:
+    """externalIds may repeat across the shops a key sees: a deletion in another site
+    with our order's externalId is not ours."""
+    new_order(retail_crm, "E001", 1)
+    adapter = make(retail_crm)
+    first = adapter.fetch_changes(INTAKE, None)
+    assert first is not None
+    theirs = {**retail_crm.orders["E001"], "id": 99, "site": "other-shop"}
+    retail_crm.history.append(
+        fixtures.history_entry(len(retail_crm.history) + 1, theirs, "id", 99, None,
+                               created=False, own=False, source="user") | {"deleted": True}
+    )  # fmt: skip
+    retail_crm.delete("E001")
+    changes = adapter.fetch_changes(INTAKE, first.cursor)
+    assert changes is not None
+    assert changes.gone == ("E001",)  # ours, once; not the other shop's
 
 
 # ---- the pre-dial re-check's reads in the service: one batch ---------------------------------
