@@ -1,12 +1,12 @@
 """Run the benchmarks: `.venv/bin/python -m bench [--quick] [--only NAME ...]`.
 
-Names: speed_to_lead, originate, ami_pipeline, queue_scale, agent_card, sip_legs, simulate
-(default: all, in that order). Starts its own Asterisk instance (scripts/asterisk-local,
-unique name, free AMI port) and PostgreSQL cluster (scripts/postgres-local), and stops them
-at the end, even on failure (agent_card: also its service and headless Chromium; sip_legs:
-an Asterisk of its own with PJSIP, and SIPp, which needs root). Prints one table (figure,
-the limit measured in the same run, ratio, target, pass/MISS) and writes
-bench/results/<name>.json. Never run by the test suite.
+Names: speed_to_lead, originate, ami_pipeline, queue_scale, agent_card, sip_legs, simulate,
+retailcrm_intake (default: all, in that order). Starts its own Asterisk instance
+(scripts/asterisk-local, unique name, free AMI port) and PostgreSQL cluster
+(scripts/postgres-local), and stops them at the end, even on failure (agent_card: also its
+service and headless Chromium; sip_legs: an Asterisk of its own with PJSIP, and SIPp, which
+needs root). Prints one table (figure, the limit measured in the same run, ratio, target,
+pass/MISS) and writes bench/results/<name>.json. Never run by the test suite.
 Profile the service while it runs: BENCH_PROFILE_DIR=/tmp/prof (needs py-spy in the venv).
 """
 
@@ -25,6 +25,7 @@ from bench import (
     ami_pipeline,
     originate,
     queue_scale,
+    retailcrm_intake,
     simulate_speed,
     sip_legs,
     speed_to_lead,
@@ -32,15 +33,12 @@ from bench import (
 from bench.common import Asterisk, Outcome, Row, asterisk, machine, table, write_json
 
 NAMES = (
-    "speed_to_lead",
-    "originate",
-    "ami_pipeline",
-    "queue_scale",
-    "agent_card",
-    "sip_legs",
-    "simulate",
-)
-_NEEDS_ASTERISK = {"speed_to_lead", "originate", "ami_pipeline", "queue_scale", "agent_card"}
+    "speed_to_lead", "originate", "ami_pipeline", "queue_scale", "agent_card", "sip_legs",
+    "simulate", "retailcrm_intake",
+)  # fmt: skip
+_NEEDS_ASTERISK = {
+    "speed_to_lead", "originate", "ami_pipeline", "queue_scale", "agent_card", "retailcrm_intake",
+}  # fmt: skip
 
 
 def main() -> int:
@@ -93,9 +91,9 @@ def _one(name: str, ast: Asterisk | None, quick: bool, tmp: Path) -> Outcome:  #
     if name == "queue_scale":
         assert ast is not None
         return queue_scale.run(ast, quick)
-    if name == "agent_card":
+    if name in ("agent_card", "retailcrm_intake"):
         assert ast is not None
-        return agent_card.run(ast, quick)
+        return (agent_card.run if name == "agent_card" else retailcrm_intake.run)(ast, quick)
     if name == "sip_legs":
         return sip_legs.run(quick, tmp)
     return simulate_speed.run(quick)

@@ -86,7 +86,11 @@ def write_config(
     *,
     agents: Sequence[str],
     service: dict[str, Any],
+    campaign_extra: dict[str, Any] | None = None,
+    crm_lines: Sequence[str] | None = None,
 ) -> Path:
+    """The service's TOML: ``shop_url``'s SQL CRM unless ``crm_lines`` give the ``[crm]``
+    sections (then ``shop_url`` is unused)."""
     (directory / "intake.secret").write_text(SECRET + "\n", encoding="utf-8")
     values: dict[str, Any] = {
         "node": "bench",
@@ -112,15 +116,9 @@ def write_config(
         "agents": list(agents),
         "agent_channel_template": "Local/{agent}@dialer-test-agents",
         "customer_channel_template": "Local/{number}@dialer-test-customers/n",
+        **(campaign_extra or {}),
     }
-    lines = [
-        "[service]",
-        *_pairs(values),
-        "[campaign]",
-        *_pairs(campaign),
-        "[campaign.window]",
-        'start = "00:00"',
-        'end = "23:59"',
+    sql_crm = [
         "[crm]",
         'kind = "sql"',
         "[crm.sql]",
@@ -129,6 +127,16 @@ def write_config(
         'timezone = "UTC"',
         "[crm.sql.columns]",
         'region = ""',
+    ]
+    lines = [
+        "[service]",
+        *_pairs(values),
+        "[campaign]",
+        *_pairs(campaign),
+        "[campaign.window]",
+        'start = "00:00"',
+        'end = "23:59"',
+        *(sql_crm if crm_lines is None else crm_lines),
         "[ami]",
         f"port = {ast.ami_port}",
         f'user = "{ast.username}"',

@@ -205,6 +205,10 @@ def _retailcrm(s: _Section) -> RetailCrmSettings:
         call_made_text=s.pair("call_made_text", ("Совершался", "Не совершался")),
         timeout_s=s.number("timeout_s", 10.0),
         comment_to=s.text("comment_to", "managerComment"),
+        history=s.boolean("history", True),
+        poll_interval_s=s.number("poll_interval_s", 2.0),
+        listing_interval_s=s.number("listing_interval_s", 30.0),
+        cursor_max_age_s=s.number("cursor_max_age_s", 86400.0),
     )
     s.done()
     return settings
@@ -281,6 +285,12 @@ class _Section:
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             raise CrmConfigError(f"{self.where}.{key}: expected a positive number")
         return float(value)
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self._get(key, default)
+        if not isinstance(value, bool):
+            raise CrmConfigError(f"{self.where}.{key}: expected true or false")
+        return value
 
     def pair(self, key: str, default: tuple[str, str]) -> tuple[str, str]:
         value = self._get(key, list(default))

@@ -30,5 +30,5 @@ def make_adapter(
     if config.retailcrm is not None:
         s = config.retailcrm
         limiter = shared_limiter(s.api_key, rate=s.rate_per_s, clock=monotonic, sleep=sleep)
-        return RetailCrmAdapter(s, limiter=limiter, sleep=sleep)
+        return RetailCrmAdapter(s, limiter=limiter, sleep=sleep, clock=clock)
     raise AssertionError(f"no settings for crm kind {config.kind!r}")  # pragma: no cover

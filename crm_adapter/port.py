@@ -1,17 +1,23 @@
-"""The CRM port: fetch waiting orders, re-read one order's status, write one outcome."""
+"""The CRM port: fetch waiting orders, re-read one order's status, write one outcome.
+
+Two optional abilities an adapter may have (checked with ``isinstance``): reading what
+changed since a cursor instead of listing every waiting order (``IncrementalIntake``), and
+reading many orders' statuses in one request (``BatchStatusReads``); ``read_statuses``
+reads a batch through either.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from campaigns.orders import Order
 from campaigns.settings import CampaignSettings
-from crm_adapter.errors import InvalidOutcomeError
+from crm_adapter.errors import InvalidOutcomeError, OrderNotFoundError
 
 MAX_PAGE_SIZE = 100
 _COMMENT_DATE = re.compile(r"^\s*\d{2}\.\d{2}\s*-\s*")
@@ -156,3 +162,53 @@ class CrmAdapter(Protocol):
     def close(self) -> None:
         """Releases connections; the adapter is not used afterwards."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeChanges:
+    """What one incremental poll found: every order created or changed by someone else
+    since the cursor, as it is now (waiting or not: a status change must reach the
+    pre-dial re-check like a push), and the cursor to keep once they were admitted
+    (None: keep the one there is)."""
+
+    orders: tuple[Order, ...]
+    cursor: str | None
+    full: bool = False  # a full listing of the waiting orders (first start, fallback)
+    gone: tuple[str, ...] = ()  # orders the CRM deleted: they leave the queue undialled
+
+
+@runtime_checkable
+class IncrementalIntake(Protocol):
+    """An adapter that reads changes since a cursor (RetailCRM's ``orders/history``)."""
+
+    @property
+    def poll_interval_s(self) -> float:
+        """How often to poll: changes are cheap to ask for."""
+        ...
+
+    def fetch_changes(self, intake: IntakeFilter, cursor: str | None) -> IntakeChanges | None:
+        """The changes since ``cursor`` (None: none kept yet); None when nothing is due."""
+        ...
+
+
+@runtime_checkable
+class BatchStatusReads(Protocol):
+    """An adapter that reads many orders' statuses in few requests."""
+
+    def read_statuses(self, order_ids: Sequence[str]) -> Mapping[str, CrmOrderStatus]:
+        """The statuses of the orders the CRM has; an order it lost is absent."""
+        ...
+
+
+def read_statuses(crm: CrmAdapter, order_ids: Sequence[str]) -> dict[str, CrmOrderStatus]:
+    """Many orders' statuses: the adapter's batch read, or one ``read_status`` each (an
+    order the CRM lost is absent from the answer; any other error is raised)."""
+    if isinstance(crm, BatchStatusReads):
+        return dict(crm.read_statuses(order_ids))
+    found: dict[str, CrmOrderStatus] = {}
+    for order_id in order_ids:
+        try:
+            found[order_id] = crm.read_status(order_id)
+        except OrderNotFoundError:
+            continue
+    return found

@@ -1,4 +1,5 @@
-"""RetailCRM API v5: orders listed by status, one order read, outcomes written by order edit.
+"""RetailCRM API v5: orders listed by status or read from the order history since a kept
+cursor, statuses re-read in batches, one order read, outcomes written by order edit.
 
 Request and answer shapes, checked against RetailCRM's official API clients
 (retailcrm/api-client-php: ``tests/src/ResourceGroup/OrdersTest.php``,
@@ -11,6 +12,12 @@ serves those shapes:
 * ``GET /api/v5/orders?filter[extendedStatus][]=<code>&filter[sites][]=<site>&limit=100&page=N``
   answers ``{"success": true, "orders": [...], "pagination": {"limit": 100,
   "totalCount": T, "currentPage": N, "totalPageCount": P}}``; ``limit`` is 20, 50 or 100;
+* ``GET /api/v5/orders?filter[ids][]=<id>&filter[externalIds][]=<id>&limit=100`` (the same
+  list filtered by ids, ``src/Model/Filter/Orders/OrderFilter.php``) reads up to 100 orders
+  in one request: the orders changed in the history, and the pre-dial re-check's batch;
+* ``GET /api/v5/orders/history?filter[sinceId]=N&limit=100`` (``crm_adapter.retailcrm_history``)
+  answers what changed since history entry N; the entries made with the dialer's own key
+  (``apiKey.current``) are left out;
 * ``GET /api/v5/orders/{id}?by=id|externalId&site=<site>`` answers
   ``{"success": true, "order": {...}}``; an unknown order is 404 ``{"success": false,
   "errorMsg": "Not found"}``;
@@ -50,9 +57,9 @@ import json
 import logging
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any, Literal
@@ -76,7 +83,13 @@ from crm_adapter.errors import (
     OrderGoneError,
     PermanentRejectionError,
 )
-from crm_adapter.port import CrmOrderStatus, IntakeFilter, OutcomeDelivery, validate_delivery
+from crm_adapter.port import (
+    CrmOrderStatus,
+    IntakeChanges,
+    IntakeFilter,
+    OutcomeDelivery,
+    validate_delivery,
+)
 from crm_adapter.retailcrm_fields import (
     Catalogue,
     Dictionary,
@@ -85,6 +98,7 @@ from crm_adapter.retailcrm_fields import (
     field_infos,
     typed,
 )
+from crm_adapter.retailcrm_history import Cursor, entries, parse_cursor
 from crm_adapter.retailcrm_limits import RateLimiter, TokenBucket
 from crm_adapter.transport import HttpAnswer, HttpTransport, is_server_error
 
@@ -95,6 +109,7 @@ _TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 _OK_MAX, _BAD_REQUEST, _NOT_FOUND = 299, 400, 404
 _TOO_MANY, _UNAVAILABLE = 429, 503
 _INTERNAL = "#"  # the dialer's id of an order without externalId: "#<RetailCRM id>"
+_IDS_PER_READ = 100  # orders read by ids in one request (the list's largest page)
 _log = logging.getLogger("crm_adapter.retailcrm")
 
 
@@ -143,6 +158,11 @@ class RetailCrmSettings:
     call_made_text: tuple[str, str] = ("Совершался", "Не совершался")
     timeout_s: float = 10.0
     comment_to: str = "managerComment"
+    history: bool = True  # incremental intake from orders/history (else full listings)
+    poll_interval_s: float = 2.0  # the poll with history (docs/crm.md: the request budget)
+    listing_interval_s: float = 30.0  # full listings (no history: fallback) at most this often
+    cursor_max_age_s: float = 86400.0  # an older kept cursor is not used: a full listing
+    history_pages: int = 20  # history pages (100 entries) read in one poll, at most
 
     def __post_init__(self) -> None:
         if self.by not in ("id", "externalId"):
@@ -157,6 +177,11 @@ class RetailCrmSettings:
             )
         if self.comment_to == "customField" and not self.custom_fields.comment:
             raise ValueError('comment_to = "customField" needs custom_fields.comment')
+        for name in ("poll_interval_s", "listing_interval_s", "cursor_max_age_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        if self.history_pages < 1:
+            raise ValueError("history_pages must be at least 1")
 
 
 class RetailCrmAdapter:
@@ -169,8 +194,12 @@ class RetailCrmAdapter:
         limiter: RateLimiter,
         sleep: Callable[[float], None],
         transport: HttpTransport | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._s = settings
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._history_retry_at: datetime | None = None  # history refused: tried again then
+        self._listed_at: datetime | None = None  # the last full listing
         self._limiter = limiter
         self._sleep = sleep
         self._http = transport or HttpTransport(timeout_s=settings.timeout_s)
@@ -207,13 +236,157 @@ class RetailCrmAdapter:
             pages = _total_pages(data, page)
             page += 1
 
-    def read_status(self, order_id: str) -> CrmOrderStatus:
-        o = self._read(order_id)
+    @property
+    def poll_interval_s(self) -> float:
+        """With history a poll is one request when nothing changed; without, the listing
+        interval (``IncrementalIntake``)."""
+        return self._s.poll_interval_s if self._s.history else self._s.listing_interval_s
+
+    def fetch_changes(self, intake: IntakeFilter, cursor: str | None) -> IntakeChanges | None:
+        """The orders created or changed (by anyone but this key) since ``cursor``, read
+        from ``orders/history``; or a full listing of the waiting orders when no usable
+        cursor is kept (the newest history id is read **before** the listing, so a change
+        made during the listing is read again next time, never lost). History refused (a
+        403 for the key's rights, a malformed answer) → a full listing with a warning, at
+        most every ``listing_interval_s``, history tried again after as long. None: nothing
+        due. A 503/429 or no connection is raised: the poll failed, the cursor stays."""
+        now = self._clock()
+        if not self._s.history:  # polled every listing_interval_s: each poll lists
+            return self._listing(intake, None, now, due=True)
+        if self._history_retry_at is not None and now < self._history_retry_at:
+            return self._listing(intake, None, now)
+        account = self._s.url.rstrip("/")
+        max_age = timedelta(seconds=self._s.cursor_max_age_s)
+        kept_cursor, why = parse_cursor(cursor, account, now, max_age)
+        try:
+            if kept_cursor is None:
+                if cursor is not None:
+                    _log.warning("RetailCRM intake: %s; the waiting orders are listed again", why)
+                newest = self._newest_history_id()
+            else:
+                changes = self._since(kept_cursor, now)
+        except (CrmRejectedError, CrmDataError) as exc:
+            self._history_retry_at = now + timedelta(seconds=self._s.listing_interval_s)
+            _log.warning("RetailCRM orders/history not usable (%s): the waiting orders are "
+                         "listed in full instead, every %.0f s", exc,
+                         self._s.listing_interval_s)  # fmt: skip
+            return self._listing(intake, None, now)
+        self._history_retry_at = None
+        if kept_cursor is None:
+            return self._listing(intake, Cursor(account, newest, now), now, due=True)
+        return changes
+
+    def read_statuses(self, order_ids: Sequence[str]) -> dict[str, CrmOrderStatus]:
+        """Many orders' statuses in one list request per 100 (``filter[ids][]`` for the
+        ids RetailCRM gave, ``filter[externalIds][]`` for the shop's); an order RetailCRM
+        does not have is absent. ``orders/statuses`` (500 at once) is not used: it answers
+        only ``status`` and ``group``, and the re-check also judges prepayment, the state
+        field and the source."""
+        internal: list[str] = []
+        external: list[str] = []
+        for order_id in dict.fromkeys(order_ids):
+            by, ident = self._address(order_id)
+            (internal if by == "id" else external).append(ident)
+        found: dict[str, CrmOrderStatus] = {}
+        for name, idents in (("ids", internal), ("externalIds", external)):
+            for start in range(0, len(idents), _IDS_PER_READ):
+                chunk = idents[start : start + _IDS_PER_READ]
+                for o in self._by_ids(name, chunk):
+                    try:
+                        ident = self._ident(o, "orders by id")
+                        found[ident] = self._status_of(ident, o)
+                    except (CrmDataError, ValueError, TypeError) as exc:
+                        _log.warning("RetailCRM order%s not read: %s", _named(o), exc)
+        wanted = set(order_ids)
+        return {k: v for k, v in found.items() if k in wanted}
+
+    def _status_of(self, order_id: str, o: Mapping[str, Any]) -> CrmOrderStatus:
         source = _opt(_dotted(o, self._s.source_field))
         return CrmOrderStatus(
             order_id, _status(o, f"order {order_id}"), self._state(o), _prepaid(o), source,
             callback_at=self._callback(o, f"order {order_id}"),
         )  # fmt: skip
+
+    def _listing(
+        self, intake: IntakeFilter, cursor: Cursor | None, now: datetime, *, due: bool = False
+    ) -> IntakeChanges | None:
+        # polls come every poll_interval_s, a little early or late: half of it is allowed
+        every = timedelta(seconds=self._s.listing_interval_s - self._s.poll_interval_s / 2)
+        if not due and self._listed_at is not None and now - self._listed_at < every:
+            return None
+        orders = tuple(self.fetch_waiting(intake))
+        self._listed_at = now
+        return IntakeChanges(orders, None if cursor is None else cursor.text(), full=True)
+
+    def _newest_history_id(self) -> int:
+        """The id of the newest history entry (0 for an account with none): the count of
+        pages, then the last page."""
+        query: list[tuple[str, str | int]] = [("limit", 100), ("page", 1)]
+        data = self._call("GET", "/orders/history", query=query, what="orders/history")
+        pages = _total_pages(data, 1, "orders/history")
+        if pages > 1:
+            query = [("limit", 100), ("page", pages)]
+            what = f"orders/history page {pages}"
+            data = self._call("GET", "/orders/history", query=query, what=what)
+        found = entries(data, "orders/history")
+        return max((e.id for e in found), default=0)
+
+    def _since(self, cursor: Cursor, now: datetime) -> IntakeChanges:
+        """History pages since the cursor (each asked from the last id read, at most
+        ``history_pages``), then the changed orders read by ids."""
+        since, changed, skipped, gone = cursor.since_id, dict[int, str](), 0, list[str]()
+        for _ in range(self._s.history_pages):
+            query: list[tuple[str, str | int]] = [("filter[sinceId]", since), ("limit", 100)]
+            what = f"orders/history since {since}"
+            data = self._call("GET", "/orders/history", query=query, what=what)
+            page = entries(data, what)
+            for e in page:
+                since = max(since, e.id)
+                if e.own:
+                    skipped += 1
+                elif e.deleted and e.order is not None:
+                    gone += self._gone(e.order, e.label)
+                elif e.order_id is not None:
+                    changed.setdefault(e.order_id, e.label)
+            if _total_pages(data, 1, what) <= 1 or not page:
+                break
+        if skipped:
+            _log.debug("RetailCRM history: %d change(s) made by the dialer's key left out", skipped)
+        orders: list[Order] = []
+        ids = [str(i) for i in changed]
+        for start in range(0, len(ids), _IDS_PER_READ):
+            for o in self._by_ids("ids", ids[start : start + _IDS_PER_READ]):
+                try:
+                    orders.append(self._order(o, "orders by id"))
+                except (CrmDataError, ValueError, TypeError) as exc:
+                    _log.warning("RetailCRM order%s skipped: %s", _named(o), exc)
+        cursor_text = Cursor(cursor.account, since, now).text()
+        return IntakeChanges(tuple(orders), cursor_text, gone=tuple(gone))
+
+    def _gone(self, order: Mapping[str, Any], label: str) -> list[str]:
+        """The dialer's id of a deleted order, when the entry names it (and it is of the
+        configured site: externalIds may repeat across a key's shops)."""
+        if self._s.site and order.get("site") not in (None, self._s.site):
+            return []
+        try:
+            return [self._ident(order, label)]
+        except CrmDataError as exc:
+            _log.warning("RetailCRM %s: a deleted order not named: %s", label, exc)
+            return []
+
+    def _by_ids(self, name: str, idents: Sequence[str]) -> list[Any]:
+        """``GET /orders?filter[ids][]=…`` (or ``externalIds``), at most 100 in one page."""
+        if not idents:
+            return []
+        query: list[tuple[str, str | int]] = [(f"filter[{name}][]", i) for i in idents]
+        if self._s.site:
+            query.append(("filter[sites][]", self._s.site))
+        query += [("limit", _IDS_PER_READ), ("page", 1)]
+        data = self._call("GET", "/orders", query=query, what=f"orders by {name}")
+        return _list(data, "orders", 1)
+
+    def read_status(self, order_id: str) -> CrmOrderStatus:
+        return self._status_of(order_id, self._read(order_id))
 
     def write_outcome(self, delivery: OutcomeDelivery) -> bool:
         """One edit; the order is read first when its comment is appended to

@@ -2,7 +2,12 @@
 safety tick, following answered orders' results in the CRM and the day roll-over; the
 leader's jobs run only while the node leads.
 
-The poll reports the CRM's state to ``dialer.app.crm_watch.CrmWatch``.
+The poll reports the CRM's state to ``dialer.app.crm_watch.CrmWatch``. With an adapter
+that reads changes since a cursor (``IncrementalIntake``: RetailCRM's ``orders/history``) the
+poll runs at the adapter's interval, hands every changed order to ``accept`` (a status change
+is a fresh reading for the pre-dial re-check, like a push) and only then keeps the new
+cursor in the store: a crash between the two reads the same changes again (admission is
+idempotent), never loses one.
 """
 
 from __future__ import annotations
@@ -13,12 +18,12 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from campaigns.orders import Order
 from campaigns.settings import CampaignSettings
 from crm_adapter.errors import CrmError
-from crm_adapter.port import CrmAdapter, IntakeFilter
+from crm_adapter.port import CrmAdapter, IncrementalIntake, IntakeChanges, IntakeFilter
 from dialer.app.crm_watch import CrmWatch, Spawn
 from dialer.config.service import ServiceSettings
 from dialer.delivery.outbox import OutboxWorker
@@ -29,6 +34,14 @@ log = logging.getLogger("dialer.service")  # the log lines ops grep name the ser
 _MAX_PULL = 10_000
 FOLLOW_CRM_S = 1.0  # answered orders' CRM reads are looked at this often (issue 15 §3)
 STOP_FLUSH_S = 10.0  # at stop: the flush in progress, then the final flush, each at most
+
+
+class CursorStore(Protocol):
+    """Where the intake cursor is kept (``dialer.storage.cursors.SqlCursorStore``)."""
+
+    def get(self, name: str) -> str | None: ...
+
+    def put(self, name: str, value: str, now: datetime) -> None: ...
 
 
 class PeriodicJobs:
@@ -54,7 +67,10 @@ class PeriodicJobs:
         stopping: Callable[[], bool],
         spawn: Spawn,
         why: Callable[[BaseException], str],
+        cursors: CursorStore | None = None,
     ) -> None:
+        self._cursors = cursors
+        self._cursor_name = f"crm-intake:{campaign.name}"
         self._settings, self._campaign, self._clock = settings, campaign, clock
         self._crm, self._intake, self._outbox, self._recheck = crm, intake, outbox, recheck
         self._crm_watch = crm_watch
@@ -79,7 +95,7 @@ class PeriodicJobs:
         scheduler = AsyncIOScheduler(event_loop=loop, job_defaults=defaults, timezone=UTC)
         now = self._clock()
         if s.poll_interval_s > 0:
-            scheduler.add_job(self.poll, "interval", seconds=s.poll_interval_s, id="crm-poll",
+            scheduler.add_job(self.poll, "interval", seconds=self.poll_interval_s(), id="crm-poll",
                               next_run_time=now)  # fmt: skip
         scheduler.add_job(self._wake, "interval", seconds=s.tick_s, id="dispatch-tick")
         scheduler.add_job(self.follow_crm, "interval", seconds=FOLLOW_CRM_S, id="crm-results")
@@ -104,9 +120,24 @@ class PeriodicJobs:
 
     # ---- the CRM poll --------------------------------------------------------------------
 
+    def poll_interval_s(self) -> float:
+        """``[service] poll_interval_s``, or the adapter's own with incremental intake."""
+        incremental = self._incremental()
+        if incremental is None:
+            return self._settings.poll_interval_s
+        return incremental.poll_interval_s
+
+    def _incremental(self) -> IncrementalIntake | None:
+        crm = self._crm
+        return crm if self._cursors is not None and isinstance(crm, IncrementalIntake) else None
+
     async def poll(self) -> None:
         if not self._leader():
             return  # the leader polls the CRM
+        incremental = self._incremental()
+        if incremental is not None:
+            await self._poll_changes(incremental)
+            return
 
         def fetch() -> list[Order]:
             return list(itertools.islice(self._crm.fetch_waiting(self._intake), _MAX_PULL))
@@ -123,6 +154,37 @@ class PeriodicJobs:
             self._accept(orders)
         except DatabaseUnavailableError as exc:
             log.warning("pulled orders not admitted: database unavailable (%s)", self._why(exc))
+
+    async def _poll_changes(self, crm: IncrementalIntake) -> None:
+        cursors, name, intake = self._cursors, self._cursor_name, self._intake
+        assert cursors is not None  # noqa: S101 - _incremental() checked it
+
+        def fetch() -> IntakeChanges | None:
+            return crm.fetch_changes(intake, cursors.get(name))
+
+        loop = asyncio.get_running_loop()
+        try:
+            changes = await loop.run_in_executor(self._executor, fetch)
+        except CrmError as exc:
+            log.warning("CRM poll failed: %s", exc)
+            self._crm_watch.failed(f"poll failed: {exc}")
+            return
+        except DatabaseUnavailableError as exc:
+            log.warning("CRM poll skipped: database unavailable (%s)", self._why(exc))
+            return
+        self._crm_watch.answered()
+        if changes is None:
+            return
+        for order_id in changes.gone:  # deleted in the CRM: leaves the queue undialled
+            self._recheck.note_missing(order_id, self._clock())
+        try:
+            self._accept(list(changes.orders))
+            if changes.cursor is not None:
+                cursor, now = changes.cursor, self._clock()
+                await loop.run_in_executor(self._executor, cursors.put, name, cursor, now)
+        except DatabaseUnavailableError as exc:
+            log.warning("pulled orders not admitted: database unavailable (%s); the same "
+                        "changes are read again", self._why(exc))  # fmt: skip
 
     async def follow_crm(self) -> None:
         """The leader reads the CRM for answered orders' results (``CrmResults.tick``), on

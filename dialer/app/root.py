@@ -49,6 +49,7 @@ from dialer.storage.agent_auth import SqlAgentAuthStore
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.campaigns import SqlCampaignStore
 from dialer.storage.coordination import open_coordinator
+from dialer.storage.cursors import SqlCursorStore
 from dialer.storage.engine import database_state, failure_line, outage
 from dialer.storage.migrate import open_database
 from dialer.storage.order_admin import phase_counts
@@ -99,7 +100,7 @@ def build_service(config: ServiceConfig, clock: Clock) -> Service:
                         queue_summary=partial(phase_counts, engine, campaign.name),
                         wake=control.wake, leader=lambda: locks.leads,
                         stopping=lambda: control.stopping, spawn=control.spawn,
-                        why=failure_line)  # fmt: skip
+                        why=failure_line, cursors=SqlCursorStore(engine))  # fmt: skip
     starter = ServerStarter(campaign, node=node, engine=engine, auto_disposition=auto,
                             clock=clock, wake=control.wake, feed=feed)  # fmt: skip
     locks = LockSupervisor(open_coordinator(settings.db_url, node), list(slots), node=node,

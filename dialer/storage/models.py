@@ -325,3 +325,14 @@ class AgentSessionRow(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
     last_seen_at: Mapped[datetime]
+
+
+class CrmCursor(Base):
+    """Where a CRM's incremental intake goes on (``crm_adapter.port.IncrementalIntake``):
+    the adapter's opaque cursor, written after the orders it covers were admitted."""
+
+    __tablename__ = "crm_cursors"
+
+    name: Mapped[str] = mapped_column(primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]

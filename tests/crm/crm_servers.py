@@ -209,6 +209,12 @@ class RetailCrmDouble:
     unknown status or custom field in an edit, 404 for an unknown order; ``throttle`` and
     ``unavailable`` answer the next requests with 429 / 503; ``no_account`` answers nginx's
     HTML 405 page, as RetailCRM does for an account that does not exist.
+
+    ``orders/history`` (shapes: ``retailcrm_fixtures.history_entry``) holds an entry for each
+    order made with ``create`` and each change made with ``change`` (a manager's, or with
+    ``own=True`` one made with this key) or by an edit through the API (``apiKey.current``
+    true); ``history_forbidden`` answers it 403, as for a key without the right to read it.
+    The order list filters by ``filter[ids][]`` and ``filter[externalIds][]`` too.
     """
 
     def __init__(self, api_key: str, site: str = "shop") -> None:
@@ -226,7 +232,46 @@ class RetailCrmDouble:
         self.unavailable = 0  # answer this many next requests with 503
         self.no_account = False
         self.retry_after = "1"
+        self.history: list[dict[str, Any]] = []
+        self.history_forbidden = False
         self.server = LocalServer(self._handle)
+
+    def create(self, order: dict[str, Any], *, source: str = "user") -> None:
+        """A new order in the account (typed by a manager, or from the shop's site)."""
+        key = str(order.get("externalId") or f"#{order['id']}")
+        self.orders[key] = order
+        self._record(order, "status", None, {"code": order["status"]}, created=True,
+                     source=source)  # fmt: skip
+
+    def change(self, order_id: Any, name: str, value: Any, *, own: bool = False) -> None:
+        """A change of one order field (``status``, ``phone``, ``customFields.<code>``) by a
+        manager, or with ``own=True`` made with the dialer's key."""
+        order = next(o for o in self.orders.values() if order_id in (o.get("externalId"), o["id"]))
+        if name.startswith("customFields."):
+            custom = order.setdefault("customFields", {})
+            old, custom[name.split(".", 1)[1]] = custom.get(name.split(".", 1)[1]), value
+            field = f"custom_{name.split('.', 1)[1]}"
+        else:
+            old, order[name] = order.get(name), value
+            field = name
+        if name == "status":
+            old, value = {"code": old}, {"code": value}
+        self._record(order, field, old, value, own=own, source="api" if own else "user")
+
+    def delete(self, order_id: Any) -> None:
+        """A manager deletes the order (``OrderHistory.php``'s ``deleted`` entry)."""
+        key = next(k for k, o in self.orders.items() if order_id in (o.get("externalId"), o["id"]))
+        order = self.orders.pop(key)
+        self._record(order, "id", order["id"], None)
+        self.history[-1]["deleted"] = True
+
+    def _record(
+        self, order: dict[str, Any], field: str, old: Any, new: Any, *, created: bool = False,
+        own: bool = False, source: str = "user",
+    ) -> None:  # fmt: skip
+        entry = fixtures.history_entry(len(self.history) + 1, order, field, old, new,
+                                       created=created, own=own, source=source)  # fmt: skip
+        self.history.append(entry)
 
     def _handle(
         self, method: str, path: str, headers: dict[str, str], body: bytes
@@ -237,8 +282,8 @@ class RetailCrmDouble:
         parsed = urllib.parse.urlsplit(path)
         query = urllib.parse.parse_qs(parsed.query)
         parts = parsed.path.removeprefix("/api/v5/").split("/")
-        if method == "GET" and parts == ["orders"]:
-            return self._list(query)
+        if method == "GET" and parts in (["orders"], ["orders", "history"]):
+            return self._list(query) if len(parts) == 1 else self._history(query)
         if method == "GET" and len(parts) == 2 and parts[0] == "orders":
             return self._get(urllib.parse.unquote(parts[1]), query)
         if method == "POST" and len(parts) == 3 and parts[2] == "edit":
@@ -284,12 +329,20 @@ class RetailCrmDouble:
             return 200, {}, {"success": True, "customDictionary": dictionary}
         return 404, {}, _failure("API method not found")
 
+    def _history(self, query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
+        if self.history_forbidden:
+            return 403, {}, _failure("Access denied.")
+        since = int(query.get("filter[sinceId]", ["0"])[0])
+        rows = [e for e in self.history if e["id"] > since]
+        return self._paged(query, "history", rows, generated=True)
+
     def _find(self, ident: str, by: str) -> dict[str, Any] | None:
         return next((o for o in self.orders.values() if str(o.get(by)) == ident), None)
 
     def _paged(
-        self, query: dict[str, list[str]], name: str, rows: list[dict[str, Any]]
-    ) -> tuple[int, dict[str, str], Any]:
+        self, query: dict[str, list[str]], name: str, rows: list[dict[str, Any]],
+        *, generated: bool = False,
+    ) -> tuple[int, dict[str, str], Any]:  # fmt: skip
         limit, page = int(query.get("limit", ["20"])[0]), int(query.get("page", ["1"])[0])
         if limit not in (20, 50, 100):
             return 400, {}, _failure("Errors in the input parameters",
@@ -298,14 +351,21 @@ class RetailCrmDouble:
         pagination = {"limit": limit, "totalCount": len(rows), "currentPage": page,
                       "totalPageCount": total_pages}  # fmt: skip
         chunk = rows[(page - 1) * limit : page * limit]
-        return 200, {}, {"success": True, "pagination": pagination, name: chunk}
+        body: dict[str, Any] = {"success": True, "pagination": pagination, name: chunk}
+        if generated:
+            body["generatedAt"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        return 200, {}, body
 
     def _list(self, query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
         statuses = query.get("filter[extendedStatus][]", [])
         sites = query.get("filter[sites][]", [])
+        ids = query.get("filter[ids][]")
+        external = query.get("filter[externalIds][]")
         rows = [
             o for o in self.orders.values()
             if (not statuses or o["status"] in statuses) and (not sites or o["site"] in sites)
+            and (ids is None or str(o["id"]) in ids)
+            and (external is None or str(o.get("externalId")) in external)
         ]  # fmt: skip
         rows.sort(key=lambda o: (o["createdAt"] or "", o["id"] or 0))
         return self._paged(query, "orders", rows)
@@ -337,6 +397,11 @@ class RetailCrmDouble:
         if invalid:
             return 400, {}, _failure("Errors in the entity format", invalid)
         self.edits.append({"id": ident, **change})
+        if "status" in change and change["status"] != order["status"]:
+            self._record(order, "status", {"code": order["status"]},
+                         {"code": change["status"]}, own=True, source="api")  # fmt: skip
+        for code, value in change.get("customFields", {}).items():
+            self._record(order, f"custom_{code}", None, value, own=True, source="api")
         order["status"] = change.get("status", order["status"])
         for name in ("managerComment", "statusComment"):
             if name in change:

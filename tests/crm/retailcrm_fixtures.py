@@ -23,6 +23,14 @@ Each shape is taken from (read, not copied) a file of RetailCRM's official API c
   ``multiselect_dictionary`` from the list fixture — there is no datetime type;
 * an order without ``externalId`` — ``tests/src/ResourceGroup/OrdersTest.php``
   (``testList``: order 7141, number ``7141C``, ``orderMethod`` ``phone``, no externalId);
+* order history — ``tests/src/ResourceGroup/OrdersTest.php`` (``testHistory``: ``{"success":
+  true, "generatedAt", "history": [{"id", "createdAt", "created", "source": "api", "field":
+  "status", "apiKey": {"current": false}, "oldValue": null, "newValue": {"code": "new"},
+  "order": {"id", "number", "externalId", "site", "status", ...}}], "pagination": {...}}``,
+  asked ``filter[sinceId]`` with ``limit`` 100) and ``src/Model/Entity/Orders/OrderHistory.php``
+  (``deleted``, ``user``), ``src/Model/Entity/HistoryApiKey.php`` (``current``);
+* the order list filtered by ids — ``src/Model/Filter/Orders/OrderFilter.php`` (``ids``,
+  ``externalIds``);
 * errors — retailcrm/api-client-go ``error.go`` (``{"success": false, "errorMsg": ...,
   "errors": {field: message}}``; "Errors in the entity format" is a validation error; a
   body starting with ``<`` means the account does not exist) and api-client-php
@@ -153,3 +161,22 @@ ACCOUNT_MISSING_HTML = (
     b"\t\t<h1>405 Not Allowed</h1>\n\t</center>\n\t<hr>\n\t<center>nginx/1.18.0</center>\n"
     b"</body>\n</html>\n"
 )
+
+
+def history_entry(
+    ident: int, order: dict[str, Any], field: str, old: Any, new: Any, *, created: bool,
+    own: bool, source: str,
+) -> dict[str, Any]:  # fmt: skip
+    """One ``history[]`` entry of ``GET /api/v5/orders/history`` (``OrdersTest.php``
+    ``testHistory``): a created order carries the whole order, a change its ids."""
+    brief = {k: order[k] for k in ("id", "externalId", "number", "site", "status") if k in order}
+    entry: dict[str, Any] = {
+        "id": ident, "createdAt": "2026-03-10 09:00:00", "source": source, "field": field,
+        "apiKey": {"current": own}, "oldValue": old, "newValue": new,
+        "order": dict(order) if created else brief,
+    }  # fmt: skip
+    if created:
+        entry["created"] = True
+    if not own and source == "user":
+        entry["user"] = {"id": 23}
+    return entry

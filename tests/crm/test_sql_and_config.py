@@ -89,6 +89,16 @@ def test_mapping_overrides_the_manuals_defaults() -> None:
         ({"kind": "retailcrm", "retailcrm": {"url": "https://x.retailcrm.ru",
                                              "api_key_env": "RETAIL_KEY", "by": "number"}},
          r"crm\.retailcrm: by must be id or externalId"),
+        ({"kind": "retailcrm", "retailcrm": {"url": "https://x.retailcrm.ru",
+                                             "api_key_env": "RETAIL_KEY", "history": "yes"}},
+         r"crm\.retailcrm\.history: expected true or false"),
+        ({"kind": "retailcrm", "retailcrm": {"url": "https://x.retailcrm.ru",
+                                             "api_key_env": "RETAIL_KEY", "poll_interval_s": 0}},
+         r"crm\.retailcrm\.poll_interval_s: expected a positive number"),
+        ({"kind": "retailcrm", "retailcrm": {"url": "https://x.retailcrm.ru",
+                                             "api_key_env": "RETAIL_KEY",
+                                             "cursor_max_age_s": "1d"}},
+         r"crm\.retailcrm\.cursor_max_age_s: expected a positive number"),
     ],
 )  # fmt: skip
 def test_config_errors_name_the_field(section: dict[str, object], message: str) -> None:
@@ -119,6 +129,8 @@ def test_sql_password_comes_from_the_environment_and_secrets_from_files(tmp_path
     (tmp_path / "crm.toml").write_text(retail, encoding="utf-8")
     config = load_crm_config(tmp_path / "crm.toml", ENV)
     assert config.retailcrm is not None and config.retailcrm.api_key == "key-from-file"
+    r = config.retailcrm  # the intake's defaults: history, a 2-s poll, 30-s listings
+    assert (r.history, r.poll_interval_s, r.listing_interval_s) == (True, 2.0, 30.0)
 
 
 def test_an_unreadable_config_file_is_named(tmp_path: Path) -> None:
