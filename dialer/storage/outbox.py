@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import ColumnElement, Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from dialer.delivery.ports import DeadDelivery, PendingDelivery
 from dialer.storage.engine import retry_locked, translates_outages
-from dialer.storage.models import OutboxRow
+from dialer.storage.models import OutboxRow, TelephonyRow
 
 
 @translates_outages
@@ -121,17 +121,30 @@ def _dead(session: Session, row: OutboxRow) -> DeadDelivery:
 def replay(engine: Engine, now: datetime, ids: Sequence[int] | None = None) -> list[int]:
     """Makes dead rows (``ids``, or all when None) due at ``now`` with a fresh try count;
     returns the ids replayed. Ids that are not dead are left alone."""
+    return replay_dead(engine, OutboxRow, now, ids)
+
+
+def replay_dead(
+    engine: Engine,
+    table: type[OutboxRow] | type[TelephonyRow],
+    now: datetime,
+    ids: Sequence[int] | None,
+    *conditions: ColumnElement[bool],
+) -> list[int]:
+    """The replay of any delivery queue's table (``id``, ``dead``, ``tries``,
+    ``next_try_at``): dead rows (``ids``, or all when None; also matching ``conditions``)
+    are due at ``now`` with a fresh try count, in one transaction; returns their ids."""
 
     def work() -> list[int]:
         with Session(engine) as session, session.begin():
-            query = select(OutboxRow.id).where(OutboxRow.dead)
+            query = select(table.id).where(table.dead, *conditions)
             if ids is not None:
-                query = query.where(OutboxRow.id.in_(ids))
-            chosen = list(session.scalars(query.order_by(OutboxRow.id)))
+                query = query.where(table.id.in_(ids))
+            chosen = list(session.scalars(query.order_by(table.id)))
             if chosen:
                 session.execute(
-                    update(OutboxRow)
-                    .where(OutboxRow.id.in_(chosen))
+                    update(table)
+                    .where(table.id.in_(chosen))
                     .values(dead=False, tries=0, next_try_at=now)
                 )
             return chosen

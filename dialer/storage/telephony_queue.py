@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from dialer.storage.engine import retry_locked, translates_outages
 from dialer.storage.models import OrderRow, TelephonyRow
+from dialer.storage.outbox import replay_dead
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,19 +113,4 @@ def unsent_rows(engine: Engine) -> list[TelephonyRow]:
 def replay_uploads(engine: Engine, now: datetime, ids: list[int] | None) -> list[int]:
     """Dead upload rows (``ids``, or all when None) are due at ``now`` with a fresh try
     count; returns the ids replayed. Events are never replayed: a late card helps nobody."""
-
-    def work() -> list[int]:
-        with Session(engine) as session, session.begin():
-            query = select(TelephonyRow.id).where(TelephonyRow.dead, TelephonyRow.kind == "upload")
-            if ids is not None:
-                query = query.where(TelephonyRow.id.in_(ids))
-            chosen = list(session.scalars(query.order_by(TelephonyRow.id)))
-            if chosen:
-                session.execute(
-                    update(TelephonyRow)
-                    .where(TelephonyRow.id.in_(chosen))
-                    .values(dead=False, tries=0, next_try_at=now)
-                )
-            return chosen
-
-    return retry_locked(work)
+    return replay_dead(engine, TelephonyRow, now, ids, TelephonyRow.kind == "upload")
