@@ -254,9 +254,9 @@ def _open_throughout(start: datetime, stop: datetime, zones: tuple[str, ...],
 def _final_no_answer(h: History) -> Iterator[Violation]:
     retry = h.settings.retry
     calls: dict[str, list[datetime]] = defaultdict(list)
-    events = sorted(
-        [(r.at, 1, r.order, r) for r in h.results if r.customer_attempt]
-        + [(w.at, 0, w.order, w) for w in h.written],
+    events = sorted(  # a call's result comes before the outcome written with it
+        [(r.at, 0, r.order, r) for r in h.results if r.customer_attempt]
+        + [(w.at, 1, w.order, w) for w in h.written],
         key=lambda e: (e[0], e[1]),
     )
     horizon: dict[str, date] = {}
@@ -264,7 +264,7 @@ def _final_no_answer(h: History) -> Iterator[Violation]:
         zone = h.zones.get(order, (h.settings.default_tz,))[0]
         if order not in horizon and order in h.created:
             horizon[order] = _local_day(h.created[order], zone)
-        if kind == 1 and isinstance(item, Result):
+        if kind == 0 and isinstance(item, Result):
             calls[order].append(item.started_at)
             continue
         if not isinstance(item, Written):

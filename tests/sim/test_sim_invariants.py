@@ -161,6 +161,10 @@ def test_final_no_answer_only_after_three_calls_within_five_hours_on_a_day() -> 
         return h
 
     assert rules(final_after(dense)) == []
+    same_instant = history(dials=[d for d, _ in dense], results=[r for _, r in dense])
+    written(same_instant, "o1", OutcomeKind.NO_ANSWER_FINAL, dense[-1][1].at)  # with call 3
+    same_instant.delivered = [("o1", 0)]
+    assert rules(same_instant) == []
     assert rules(final_after(dense[:2])) == ["final-no-answer"]
     assert rules(final_after(sparse)) == ["final-no-answer"]
     h = final_after(sparse, day=9)  # the last day the horizon allows (3 + 7 days)
