@@ -19,7 +19,7 @@ from dialer.clock_text import parse_utc
 from dialer.config.campaign import ConfigError, load_campaign
 from dialer.dispatch.dispatcher import Screen
 from dialer.sim.crm import SimCrmOptions
-from dialer.sim.faults import DAY_S, FaultSpec, FaultSpecError, parse_faults
+from dialer.sim.faults import DAY_S, FaultSpec, FaultSpecError, parse_duration, parse_faults
 from dialer.sim.input import SimInputError, read_orders
 from dialer.sim.phones import SimCallee
 from dialer.sim.simulate import SimConfig, SimService, run_simulation
@@ -112,9 +112,8 @@ def _simulate(
 
 
 def _duration(text: str) -> float:
-    scale = {"s": 1.0, "m": 60.0, "h": 3600.0}.get(text[-1:])
     try:
-        seconds = float(text[:-1] if scale else text) * (scale or 1.0)
+        seconds = parse_duration(text)
     except ValueError:
         seconds = -1.0
     if not 0 < seconds < float("inf"):

@@ -128,10 +128,8 @@ def _changed(spec: FaultSpec) -> list[str]:
 
 def _value(name: str, part: str, text: str) -> float:
     if name in _DURATIONS:
-        scale = {"s": 1.0, "m": 60.0, "h": 3600.0}.get(text[-1:])
-        number = text[:-1] if scale is not None else text
         try:
-            value = float(number) * (scale or 1.0)
+            value = parse_duration(text)
         except ValueError:
             raise FaultSpecError(f"{part!r}: expected a duration like 30, 30s, 2m or 1h") from None
         if not 0 <= value <= DAY_S:
@@ -145,6 +143,12 @@ def _value(name: str, part: str, text: str) -> float:
     if not 0 <= value <= top:
         raise FaultSpecError(f"{part!r}: expected a probability between 0 and {top:g}")
     return value
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``30``, ``30s``, ``2m`` or ``1h``; ValueError otherwise."""
+    scale = {"s": 1.0, "m": 60.0, "h": 3600.0}.get(text[-1:])
+    return float(text[:-1] if scale is not None else text) * (scale or 1.0)
 
 
 def outage_spans(
