@@ -4,6 +4,9 @@ its part; a planted bug in the core is found, printed with the seed, and exits 1
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -124,3 +127,23 @@ def test_soak_prints_only_the_failing_seeds(
     assert lines[-1]["failed"] == lines[-1]["seeds"] >= 1
     assert all(e["event"] == "violation" for e in lines[:-1]) and lines[0]["seed"] == 5
     assert "seed 5:" in err and "--seed 5" in err
+
+
+def test_a_seed_with_faults_prints_the_same_bytes_whatever_the_string_hash_seed(
+    tmp_path: Path,
+) -> None:
+    argv = [sys.executable, "-m", "dialer", *simulate(tmp_path, "--seed", "9", "--faults",
+            "all,crash=0.05", "--result-delay", "40")]  # fmt: skip
+    runs = [
+        subprocess.run(
+            argv,
+            capture_output=True,
+            check=False,
+            timeout=300,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        for seed in ("1", "2")
+    ]
+    assert [r.returncode for r in runs] == [0, 0], runs[0].stderr
+    assert runs[0].stdout == runs[1].stdout
+    assert b'"crashes": 0,' not in runs[0].stdout.splitlines()[-1]
