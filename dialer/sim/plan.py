@@ -13,6 +13,8 @@ Definitions (docs/simulate.md, "Capacity planner"):
 - *First-call delay*: from ``max(arrival, the window's next opening in the order's zones)``
   to the first dial. A measured order not dialled by the end counts with the wait it has had
   so far (a lower bound; the table counts them as *waiting*).
+- *In-window first-call delay*: the same over the orders that arrive while their window is
+  open (from arrival), leaving out the backlog that builds overnight.
 - *Contact rate*: measured orders answered at least once / measured orders.
 - *Confirmed share*: measured orders confirmed / measured orders.
 - *Occupancy*: the simulator's ``agent_occupancy`` (busy time / agents x run length).
@@ -41,7 +43,7 @@ ROWS_BELOW = 3
 ROWS_ABOVE = 2
 _UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600}
 _TARGET = re.compile(r"^\s*([a-z0-9-]+)\s*(<=|>=|<|>)\s*(\S+)\s*$", re.IGNORECASE)
-_PERCENTILE = re.compile(r"^first-call-p([0-9]{1,2}|100)$")
+_PERCENTILE = re.compile(r"^(?:first-call|in-window)-p([0-9]{1,2}|100)$")
 _SHARES = {"contact": ">", "confirmed": ">", "occupancy": "<"}  # metric: the direction allowed
 
 
@@ -56,17 +58,19 @@ class PlanRow:
     agents: int
     delays: tuple[float, ...]
     waiting: int
+    in_window: tuple[float, ...]  # the delays of orders that arrived with the window open
     contact: float | None
     confirmed: float | None
     occupancy: float
     dials_per_confirmed: float | None
 
-    def percentile(self, p: int) -> float | None:
-        """Nearest-rank percentile of the first-call delay; None with no measured order."""
-        if not self.delays:
+    def percentile(self, p: int, *, in_window: bool = False) -> float | None:
+        """Nearest-rank percentile of the first-call delay (of all measured orders, or of
+        those that arrived with the window open); None when there are none."""
+        delays = self.in_window if in_window else self.delays
+        if not delays:
             return None
-        rank = max(1, math.ceil(p / 100 * len(self.delays)))
-        return self.delays[rank - 1]
+        return delays[max(1, math.ceil(p / 100 * len(delays))) - 1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +85,7 @@ class Target:
 
     def measure(self, row: PlanRow) -> float | None:
         if self.percentile is not None:
-            return row.percentile(self.percentile)
+            return row.percentile(self.percentile, in_window=self.metric.startswith("in-window"))
         return {"contact": row.contact, "confirmed": row.confirmed,
                 "occupancy": row.occupancy}[self.metric]  # fmt: skip
 
@@ -105,8 +109,8 @@ def parse_target(text: str) -> Target:
         return Target(text, metric, op, _duration(text, value), int(percentile.group(1)))
     if metric not in _SHARES:
         raise PlanError(
-            f"--target {text!r}: unknown metric {metric!r}; expected first-call-pNN "
-            f"(NN 1-100), {', '.join(sorted(_SHARES))}"
+            f"--target {text!r}: unknown metric {metric!r}; expected first-call-pNN, "
+            f"in-window-pNN (NN 1-100), {', '.join(sorted(_SHARES))}"
         )
     _direction(text, metric, op, _SHARES[metric])
     return Target(text, metric, op, _share(text, value))
@@ -214,6 +218,7 @@ def _row(  # noqa: PLR0917 - one run's parts, named by their types
     end: datetime,
 ) -> PlanRow:
     delays: list[float] = []
+    in_window: list[float] = []
     waiting = contacted = confirmed = 0
     for order, _ in orders:
         order_zones = zones.get(order.id)
@@ -224,6 +229,8 @@ def _row(  # noqa: PLR0917 - one run's parts, named by their types
         if first is None:
             waiting += 1
         delays.append(max(0.0, ((first or end) - opens).total_seconds()))
+        if opens == order.created_at:
+            in_window.append(delays[-1])
         contacted += order.id in tap.answered
         confirmed += tap.ended.get(order.id) == "confirmed"
     measured = len(delays)
@@ -231,6 +238,7 @@ def _row(  # noqa: PLR0917 - one run's parts, named by their types
         agents,
         tuple(sorted(delays)),
         waiting,
+        tuple(sorted(in_window)),
         contacted / measured if measured else None,
         confirmed / measured if measured else None,
         float(summary["agent_occupancy"]),

@@ -1,9 +1,10 @@
 """The planner's table as a self-contained HTML page with an inline SVG chart.
 
 No scripts, fonts or styles from elsewhere: the page opens from a mail attachment or a
-file share. The chart shows the p95 first-call delay (left axis, minutes) and occupancy
-(right axis, %) against agents, each first-call p95 / occupancy target as a dashed line and
-the answer as a vertical line. Every text from outside (targets, profile) is escaped.
+file share. The chart shows the p95 first-call delay of all measured orders and of those
+that arrived in the window (left axis, minutes) and occupancy (right axis, %) against
+agents, each p95 / occupancy target as a dashed line and the answer as a vertical line.
+Every text from outside (targets, profile) is escaped.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ LEFT, RIGHT, TOP, BOTTOM = 70, 70, 30, 50
 P95 = 95
 CLIP = 5  # the delay axis stops at this many times the delay target
 _STYLE = """body{font-family:sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:4px 10px;text-align:right}
+table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:4px 10px;text-align:right;
+white-space:nowrap}
 tr.answer{background:#e6f4e6;font-weight:bold}td.no{color:#a00}
-.p95{stroke:#1f5fbf;fill:none;stroke-width:2}.occ{stroke:#d9822b;fill:none;stroke-width:2}
+.p95{stroke:#1f5fbf;fill:none;stroke-width:2}.win{stroke:#7a3fb0;fill:none;stroke-width:2}
+circle.p95{fill:#1f5fbf}circle.win{fill:#7a3fb0}.occ{stroke:#d9822b;fill:none;stroke-width:2}
 .tgt{stroke:#c00;stroke-dasharray:6 4}.ans{stroke:#2a8a2a;stroke-dasharray:2 3}
 text{font-size:12px}"""
 
@@ -52,8 +55,12 @@ def _table(plan: Plan) -> str:
 
 def _chart(plan: Plan) -> str:
     rows = plan.rows
-    limits = [t.value for t in plan.targets if t.percentile == P95]
-    top = _delay_top([r.percentile(P95) for r in rows], limits)
+    p95 = [t for t in plan.targets if t.percentile == P95]
+    series = [
+        ("p95", "p95", [(r, r.percentile(P95)) for r in rows]),
+        ("win", "in-window p95", [(r, r.percentile(P95, in_window=True)) for r in rows]),
+    ]
+    top = _delay_top([d for _, _, s in series for _, d in s], [t.value for t in p95])
     lo, hi = rows[0].agents, rows[-1].agents
 
     def x(agents: int) -> float:
@@ -63,17 +70,16 @@ def _chart(plan: Plan) -> str:
         return TOP + (1 - min(share, 1.0)) * (H - TOP - BOTTOM)
 
     parts = [_axes(x, y, rows, top)]
-    parts += [
-        _hline(y(v / top), f"target {t}") for v, t in zip(limits, _texts(plan, P95), strict=True)
-    ]
+    parts += [_hline(y(t.value / top), f"target {t.text}") for t in p95]
     parts += [
         _hline(y(t.value), f"target {t.text}") for t in plan.targets if t.metric == "occupancy"
     ]
-    delay = [(r, r.percentile(P95)) for r in rows]
-    parts.append(_line("p95", [(x(r.agents), y(d / top)) for r, d in delay if d is not None]))
     parts.append(_line("occ", [(x(r.agents), y(r.occupancy)) for r in rows]))
-    parts += [_point(x(r.agents), y(d / top), f"{r.agents} agents: p95 {duration_text(d)}")
-              for r, d in delay if d is not None]  # fmt: skip
+    for cls, name, points in series:
+        known = [(r, d) for r, d in points if d is not None]
+        parts.append(_line(cls, [(x(r.agents), y(d / top)) for r, d in known]))
+        parts += [_point(cls, x(r.agents), y(d / top), f"{r.agents} agents: {name} "
+                         f"{duration_text(d)}") for r, d in known]  # fmt: skip
     if plan.answer is not None:
         parts.append(
             f'<line class="ans" x1="{x(plan.answer):.1f}" y1="{TOP}" '
@@ -93,10 +99,6 @@ def _delay_top(values: list[float | None], limits: list[float]) -> float:
     if limits:
         top = min(top, CLIP * max(limits))
     return top * 1.05
-
-
-def _texts(plan: Plan, percentile: int) -> list[str]:
-    return [t.text for t in plan.targets if t.percentile == percentile]
 
 
 def _axes(
@@ -134,9 +136,9 @@ def _line(cls: str, points: list[tuple[float, float]]) -> str:
     return f'<polyline class="{cls}" points="{coords}"/>'
 
 
-def _point(px: float, py: float, label: str) -> str:
+def _point(cls: str, px: float, py: float, label: str) -> str:
     return (
-        f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" fill="#1f5fbf">'
+        f'<circle class="{cls}" cx="{px:.1f}" cy="{py:.1f}" r="3.5">'
         f"<title>{escape(label)}</title></circle>"
     )
 
@@ -147,4 +149,6 @@ def _legend() -> str:
         f'<text x="{LEFT + 106}" y="{TOP - 12}">p95 first-call delay</text>'
         f'<line class="occ" x1="{LEFT + 260}" y1="{TOP - 16}" x2="{LEFT + 290}" '
         f'y2="{TOP - 16}"/><text x="{LEFT + 296}" y="{TOP - 12}">occupancy</text>'
+        f'<line class="win" x1="{LEFT + 390}" y1="{TOP - 16}" x2="{LEFT + 420}" '
+        f'y2="{TOP - 16}"/><text x="{LEFT + 426}" y="{TOP - 12}">in-window p95</text>'
     )

@@ -7,8 +7,8 @@ from typing import Any
 from dialer.sim.plan import Plan, PlanRow
 
 MINUTE, HOUR = 60, 3600
-HEADERS = ("agents", "first call p50", "p95", "waiting", "contact", "confirmed", "occupancy",
-           "dials/confirmed", "targets")  # fmt: skip
+HEADERS = ("agents", "first call p50", "p95", "in-window p95", "waiting", "contact",
+           "confirmed", "occupancy", "dials/confirmed", "targets")  # fmt: skip
 
 
 def duration_text(seconds: float | None) -> str:
@@ -32,6 +32,7 @@ def cells(plan: Plan, row: PlanRow) -> tuple[str, ...]:
         str(row.agents),
         duration_text(row.percentile(50)),
         duration_text(row.percentile(95)),
+        duration_text(row.percentile(95, in_window=True)),
         str(row.waiting),
         share_text(row.contact),
         share_text(row.confirmed),
@@ -76,7 +77,9 @@ def plan_json(plan: Plan, profile: dict[str, Any]) -> dict[str, Any]:
                 "agents": r.agents,
                 "first_call_p50_s": r.percentile(50),
                 "first_call_p95_s": r.percentile(95),
+                "in_window_p95_s": r.percentile(95, in_window=True),
                 "measured": len(r.delays),
+                "arrived_in_window": len(r.in_window),
                 "waiting": r.waiting,
                 "contact_rate": _rounded(r.contact),
                 "confirmed_share": _rounded(r.confirmed),

@@ -142,6 +142,7 @@ def test_no_count_up_to_the_maximum_exits_3_and_says_so(
         ("confirmed>=1.5", "'1.5': expected a share"),
         ("confirmed>=abc", "'abc': expected a share"),
         ("occupancy>=0.5", "'>=': occupancy only takes <="),
+        ("in-window-p90>2m", "'>': in-window-p90 only takes <="),
     ],
 )
 def test_a_bad_target_exits_2_naming_the_bad_part(
@@ -255,6 +256,7 @@ def test_an_order_that_arrives_at_night_waits_for_the_window_not_against_the_tar
     row = simulate_row(orders, config, screen, 1)
     assert row.delays == (0.0,)
     assert row.waiting == 0
+    assert row.in_window == ()  # not an order that arrived with the window open
 
 
 def test_generated_orders_arrive_on_the_curve_in_local_time_and_all_pass_screening(
@@ -275,7 +277,7 @@ def test_generated_orders_arrive_on_the_curve_in_local_time_and_all_pass_screeni
 
 
 def _row(agents: int, p95: float) -> PlanRow:
-    return PlanRow(agents, (p95,), 0, 1.0, 1.0, 0.5, 2.0)
+    return PlanRow(agents, (p95,), 0, (p95,), 1.0, 1.0, 0.5, 2.0)
 
 
 def test_search_gallops_then_bisects_running_each_count_once() -> None:
@@ -293,6 +295,6 @@ def test_search_gallops_then_bisects_running_each_count_once() -> None:
 
 
 def test_search_reports_none_when_even_the_maximum_fails() -> None:
-    result = search(lambda n: _row(n, 3600.0), [parse_target("first-call-p50<=1m")], 10)
+    result = search(lambda n: _row(n, 3600.0), [parse_target("in-window-p50<=1m")], 10)
     assert result.answer is None
     assert [r.agents for r in result.rows] == [5, 6, 7, 8, 9, 10]
