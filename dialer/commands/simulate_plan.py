@@ -21,7 +21,7 @@ from dialer.sim.arrivals import CURVES, Behaviour, Profile, ProfileError, genera
 from dialer.sim.phones import SimCallee
 from dialer.sim.plan import Plan, PlanError, PlanRow, Target, parse_target, search, simulate_row
 from dialer.sim.plan_html import render
-from dialer.sim.plan_report import duration_text, plan_json, table_text
+from dialer.sim.plan_report import agents_text, measured_text, plan_json, table_text
 from dialer.sim.simulate import SimConfig
 
 NO_COUNT = 3
@@ -84,9 +84,9 @@ def run_plan(
 
     def evaluate(agents: int) -> PlanRow:
         row = simulate_row(orders, config, screen, agents)
-        print(f"plan: {agents} agents: p95 {duration_text(row.percentile(95))}, "
-              f"{'met' if all(t.holds(row) for t in targets) else 'not met'}",
-              file=sys.stderr, flush=True)  # fmt: skip
+        got = ", ".join(f"{t.metric} {measured_text(t, row)}" for t in targets)
+        met = "met" if all(t.holds(row) for t in targets) else "not met"
+        print(f"plan: {agents_text(agents)}: {got}: {met}", file=sys.stderr, flush=True)
         return row
 
     plan = search(evaluate, targets, agents_max)

@@ -24,7 +24,7 @@ table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:4px 10px;text
 white-space:nowrap}
 tr.answer{background:#e6f4e6;font-weight:bold}td.no{color:#a00}
 .p95{stroke:#1f5fbf;fill:none;stroke-width:2}.win{stroke:#7a3fb0;fill:none;stroke-width:2}
-circle.p95{fill:#1f5fbf}circle.win{fill:#7a3fb0}.occ{stroke:#d9822b;fill:none;stroke-width:2}
+circle.p95{fill:#1f5fbf}circle.win{fill:#7a3fb0}circle.off{fill:#fff}.occ{stroke:#d9822b;fill:none;stroke-width:2}
 .tgt{stroke:#c00;stroke-dasharray:6 4}.ans{stroke:#2a8a2a;stroke-dasharray:2 3}
 text{font-size:12px}"""
 
@@ -72,14 +72,16 @@ def _chart(plan: Plan) -> str:
     parts = [_axes(x, y, rows, top)]
     parts += [_hline(y(t.value / top), f"target {t.text}") for t in p95]
     parts += [
-        _hline(y(t.value), f"target {t.text}") for t in plan.targets if t.metric == "occupancy"
+        _hline(y(t.value), f"target {t.text}", left=True)
+        for t in plan.targets
+        if t.metric == "occupancy"
     ]
     parts.append(_line("occ", [(x(r.agents), y(r.occupancy)) for r in rows]))
     for cls, name, points in series:
         known = [(r, d) for r, d in points if d is not None]
         parts.append(_line(cls, [(x(r.agents), y(d / top)) for r, d in known]))
         parts += [_point(cls, x(r.agents), y(d / top), f"{r.agents} agents: {name} "
-                         f"{duration_text(d)}") for r, d in known]  # fmt: skip
+                         f"{duration_text(d)}", d > top) for r, d in known]  # fmt: skip
     if plan.answer is not None:
         parts.append(
             f'<line class="ans" x1="{x(plan.answer):.1f}" y1="{TOP}" '
@@ -123,10 +125,12 @@ def _axes(
     return "".join(out)
 
 
-def _hline(at: float, label: str) -> str:
+def _hline(at: float, label: str, *, left: bool = False) -> str:
+    """A target line, labelled at the right end (delay targets) or the left (occupancy)."""
+    place = f'x="{LEFT + 4}"' if left else f'x="{W - RIGHT - 4}" text-anchor="end"'
     return (
         f'<line class="tgt" x1="{LEFT}" y1="{at:.1f}" x2="{W - RIGHT}" y2="{at:.1f}"/>'
-        f'<text x="{W - RIGHT - 4}" y="{at - 4:.1f}" text-anchor="end" fill="#c00">'
+        f'<text {place} y="{at - 4:.1f}" fill="#c00">'
         f"{escape(label)}</text>"
     )
 
@@ -136,17 +140,24 @@ def _line(cls: str, points: list[tuple[float, float]]) -> str:
     return f'<polyline class="{cls}" points="{coords}"/>'
 
 
-def _point(cls: str, px: float, py: float, label: str) -> str:
-    return (
-        f'<circle class="{cls}" cx="{px:.1f}" cy="{py:.1f}" r="3.5">'
-        f"<title>{escape(label)}</title></circle>"
+def _point(cls: str, px: float, py: float, label: str, off_scale: bool) -> str:
+    """A hollow point with its value written beside it when it is above the axis's top."""
+    point = (
+        f'<circle class="{cls}{" off" if off_scale else ""}" cx="{px:.1f}" cy="{py:.1f}" '
+        f'r="3.5"><title>{escape(label)}</title></circle>'
     )
+    if not off_scale:
+        return point
+    value = escape(label.rpartition(": ")[2].partition(" ")[2])
+    edge = px > W - RIGHT - 60  # the last point's label goes below-left, clear of its neighbour
+    place = f'x="{px - 6:.1f}" text-anchor="end"' if edge else f'x="{px + 6:.1f}"'
+    return f'{point}<text {place} y="{py + (28 if edge else 14):.1f}">&#8593; {value}</text>'
 
 
 def _legend() -> str:
     return (
         f'<line class="p95" x1="{LEFT + 70}" y1="{TOP - 16}" x2="{LEFT + 100}" y2="{TOP - 16}"/>'
-        f'<text x="{LEFT + 106}" y="{TOP - 12}">p95 first-call delay</text>'
+        f'<text x="{LEFT + 106}" y="{TOP - 12}">first-call p95</text>'
         f'<line class="occ" x1="{LEFT + 260}" y1="{TOP - 16}" x2="{LEFT + 290}" '
         f'y2="{TOP - 16}"/><text x="{LEFT + 296}" y="{TOP - 12}">occupancy</text>'
         f'<line class="win" x1="{LEFT + 390}" y1="{TOP - 16}" x2="{LEFT + 420}" '

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dialer.sim.plan import Plan, PlanRow
+from dialer.sim.plan import Plan, PlanRow, Target
 
 MINUTE, HOUR = 60, 3600
 HEADERS = ("agents", "first call p50", "p95", "in-window p95", "waiting", "contact",
@@ -26,6 +26,12 @@ def share_text(share: float | None) -> str:
     return "-" if share is None else f"{share * 100:.1f} %"
 
 
+def measured_text(target: Target, row: PlanRow) -> str:
+    """What ``row`` measures for ``target``, as the table writes it."""
+    got = target.measure(row)
+    return duration_text(got) if target.percentile is not None else share_text(got)
+
+
 def cells(plan: Plan, row: PlanRow) -> tuple[str, ...]:
     """The table's cells for one row, in ``HEADERS`` order."""
     return (
@@ -42,10 +48,14 @@ def cells(plan: Plan, row: PlanRow) -> tuple[str, ...]:
     )
 
 
+def agents_text(n: int) -> str:
+    return f"{n} agent" if n == 1 else f"{n} agents"
+
+
 def verdict_text(plan: Plan) -> str:
     targets = ", ".join(t.text for t in plan.targets)
     if plan.answer is not None:
-        return f"{plan.answer} agents is the smallest count that meets {targets}."
+        return f"{agents_text(plan.answer)} is the smallest count that meets {targets}."
     return (
         f"NO agent count up to --agents-max {plan.agents_max} meets {targets}; "
         "raise --agents-max or relax the target."

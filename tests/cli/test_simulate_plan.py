@@ -107,7 +107,9 @@ def test_the_table_shows_rows_around_the_answer_and_says_which_meet(
     agents = [int(r[0]) for r in rows]
     assert agents == list(range(answer - 3, answer + 3))
     assert [r[-2] != "not" for r in rows] == [a >= answer for a in agents]
-    assert "plan: 1 agents" in err  # progress goes to stderr, the table alone to stdout
+    assert (
+        "plan: 1 agent: first-call-p95 " in err
+    )  # progress goes to stderr, the table alone to stdout
 
 
 def test_the_same_seed_gives_the_same_plan_and_another_seed_other_orders(
