@@ -40,8 +40,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--plan", action="store_true", help="run the capacity planner")
     g.add_argument("--target", action="append", metavar="EXPR",
-                   help="first-call-pNN<=DURATION (5m, 90s, 1h), contact>=SHARE, "
-                   "confirmed>=SHARE, occupancy<=SHARE (0.4 or 40%%); "
+                   help="first-call-pNN<=DURATION (5m, 90s, 1h), in-window-pNN<=DURATION, "
+                   "contact>=SHARE, confirmed>=SHARE, occupancy<=SHARE (0.4 or 40%%); "
                    "repeat it: all must hold")  # fmt: skip
     g.add_argument("--agents-max", type=int, metavar="K", help="largest count tried (default 100)")
     g.add_argument("--per-day", type=int, metavar="N",
