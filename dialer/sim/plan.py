@@ -269,7 +269,7 @@ class _Tap(io.StringIO):
         return len(s)
 
     def _event(self, event: dict[str, Any]) -> None:
-        order, kind = str(event.get("order")), event["event"]
+        order, kind = str(event.get("order")), event.get("event")  # other lines: ignored
         if kind == "dial" and order not in self.first_dial:
             self.first_dial[order] = parse_utc(event["t"])
         elif kind == "result" and event["result"] == "answered":
