@@ -8,13 +8,16 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from campaigns.orders import Order
 from campaigns.settings import CampaignSettings
 from dialer.app.screener import make_screen
 from dialer.cli import UsageError
 from dialer.clock_text import parse_utc
+from dialer.commands import simulate_plan
 from dialer.config.campaign import ConfigError, load_campaign
 from dialer.sim.crm import SimCrmOptions
 from dialer.sim.input import SimInputError, read_orders
+from dialer.sim.phones import SimCallee
 from dialer.sim.simulate import SimConfig, SimService, run_simulation
 
 MAX_DAYS = 366
@@ -28,7 +31,7 @@ def register(sub: Any) -> None:
         description="Runs the live dispatcher and policy on a virtual clock and prints "
         "JSON Lines: dial, result and outcome events, then a summary.",
     )
-    p.add_argument("--orders", required=True, type=Path, metavar="FILE.jsonl")
+    p.add_argument("--orders", type=Path, metavar="FILE.jsonl", help="required without --per-day")
     p.add_argument("--start", required=True, metavar="ISO8601", help="virtual start (UTC)")
     p.add_argument("--days", required=True, type=float, metavar="N")
     p.add_argument("--agents", type=int, default=5, metavar="K", help="default %(default)s")
@@ -42,19 +45,18 @@ def register(sub: Any) -> None:
                    help="seconds a simulated CRM status read takes (default 0)")  # fmt: skip
     p.add_argument("--status-fail-rate", type=float, default=0.0, metavar="P",
                    help="share of simulated status reads that fail (default 0)")  # fmt: skip
+    simulate_plan.add_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    simulate_plan.check_flags(args)
     config = _config(args)
-    try:
-        lines = args.orders.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--orders: cannot read {args.orders}: {exc}") from exc
-    try:
-        orders = list(read_orders(lines))
-    except SimInputError as exc:
-        raise UsageError(f"--orders {args.orders}: {exc}") from exc
+    if args.plan:
+        return simulate_plan.run_plan(args, config, _read_orders)
+    if args.orders is None:
+        raise UsageError("--orders: required (or --plan with --per-day)")
+    orders = _read_orders(args.orders)
     screen = make_screen(config.settings, db_url=args.db, snapshot=True)
     sys.stdout.flush()
     try:
@@ -66,6 +68,17 @@ def run(args: argparse.Namespace) -> int:
     with open(fd, "w", encoding="utf-8", buffering=1 << 16, closefd=False) as out:
         run_simulation(orders, config, screen, out)
     return 0
+
+
+def _read_orders(path: Path) -> list[tuple[Order, SimCallee]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--orders: cannot read {path}: {exc}") from exc
+    try:
+        return list(read_orders(lines))
+    except SimInputError as exc:
+        raise UsageError(f"--orders {path}: {exc}") from exc
 
 
 def _config(args: argparse.Namespace) -> SimConfig:
