@@ -16,6 +16,7 @@ from campaigns.settings import CampaignSettings
 from dialer.app.screener import make_screen
 from dialer.cli import UsageError
 from dialer.clock_text import parse_utc
+from dialer.commands import simulate_plan
 from dialer.config.campaign import ConfigError, load_campaign
 from dialer.dispatch.dispatcher import Screen
 from dialer.sim.crm import SimCrmOptions
@@ -36,7 +37,7 @@ def register(sub: Any) -> None:
         description="Runs the live dispatcher and policy on a virtual clock and prints "
         "JSON Lines: dial, result and outcome events, then a summary.",
     )
-    p.add_argument("--orders", required=True, type=Path, metavar="FILE.jsonl")
+    p.add_argument("--orders", type=Path, metavar="FILE.jsonl", help="required without --per-day")
     p.add_argument("--start", required=True, metavar="ISO8601", help="virtual start (UTC)")
     p.add_argument("--days", required=True, type=float, metavar="N")
     p.add_argument("--agents", type=int, default=5, metavar="K", help="default %(default)s")
@@ -61,19 +62,20 @@ def register(sub: Any) -> None:
     p.add_argument("--soak", metavar="DURATION",
                    help="run seeds --seed, --seed+1, ... until DURATION (30s, 10m, 2h) has "
                    "passed or Ctrl-C, printing only each failing seed's violations")  # fmt: skip
+    simulate_plan.add_arguments(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    simulate_plan.check_flags(args)
     config = _config(args)
-    try:
-        lines = args.orders.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--orders: cannot read {args.orders}: {exc}") from exc
-    try:
-        orders = list(read_orders(lines))
-    except SimInputError as exc:
-        raise UsageError(f"--orders {args.orders}: {exc}") from exc
+    if args.plan and args.soak is not None:
+        raise UsageError("--soak: not with --plan (the planner runs one seed per count)")
+    if args.plan:
+        return simulate_plan.run_plan(args, config, _read_orders)
+    if args.orders is None:
+        raise UsageError("--orders: required (or --plan with --per-day)")
+    orders = _read_orders(args.orders)
     screen = make_screen(config.settings, db_url=args.db, snapshot=True)
     with _quiet(config.faults.any):
         return _simulate(args, orders, config, screen)
@@ -119,6 +121,17 @@ def _duration(text: str) -> float:
     if not 0 < seconds < float("inf"):
         raise UsageError(f"--soak: expected a duration like 30s, 10m or 2h, got {text!r}")
     return seconds
+
+
+def _read_orders(path: Path) -> list[tuple[Order, SimCallee]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--orders: cannot read {path}: {exc}") from exc
+    try:
+        return list(read_orders(lines))
+    except SimInputError as exc:
+        raise UsageError(f"--orders {path}: {exc}") from exc
 
 
 def _config(args: argparse.Namespace) -> SimConfig:
