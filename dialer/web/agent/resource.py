@@ -230,12 +230,13 @@ def _body(request: Any) -> bytes:
     return body
 
 
-def _login_fields(request: Any) -> dict[str, str]:
+def _login_fields(request: Any, who: str = "agent") -> dict[str, str]:
+    """The sign-in's ``who`` (the account id) and ``password``, from JSON or an HTML form."""
     body = _body(request)
     content_type = (_header(request, b"content-type") or "").split(";")[0].strip().lower()
     data = _form(body) if content_type == _FORM else json_object(body)
     fields = {}
-    for name in ("agent", "password"):
+    for name in (who, "password"):
         value = data.get(name)
         if not isinstance(value, str) or not value:
             raise ApiError(400, f"{name}: required, a non-empty string", name)
