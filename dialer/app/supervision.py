@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from dialer.ami.dial_gate import ATTEMPT_ID
+from dialer.ami.dial_gate import AGENT as CALL_ID  # ids looked up, never dialled
 from dialer.ami.settings import AmiError
 from dialer.app.operations import ConflictError, InvalidRequestError, NotFoundError
 from dialer.app.server_slot import ServerSlot
@@ -84,7 +84,7 @@ class Supervision:
         done. NotFoundError for a text no attempt id can be, InvalidRequestError for a bad
         mode (neither is audited: nothing was asked of a call); ConflictError, audited, when
         the call is not live here or the caller has no extension."""
-        if not ATTEMPT_ID.fullmatch(attempt_id):
+        if not CALL_ID.fullmatch(attempt_id):
             raise NotFoundError("no such call: not an attempt id", "attempt_id")
         mode = parse_mode(mode_value)
         call = next((c for c in self._live() if c.get("id") == attempt_id), None)
