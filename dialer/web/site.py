@@ -101,7 +101,12 @@ class HealthResource(Resource):
         return _json(dict(state))
 
 
-_DASHBOARD_ASSETS = {"index.html": HTML, "dashboard.js": JS, "dashboard.css": CSS}
+_DASHBOARD_ASSETS = {
+    "index.html": HTML,
+    "dashboard.js": JS,
+    "dashboard.css": CSS,
+    "supervise.js": JS,
+}
 
 
 class DashboardResource(Resource):

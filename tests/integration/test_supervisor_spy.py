@@ -18,20 +18,6 @@ pytestmark = pytest.mark.asterisk
 SUPERVISOR_PHONE = "9008"  # extensions-test.conf: xxx8 answers and stays on the line
 
 
-async def channels(ami: RawAmi) -> list[dict[str, str]]:
-    """Every channel as ``CoreShowChannels`` lists it (a ``call``-class action, which the
-    dialer's user may send)."""
-    reply = await ami.action({"Action": "CoreShowChannels"})
-    assert reply["Response"] == "Success", reply
-    found = []
-    while True:
-        message = await ami._read_message()
-        if message.get("Event") == "CoreShowChannelsComplete":
-            return found
-        if message.get("Event") == "CoreShowChannel":
-            found.append(message)
-
-
 async def live_call(telephony: AmiTelephony) -> str:
     """A call whose agent (1001) accepted and whose customer answered and stays 10 s."""
     answered: asyncio.Queue[str] = asyncio.Queue()
@@ -43,18 +29,6 @@ async def live_call(telephony: AmiTelephony) -> str:
     return attempt_id
 
 
-async def spy_channel(ami: RawAmi, spied: str) -> dict[str, str]:
-    """The ChanSpy channel on ``spied`` once it is up (waits up to 15 s for the double)."""
-    for _ in range(75):
-        for channel in await channels(ami):
-            data = channel.get("ApplicationData", "")
-            spying = channel.get("Application") == "ChanSpy" and data.startswith(spied + ",")
-            if spying and channel.get("ChannelStateDesc") == "Up":
-                return channel
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"no ChanSpy channel on {spied}: {await channels(ami)}")
-
-
 @pytest.mark.parametrize("mode", list(Mode))
 async def test_each_mode_puts_a_chanspy_channel_on_the_live_call(
     telephony: AmiTelephony, reports: Reports, ami_lines: RawAmi, mode: Mode
@@ -62,18 +36,18 @@ async def test_each_mode_puts_a_chanspy_channel_on_the_live_call(
     attempt_id = await live_call(telephony)
     spied = telephony.spy(attempt_id, SUPERVISOR_PHONE, SPY_OPTIONS[mode], None)
 
-    channel = await spy_channel(ami_lines, spied)
+    channel = await ami_lines.spy_channel(spied + ",")
 
     assert channel["ApplicationData"] == f"{spied},{SPY_OPTIONS[mode]}"
     assert channel["Channel"].startswith(f"Local/{SUPERVISOR_PHONE}@dialer-test-agents-")
-    listed = {c["Channel"]: c for c in await channels(ami_lines)}
+    listed = {c["Channel"]: c for c in await ami_lines.channels()}
     assert listed[spied]["Linkedid"] == attempt_id  # the spied channel is that call's agent leg
     assert channel["Linkedid"] != attempt_id  # the spy call is no leg of the attempt
     report = await reports.wait(attempt_id, timeout_s=30)
     assert report.result is CallResult.ANSWERED  # the spy did not disturb the call's report
     assert reports.about(attempt_id) == [report]
     for _ in range(50):  # ChanSpy's E option: the spy hangs up when the call ends
-        if not any(c.get("Application") == "ChanSpy" for c in await channels(ami_lines)):
+        if not any(c.get("Application") == "ChanSpy" for c in await ami_lines.channels()):
             break
         await asyncio.sleep(0.2)
     else:
