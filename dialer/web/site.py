@@ -101,7 +101,7 @@ class HealthResource(Resource):
         return _json(dict(state))
 
 
-_DASHBOARD_ASSETS = {
+_DASHBOARD_ASSETS = {  # one line per file of static/dashboard/
     "index.html": HTML,
     "dashboard.js": JS,
     "dashboard.css": CSS,
@@ -110,7 +110,7 @@ _DASHBOARD_ASSETS = {
 
 
 class DashboardResource(Resource):
-    """``GET /`` (the ops dashboard page; it asks for an API token and polls ``/api/v1``)
+    """``GET /`` (the ops dashboard page; a supervisor signs in, it polls ``/api/v1``)
     and ``GET /static/NAME`` (its files), both with the pages' strict policy."""
 
     isLeaf = True

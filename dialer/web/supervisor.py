@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
 from twisted.web.resource import Resource
 
 from dialer.agent_auth.errors import AgentLocked, WrongCredentials
@@ -31,6 +30,7 @@ from dialer.app.operations import Operations
 from dialer.app.supervision import Actor, CallSpy, SpyRefused, Supervision
 from dialer.storage.agent_auth import SUPERVISORS, SessionRecord, SqlAgentAuthStore
 from dialer.storage.audit import SqlAuditLog
+from dialer.storage.engine import Database
 from dialer.storage.errors import DatabaseUnavailableError
 from dialer.storage.supervisors import SqlSupervisors, UnknownSupervisorError
 from dialer.storage.views import OrderViews
@@ -198,7 +198,7 @@ class SupervisorWeb:
 
 
 def build_supervisors(
-    engine: Engine, ops: Operations, agent_auth: AgentAuth, spy: CallSpy | None = None,
+    engine: Database, ops: Operations, agent_auth: AgentAuth, spy: CallSpy | None = None,
     *, secure: bool = False, hasher: PasswordHasher | None = None,
 ) -> SupervisorWeb:  # fmt: skip
     """The supervisors' parts over ``engine``: sessions as long as the agents'
