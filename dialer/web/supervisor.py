@@ -15,7 +15,6 @@ agent's session (``cbd_agent``) presented there is refused with 403.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,12 +30,11 @@ from dialer.app.supervision import Actor, CallSpy, SpyRefused, Supervision
 from dialer.storage.agent_auth import SUPERVISORS, SessionRecord, SqlAgentAuthStore
 from dialer.storage.audit import SqlAuditLog
 from dialer.storage.engine import Database
-from dialer.storage.errors import DatabaseUnavailableError
 from dialer.storage.supervisors import SqlSupervisors, UnknownSupervisorError
 from dialer.storage.views import OrderViews
 from dialer.web.agent.guard import check_csrf, check_origin
 from dialer.web.agent.resource import COOKIE as AGENT_COOKIE
-from dialer.web.agent.resource import _header, _login_fields, _seconds_until, _text
+from dialer.web.agent.resource import _header, _login_fields, _seconds_until, _text, json_answer
 from dialer.web.api.errors import ApiError
 from dialer.web.api.router import SUPERVISOR, Caller, Reply
 
@@ -86,20 +84,8 @@ class SupervisorResource(Resource):
             ("GET", "me"): self._me,
         }
 
-    def render(self, request: Any) -> bytes:
-        try:
-            reply = self._handle(request)
-        except ApiError as exc:
-            reply = Reply(exc.body(), exc.status)
-        except DatabaseUnavailableError:
-            reply = Reply({"error": "database unavailable; try again shortly"}, 503)
-        except Exception:
-            log.exception("supervisor request %s %r failed", request.method, request.uri)
-            reply = Reply({"error": "internal error; see the service log"}, 500)
-        request.setResponseCode(reply.status)
-        request.setHeader(b"content-type", b"application/json; charset=utf-8")
-        request.setHeader(b"cache-control", b"no-store")
-        return json.dumps(reply.data, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    def render(self, request: Any) -> bytes | object:
+        return json_answer(request, self._handle, log)
 
     def _handle(self, request: Any) -> Reply:
         segments = [_text(s, "path") for s in request.postpath]
