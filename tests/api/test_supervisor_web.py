@@ -307,3 +307,12 @@ def test_the_audit_is_filtered_by_dates_and_bad_dates_are_400(site: Site) -> Non
         f"2026-03-10 09:00:00 supervisor anna: whisper (суфлёр) agent 1001 "
         f"order A-1 attempt {attempt}: accepted (ringing extension 201)"
     )
+
+
+def test_the_openapi_document_lists_the_supervise_routes(dialer: Dialer) -> None:
+    paths = dialer.call("GET", "/api/v1/openapi.json").json["paths"]
+    listen = paths["/api/v1/calls/{attempt_id}/listen"]["post"]
+    assert listen["description"] == "Roles: ops; a signed-in supervisor."
+    assert listen["requestBody"]["content"]["application/json"]["schema"]["properties"]["mode"][
+        "enum"] == ["listen", "whisper", "barge"]  # fmt: skip
+    assert "get" in paths["/api/v1/audit"]
