@@ -12,13 +12,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from dialer.storage.agents import UnknownAgentError, checked_agent_id
 from dialer.storage.engine import translates_outages, write_transaction
 from dialer.storage.errors import InvalidValueError
-from dialer.storage.models import AgentRow, SupervisorRow
+from dialer.storage.models import (
+    AgentRow,
+    SupervisorCredential,
+    SupervisorRow,
+    SupervisorSessionRow,
+)
 
 T = TypeVar("T")
 EXTENSION = re.compile(r"[0-9]{2,15}")
@@ -106,7 +111,10 @@ class SqlSupervisors:
         """Delete the supervisor, with their password and sessions (the audit keeps the id)."""
 
         def work(session: Session) -> None:
-            session.delete(_row(session, supervisor_id))
+            row = _row(session, supervisor_id)
+            for table in (SupervisorSessionRow, SupervisorCredential):  # not left to the FK
+                session.execute(delete(table).where(table.agent_id == supervisor_id))
+            session.delete(row)
 
         self._write(work)
 

@@ -316,3 +316,11 @@ def test_the_openapi_document_lists_the_supervise_routes(dialer: Dialer) -> None
     assert listen["requestBody"]["content"]["application/json"]["schema"]["properties"]["mode"][
         "enum"] == ["listen", "whisper", "barge"]  # fmt: skip
     assert "get" in paths["/api/v1/audit"]
+
+
+def test_removing_a_supervisor_ends_their_sessions(site: Site) -> None:
+    site.login()
+    assert site.send("GET", "/supervisor/me").status == 200
+    SqlSupervisors(site.dialer.engine).remove("anna")
+    refusal(site.send("GET", "/supervisor/me"), 401, "cbd_supervisor")
+    refusal(site.send("GET", "/api/v1/calls/live"), 401, "Authorization")
