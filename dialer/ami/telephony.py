@@ -67,6 +67,18 @@ __all__ = [
 
 
 _SPY_RING_S = 30  # the supervisor's phone rings at least this long
+_spy_log = logging.getLogger("dialer.ami_")
+
+
+def _log_spy(done: asyncio.Future[Any], attempt_id: str, extension: str) -> None:
+    """Log how the supervisor's call went (answered, or why not): for ops, not the audit."""
+    if done.cancelled() or done.exception() is not None:
+        return
+    for headers in plain_replies(done.result()):
+        if headers.get("Event") == "OriginateResponse" or headers.get("Response") == "Error":
+            _spy_log.info("supervisor call to %s for call %s: %s %s", extension, attempt_id,
+                          headers.get("Response"), headers.get("Reason") or
+                          headers.get("Message") or "")  # fmt: skip
 
 
 class AmiTelephony:
@@ -267,7 +279,7 @@ class AmiTelephony:
             raise InvalidRequest(str(exc)) from None
         if not self.ready:
             raise AmiUnavailable("the AMI link is down; try again shortly")
-        self._link_supervisor.send({
+        future = self._link_supervisor.send({
             "Action": "Originate",
             "ActionID": f"spy-{attempt_id}-{random.getrandbits(32):08x}",
             "Async": "true",
@@ -277,6 +289,7 @@ class AmiTelephony:
             "Timeout": str(max(self._settings.agent_ring_timeout_s, _SPY_RING_S) * 1000),
             "CallerID": f"spy {attempt.request.agent} <{extension}>",
         })  # fmt: skip
+        future.add_done_callback(lambda done: _log_spy(done, attempt_id, extension))
         return spied
 
     def _on_originate_reply(self, attempt: _Attempt, done: asyncio.Future[Any]) -> None:

@@ -144,6 +144,8 @@ def test_the_session_expires_and_sign_out_ends_it(site: Site) -> None:
     assert site.send("GET", "/api/v1/calls/live").status == 200
     refusal(site.send("POST", "/supervisor/logout"), 403, "X-CSRF-Token")
     assert site.send("POST", "/supervisor/logout", X_CSRF_Token=site.csrf or "").status == 200
+    audited = [(e.actor, e.action) for e in SqlAuditLog(site.dialer.engine).entries()]
+    assert audited == [("anna", "sign_out"), ("anna", "sign_in")]
     refusal(site.send("GET", "/api/v1/calls/live"), 401, "Authorization")
     site.login()
     site.dialer.now += timedelta(hours=12)

@@ -5,6 +5,7 @@ channel running ChanSpy on the live call's agent channel, and Asterisk shows it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 
 import pytest
@@ -31,12 +32,23 @@ async def live_call(telephony: AmiTelephony) -> str:
 
 @pytest.mark.parametrize("mode", list(Mode))
 async def test_each_mode_puts_a_chanspy_channel_on_the_live_call(
-    telephony: AmiTelephony, reports: Reports, ami_lines: RawAmi, mode: Mode
+    telephony: AmiTelephony,
+    reports: Reports,
+    ami_lines: RawAmi,
+    mode: Mode,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, "dialer.ami_")
     attempt_id = await live_call(telephony)
     spied = telephony.spy(attempt_id, SUPERVISOR_PHONE, SPY_OPTIONS[mode], None)
 
     channel = await ami_lines.spy_channel(spied + ",")
+    said = f"supervisor call to {SUPERVISOR_PHONE} for call {attempt_id}: Success 4"
+    for _ in range(50):  # the OriginateResponse of the supervisor's call: answered (4)
+        if said in caplog.text:
+            break
+        await asyncio.sleep(0.1)
+    assert said in caplog.text
 
     assert channel["ApplicationData"] == f"{spied},{SPY_OPTIONS[mode]}"
     assert channel["Channel"].startswith(f"Local/{SUPERVISOR_PHONE}@dialer-test-agents-")
