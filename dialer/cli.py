@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dialer.commands.phone_info",
     "dialer.commands.run",
     "dialer.commands.simulate",
+    "dialer.commands.supervisors",
     "dialer.commands.tokens",
 )
 

@@ -16,6 +16,11 @@ ATTEMPT_ID = re.compile(r"[0-9a-f][0-9a-f-]{0,63}")
 AGENT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 TEMPLATE_TEXT = re.compile(r"[A-Za-z0-9_./@:-]*")
 MAX_TIMEOUT_S = 600
+EXTENSION = re.compile(r"[0-9]{2,15}")  # a supervisor's phone, as dialer.storage.supervisors
+SPY_OPTIONS = frozenset({"qE", "qwE", "qBE"})  # listen, whisper, barge (dialer.app.supervision)
+# An agent channel as Asterisk named it (``PJSIP/1001-0000002a``, ``Local/1001@ctx-00000001;1``):
+# no comma (ChanSpy's argument separator), no ``$`` or brackets (no dialplan expression).
+CHANNEL_NAME = re.compile(r"[A-Za-z0-9_./@:;-]{1,200}")
 
 
 class InvalidRequest(ValueError):
@@ -50,6 +55,20 @@ def check_request(request: OriginateRequest) -> None:
         value = getattr(request, name)
         if not isinstance(value, int) or not 0 < value <= MAX_TIMEOUT_S:
             raise InvalidRequest(f"{name} must be 1..600 seconds, got {value!r}")
+
+
+def check_spy(extension: str, options: str, spied: str, template: str) -> None:
+    """Raise ``InvalidRequest`` unless every value of a ChanSpy Originate is safe: the
+    supervisor's extension digits only, the options one of the three modes', the spied
+    channel a plain channel name and the template the campaign's checked agent template."""
+    _match(EXTENSION, extension, "supervisor extension")
+    if options not in SPY_OPTIONS:
+        raise InvalidRequest(f"ChanSpy options refused by the dial-string gate: {options!r}")
+    _match(CHANNEL_NAME, spied, "spied channel")
+    try:
+        check_template(template, "{agent}")
+    except (ValueError, AttributeError) as exc:
+        raise InvalidRequest(f"agent dial template refused: {exc}") from None
 
 
 def _match(pattern: re.Pattern[str], value: str, what: str) -> None:

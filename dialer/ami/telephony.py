@@ -66,6 +66,21 @@ __all__ = [
 ]
 
 
+_SPY_RING_S = 30  # the supervisor's phone rings at least this long
+_spy_log = logging.getLogger("dialer.ami_")
+
+
+def _log_spy(done: asyncio.Future[Any], attempt_id: str, extension: str) -> None:
+    """Log how the supervisor's call went (answered, or why not): for ops, not the audit."""
+    if done.cancelled() or done.exception() is not None:
+        return
+    for headers in plain_replies(done.result()):
+        if headers.get("Event") == "OriginateResponse" or headers.get("Response") == "Error":
+            _spy_log.info("supervisor call to %s for call %s: %s %s", extension, attempt_id,
+                          headers.get("Response"), headers.get("Reason") or
+                          headers.get("Message") or "")  # fmt: skip
+
+
 class AmiTelephony:
     """Telephony over AMI: ``originate`` returns at once, the sink hears each end once."""
 
@@ -235,6 +250,47 @@ class AmiTelephony:
         future = self._link_supervisor.send(action)
         crash_point("originating")
         future.add_done_callback(lambda done: self._on_originate_reply(attempt, done))
+
+    # ---- supervision -------------------------------------------------------------------
+
+    def spied_channel(self, attempt_id: str) -> str | None:
+        """The agent's channel of this adapter's call ``attempt_id`` once the agent answered,
+        else None (not ours, not answered yet, or over)."""
+        attempt = self._calls.attempts.get(attempt_id)
+        if attempt is None or attempt.hung_up or not attempt.channel:
+            return None
+        return attempt.channel
+
+    def spy(self, attempt_id: str, extension: str, options: str, template: str | None) -> str:
+        """Ring the supervisor's ``extension`` (through ``template``, the campaign's agent
+        channel template, else ``[ami] agent_channel``) and, when they answer, run
+        ``ChanSpy(<the agent's channel>,<options>)`` on it: listen ``qE``, whisper ``qwE``,
+        barge ``qBE`` (``E``: hang up when the spied call ends). Returns the spied channel.
+        InvalidRequest when the call has no answered agent channel here or a value fails the
+        gate; AmiUnavailable when the link is down. Nothing waits for the supervisor to
+        answer; the spy call is no attempt (its events match none)."""
+        spied, attempt = self.spied_channel(attempt_id), self._calls.attempts.get(attempt_id)
+        if spied is None or attempt is None:
+            raise InvalidRequest(f"call {attempt_id} has no answered agent channel here")
+        template = template or self._settings.agent_channel
+        try:
+            dial_gate.check_spy(extension, options, spied, template)
+        except dial_gate.InvalidRequest as exc:
+            raise InvalidRequest(str(exc)) from None
+        if not self.ready:
+            raise AmiUnavailable("the AMI link is down; try again shortly")
+        future = self._link_supervisor.send({
+            "Action": "Originate",
+            "ActionID": f"spy-{attempt_id}-{random.getrandbits(32):08x}",
+            "Async": "true",
+            "Channel": template.replace("{agent}", extension),
+            "Application": "ChanSpy",
+            "Data": f"{spied},{options}",
+            "Timeout": str(max(self._settings.agent_ring_timeout_s, _SPY_RING_S) * 1000),
+            "CallerID": f"spy {attempt.request.agent} <{extension}>",
+        })  # fmt: skip
+        future.add_done_callback(lambda done: _log_spy(done, attempt_id, extension))
+        return spied
 
     def _on_originate_reply(self, attempt: _Attempt, done: asyncio.Future[Any]) -> None:
         if done.cancelled() or done.exception() is not None:

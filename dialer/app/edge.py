@@ -61,13 +61,19 @@ class WebEdge:
     def listen(self) -> None:
         from twisted.internet import reactor  # noqa: PLC0415 - installed in run_service
 
+        from dialer.app.supervision import SlotSpy  # noqa: PLC0415
         from dialer.web import site as web  # noqa: PLC0415
         from dialer.web.api.app import build_api  # noqa: PLC0415
+        from dialer.web.supervisor import build_supervisors  # noqa: PLC0415
 
         secret = self._settings.intake_secret
         handler = None if secret is None else IntakeHandler(secret, SeenEvents())
-        extra = {b"api": build_api(self._engine, self._ops, self._agent_auth),
-                 b"metrics": self._metrics(), b"agent": self._agent(reactor)}  # fmt: skip
+        supervisors = build_supervisors(self._engine, self._ops, self._agent_auth,
+                                        SlotSpy(self._slots),
+                                        secure=self._settings.agent_cookie_secure)  # fmt: skip
+        extra = {b"api": build_api(self._engine, self._ops, self._agent_auth, supervisors),
+                 b"metrics": self._metrics(), b"agent": self._agent(reactor),
+                 b"supervisor": supervisors.resource}  # fmt: skip
         if self._telephony is not None:  # RetailCRM's telephony module calls these
             from dialer.web.retailcrm_telephony import build_telephony  # noqa: PLC0415
 

@@ -6,6 +6,9 @@ primary key: the secret has 256 random bits, so looking its hash up reveals noth
 guess could build on. ``change_lock`` applies the pure lockout rule
 (``dialer.agent_auth.lockout``) to the row under a row lock, so two sign-ins at once count
 both.
+
+The same store serves the supervisors' sign-in (issue 19) over their own tables
+(``SUPERVISORS``): only the account, credential and session tables differ.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
@@ -22,9 +25,31 @@ from sqlalchemy.orm import Session
 from dialer.agent_auth.lockout import CLEAR, LockState
 from dialer.storage.agents import UnknownAgentError
 from dialer.storage.engine import translates_outages, write_transaction
-from dialer.storage.models import AgentCredential, AgentRow, AgentSessionRow
+from dialer.storage.models import (
+    AgentCredential,
+    AgentRow,
+    AgentSessionRow,
+    SupervisorCredential,
+    SupervisorRow,
+    SupervisorSessionRow,
+)
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class AuthTables:
+    """Whose sign-in: the accounts' table and its credentials' and sessions' tables (their
+    account column is the attribute ``agent_id`` in both)."""
+
+    what: str
+    account: type[Any]
+    credential: type[Any]
+    session: type[Any]
+
+
+AGENTS = AuthTables("agent", AgentRow, AgentCredential, AgentSessionRow)
+SUPERVISORS = AuthTables("supervisor", SupervisorRow, SupervisorCredential, SupervisorSessionRow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,30 +79,33 @@ def secret_hash(secret: str) -> str:
 
 @translates_outages
 class SqlAgentAuthStore:
-    """The agent_credentials and agent_sessions tables over SQLAlchemy."""
+    """The agent_credentials and agent_sessions tables (or ``tables``') over SQLAlchemy."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, tables: AuthTables = AGENTS) -> None:
         self._engine = engine
+        self._t = tables
 
     def credential(self, agent_id: str) -> Credential | None:
         with Session(self._engine) as session:
-            row = session.get(AgentCredential, agent_id)
+            row = session.get(self._t.credential, agent_id)
             return None if row is None else _credential(row)
 
     def set_password(self, agent_id: str, password_hash: str, now: datetime) -> int:
         """Store ``password_hash`` for the agent (lockout cleared) and end its sessions;
         returns how many ended. UnknownAgentError when no such agent is configured."""
 
+        t = self._t
+
         def work(session: Session) -> int:
-            if session.get(AgentRow, agent_id) is None:
-                raise UnknownAgentError(f"unknown agent {agent_id!r}")
-            row = session.get(AgentCredential, agent_id)
+            if session.get(t.account, agent_id) is None:
+                raise UnknownAgentError(f"unknown {t.what} {agent_id!r}")
+            row = session.get(t.credential, agent_id)
             if row is None:
-                row = AgentCredential(agent_id=agent_id)
+                row = t.credential(agent_id=agent_id)
                 session.add(row)
             row.password_hash, row.changed_at = password_hash, now
             row.failed_attempts, row.locked_until = 0, None
-            return _end_sessions(session, agent_id)
+            return _end_sessions(session, t, agent_id)
 
         return self._write(work)
 
@@ -85,8 +113,10 @@ class SqlAgentAuthStore:
         """Apply ``change`` to the agent's lockout state under a row lock; the new state.
         An agent without a password keeps none (``CLEAR`` is returned)."""
 
+        credential = self._t.credential
+
         def work(session: Session) -> LockState:
-            query = select(AgentCredential).where(AgentCredential.agent_id == agent_id)
+            query = select(credential).where(credential.agent_id == agent_id)
             row = session.scalar(query.with_for_update())
             if row is None:
                 return CLEAR
@@ -99,25 +129,25 @@ class SqlAgentAuthStore:
     def add_session(self, record: SessionRecord) -> None:
         """Store a new session; expired sessions of every agent are dropped on the way."""
 
+        table = self._t.session
+
         def work(session: Session) -> None:
-            session.execute(
-                delete(AgentSessionRow).where(AgentSessionRow.expires_at <= record.created_at)
-            )
-            session.add(AgentSessionRow(**_fields(record)))
+            session.execute(delete(table).where(table.expires_at <= record.created_at))
+            session.add(table(**_fields(record)))
 
         self._write(work)
 
     def session(self, token_hash: str) -> SessionRecord | None:
         """The stored session with this hash (expired or not: the caller decides)."""
         with Session(self._engine) as session:
-            row = session.get(AgentSessionRow, token_hash)
+            row = session.get(self._t.session, token_hash)
             return None if row is None else _session(row)
 
     def touch(self, token_hash: str, now: datetime) -> None:
         """Record that the session was used at ``now``."""
 
         def work(session: Session) -> None:
-            row = session.get(AgentSessionRow, token_hash)
+            row = session.get(self._t.session, token_hash)
             if row is not None:
                 row.last_seen_at = now
 
@@ -127,7 +157,7 @@ class SqlAgentAuthStore:
         """Delete the session; True when there was one."""
 
         def work(session: Session) -> bool:
-            row = session.get(AgentSessionRow, token_hash)  # by primary key, as ``session``
+            row = session.get(self._t.session, token_hash)  # by primary key, as ``session``
             if row is not None:
                 session.delete(row)
             return row is not None
@@ -136,23 +166,23 @@ class SqlAgentAuthStore:
 
     def end_sessions(self, agent_id: str) -> int:
         """Delete every session of the agent; how many there were."""
-        return self._write(lambda session: _end_sessions(session, agent_id))
+        return self._write(lambda session: _end_sessions(session, self._t, agent_id))
 
     def _write(self, work: Callable[[Session], T]) -> T:
-        return write_transaction(self._engine, work, "agent sign-in tables")
+        return write_transaction(self._engine, work, f"{self._t.what} sign-in tables")
 
 
-def _end_sessions(session: Session, agent_id: str) -> int:
-    query = delete(AgentSessionRow).where(AgentSessionRow.agent_id == agent_id)
+def _end_sessions(session: Session, tables: AuthTables, agent_id: str) -> int:
+    query = delete(tables.session).where(tables.session.agent_id == agent_id)
     return int(session.execute(query).rowcount)  # type: ignore[attr-defined]
 
 
-def _credential(row: AgentCredential) -> Credential:
+def _credential(row: Any) -> Credential:
     until = None if row.locked_until is None else _aware(row.locked_until)
     return Credential(row.agent_id, row.password_hash, LockState(row.failed_attempts or 0, until))
 
 
-def _session(row: AgentSessionRow) -> SessionRecord:
+def _session(row: Any) -> SessionRecord:
     return SessionRecord(
         token_hash=row.token_hash,
         agent_id=row.agent_id,

@@ -327,6 +327,77 @@ class AgentSessionRow(Base):
     last_seen_at: Mapped[datetime]
 
 
+class SupervisorRow(Base):
+    """A supervisor (issue 19): signs in to the dashboard, is never offered calls and is not
+    in the agents' pool. ``extension`` is the supervisor's own phone (digits only), rung for
+    listen, whisper and barge through the campaign's agent channel template."""
+
+    __tablename__ = "supervisors"
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    display_name: Mapped[str]
+    extension: Mapped[str | None]
+    created_at: Mapped[datetime]
+
+
+class SupervisorCredential(Base):
+    """A supervisor's password hash and lockout, as ``AgentCredential`` (the attribute keeps
+    the agents' name, ``agent_id``, so one store serves both; the column is supervisor_id)."""
+
+    __tablename__ = "supervisor_credentials"
+
+    agent_id: Mapped[str] = mapped_column(
+        "supervisor_id", ForeignKey("supervisors.id", ondelete="CASCADE"), primary_key=True
+    )
+    password_hash: Mapped[str] = mapped_column(Text)
+    failed_attempts: Mapped[int] = _zero()
+    locked_until: Mapped[datetime | None]
+    changed_at: Mapped[datetime]
+
+
+class SupervisorSessionRow(Base):
+    """A signed-in supervisor's dashboard session, as ``AgentSessionRow``."""
+
+    __tablename__ = "supervisor_sessions"
+
+    token_hash: Mapped[str] = mapped_column(primary_key=True)
+    agent_id: Mapped[str] = mapped_column(
+        "supervisor_id", ForeignKey("supervisors.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    last_seen_at: Mapped[datetime]
+
+
+AUDIT_ACTIONS = ("listen", "whisper", "barge", "sign_in", "sign_out")
+AUDIT_RESULTS = ("accepted", "refused")
+
+
+class AuditRow(Base):
+    """One supervisor action (issue 19): who (a supervisor's id or an API token's name, and
+    which of the two), what, whose call (attempt, order, agent), when, and whether the dialer
+    accepted it, with the reason when it refused."""
+
+    __tablename__ = "supervision_audit"
+    __table_args__ = (
+        CheckConstraint(_one_of("action", AUDIT_ACTIONS), name="action"),
+        CheckConstraint(_one_of("result", AUDIT_RESULTS), name="result"),
+        CheckConstraint(_one_of("actor_kind", ("supervisor", "token")), name="actor_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str]
+    actor_kind: Mapped[str]
+    action: Mapped[str]
+    attempt_id: Mapped[str | None]
+    order_id: Mapped[str | None]
+    agent_id: Mapped[str | None]
+    result: Mapped[str]
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
 class CrmCursor(Base):
     """Where a CRM's incremental intake goes on (``crm_adapter.port.IncrementalIntake``):
     the adapter's opaque cursor, written after the orders it covers were admitted."""

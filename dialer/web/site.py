@@ -101,11 +101,16 @@ class HealthResource(Resource):
         return _json(dict(state))
 
 
-_DASHBOARD_ASSETS = {"index.html": HTML, "dashboard.js": JS, "dashboard.css": CSS}
+_DASHBOARD_ASSETS = {  # one line per file of static/dashboard/
+    "index.html": HTML,
+    "dashboard.js": JS,
+    "dashboard.css": CSS,
+    "supervise.js": JS,
+}
 
 
 class DashboardResource(Resource):
-    """``GET /`` (the ops dashboard page; it asks for an API token and polls ``/api/v1``)
+    """``GET /`` (the ops dashboard page; a supervisor signs in, it polls ``/api/v1``)
     and ``GET /static/NAME`` (its files), both with the pages' strict policy."""
 
     isLeaf = True

@@ -174,8 +174,13 @@ def test_the_dashboard_page_is_served_at_the_root_without_a_token(dialer: Dialer
     assert script.status == 200
     assert script.headers["content-type"] == "text/javascript; charset=utf-8"
     code = script.body.decode("utf-8")
-    for needle in ("sessionStorage", "Bearer", "/calls/live", "/queue", "/calls/awaiting-result"):
+    for needle in ("X-CSRF-Token", "/supervisor", "/calls/live", "/queue",
+                   "/calls/awaiting-result"):  # fmt: skip
         assert needle in code
+    assert "sessionStorage" not in code  # issue 19: a supervisor's HttpOnly cookie, no token
+    spying = dialer.call("GET", "/static/supervise.js", role=None)
+    assert spying.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert "/listen" in spying.body.decode("utf-8")
     style = dialer.call("GET", "/static/dashboard.css", role=None)
     assert style.headers["content-type"] == "text/css; charset=utf-8"
     for path in ("/static/nothing.js", "/static/../api/v1/campaign", "/static/", "/x/y"):

@@ -341,10 +341,12 @@ def no_result_is_shown_and_the_agent_paused(
                WRAP_UP_MAX_S + 40)  # fmt: skip
     assert agent.text("state") == "пауза"
     shots(agent, "agent-no-result")
-    token = cli(dialer.url, "tokens", "create", "board", "--role", "viewer").splitlines()[0]
+    cli(dialer.url, "supervisors", "add", "olga")  # issue 19: a supervisor signs in
+    cli(dialer.url, "supervisors", "password", "olga", "--stdin", stdin="пароль-ольги\n")
     ops.browser.get(ops.base + "/")
     ops.wait(lambda: ops.shown("login"), 20)
-    ops.browser.type("#token", token)
+    ops.browser.type("#login-name", "olga")
+    ops.browser.type("#login-password", "пароль-ольги")
     ops.browser.click("#login-button")
     ops.wait(lambda: "X-1" in ops.text("awaiting") and ops.text("overdue-count") == "1", 20)
     assert "1011" in ops.text("awaiting")

@@ -82,6 +82,31 @@ class RawAmi:
             if message.get("ActionID") == action_id:
                 return message
 
+    async def channels(self) -> list[dict[str, str]]:
+        """Every channel as ``CoreShowChannels`` lists it (a ``call``-class action, which the
+        dialer's least-privilege user may send)."""
+        reply = await self.action({"Action": "CoreShowChannels"})
+        assert reply["Response"] == "Success", reply
+        found = []
+        while True:
+            message = await self._read_message()
+            if message.get("Event") == "CoreShowChannelsComplete":
+                return found
+            if message.get("Event") == "CoreShowChannel":
+                found.append(message)
+
+    async def spy_channel(self, spied_prefix: str, tries: int = 75) -> dict[str, str]:
+        """The ChanSpy channel up on a channel whose name starts with ``spied_prefix``,
+        polled every 0.2 s (``tries`` times) while the supervisor's phone double answers."""
+        for _ in range(tries):
+            for channel in await self.channels():
+                data = channel.get("ApplicationData", "")
+                spying = channel.get("Application") == "ChanSpy" and data.startswith(spied_prefix)
+                if spying and channel.get("ChannelStateDesc") == "Up":
+                    return channel
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"no ChanSpy channel on {spied_prefix}: {await self.channels()}")
+
     async def _read_message(self) -> dict[str, str]:
         message: dict[str, str] = {}
         while True:

@@ -31,6 +31,7 @@ TABLES = {
     "agent_credentials", "agent_sessions", "agents", "alembic_version", "api_tokens",
     "attempts", "campaigns", "crm_cursors", "do_not_call", "numbering_meta",
     "numbering_ranges", "orders", "outbox", "outcomes", "telephony_outbox",
+    "supervision_audit", "supervisor_credentials", "supervisor_sessions", "supervisors",
 }  # fmt: skip
 
 

@@ -90,29 +90,18 @@ class AgentResource(Resource):
         }
 
     def render(self, request: Any) -> bytes | object:
-        try:
-            if request.method == b"GET":
-                segments = [_text(s, "path") for s in request.postpath]
-                page = self._pages.answer(request, segments)
-                if page is not None:
-                    return page
-                if segments == ["events"]:
-                    return self._streams.open(request, self._signed_in(request).agent_id)
-            reply = self._handle(request)
-        except ApiError as exc:
-            reply = Reply(exc.body(), exc.status)
-        except OperationError as exc:
-            refused = operation_error(exc)
-            reply = Reply(refused.body(), refused.status)
-        except DatabaseUnavailableError:
-            reply = Reply({"error": "database unavailable; try again shortly"}, 503)
-        except Exception:
-            log.exception("agent request %s %r failed", request.method, request.uri)
-            reply = Reply({"error": "internal error; see the service log"}, 500)
-        request.setResponseCode(reply.status)
-        request.setHeader(b"content-type", b"application/json; charset=utf-8")
-        request.setHeader(b"cache-control", b"no-store")
-        return json.dumps(reply.data, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        return json_answer(request, self._answer, log)
+
+    def _answer(self, request: Any) -> Reply | object:
+        """A page, the event stream, or a JSON route's reply."""
+        if request.method == b"GET":
+            segments = [_text(s, "path") for s in request.postpath]
+            page = self._pages.answer(request, segments)
+            if page is not None:
+                return page
+            if segments == ["events"]:
+                return self._streams.open(request, self._signed_in(request).agent_id)
+        return self._handle(request)
 
     def _handle(self, request: Any) -> Reply:
         segments = [_text(s, "path") for s in request.postpath]
@@ -217,6 +206,33 @@ class AgentResource(Resource):
         return record
 
 
+def json_answer(
+    request: Any, handle: Callable[[Any], Reply | object], log: logging.Logger
+) -> bytes | object:
+    """``handle(request)``'s reply as JSON, ``no-store`` (anything but a ``Reply``, e.g. a
+    page, as it is); a refusal as ``{"error", "field"}`` (``ApiError``, ``OperationError``),
+    the database down as 503, anything else a logged 500."""
+    try:
+        answer = handle(request)
+        if not isinstance(answer, Reply):
+            return answer
+        reply = answer
+    except ApiError as exc:
+        reply = Reply(exc.body(), exc.status)
+    except OperationError as exc:
+        refused = operation_error(exc)
+        reply = Reply(refused.body(), refused.status)
+    except DatabaseUnavailableError:
+        reply = Reply({"error": "database unavailable; try again shortly"}, 503)
+    except Exception:
+        log.exception("request %s %r failed", request.method, request.uri)
+        reply = Reply({"error": "internal error; see the service log"}, 500)
+    request.setResponseCode(reply.status)
+    request.setHeader(b"content-type", b"application/json; charset=utf-8")
+    request.setHeader(b"cache-control", b"no-store")
+    return json.dumps(reply.data, ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+
 def _shape_ok(segments: list[str]) -> bool:
     if segments[0] == "orders/result":
         return len(segments) == 2  # noqa: PLR2004
@@ -230,12 +246,13 @@ def _body(request: Any) -> bytes:
     return body
 
 
-def _login_fields(request: Any) -> dict[str, str]:
+def _login_fields(request: Any, who: str = "agent") -> dict[str, str]:
+    """The sign-in's ``who`` (the account id) and ``password``, from JSON or an HTML form."""
     body = _body(request)
     content_type = (_header(request, b"content-type") or "").split(";")[0].strip().lower()
     data = _form(body) if content_type == _FORM else json_object(body)
     fields = {}
-    for name in ("agent", "password"):
+    for name in (who, "password"):
         value = data.get(name)
         if not isinstance(value, str) or not value:
             raise ApiError(400, f"{name}: required, a non-empty string", name)

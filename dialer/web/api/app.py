@@ -1,5 +1,5 @@
-"""Builds the API resource from its parts: the operations, the read views, the tokens and
-the agents' sign-in."""
+"""Builds the API resource from its parts: the operations, the read views, the tokens, the
+agents' sign-in and the supervisors' (their sessions are API callers too)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,17 @@ from dialer.web.api.resource import ApiResource
 from dialer.web.api.router import bind
 from dialer.web.api.schemas import SchemasApi
 from dialer.web.api.stats import StatsApi
+from dialer.web.api.supervise import SuperviseApi
+from dialer.web.supervisor import SupervisorWeb, build_supervisors
 
 
-def build_api(engine: Database, ops: Operations, agent_auth: AgentAuth) -> ApiResource:
-    """The ``/api`` resource serving every ``/api/v1`` route."""
+def build_api(
+    engine: Database, ops: Operations, agent_auth: AgentAuth,
+    supervisors: SupervisorWeb | None = None,
+) -> ApiResource:  # fmt: skip
+    """The ``/api`` resource serving every ``/api/v1`` route; ``supervisors``: the
+    supervisors' sign-in and listen service (none: built here, with no call to spy on)."""
+    supervisors = supervisors or build_supervisors(engine, ops, agent_auth)
     views = OrderViews(engine, ops.campaign)
     cards = OrderCards(
         engine, ops.campaign, numbering=SqlNumberingLookup(engine), order_url=ops.order_url
@@ -37,6 +44,7 @@ def build_api(engine: Database, ops: Operations, agent_auth: AgentAuth) -> ApiRe
         StatsApi(ops, views),
         LiveApi(ops, views),
         SchemasApi(),
+        SuperviseApi(supervisors.supervision, ops.settings.default_tz),
     )
     routes += bind(OpenApi(routes))  # extends in place: the document lists itself too
-    return ApiResource(routes, SqlTokenStore(engine))
+    return ApiResource(routes, SqlTokenStore(engine), supervisors.sessions)

@@ -6,7 +6,13 @@ from typing import Any
 
 from dialer.web.api.router import READ, ApiRequest, BoundRoute, Reply, Router
 
-_ROLES = {"read": "ops, crm, viewer", "crm": "ops, crm", "ops": "ops", "supervise": "ops"}
+_SUPERVISOR = "a signed-in supervisor"
+_ROLES = {
+    "read": f"ops, crm, viewer; {_SUPERVISOR}",
+    "crm": "ops, crm",
+    "ops": f"ops; {_SUPERVISOR}",
+    "supervise": f"ops; {_SUPERVISOR}",
+}
 _ERROR = {
     "type": "object",
     "required": ["error"],

@@ -2,6 +2,12 @@
 
 Order of checks: a missing or unknown token is 401 (with ``WWW-Authenticate``), an unknown
 path 404, a wrong method 405, a role without the route's permission 403; then the handler.
+
+Callers: an ``Authorization: Bearer`` token when the header is present (machines; it wins),
+else a supervisor's dashboard session (``sessions``: the ``cbd_supervisor`` cookie, holding
+READ, OPS and SUPERVISE; every method but GET also needs the session's ``X-CSRF-Token`` and
+a same-origin ``Origin`` when one is sent). An agent's workspace session is refused with 403
+on every route: agents are known but never ops.
 ``OperationError`` from ``dialer.app.operations`` becomes 404 / 409 / 400, ``ApiError`` its own
 status, and anything else a logged 500 with a one-line JSON body.
 """
@@ -10,16 +16,23 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from twisted.web.resource import Resource
 
 from dialer.app.operations import ConflictError, NotFoundError, OperationError
-from dialer.storage.tokens import SqlTokenStore, TokenRecord
+from dialer.storage.tokens import Role, SqlTokenStore, TokenRecord
 from dialer.web.api.errors import ApiError
-from dialer.web.api.router import ALLOWED, ApiRequest, BoundRoute, Reply, find
+from dialer.web.api.router import ApiRequest, BoundRoute, Caller, Reply, find
 
 log = logging.getLogger("dialer.api")
+
+
+class SessionCallers(Protocol):
+    def caller(self, request: Any) -> Caller | None:
+        """The caller of a request without ``Authorization`` by its session cookie, else None
+        (no session); ApiError for a session refused here (an agent's, a bad CSRF token)."""
 
 
 class ApiResource(Resource):
@@ -27,10 +40,14 @@ class ApiResource(Resource):
 
     isLeaf = True
 
-    def __init__(self, routes: list[BoundRoute], tokens: SqlTokenStore) -> None:
+    def __init__(
+        self, routes: list[BoundRoute], tokens: SqlTokenStore,
+        sessions: SessionCallers | None = None,
+    ) -> None:  # fmt: skip
         super().__init__()  # type: ignore[no-untyped-call]
         self._routes = routes
         self._tokens = tokens
+        self._sessions = sessions
 
     def render(self, request: Any) -> bytes:
         try:
@@ -58,26 +75,37 @@ class ApiResource(Resource):
         segments = segments[1:]
         if segments and segments[-1] == "":
             segments = segments[:-1]
-        token = self._authenticate(request)
+        token, caller = self._authenticate(request)
         method = _text(request.method, "method")
         bound, params = find(self._routes, method, segments)
-        if bound.route.permission not in ALLOWED[token.role]:
-            raise ApiError(403, f"a {token.role.value} token may not {method} this path")
+        if bound.route.permission not in caller.permissions:
+            who = f"a {token.role.value} token" if caller.kind == "token" else f"a {caller.kind}"
+            raise ApiError(403, f"{who} may not {method} this path")
         query = {_text(k, "query"): _text(v[-1], "query") for k, v in request.args.items()}
         body = request.content.read() if request.content is not None else b""
-        return bound(ApiRequest(method, params, query, body, token))
+        return bound(ApiRequest(method, params, query, body, token, caller))
 
-    def _authenticate(self, request: Any) -> TokenRecord:
+    def _authenticate(self, request: Any) -> tuple[TokenRecord, Caller]:
         header = request.getHeader(b"authorization")
+        if header is None and self._sessions is not None:
+            caller = self._sessions.caller(request)
+            if caller is not None:
+                stand_in = TokenRecord(f"{caller.kind}:{caller.name}", Role.VIEWER,
+                                       created_at=_EPOCH, revoked_at=None)  # fmt: skip
+                return stand_in, caller
         if header is None:
-            raise ApiError(401, "missing Authorization: Bearer <token>", "Authorization")
+            raise ApiError(401, "missing Authorization: Bearer <token> (or sign in as a "
+                                "supervisor on the dashboard)", "Authorization")  # fmt: skip
         scheme, _, secret = _text(header, "Authorization").partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise ApiError(401, "Authorization must be 'Bearer <token>'", "Authorization")
         token = self._tokens.authenticate(secret.strip())
         if token is None:
             raise ApiError(401, "unknown or revoked token", "Authorization")
-        return token
+        return token, Caller.of_token(token)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def operation_error(exc: OperationError) -> ApiError:

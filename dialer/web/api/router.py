@@ -39,18 +39,41 @@ ALLOWED: Mapping[Role, frozenset[str]] = {
     Role.CRM: frozenset({READ, CRM}),
     Role.VIEWER: frozenset({READ}),
 }
+SUPERVISOR: frozenset[str] = frozenset({READ, OPS, SUPERVISE})  # a signed-in supervisor
 MAX_BODY = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
+class Caller:
+    """Who calls the API: an API token (``kind`` "token", its name) or a signed-in supervisor
+    (``kind`` "supervisor", their id), and the permissions they hold."""
+
+    name: str
+    kind: str
+    permissions: frozenset[str]
+
+    @classmethod
+    def of_token(cls, token: TokenRecord) -> Caller:
+        return cls(token.name, "token", ALLOWED[token.role])
+
+
+@dataclass(frozen=True, slots=True)
 class ApiRequest:
-    """What a handler gets: the path's parameters, the query, the body and the caller."""
+    """What a handler gets: the path's parameters, the query, the body and the caller.
+
+    ``token`` is the bearer token's record (for a supervisor's session, a stand-in named
+    ``supervisor:<id>`` with the viewer role: read ``caller`` for who and what they may)."""
 
     method: str
     params: Mapping[str, str]
     query: Mapping[str, str]
     body: bytes
     token: TokenRecord
+    who: Caller | None = None  # None: the token's own (``Caller.of_token``)
+
+    @property
+    def caller(self) -> Caller:
+        return self.who if self.who is not None else Caller.of_token(self.token)
 
     def json(self) -> dict[str, Any]:
         """The body as a JSON object, else 400 naming ``body``."""

@@ -1,7 +1,7 @@
-// The ops dashboard (index.html): polls /api/v1 every 2 s with the bearer token typed once.
+// The ops dashboard (index.html): a supervisor signs in (cookie session, CSRF token kept in
+// memory only), then it polls /api/v1 every 2 s. supervise.js adds listen/whisper/barge.
 "use strict";
 const API = "/api/v1";
-const KEY = "callback-dialer-token";
 const POLL_MS = 2000;
 const RESULTS = {
   answered: ["Дозвон", "#2a8a2a"], no_answer: ["Не отвечает", "#e0a020"], busy: ["Занято", "#d06020"],
@@ -14,9 +14,9 @@ const OUTCOMES = {
   consult: "Консультация", skipped: "Пропущен",
 };
 let timer = null;
+let csrf = null;  // the session's CSRF token: sent on every POST, never stored
 
 const $ = (id) => document.getElementById(id);
-const token = () => sessionStorage.getItem(KEY);
 
 function cell(text) { const td = document.createElement("td"); td.textContent = text ?? ""; return td; }
 function fill(tbody, rows) {
@@ -35,25 +35,31 @@ function since(iso) {
 
 class Unauthorized extends Error {}
 
-async function api(path, method = "GET", body = undefined) {
-  const headers = { Authorization: `Bearer ${token()}` };
+async function api(path, method = "GET", body = undefined, base = API) {
+  const headers = {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const answer = await fetch(API + path, {
+  if (method !== "GET" && csrf !== null) headers["X-CSRF-Token"] = csrf;
+  const answer = await fetch(base + path, {
     method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store",
+    credentials: "same-origin",
   });
   const data = await answer.json().catch(() => ({}));
-  if (answer.status === 401) throw new Unauthorized(data.error || "неверный токен");
-  if (!answer.ok) throw new Error(data.error || `HTTP ${answer.status}`);
+  if (answer.status === 401) throw new Unauthorized(data.error || "нужно войти");
+  if (!answer.ok) {
+    const err = new Error(data.error || `HTTP ${answer.status}`);
+    err.status = answer.status; err.field = data.field;
+    throw err;
+  }
   return data;
 }
 
 function showLogin(message) {
   if (timer !== null) { clearTimeout(timer); timer = null; }
-  sessionStorage.removeItem(KEY);
+  csrf = null;
   $("board").hidden = true;
   $("login").hidden = false;
   $("login-error").textContent = message || "";
-  $("token").focus();
+  $("login-name").focus();
 }
 
 function renderCampaign(c) {
@@ -123,6 +129,7 @@ function render([campaign, agents, live, queue, stats, awaiting]) {
     c.order_id, c.name, c.product, c.agent, c.e164, since(c.started_at),
     c.answered_at ? "разговор" : "вызов",
   ]));
+  if (window.supervise) window.supervise.rows($("calls"), live.calls);  // supervise.js
   fill($("agents"), agents.agents.map((a) => [
     a.name && a.name !== a.id ? `${a.id} ${a.name}` : a.id, a.state_ru || a.state, clock(a.since),
     a.paused_reason || "",
@@ -148,10 +155,12 @@ async function poll() {
     if (err instanceof Unauthorized) { showLogin(err.message); return; }
     $("poll-error").textContent = `нет связи с сервисом: ${err.message}`;
   }
-  if (token() !== null) timer = setTimeout(poll, POLL_MS);
+  if (csrf !== null) timer = setTimeout(poll, POLL_MS);
 }
 
-function start() {
+function start(me) {
+  csrf = me.csrf_token;
+  $("me").textContent = me.extension ? `${me.name} (тел. ${me.extension})` : me.name;
   $("login").hidden = true;
   $("board").hidden = false;
   if (timer !== null) clearTimeout(timer);
@@ -168,17 +177,25 @@ async function act(path, body) {
   }
 }
 
-$("login").addEventListener("submit", (event) => {
+$("login").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const value = $("token").value.trim();
-  if (!value) return;
-  sessionStorage.setItem(KEY, value);
-  $("token").value = "";
-  start();
+  const login = $("login-name").value.trim(), password = $("login-password").value;
+  if (!login || !password) return;
+  try {
+    const me = await api("/login", "POST", { login, password }, "/supervisor");
+    $("login-password").value = "";
+    start(me);
+  } catch (err) {
+    $("login-error").textContent = err.status === 429
+      ? "Слишком много неверных паролей подряд: вход закрыт на минуту" : "Неверный логин или пароль";
+  }
 });
 $("pause").addEventListener("click", () =>
   act("/campaign/pause", { reason: $("pause-reason").value.trim() || "пауза с панели" }));
 $("resume").addEventListener("click", () => act("/campaign/resume", {}));
-$("logout").addEventListener("click", () => showLogin(""));
+$("logout").addEventListener("click", async () => {
+  try { await api("/logout", "POST", {}, "/supervisor"); } catch (err) { /* signed out anyway */ }
+  showLogin("");
+});
 
-if (token() === null) showLogin(""); else start();
+api("/me", "GET", undefined, "/supervisor").then(start, () => showLogin(""));
