@@ -14,7 +14,7 @@ found by moving to the latest of the zones' next openings until all agree.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
 
 import pytz
@@ -69,10 +69,15 @@ def window_close(at: datetime, zones: Sequence[str], window: CallingWindow) -> d
 
 
 def _utc(at: datetime, zones: Sequence[str]) -> datetime:
-    if at.tzinfo is None or at.utcoffset() is None:
+    tz = at.tzinfo
+    if tz is not UTC and tz is not pytz.utc and (tz is None or at.utcoffset() is None):
         raise ValueError(f"instant must be timezone-aware: {at!r}")
     if not zones:
         raise ValueError("at least one time zone is needed")
+    if tz is UTC:
+        return at
+    if tz is pytz.utc:  # what parse_utc gives: the same instant, no conversion needed
+        return at.replace(tzinfo=UTC)
     return at.astimezone(UTC)
 
 
@@ -84,7 +89,24 @@ def zone(name: str) -> Zone:
 
 def local_wall(at: datetime, name: str) -> datetime:
     """The naive wall-clock time of the aware instant ``at`` in zone ``name``."""
-    return _wall(at.astimezone(UTC), zone(name))
+    return _wall(_utc(at, (name,)), zone(name))
+
+
+def local_isoformat(at: datetime, name: str) -> str:
+    """``at.astimezone(zone(name)).isoformat()``, the same text, without pytz's ``fromutc``
+    past the zone's last transition (the simulator prints it for every dial)."""
+    instant = _utc(at, (name,))
+    tz = zone(name)
+    steady = _steady_offset(tz)
+    if steady is None or instant.replace(tzinfo=None) < steady[0]:
+        return instant.astimezone(tz).isoformat()
+    return (instant.replace(tzinfo=None) + steady[1]).isoformat() + _offset_text(steady[1])
+
+
+@lru_cache(maxsize=256)
+def _offset_text(offset: timedelta) -> str:
+    """``+HH:MM`` (``:SS`` when it has seconds) as ``datetime.isoformat`` writes an offset."""
+    return datetime(2000, 1, 1, tzinfo=timezone(offset)).isoformat()[19:]
 
 
 def _wall(instant: datetime, tz: Zone) -> datetime:

@@ -17,6 +17,6 @@ def parse_utc(text: str) -> datetime:
 
 def iso_z(at: datetime) -> str:
     """``YYYY-MM-DDTHH:MM:SSZ`` for an aware instant."""
-    if at.utcoffset():
+    if at.tzinfo is not pytz.UTC and at.utcoffset():
         at = at.astimezone(pytz.UTC)
     return at.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
