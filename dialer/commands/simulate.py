@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,15 +60,32 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--orders {args.orders}: {exc}") from exc
     screen = make_screen(config.settings, db_url=args.db, snapshot=True)
     sys.stdout.flush()
-    try:
-        fd = sys.stdout.fileno()
-    except (OSError, ValueError):  # captured output (tests): write to it as it is
-        run_simulation(orders, config, screen, sys.stdout)
-        return 0
-    # A buffer of our own: with PYTHONUNBUFFERED a million lines are a million syscalls.
-    with open(fd, "w", encoding="utf-8", buffering=1 << 16, closefd=False) as out:
-        run_simulation(orders, config, screen, out)
+    with _few_collections():
+        try:
+            fd = sys.stdout.fileno()
+        except (OSError, ValueError):  # captured output (tests): write to it as it is
+            run_simulation(orders, config, screen, sys.stdout)
+            return 0
+        # A buffer of our own: with PYTHONUNBUFFERED a million lines are a million syscalls.
+        with open(fd, "w", encoding="utf-8", buffering=1 << 16, closefd=False) as out:
+            run_simulation(orders, config, screen, out)
     return 0
+
+
+@contextmanager
+def _few_collections() -> Iterator[None]:
+    """A run allocates millions of short-lived objects and keeps every order to the end:
+    the cyclic garbage collector ran ~1 400 times on 20 000 orders for a tenth of the run.
+    During it, the objects alive now (the orders read) are not scanned again and young
+    objects are collected 14× less often; both are restored afterwards."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def _config(args: argparse.Namespace) -> SimConfig:

@@ -240,16 +240,13 @@ def _loop(
         if batch:
             admit(batch, clock.now)
         clock.run_due()
-        wake = dial_round.run(clock.now)
+        now = clock.now
+        wake = dial_round.run(now)
         due = clock.next_at()
-        if due is not None and due <= clock.now:
+        if due is not None and due <= now:
             continue  # the round scheduled something for now (a status read's answer)
-        candidates = [
-            t
-            for t in (clock.next_at(), wake, upcoming[0].created_at if upcoming else None)
-            if t is not None
-        ]
-        future = [t for t in candidates if t > clock.now]
+        arrival = upcoming[0].created_at if upcoming else None
+        future = [t for t in (due, wake, arrival) if t is not None and t > now]
         if not future:
             break
         clock.now = min(future)
