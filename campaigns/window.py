@@ -92,6 +92,11 @@ def local_wall(at: datetime, name: str) -> datetime:
     return _local(_utc(at, (name,)), zone(name)).replace(tzinfo=None)
 
 
+def local_date(at: datetime, name: str) -> date:
+    """The calendar date of the aware instant ``at`` in zone ``name``."""
+    return _local(_utc(at, (name,)), zone(name)).date()
+
+
 def local_isoformat(at: datetime, name: str) -> str:
     """``at.astimezone(zone(name)).isoformat()``, the same text, without pytz's ``fromutc``
     past the zone's last transition (the simulator prints it for every dial)."""
