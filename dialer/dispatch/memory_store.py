@@ -110,6 +110,13 @@ class MemoryOrderStore:
     def live_attempts(self) -> list[AttemptRecord]:
         return [self.attempts[a] for a in self._live_by_order.values()]
 
+    def expire_claims(self) -> None:
+        """Claims of a claimer that died (or lost the database) lapse, as the SQL store's
+        lease does: the orders are due again as they were (the simulator's crashes)."""
+        claimed, self._claimed = sorted(self._claimed), set()
+        for order_id in claimed:
+            self._store(self.entries[order_id])
+
     def _is_current(self, order_id: str, version: int) -> bool:
         return self._versions.get(order_id) == version and order_id not in self._claimed
 

@@ -19,6 +19,7 @@ from crm_adapter.port import CrmOrderStatus
 
 if TYPE_CHECKING:  # sim_phones names StatusChange in SimCallee
     from dialer.dispatch.status_recheck import StatusRecheck
+    from dialer.sim.faults import Outages
     from dialer.sim.phones import VirtualClock
 
 CANCELLED = "Отменён"  # the status ``sim.cancel_at`` gives (a person's change: never dialled)
@@ -52,9 +53,16 @@ class SimCrm:
         recheck: StatusRecheck,
         options: SimCrmOptions,
         rng: random.Random,
+        *,
+        down: Outages | None = None,
+        slow_s: float = 0.0,
     ) -> None:
+        """``down``: when the CRM is out (every read fails); ``slow_s``: each read takes a
+        further uniform 0..``slow_s`` seconds (``--faults``)."""
         self._clock = clock
-        self._recheck = recheck
+        self.recheck = recheck  # a restarted node brings its own
+        self._down = down
+        self._slow_s = slow_s
         self._options = options
         self._rng = rng
         self._orders: dict[str, Order] = {}
@@ -85,20 +93,22 @@ class SimCrm:
         options = self._options
         self.reads += 1
         fails = options.fail_rate > 0 and self._rng.random() < options.fail_rate
-        if options.read_s > options.timeout_s:
+        fails = fails or (self._down is not None and self._down.down_at(now) is not None)
+        read_s = options.read_s + (self._rng.uniform(0, self._slow_s) if self._slow_s else 0)
+        if read_s > options.timeout_s:
             fails, seconds = True, options.timeout_s
         else:
-            seconds = options.read_s
+            seconds = read_s
         at = now + timedelta(seconds=seconds)
 
         def answer() -> None:
             if fails:
                 self.failed_reads += 1
-                self._recheck.note_failed(order_id, at)
+                self.recheck.note_failed(order_id, at)
                 self._clock.call_at(at + timedelta(seconds=options.retry_s), _again)
             else:
-                self._recheck.note(self.status(order_id, at), at)
-            self._recheck.done(order_id)
+                self.recheck.note(self.status(order_id, at), at)
+            self.recheck.done(order_id)
 
         self._clock.call_at(at, answer)
 

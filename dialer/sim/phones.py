@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from campaigns.calls import CallReport, CallResult, OriginateRequest
@@ -19,6 +19,7 @@ AGENT_ANSWER_S = 3
 ANNOUNCE_S = 4
 CUSTOMER_PICKUP_S = 8
 BUSY_S = 3
+LOST = "call ended while AMI was down and left no record; outcome lost"  # the tracker's
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,9 @@ class SimTelephony:
         self._closed = False
         self.report_sink: Callable[[CallReport], object] = _unwired
         self.disposition_sink: Callable[[str, Disposition], None] = _unwired_disposition
+        self.miss_offer: Callable[[], bool] = _never  # faults: the agent misses this offer
+        self.lose_report: Callable[[], bool] = _never  # faults: this call's report is lost
+        self.verdicts: dict[str, tuple[Disposition, str]] = {}  # the last answered call's
 
     def called_back(self, order_id: str) -> None:
         self._called_back.add(order_id)
@@ -93,7 +97,7 @@ class SimTelephony:
         callee = self._callees[request.order_id]
         self._pending.add(request.attempt_id)
         self._offers[request.order_id] += 1
-        if self._offers[request.order_id] <= callee.agent_misses:
+        if self._offers[request.order_id] <= callee.agent_misses or self.miss_offer():
             self._report(request, CallResult.AGENT_MISSED, request.accept_timeout_s)
             return
         self._reached[request.order_id] += 1
@@ -116,11 +120,18 @@ class SimTelephony:
         disposition = parse_disposition(
             "confirmed" if request.order_id in self._called_back else callee.disposition
         )
+        if disposition.kind is DispositionKind.CALLBACK:  # «мой перезвон»: the agent's own
+            disposition = replace(disposition, owner=request.agent)
         self._called_back.discard(request.order_id)
 
         def finish() -> None:
             if not self._settle(request):
                 return
+            if self.lose_report():
+                self.report_sink(CallReport(request.attempt_id, CallResult.FAILED,
+                                            self._clock.now, detail=LOST))  # fmt: skip
+                return
+            self.verdicts[request.order_id] = (disposition, request.agent)
             report = CallReport(request.attempt_id, CallResult.ANSWERED, self._clock.now, answered)
             self.report_sink(report)
             if disposition.kind is DispositionKind.CALLBACK:
@@ -132,7 +143,10 @@ class SimTelephony:
     def _report(self, request: OriginateRequest, result: CallResult, seconds: int) -> None:
         def finish() -> None:
             if self._settle(request):
-                self.report_sink(CallReport(request.attempt_id, result, self._clock.now))
+                lost = self.lose_report()
+                self.report_sink(CallReport(request.attempt_id, CallResult.FAILED if lost
+                                            else result, self._clock.now,
+                                            detail=LOST if lost else ""))  # fmt: skip
 
         self._clock.call_at(self._clock.now + timedelta(seconds=AGENT_ANSWER_S + seconds), finish)
 
@@ -148,6 +162,10 @@ class SimTelephony:
     async def close(self) -> None:
         """Stop reporting; calls still ringing end unheard, as on a closed AMI link."""
         self._closed = True
+
+
+def _never() -> bool:
+    return False
 
 
 def _unwired(report: CallReport) -> None:

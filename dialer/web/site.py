@@ -7,7 +7,8 @@ and answers 200 ``{"received": N, "admitted": K}`` or the handler's 4xx with
 admitted; the same event may be sent again), or, for a failure nobody foresaw, a JSON 500
 with its traceback in the service log. ``GET /healthz`` answers the service's health
 as JSON, 200 when it can dial and 503 when it cannot. ``GET /`` is the ops dashboard
-(``dialer/web/static/dashboard.html``, plain HTML+JS polling the API). The ops API (``/api``, see
+(``dialer/web/static/dashboard/``, plain HTML+JS polling the API; its files under
+``/static/``). The ops API (``/api``, see
 ``dialer.web.api``) and ``/metrics`` are further children given by the composition root.
 
 This module never imports ``twisted.internet.reactor``: the composition root installs the
@@ -20,7 +21,6 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from importlib import resources
 from typing import Any
 
 from twisted.internet.interfaces import IListeningPort
@@ -31,6 +31,7 @@ from campaigns.orders import Order
 from crm_adapter.errors import IntakeError
 from crm_adapter.http_json import IntakeHandler, intake_error_body
 from dialer.storage.errors import DatabaseUnavailableError
+from dialer.web.pages import CSS, HTML, JS, StaticPages
 
 Accept = Callable[[list[Order]], int]
 Health = Callable[[], tuple[bool, Mapping[str, Any]]]
@@ -100,25 +101,28 @@ class HealthResource(Resource):
         return _json(dict(state))
 
 
+_DASHBOARD_ASSETS = {"index.html": HTML, "dashboard.js": JS, "dashboard.css": CSS}
+
+
 class DashboardResource(Resource):
-    """``GET /``: the ops dashboard page; it asks for an API token and polls ``/api/v1``."""
+    """``GET /`` (the ops dashboard page; it asks for an API token and polls ``/api/v1``)
+    and ``GET /static/NAME`` (its files), both with the pages' strict policy."""
 
     isLeaf = True
 
-    def __init__(self) -> None:
+    def __init__(self, pages: StaticPages, *, under_static: bool = False) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        self._page = resources.files("dialer.web").joinpath("static/dashboard.html").read_bytes()
+        self._pages = pages
+        self._prefix = ["static"] if under_static else []
 
     def render_GET(self, request: Any) -> bytes:
-        if request.postpath not in ([], [b""]):
+        segments = [s.decode("utf-8", "replace") for s in request.postpath]
+        page = self._pages.answer(request, self._prefix + segments)
+        if page is None or (not self._prefix and segments not in ([], [""])):
             request.setResponseCode(_NOT_FOUND)
             request.setHeader(b"content-type", b"application/json; charset=utf-8")
             return _json({"error": f"no such path: {request.path.decode('utf-8', 'replace')}"})
-        request.setHeader(b"content-type", b"text/html; charset=utf-8")
-        request.setHeader(b"cache-control", b"no-store")
-        request.setHeader(b"x-content-type-options", b"nosniff")
-        request.setHeader(b"x-frame-options", b"DENY")
-        return self._page
+        return page
 
 
 class _NotFound(Resource):
@@ -147,11 +151,13 @@ def build_site(
     *,
     extra: Mapping[bytes, Resource] | None = None,
 ) -> Site:
-    """The site: ``/`` (the dashboard), ``/intake``, ``/healthz`` and ``extra`` children
-    (``api``, ``metrics``)."""
+    """The site: ``/`` (the dashboard) and ``/static/`` (its files), ``/intake``,
+    ``/healthz`` and ``extra`` children (``api``, ``metrics``)."""
     root = _Root()  # type: ignore[no-untyped-call]
+    dashboard = StaticPages("dashboard", _DASHBOARD_ASSETS)
     children: dict[bytes, Any] = {
-        b"": DashboardResource(),
+        b"": DashboardResource(dashboard),
+        b"static": DashboardResource(dashboard, under_static=True),
         b"intake": IntakeResource(handler, accept, clock),
         b"healthz": HealthResource(health),
         **(extra or {}),

@@ -161,6 +161,7 @@ class Dialer:
         request = DummyRequest(segments)
         request.method = method.encode()
         request.uri = path.encode()
+        request.path = path.encode()  # as twisted.web.server.Request has it
         request.args = {k.encode(): [v.encode()] for k, v in (query or {}).items()}
         content = raw if raw is not None else b"" if body is None else json.dumps(body).encode()
         request.content = io.BytesIO(content)

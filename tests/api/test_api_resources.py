@@ -164,15 +164,19 @@ def test_the_dashboard_page_is_served_at_the_root_without_a_token(dialer: Dialer
     page = dialer.call("GET", "/", role=None)
     assert page.status == 200
     assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
     text = page.body.decode("utf-8")
-    for needle in (
-        "Пауза",
-        "Продолжить",
-        "sessionStorage",
-        "Bearer",
-        "/calls/live",
-        "/queue",
-        "/calls/awaiting-result",
-        "нет результата",
-    ):
+    for needle in ("Пауза", "Продолжить", "нет результата", "/static/dashboard.js"):
         assert needle in text
+    assert "<script>" not in text  # no inline script: the policy would block it
+    script = dialer.call("GET", "/static/dashboard.js", role=None)
+    assert script.status == 200
+    assert script.headers["content-type"] == "text/javascript; charset=utf-8"
+    code = script.body.decode("utf-8")
+    for needle in ("sessionStorage", "Bearer", "/calls/live", "/queue", "/calls/awaiting-result"):
+        assert needle in code
+    style = dialer.call("GET", "/static/dashboard.css", role=None)
+    assert style.headers["content-type"] == "text/css; charset=utf-8"
+    for path in ("/static/nothing.js", "/static/../api/v1/campaign", "/static/", "/x/y"):
+        assert dialer.call("GET", path, role=None).status == 404, path

@@ -41,7 +41,7 @@ from dialer.storage.errors import DatabaseUnavailableError
 from dialer.storage.views import OrderViews
 from dialer.web.agent.events import EventStreams
 from dialer.web.agent.guard import check_csrf, check_origin, unstorable_id
-from dialer.web.agent.page import AgentPages
+from dialer.web.agent.page import agent_pages
 from dialer.web.agent.phone import PhoneSettings
 from dialer.web.agent.results import AgentResults
 from dialer.web.agent.state import change_state, session_extras
@@ -75,7 +75,7 @@ class AgentResource(Resource):
         self._auth, self._agents, self._views, self._secure = auth, agents, views, secure
         self._ops, self._cards, self._streams = ops, cards, streams
         self._phone = phone or PhoneSettings()
-        self._pages = AgentPages(connect=self._phone.ws_origin())
+        self._pages = agent_pages(connect=self._phone.ws_origin())
         self._results = AgentResults(views, ops)
         self._routes: dict[tuple[str, str], Callable[[Any, list[str]], Reply]] = {
             ("POST", "login"): self._login,

@@ -6,7 +6,7 @@ from typing import Any
 
 from dialer.web.api.router import READ, ApiRequest, BoundRoute, Reply, Router
 
-_ROLES = {"read": "ops, crm, viewer", "crm": "ops, crm", "ops": "ops"}
+_ROLES = {"read": "ops, crm, viewer", "crm": "ops, crm", "ops": "ops", "supervise": "ops"}
 _ERROR = {
     "type": "object",
     "required": ["error"],

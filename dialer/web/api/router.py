@@ -33,8 +33,9 @@ from dialer.storage.tokens import Role, TokenRecord
 from dialer.web.api.errors import ApiError
 
 READ, CRM, OPS = "read", "crm", "ops"
+SUPERVISE = "supervise"  # hear calls, play recordings, agents' reports: never a viewer's
 ALLOWED: Mapping[Role, frozenset[str]] = {
-    Role.OPS: frozenset({READ, CRM, OPS}),
+    Role.OPS: frozenset({READ, CRM, OPS, SUPERVISE}),
     Role.CRM: frozenset({READ, CRM}),
     Role.VIEWER: frozenset({READ}),
 }
