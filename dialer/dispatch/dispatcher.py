@@ -130,25 +130,25 @@ class Dispatcher:
         started = 0
         # Claimed orders that cannot be dialled now (status not known yet, number or owner
         # busy): kept claimed so the next claim of this round reaches past them, released
-        # untouched at the end (they stay at the head of the queue for the next round).
+        # untouched at the end (they stay at the head of the queue for the next round). If
+        # the round fails they stay claimed like the rest of its batch, until the claim
+        # lapses (the SQL store's lease; the simulator's crash and outage).
         held: dict[str, QueueEntry] = {}
         if self._trunk.is_paused(now):
             return 0
-        try:
-            while (free := self._agents.idle_count(now)) > 0:
-                room = free if limit is None else min(free, limit - started)
-                wanted = min(room + len(held), self._claim_batch) - len(held)
-                if room <= 0 or wanted <= 0:
-                    break
-                batch = self._store.claim_due(now, wanted)
-                if not batch:
-                    break
-                crash_point("claimed")
-                for entry in batch:
-                    started += self._launch(entry, now, held)
-        finally:
-            for entry in held.values():
-                self._store.save(entry)  # release the claim untouched
+        while (free := self._agents.idle_count(now)) > 0:
+            room = free if limit is None else min(free, limit - started)
+            wanted = min(room + len(held), self._claim_batch) - len(held)
+            if room <= 0 or wanted <= 0:
+                break
+            batch = self._store.claim_due(now, wanted)
+            if not batch:
+                break
+            crash_point("claimed")
+            for entry in batch:
+                started += self._launch(entry, now, held)
+        for entry in held.values():
+            self._store.save(entry)  # release the claim untouched
         return started
 
     def on_report(self, report: CallReport) -> str | None:
