@@ -30,9 +30,8 @@ import pytz
 
 from campaigns import wording
 from campaigns.dispositions import Disposition, DispositionKind
-from campaigns.retry import local_date
 from campaigns.settings import CallingWindow, CampaignSettings
-from campaigns.window import local_wall, window_open, zone
+from campaigns.window import local_date, local_wall, window_open, zone
 
 MAX_TEXT = 1000  # a comment or a refusal's reason, in characters
 MAX_ORDER_ID = 256

@@ -18,8 +18,9 @@ from campaigns import wording
 from campaigns.calls import CallResult
 from campaigns.dispositions import Disposition, DispositionKind
 from campaigns.outcomes import Outcome, OutcomeKind, manual_comment
-from campaigns.retry import local_date, next_attempt_at, retry_at
+from campaigns.retry import next_attempt_at, retry_at
 from campaigns.settings import CampaignSettings
+from campaigns.window import local_date
 from campaigns.window import zone as tz_of
 
 

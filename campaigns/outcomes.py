@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from campaigns import wording
-from campaigns.window import local_wall
+from campaigns.window import local_date
 
 
 class OutcomeKind(enum.Enum):
@@ -88,5 +88,5 @@ def crm_problem(kind: OutcomeKind, problem: str | None, fields: CrmFields) -> st
 
 def manual_comment(at: datetime, zone: str, text: str) -> str:
     """``DD.MM - text`` with the date in the customer's local time (seed 001)."""
-    local = local_wall(at, zone)
+    local = local_date(at, zone)
     return f"{local.day:02d}.{local.month:02d} - {text}"

@@ -15,12 +15,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from campaigns.settings import CallingWindow, RetrySettings
-from campaigns.window import local_wall, next_window_open, window_close, window_open
-
-
-def local_date(at: datetime, zone: str) -> date:
-    """The calendar date at instant ``at`` in ``zone`` (the order's reference zone)."""
-    return local_wall(at, zone).date()
+from campaigns.window import local_date, next_window_open, window_close, window_open
 
 
 def retry_delay(attempt_no: int, retry: RetrySettings, jitter: float) -> timedelta:

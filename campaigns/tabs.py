@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from campaigns.lifecycle import QUICK_TAB_MAX_ATTEMPTS
-from campaigns.retry import local_date
+from campaigns.window import local_date
 
 
 class Tab(enum.Enum):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import logging
 import sys
 import tomllib
@@ -102,14 +103,15 @@ def _simulate(
     if args.soak is not None:
         return soak(orders, config, screen, _duration(args.soak), out=sys.stdout, err=sys.stderr)
     sys.stdout.flush()
-    try:
-        fd = sys.stdout.fileno()
-    except (OSError, ValueError):  # captured output (tests): write to it as it is
-        summary = run_simulation(orders, config, screen, sys.stdout, sys.stderr)
-        return VIOLATED if summary["violations"] else 0
-    # A buffer of our own: with PYTHONUNBUFFERED a million lines are a million syscalls.
-    with open(fd, "w", encoding="utf-8", buffering=1 << 16, closefd=False) as out:
-        summary = run_simulation(orders, config, screen, out, sys.stderr)
+    with _few_collections():
+        try:
+            fd = sys.stdout.fileno()
+        except (OSError, ValueError):  # captured output (tests): write to it as it is
+            summary = run_simulation(orders, config, screen, sys.stdout, sys.stderr)
+            return VIOLATED if summary["violations"] else 0
+        # A buffer of our own: with PYTHONUNBUFFERED a million lines are a million syscalls.
+        with open(fd, "w", encoding="utf-8", buffering=1 << 16, closefd=False) as out:
+            summary = run_simulation(orders, config, screen, out, sys.stderr)
     return VIOLATED if summary["violations"] else 0
 
 
@@ -132,6 +134,22 @@ def _read_orders(path: Path) -> list[tuple[Order, SimCallee]]:
         return list(read_orders(lines))
     except SimInputError as exc:
         raise UsageError(f"--orders {path}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def _few_collections() -> Iterator[None]:
+    """A run allocates millions of short-lived objects and keeps every order to the end:
+    the cyclic garbage collector ran ~1 400 times on 20 000 orders for a tenth of the run.
+    During it, the objects alive now (the orders read) are not scanned again and young
+    objects are collected 14× less often; both are restored afterwards."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def _config(args: argparse.Namespace) -> SimConfig:

@@ -64,6 +64,10 @@ class _WrapUps:
             heapq.heappop(self._heap)
         return self._heap[0][0] if self._heap else None
 
+    def any_over(self, now: datetime) -> bool:
+        """Some heap entry ends by ``now`` (in force or not): ``ended`` has work."""
+        return bool(self._heap) and self._heap[0][0] <= now
+
     def ended(self, now: datetime) -> Iterator[tuple[datetime, Agent]]:
         """The wrap-ups over by ``now``, earliest first (each once)."""
         while self._heap and self._heap[0][0] <= now:
@@ -275,6 +279,8 @@ class AgentPool:
         return self._wraps.next_end()
 
     def _finish_wrap_ups(self, now: datetime) -> None:
+        if not self._wraps.any_over(now):  # the common case, asked several times a round
+            return
         for end, agent in list(self._wraps.ended(now)):
             owed = agent.owes_result
             if owed is None:

@@ -8,6 +8,7 @@ never reads a clock: every entry point takes ``now`` or a report carrying its ti
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
@@ -105,6 +106,9 @@ class Dispatcher:
         self._status_check = status_check
         self._claim_batch = claim_batch
         self._live: dict[str, AttemptRecord] = {}
+        # how many live attempts of this process call each number (the store refuses a
+        # second one: it used to raise StoreConflict out of dispatch)
+        self._live_numbers: Counter[str] = Counter()
         retry = settings.retry
         self._trunk = TrunkGuard(retry.trunk_pause_after, timedelta(seconds=retry.trunk_pause_s))
 
@@ -124,23 +128,27 @@ class Dispatcher:
         """Start attempts for due orders while agents are free, at most ``limit`` (the
         service's pacing); returns how many."""
         started = 0
-        held: set[str] = set()  # status not known yet: released, not claimed again now
+        # Claimed orders that cannot be dialled now (status not known yet, number or owner
+        # busy): kept claimed so the next claim of this round reaches past them, released
+        # untouched at the end (they stay at the head of the queue for the next round). If
+        # the round fails they stay claimed like the rest of its batch, until the claim
+        # lapses (the SQL store's lease; the simulator's crash and outage).
+        held: dict[str, QueueEntry] = {}
         if self._trunk.is_paused(now):
             return 0
         while (free := self._agents.idle_count(now)) > 0:
             room = free if limit is None else min(free, limit - started)
-            if room <= 0:
+            wanted = min(room + len(held), self._claim_batch) - len(held)
+            if room <= 0 or wanted <= 0:
                 break
-            batch = self._store.claim_due(now, min(room + len(held), self._claim_batch))
-            fresh = [entry for entry in batch if entry.order.id not in held]
-            for entry in batch:
-                if entry.order.id in held:
-                    self._store.save(entry)  # release the claim untouched
-            if not fresh:
+            batch = self._store.claim_due(now, wanted)
+            if not batch:
                 break
             crash_point("claimed")
-            for entry in fresh:
+            for entry in batch:
                 started += self._launch(entry, now, held)
+        for entry in held.values():
+            self._store.save(entry)  # release the claim untouched
         return started
 
     def on_report(self, report: CallReport) -> str | None:
@@ -168,7 +176,7 @@ class Dispatcher:
             recording=report.recording,
         )
         outcomes = self._apply(entry, t, attempt=ended)
-        del self._live[report.attempt_id]
+        self._ended(attempt)
         self._trunk, alert = self._trunk.record(report.result, now)
         if alert is not None:
             log.error("%s: %s", self._settings.name, alert)
@@ -244,7 +252,8 @@ class Dispatcher:
     def recover(self, attempts: Sequence[AttemptRecord]) -> None:
         """After a restart: live attempts found in the store await their reports again."""
         for attempt in attempts:
-            self._live[attempt.id] = attempt
+            if attempt.id not in self._live:
+                self._went_live(attempt)
 
     def next_wakeup(self, now: datetime) -> datetime | None:
         """When dispatch can next do something without a new report or order."""
@@ -292,36 +301,35 @@ class Dispatcher:
         )
         return Transition(state._replace(outcome=kind), (WriteOutcome(outcome),))
 
-    def _launch(self, entry: QueueEntry, now: datetime, held: set[str]) -> int:
+    def _launch(self, entry: QueueEntry, now: datetime, held: dict[str, QueueEntry]) -> int:
         state = entry.state
         if not window_open(now, state.zones, self._settings.window):
             self._apply(entry, lifecycle.defer(state, now, self._settings))
             return 0
         verdict = True if self._status_check is None else self._status_check(entry.order)
         if verdict is None:
-            self._store.save(entry)  # release the claim untouched; asked again later
-            held.add(entry.order.id)
+            held[entry.order.id] = entry  # released untouched by dispatch; asked again later
             return 0
         if not verdict:
             self._apply(entry, lifecycle.skip(state))
             return 0
-        if self._number_is_live(entry.e164):  # two orders, one number: one call at a time
-            self._store.save(entry)  # release the claim untouched; due again next round
-            held.add(entry.order.id)
+        if entry.e164 in self._live_numbers:  # two orders, one number: one call at a time
+            held[entry.order.id] = entry  # released untouched by dispatch; due next round
             return 0
         owner, due = state.callback_owner, state.due_at or now
         grace = timedelta(seconds=self._settings.callback_owner_grace_s)
         owned = owner is not None and self._agents.knows(owner) and now < due + grace
         agent = self._agents.acquire(now, only=owner if owned else None)
         if agent is None or entry.e164 is None:
-            self._store.save(entry)  # release the claim untouched
             if owned:
-                held.add(entry.order.id)  # its agent is not ready: the others go on
+                held[entry.order.id] = entry  # its agent is not ready: the others go on
+            else:
+                self._store.save(entry)  # release the claim untouched
             return 0
         return self._start(entry, agent, entry.e164, now, held)
 
     def _start(
-        self, entry: QueueEntry, agent: str, e164: str, now: datetime, held: set[str]
+        self, entry: QueueEntry, agent: str, e164: str, now: datetime, held: dict[str, QueueEntry]
     ) -> int:
         """Write the attempt, then originate; 0 if the store refuses the attempt."""
         state = entry.state
@@ -339,21 +347,25 @@ class Dispatcher:
             self._apply(entry, t, attempt=attempt)
         except StoreConflict:  # another node calls this number now (several nodes, one DB)
             self._agents.give_back(agent, now)
-            self._store.save(entry)  # release the claim untouched; due again next round
-            held.add(entry.order.id)
+            held[entry.order.id] = entry  # released untouched by dispatch; due next round
             return 0
         except Exception:
             self._agents.give_back(agent, now)  # nothing was dialled: the agent is free again
             raise
-        self._live[attempt_id] = attempt
+        self._went_live(attempt)
         self._journal.dial(entry, attempt, now)
         self._telephony.originate(originate_request(self._settings, attempt))
         return 1
 
-    def _number_is_live(self, e164: str | None) -> bool:
-        """A live attempt of this process already calls ``e164`` (the store refuses a
-        second one: it used to raise StoreConflict out of dispatch)."""
-        return e164 is not None and any(a.e164 == e164 for a in self._live.values())
+    def _went_live(self, attempt: AttemptRecord) -> None:
+        self._live[attempt.id] = attempt
+        self._live_numbers[attempt.e164] += 1
+
+    def _ended(self, attempt: AttemptRecord) -> None:
+        del self._live[attempt.id]
+        self._live_numbers[attempt.e164] -= 1
+        if not self._live_numbers[attempt.e164]:
+            del self._live_numbers[attempt.e164]
 
     def _apply(
         self, entry: QueueEntry, t: Transition, *, attempt: AttemptRecord | None = None

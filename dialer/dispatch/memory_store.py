@@ -17,6 +17,7 @@ from campaigns.outcomes import Outcome
 from dialer.dispatch.ports import AttemptRecord, QueueEntry, StoreConflict
 
 _HeapItem = tuple[datetime, datetime, str, int]
+_PRIORITIES = tuple(Priority)  # claim order: iterating the enum itself is slow
 
 
 @dataclass
@@ -52,11 +53,12 @@ class MemoryOrderStore:
 
     def claim_due(self, now: datetime, limit: int) -> list[QueueEntry]:
         claimed: list[QueueEntry] = []
-        for priority in Priority:
+        for priority in _PRIORITIES:
             heap = self._heaps[priority]
             while heap and len(claimed) < limit and heap[0][0] <= now:
-                _, _, order_id, version = heapq.heappop(heap)
-                if self._is_current(order_id, version):
+                item = heapq.heappop(heap)
+                order_id = item[2]
+                if self._is_current(order_id, item[3]):
                     self._claimed.add(order_id)
                     claimed.append(self.entries[order_id])
         return claimed
@@ -68,11 +70,16 @@ class MemoryOrderStore:
         attempt: AttemptRecord | None = None,
         outcomes: Sequence[Outcome] = (),
     ) -> None:
-        if entry.order.id not in self.entries:
-            raise KeyError(f"unknown order {entry.order.id!r}")
+        order_id = entry.order.id
+        stored = self.entries.get(order_id)
+        if stored is None:
+            raise KeyError(f"unknown order {order_id!r}")
+        if stored is entry and attempt is None and not outcomes and order_id in self._claimed:
+            self._release(entry)  # a claim given back untouched
+            return
         if attempt is not None:
             self._put_attempt(attempt)
-        self._claimed.discard(entry.order.id)
+        self._claimed.discard(order_id)
         self._store(entry)
         self.outcomes.extend(outcomes)
 
@@ -112,6 +119,15 @@ class MemoryOrderStore:
 
     def _is_current(self, order_id: str, version: int) -> bool:
         return self._versions.get(order_id) == version and order_id not in self._claimed
+
+    def _release(self, entry: QueueEntry) -> None:
+        """Back into its heap under its current version: claiming popped its one item."""
+        order_id = entry.order.id
+        self._claimed.discard(order_id)
+        state = entry.state
+        if state.phase is Phase.QUEUED and state.due_at is not None:
+            item = (state.due_at, entry.order.created_at, order_id, self._versions[order_id])
+            heapq.heappush(self._heaps[state.priority], item)
 
     def _store(self, entry: QueueEntry) -> None:
         order_id = entry.order.id

@@ -69,6 +69,8 @@ class StatusRecheck:
 
     def take_wanted(self, now: datetime) -> list[str]:
         """Order ids to read now (not in flight, not failed within ``retry_after``)."""
+        if not self._wanted:  # most rounds
+            return []
         ready = [
             order_id
             for order_id in sorted(self._wanted)

@@ -29,7 +29,7 @@ from campaigns.lifecycle import Phase
 from campaigns.orders import Order
 from campaigns.outcomes import DEFAULT_CRM_MAPPING, Outcome, OutcomeKind
 from campaigns.settings import CampaignSettings
-from campaigns.window import zone
+from campaigns.window import local_isoformat
 from crm_adapter.port import CrmOrderStatus
 from crm_adapter.recheck import dialer_statuses, leave_queue_reason
 from dialer.clock_text import iso_z
@@ -73,7 +73,7 @@ class JsonLinesJournal:
 
     def dial(self, entry: QueueEntry, attempt: AttemptRecord, at: datetime) -> None:
         self.dials += 1
-        local = at.astimezone(zone(entry.state.zones[0])).isoformat()
+        local = local_isoformat(at, entry.state.zones[0])
         self._event(
             at, entry.order.id, "dial", f', "attempt": {attempt.number}, "local_time": "{local}"'
         )

@@ -315,3 +315,41 @@ def test_an_order_another_node_admits_first_counts_as_known_and_the_rest_are_adm
     assert [o.order_id for o in store.outcomes] == ["1"]  # the winner's «Невалид», once
     assert [o.order_id for o in store.peer_journal.outcomes] == ["1"]
     assert rec.outcomes == []
+
+
+class _CountingStore(MemoryOrderStore):
+    """Counts what the dispatcher claims and gives back, per order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.claimed: list[str] = []
+        self.released: list[str] = []
+
+    def claim_due(self, now: datetime, limit: int) -> list[QueueEntry]:
+        batch = super().claim_due(now, limit)
+        self.claimed += [e.order.id for e in batch]
+        return batch
+
+    def save(self, entry: QueueEntry, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        if entry is self.entries.get(entry.order.id) and not kwargs:
+            self.released.append(entry.order.id)
+        super().save(entry, **kwargs)
+
+
+def test_orders_waiting_for_their_status_are_claimed_once_a_round_and_the_rest_dialled() -> None:
+    """Orders whose CRM status is not known yet are held: claimed once, given back once at
+    the end of the round, and the claims reach past them to the orders behind."""
+    store = _CountingStore()
+    unknown = {"1", "2", "3"}
+    d, rec, _, _ = make(
+        agents=2, store=store, status_check=lambda o: None if o.id in unknown else True
+    )  # type: ignore[arg-type,return-value]
+    d.admit([order(str(i), i, f"916000000{i}") for i in range(1, 6)], T0 + timedelta(minutes=5))
+    assert d.dispatch(T0 + timedelta(minutes=5)) == 2
+    assert rec.dials == ["4", "5"]
+    assert sorted(store.claimed) == ["1", "2", "3", "4", "5"]
+    assert sorted(store.released) == ["1", "2", "3"]
+    assert [store.get(i).state.phase.value for i in "123"] == ["queued"] * 3  # type: ignore[union-attr]
+    unknown.clear()
+    assert d.dispatch(T0 + timedelta(minutes=6)) == 0  # both agents are on calls
+    assert store.claim_due(T0 + timedelta(minutes=6), 5) != []  # the held ones are claimable

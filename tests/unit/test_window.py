@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 
 from campaigns.regions import ALL_REGIONS
 from campaigns.settings import CallingWindow
-from campaigns.window import local_wall, next_window_open, window_close, window_open
+from campaigns.window import (
+    local_date,
+    local_isoformat,
+    local_wall,
+    next_window_open,
+    window_close,
+    window_open,
+)
 
 WINDOW = CallingWindow()  # 10:00-19:00, every day
 MOSCOW = ("Europe/Moscow",)
@@ -232,3 +239,19 @@ _WALL_ZONES = sorted(
 @settings(max_examples=400, deadline=None)
 def test_local_wall_time_is_pytz_local_time_in_every_zone_we_use(at: datetime, name: str) -> None:
     assert local_wall(at, name) == at.astimezone(pytz.timezone(name)).replace(tzinfo=None)
+
+
+@given(
+    at=st.datetimes(min_value=datetime(1995, 1, 1), max_value=datetime(2045, 1, 1),  # noqa: DTZ001
+                    timezones=st.sampled_from([UTC, pytz.utc])),
+    name=st.sampled_from(_WALL_ZONES),
+)  # fmt: skip
+@settings(max_examples=400, deadline=None)
+def test_local_text_and_date_are_pytz_local_time_in_every_zone_we_use(
+    at: datetime, name: str
+) -> None:
+    """The simulator's ``local_time`` and the comment's date: the same as pytz gives, with
+    microseconds, before a zone's last transition and in DST zones too."""
+    local = at.astimezone(pytz.timezone(name))
+    assert local_isoformat(at, name) == local.isoformat()
+    assert local_date(at, name) == local.date()
