@@ -1,6 +1,6 @@
 """Issue 16 §2: the WebRTC softphone in /agent, in headless Debian Chromium with a fake
 microphone, against the real service, a real Asterisk with the shipped WebRTC config
-(config/asterisk/pjsip-webrtc.conf, WSS with the dev certificate) and a SIP customer (SIPp's
+(dialer/asterisk_files/pjsip-webrtc.conf, WSS with the dev certificate) and a SIP customer (SIPp's
 UAS echoing RTP on the trunk's address).
 
 The agent (WebRTC endpoint 201) signs in; the page registers the phone with the password the

@@ -35,9 +35,9 @@ def install() -> None:
 def start(prefix: str = "pytest", *, sip: bool = False, webrtc: bool = False) -> AsteriskInstance:
     """A new instance with a unique name on a free AMI port (installed first if needed).
 
-    ``sip``: also PJSIP from the shipped config/asterisk/pjsip.conf, on a free port of
+    ``sip``: also PJSIP from the shipped dialer/asterisk_files/pjsip.conf, on a free port of
     127.0.0.1, its trunk pointing at 127.0.0.2:``carrier_port``. ``webrtc`` (implies ``sip``):
-    also config/asterisk/pjsip-webrtc.conf and a WSS port (``http_port``, dev certificate).
+    also dialer/asterisk_files/pjsip-webrtc.conf and a WSS port (``http_port``, dev certificate).
     """
     sip = sip or webrtc
     install()

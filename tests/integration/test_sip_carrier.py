@@ -376,8 +376,8 @@ def _ringing_seconds(messages: str) -> float:
 
 
 def test_the_readme_table_shows_what_was_measured() -> None:
-    """config/asterisk/README.md "A SIP carrier" lists each refusal above, as measured."""
-    readme = (REPO / "config" / "asterisk" / "README.md").read_text(encoding="utf-8")
+    """dialer/asterisk_files/README.md "A SIP carrier" lists each refusal above, as measured."""
+    readme = (REPO / "dialer" / "asterisk_files" / "README.md").read_text(encoding="utf-8")
     rows = {
         cells[0]: cells[1:]
         for line in readme.split("## A SIP carrier", 1)[1].splitlines()

@@ -1,5 +1,5 @@
 """Issue 16 §2: ``scripts/asterisk-local start --http-port`` gives Asterisk 22 the shipped
-WebRTC setup: config/asterisk/pjsip-webrtc.conf (a WSS transport, WebRTC endpoints 201-202)
+WebRTC setup: dialer/asterisk_files/pjsip-webrtc.conf (a WSS transport, WebRTC endpoints 201-202)
 behind Asterisk's HTTP server with TLS on the dev certificate, made once per machine.
 
 The browser side (registration, a call, DTMF, audio) is tests/dashboard/test_agent_phone_browser.py.

@@ -1,5 +1,5 @@
 """The whole service works with only the least-privilege AMI user shipped in
-config/asterisk/manager.conf, and no secret leaks into its logs, /healthz, the API or the
+dialer/asterisk_files/manager.conf, and no secret leaks into its logs, /healthz, the API or the
 CLI's --json output.
 
 The service harness starts Asterisk from the shipped manager.conf (scripts/asterisk-local
@@ -34,7 +34,7 @@ from dialer.storage.tokens import SqlTokenStore
 
 pytestmark = pytest.mark.asterisk
 
-SHIPPED = REPO / "config" / "asterisk" / "manager.conf"
+SHIPPED = REPO / "dialer" / "asterisk_files" / "manager.conf"
 ANSWERS = ShopOrder("7001", "+79165830221", "Татьяна", "AlcoBlocker", minutes_ago=3)
 # Actions that run shell commands, read or rewrite configuration, reload or write AstDB.
 DANGEROUS = {"command", "getconfig", "getconfigjson", "updateconfig", "createconfig",

@@ -13,7 +13,7 @@ import pytest
 
 from bench import common, sip_legs
 
-SHIPPED_PJSIP = Path(__file__).resolve().parents[2] / "config" / "asterisk" / "pjsip.conf"
+SHIPPED_PJSIP = Path(__file__).resolve().parents[2] / "dialer" / "asterisk_files" / "pjsip.conf"
 
 
 def test_quick_plan_is_smaller_than_the_full_one(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 TEXTS = REPO / "config" / "asterisk" / "sounds" / "kk.txt"
-DIALPLAN = REPO / "config" / "asterisk" / "extensions-dialer.conf"
+DIALPLAN = REPO / "dialer" / "asterisk_files" / "extensions-dialer.conf"
 SCRIPT = REPO / "scripts" / "asterisk-kk-sounds"
 KAZAKH_DIGITS = ("нөл", "бір", "екі", "үш", "төрт", "бес", "алты", "жеті", "сегіз", "тоғыз")
 

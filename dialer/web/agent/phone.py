@@ -1,7 +1,7 @@
 """``GET /agent/phone``: the signed-in agent's own softphone settings (issue 16 §2).
 
 The page's WebRTC softphone (JsSIP, ``static/agent/vendor/``) registers to Asterisk over a
-secure WebSocket as the agent's PJSIP endpoint (``config/asterisk/pjsip-webrtc.conf``): SIP
+secure WebSocket as the agent's PJSIP endpoint (``dialer/asterisk_files/pjsip-webrtc.conf``): SIP
 user = the agent id, password from ``[service] agent_phone_secrets_file``. This route gives
 the page exactly that, for the agent of the session and no other:
 
