@@ -17,10 +17,12 @@ DEFAULT_DB_URL = "sqlite:///callback-dialer.db"
 
 COMMAND_MODULES: tuple[str, ...] = (
     "dialer.commands.agents",
+    "dialer.commands.asterisk_config",
     "dialer.commands.campaign",
     "dialer.commands.crm",
     "dialer.commands.db",
     "dialer.commands.dnc",
+    "dialer.commands.init_config",
     "dialer.commands.numbering",
     "dialer.commands.orders",
     "dialer.commands.outbox",
