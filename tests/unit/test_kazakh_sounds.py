@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-TEXTS = REPO / "config" / "asterisk" / "sounds" / "kk.txt"
+TEXTS = REPO / "dialer" / "asterisk_files" / "sounds" / "kk.txt"
 DIALPLAN = REPO / "dialer" / "asterisk_files" / "extensions-dialer.conf"
 SCRIPT = REPO / "scripts" / "asterisk-kk-sounds"
 KAZAKH_DIGITS = ("нөл", "бір", "екі", "үш", "төрт", "бес", "алты", "жеті", "сегіз", "тоғыз")
