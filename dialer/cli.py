@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dialer.commands.crm",
     "dialer.commands.db",
     "dialer.commands.dnc",
+    "dialer.commands.doctor",
     "dialer.commands.numbering",
     "dialer.commands.orders",
     "dialer.commands.outbox",
