@@ -100,7 +100,7 @@ def channelvars(channel_events: Sequence[Sequence[tuple[str, str]]]) -> Finding:
             "channel events lack the variables " + ", ".join(missing),
             "in manager.conf [general]: channelvars = "
             + ",".join(CHANNELVARS)
-            + ", then restart Asterisk (a reload does not change it)",
+            + ", then 'manager reload'",
         )
     return ok("channelvars", "channel events carry " + ", ".join(CHANNELVARS))
 
