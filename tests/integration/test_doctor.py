@@ -13,6 +13,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -136,8 +137,17 @@ def reload(pbx: AsteriskInstance) -> Iterator[list[tuple[Path, str, str]]]:
     changed: list[tuple[Path, str, str]] = []
     yield changed
     for path, before, command in reversed(changed):
-        path.write_text(before, encoding="utf-8")
+        rewrite(path, before)
         pbx.cli(command)
+
+
+def rewrite(path: Path, text: str) -> None:
+    """Asterisk skips a reload when a file's modification time looks unchanged (it keeps
+    whole seconds): a rewrite within the second of the last one is moved a second later."""
+    before = path.stat().st_mtime
+    path.write_text(text, encoding="utf-8")
+    later = max(time.time(), before + 1.5)
+    os.utime(path, (later, later))
 
 
 def change(
@@ -153,7 +163,7 @@ def change(
     before = path.read_text(encoding="utf-8")
     assert old in before
     changed.append((path, before, command))
-    path.write_text(before.replace(old, new), encoding="utf-8")
+    rewrite(path, before.replace(old, new))
     pbx.cli(command)
 
 
@@ -164,7 +174,7 @@ def test_a_good_set_up_passes_every_check(
     setup: Setup, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, found = doctor(setup, monkeypatch, capsys)
-    assert code == 0
+    assert code == 0, found
     assert statuses(found) == {name: "OK" for name in found}, found
     assert "DIALER_ATTEMPT" in found["channelvars"]["found"]
 
@@ -177,7 +187,7 @@ def test_the_plain_output_is_one_line_per_check_with_its_status(
         monkeypatch.setenv(name, value)
     code = cli.main(["doctor", "--config", str(config), "--skip", "crm"])
     lines = capsys.readouterr().out.splitlines()
-    assert code == 0
+    assert code == 0, lines
     assert len(lines) == 14
     assert lines[0].startswith("OK    ami-reachable: ")
     assert "SKIP  crm: skipped (--skip)" in lines
@@ -192,7 +202,7 @@ def test_nothing_listening_fails_ami_reachable_and_skips_the_other_pbx_checks(
     from local_services import free_port  # noqa: PLC0415
 
     code, found = doctor(setup, monkeypatch, capsys, port=str(free_port()))
-    assert code == 1
+    assert code == 1, found
     assert found["ami-reachable"]["status"] == "FAIL"
     assert "[ami] host/port" in found["ami-reachable"]["fix"]
     assert found["dialplan-context"]["status"] == "SKIP"
@@ -204,7 +214,7 @@ def test_a_wrong_secret_fails_the_login_with_the_fix(
 ) -> None:
     setup.secret = "wrong-" + uuid.uuid4().hex
     code, found = doctor(setup, monkeypatch, capsys)
-    assert code == 1
+    assert code == 1, found
     assert found["ami-reachable"]["status"] == "OK"
     login = found["ami-login"]
     assert login["status"] == "FAIL"
@@ -233,7 +243,7 @@ def test_an_over_privileged_user_is_a_warning_naming_the_classes(
 ) -> None:
     _add_manager_user(reload, pbx, setup, "read = all\nwrite = all")
     code, found = doctor(setup, monkeypatch, capsys)
-    assert code == 0  # warnings allowed
+    assert code == 0, found  # warnings allowed
     privileges = found["ami-privileges"]
     assert privileges["status"] == "WARN"
     assert "system, command, config" in privileges["found"]
@@ -249,7 +259,7 @@ def test_a_user_that_may_not_originate_fails_the_privileges(
 ) -> None:
     _add_manager_user(reload, pbx, setup, "read = system,call,user\nwrite = call,reporting")
     code, found = doctor(setup, monkeypatch, capsys)
-    assert code == 1
+    assert code == 1, found
     assert found["ami-privileges"]["status"] == "FAIL"
     assert "Originate" in found["ami-privileges"]["found"]
     assert found["channelvars"]["status"] == "SKIP"  # no probe without Originate
@@ -264,7 +274,7 @@ def test_a_user_that_reads_no_events_fails_the_events_check(
 ) -> None:
     _add_manager_user(reload, pbx, setup, "read = dtmf\nwrite = originate,call,reporting")
     code, found = doctor(setup, monkeypatch, capsys)
-    assert code == 1
+    assert code == 1, found
     assert found["ami-events"]["status"] == "FAIL"
     assert "no event arrived" in found["ami-events"]["found"]
 
@@ -278,7 +288,7 @@ def test_a_user_that_reads_no_call_events_fails_the_events_check(
 ) -> None:
     _add_manager_user(reload, pbx, setup, "read = system,user\nwrite = originate,call,reporting")
     code, found = doctor(setup, monkeypatch, capsys)
-    assert code == 1
+    assert code == 1, found
     assert found["ami-events"]["status"] == "FAIL"
     assert "cannot read call" in found["ami-events"]["found"]
 
@@ -299,7 +309,7 @@ def test_a_missing_dialer_agent_context_fails_with_the_fix(
         command="dialplan reload",
     )
     code, found = doctor(setup, monkeypatch, capsys)
-    assert code == 1
+    assert code == 1, found
     context = found["dialplan-context"]
     assert context["status"] == "FAIL"
     assert "no context 'dialer-agent'" in context["found"]
@@ -322,7 +332,7 @@ def test_a_missing_channelvars_entry_fails_naming_the_variable(
         command="manager reload",
     )
     code, found = doctor(setup, monkeypatch, capsys)
-    assert code == 1
+    assert code == 1, found
     assert found["channelvars"]["status"] == "FAIL"
     assert found["channelvars"]["found"].endswith("DIALER_STAGE")
 
@@ -332,7 +342,7 @@ def test_an_agent_whose_device_asterisk_does_not_know_fails(
 ) -> None:
     setup.agents = '["1001", "77"]'  # the test agents' patterns have four digits
     code, found = doctor(setup, monkeypatch, capsys)
-    assert code == 1
+    assert code == 1, found
     devices = found["agent-devices"]
     assert devices["status"] == "FAIL"
     assert "Local/77@dialer-test-agents" in devices["found"]
@@ -349,7 +359,7 @@ def test_missing_russian_prompts_fail_when_the_sounds_are_on_this_host(
     (root / "usr/share/asterisk/sounds/ru/digits").mkdir(parents=True)
     (root / "usr/share/asterisk/sounds/ru/digits/1.gsm").write_bytes(b"")
     code, found = doctor(setup, monkeypatch, capsys, "--asterisk-root", str(root))
-    assert code == 1
+    assert code == 1, found
     prompts = found["prompts-ru"]
     assert prompts["status"] == "FAIL"
     assert "digits/0, digits/2" in prompts["found"]
@@ -363,7 +373,7 @@ def test_prompts_not_on_this_host_are_a_warning_that_says_it_cannot_tell(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, found = doctor(setup, monkeypatch, capsys, "--asterisk-root", str(tmp_path / "no"))
-    assert code == 0
+    assert code == 0, found
     assert found["prompts-ru"]["status"] == "WARN"
     assert "cannot tell" in found["prompts-ru"]["found"]
 
@@ -381,7 +391,7 @@ def test_a_recordings_directory_that_cannot_be_made_fails(
         code, found = doctor(setup, monkeypatch, capsys)
     finally:
         monitor.unlink()
-    assert code == 1
+    assert code == 1, found
     recordings = found["recordings-dir"]
     assert recordings["status"] == "FAIL"
     assert "spool/monitor" in recordings["found"]
@@ -402,7 +412,7 @@ def test_a_read_only_recordings_directory_fails(
         code, found = doctor(setup, monkeypatch, capsys)
     finally:
         spool.chmod(mode)
-    assert code == 1
+    assert code == 1, found
     assert "not writable" in found["recordings-dir"]["found"]
 
 
@@ -414,7 +424,7 @@ def test_a_database_not_migrated_fails_with_db_upgrade(
 ) -> None:
     setup.db = setup.directory / "empty.db"
     code, found = doctor(setup, monkeypatch, capsys)
-    assert code == 1
+    assert code == 1, found
     assert found["database"]["status"] == "FAIL"
     assert "empty (no schema)" in found["database"]["found"]
     assert "db upgrade" in found["database"]["fix"]
@@ -433,7 +443,7 @@ def test_a_crm_that_does_not_answer_fails(
         'secret_env = "DOCTOR_SECRET"\n'
     )
     code, found = doctor(setup, monkeypatch, capsys, "--skip", "ami-events")
-    assert code == 1
+    assert code == 1, found
     crm = found["crm"]
     assert crm["status"] == "FAIL"
     assert "http CRM" in crm["found"]
@@ -446,7 +456,7 @@ def test_an_old_numbering_table_is_a_warning(
     setup.db.unlink()
     setup.migrate(imported_days_ago=100)
     code, found = doctor(setup, monkeypatch, capsys, "--numbering-max-age", "30")
-    assert code == 0
+    assert code == 0, found
     assert found["numbering-age"]["status"] == "WARN"
     assert "100 days ago (more than 30)" in found["numbering-age"]["found"]
 
@@ -456,7 +466,7 @@ def test_an_unsynchronised_clock_fails(
 ) -> None:
     setup.ntp("no")
     code, found = doctor(setup, monkeypatch, capsys)
-    assert code == 1
+    assert code == 1, found
     assert found["clock-sync"]["status"] == "FAIL"
     assert "timedatectl set-ntp true" in found["clock-sync"]["fix"]
 
