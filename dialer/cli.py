@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dialer.commands.crm",
     "dialer.commands.db",
     "dialer.commands.dnc",
+    "dialer.commands.doctor",
     "dialer.commands.init_config",
     "dialer.commands.numbering",
     "dialer.commands.orders",
