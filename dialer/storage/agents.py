@@ -175,9 +175,7 @@ class SqlAgentRegistry:
         """Paused with ``reason`` (required). A logged-out agent cannot be paused."""
         if not reason.strip():
             raise InvalidValueError("a pause needs a reason (--reason)")
-        return self._request(
-            agent_id, now, lambda row, at: _pause(row, at, reason.strip()), by
-        )
+        return self._request(agent_id, now, lambda row, at: _pause(row, at, reason.strip()), by)
 
     def record(self, agent: Agent, *, expected: StateKey) -> bool:
         """Write the pool's view of ``agent`` unless the row's (state, reason) is no longer

@@ -97,7 +97,7 @@ class OrderRow(Base):
     e164: Mapped[str | None]
     name: Mapped[str] = mapped_column(Text)
     product: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)  # speed to lead by day (0010)
     crm_status: Mapped[str]
     crm_state: Mapped[str]
     source: Mapped[str | None]

@@ -1,5 +1,6 @@
 """Reports (issue 19): the history of agents' states (one row per change, with who made it),
-indexes on ``attempts.started_at`` and ``outcomes.created_at`` for reading by day, and the
+indexes on ``attempts.started_at``, ``outcomes.created_at`` and ``orders.created_at``
+for reading by day, and the
 audit action ``view_report``.
 
 Revision ID: 0010_agent_states
@@ -39,11 +40,13 @@ def upgrade() -> None:
     op.create_index(op.f("ix_agent_states_at"), "agent_states", ["at"])
     op.create_index(op.f("ix_attempts_started_at"), "attempts", ["started_at"])
     op.create_index(op.f("ix_outcomes_created_at"), "outcomes", ["created_at"])
+    op.create_index(op.f("ix_orders_created_at"), "orders", ["created_at"])
     _audit_actions(_ACTIONS)
 
 
 def downgrade() -> None:
     _audit_actions(_ACTIONS_0009)
+    op.drop_index(op.f("ix_orders_created_at"), table_name="orders")
     op.drop_index(op.f("ix_outcomes_created_at"), table_name="outcomes")
     op.drop_index(op.f("ix_attempts_started_at"), table_name="attempts")
     op.drop_index(op.f("ix_agent_states_at"), table_name="agent_states")
