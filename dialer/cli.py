@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dialer.commands.orders",
     "dialer.commands.outbox",
     "dialer.commands.phone_info",
+    "dialer.commands.reports",
     "dialer.commands.run",
     "dialer.commands.simulate",
     "dialer.commands.supervisors",

@@ -139,13 +139,17 @@ class Operations:
 
     # ---- agents ------------------------------------------------------------------------
 
-    def agent(self, action: str, agent_id: str, reason: str | None = None) -> Change:
+    def agent(
+        self, action: str, agent_id: str, reason: str | None = None, *, by: str = "ops"
+    ) -> Change:
+        """Apply ``action`` (login, logout, pause, resume) to ``agent_id``; ``by``: who asked
+        (recorded in the agents' state history)."""
         now = self._clock()
         try:
             if action == "pause":
-                change = self._agents.pause(agent_id, now, reason or "")
+                change = self._agents.pause(agent_id, now, reason or "", by=by)
             else:
-                change = getattr(self._agents, action)(agent_id, now)
+                change = getattr(self._agents, action)(agent_id, now, by=by)
         except UnknownAgentError as exc:
             raise NotFoundError(str(exc)) from exc
         except InvalidValueError as exc:

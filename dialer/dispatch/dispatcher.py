@@ -174,6 +174,7 @@ class Dispatcher:
             result=report.result,
             detail=report.detail,
             recording=report.recording,
+            answered_at=report.answered_at,
         )
         outcomes = self._apply(entry, t, attempt=ended)
         self._ended(attempt)

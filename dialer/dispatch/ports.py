@@ -48,6 +48,7 @@ class AttemptRecord(NamedTuple):
     result: CallResult | None = None
     detail: str = ""
     recording: str | None = None
+    answered_at: datetime | None = None  # when the customer answered (talk time starts)
 
 
 class OrderStore(Protocol):

@@ -4,6 +4,10 @@ Two writers share a row. Ops (the CLI) ask for ``login``/``logout``/``pause``/``
 running service applies those to its in-memory pool and writes the pool's states back with
 ``record``, a compare-and-set on (state, paused_reason) so it never overwrites a request it
 has not seen yet (see ``dialer.app.agent_sync``).
+
+Every change of (state, reason) also adds a row to ``agent_states`` in the same transaction
+(the reports' history): ``by`` is who asked (an agent's or supervisor's id, ``"ops"``) for
+the requests, ``"system"`` for the pool's own changes.
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ from dialer.dispatch.agents import Agent, AgentState
 from dialer.storage.campaigns import ensure_campaign
 from dialer.storage.engine import translates_outages, write_transaction
 from dialer.storage.errors import InvalidValueError
-from dialer.storage.models import DEFAULT_SERVER, AgentRow
+from dialer.storage.models import DEFAULT_SERVER, AgentRow, AgentStateRow
 
 T = TypeVar("T")
 
 _AGENT_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _BUSY = (AgentState.RINGING, AgentState.ON_CALL)
+OPS = "ops"  # who changed a state through the CLI or an API token
+SYSTEM = "system"  # the dialer itself: calls ringing and ending, «нет результата», devices
 
 StateKey = tuple[AgentState, str | None]
 """What tells one writer's change from the other's: the state and the pause reason."""
@@ -154,22 +160,22 @@ class SqlAgentRegistry:
         """The servers the agents of ``campaign`` are placed on (those that name one)."""
         return {record.server for record in self.all(campaign) if record.server}
 
-    def login(self, agent_id: str, now: datetime) -> Change:
+    def login(self, agent_id: str, now: datetime, *, by: str = OPS) -> Change:
         """Logged out or paused → idle, misses forgiven; otherwise nothing changes."""
-        return self._request(agent_id, now, _login)
+        return self._request(agent_id, now, _login, by)
 
-    def resume(self, agent_id: str, now: datetime) -> Change:
+    def resume(self, agent_id: str, now: datetime, *, by: str = OPS) -> Change:
         """Paused → idle, misses forgiven; otherwise nothing changes."""
-        return self._request(agent_id, now, _resume)
+        return self._request(agent_id, now, _resume, by)
 
-    def logout(self, agent_id: str, now: datetime) -> Change:
-        return self._request(agent_id, now, _logout)
+    def logout(self, agent_id: str, now: datetime, *, by: str = OPS) -> Change:
+        return self._request(agent_id, now, _logout, by)
 
-    def pause(self, agent_id: str, now: datetime, reason: str) -> Change:
+    def pause(self, agent_id: str, now: datetime, reason: str, *, by: str = OPS) -> Change:
         """Paused with ``reason`` (required). A logged-out agent cannot be paused."""
         if not reason.strip():
             raise InvalidValueError("a pause needs a reason (--reason)")
-        return self._request(agent_id, now, lambda row, at: _pause(row, at, reason.strip()))
+        return self._request(agent_id, now, lambda row, at: _pause(row, at, reason.strip()), by)
 
     def record(self, agent: Agent, *, expected: StateKey) -> bool:
         """Write the pool's view of ``agent`` unless the row's (state, reason) is no longer
@@ -179,28 +185,34 @@ class SqlAgentRegistry:
     def record_many(self, changes: Iterable[tuple[Agent, StateKey]]) -> set[str]:
         """``record`` for several agents in one transaction (one commit per dispatch round,
         not one per agent); returns the ids written."""
-        queries = [(agent.id, _record_query(agent, expected)) for agent, expected in changes]
+        queries = [(agent, expected, _record_query(agent, expected)) for agent, expected in changes]
         if not queries:
             return set()
 
         def work(session: Session) -> set[str]:
             written = set()
-            for agent_id, query in queries:
+            for agent, expected, query in queries:
                 result: CursorResult[Any] = session.execute(query)  # type: ignore[assignment]
                 if result.rowcount == 1:
-                    written.add(agent_id)
+                    written.add(agent.id)
+                    if (agent.state, agent.paused_reason) != expected:
+                        session.add(_history(agent.id, agent.state.value,
+                                             agent.paused_reason, SYSTEM, agent.since))  # fmt: skip
             return written
 
         return self._write(work)
 
     def _request(
-        self, agent_id: str, now: datetime, change: Callable[[AgentRow, datetime], None]
+        self, agent_id: str, now: datetime, change: Callable[[AgentRow, datetime], None], by: str
     ) -> Change:
         def work(session: Session) -> Change:
             row = _row(session, agent_id)
             before = _record(row)
             change(row, now)
-            return Change(before, _record(row))
+            done = Change(before, _record(row))
+            if done.changed:
+                session.add(_history(agent_id, row.state, row.paused_reason, by, now))
+            return done
 
         return self._write(work)
 
@@ -236,6 +248,10 @@ def _pause(row: AgentRow, now: datetime, reason: str) -> None:
 
 def _set(row: AgentRow, state: AgentState, now: datetime, *, reason: str | None) -> None:
     row.state, row.state_since, row.paused_reason = state.value, now, reason
+
+
+def _history(agent_id: str, state: str, reason: str | None, by: str, at: datetime) -> AgentStateRow:
+    return AgentStateRow(agent_id=agent_id, state=state, reason=reason, by=by[:64], at=at)
 
 
 def _row(session: Session, agent_id: str) -> AgentRow:

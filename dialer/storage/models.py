@@ -97,7 +97,7 @@ class OrderRow(Base):
     e164: Mapped[str | None]
     name: Mapped[str] = mapped_column(Text)
     product: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)  # speed to lead by day (0010)
     crm_status: Mapped[str]
     crm_state: Mapped[str]
     source: Mapped[str | None]
@@ -157,13 +157,35 @@ class AttemptRow(Base):
     agent: Mapped[str]
     number: Mapped[int | None]
     customer_attempt: Mapped[bool] = _no()
-    started_at: Mapped[datetime]
+    started_at: Mapped[datetime] = mapped_column(index=True)  # reports read by day (0010)
     answered_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     result: Mapped[str | None]
     detail: Mapped[str] = mapped_column(Text, default="", server_default="")
     recording: Mapped[str | None] = mapped_column(Text)
     server: Mapped[str] = mapped_column(default=DEFAULT_SERVER, server_default=DEFAULT_SERVER)
+
+
+class AgentStateRow(Base):
+    """One change of an agent's state (issue 19 reports, migration 0010): the state entered
+    at ``at``, the pause reason, and who changed it (``by``: the agent's id, a supervisor's
+    id, "ops" for the CLI and API tokens, "system" for the dialer's own changes such as a
+    call ringing, ending, or the pause «нет результата»). The interval lasts until the
+    agent's next row."""
+
+    __tablename__ = "agent_states"
+    __table_args__ = (
+        CheckConstraint(_one_of("state", AGENT_STATES), name="state"),
+        Index(None, "agent_id", "at"),
+        Index(None, "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agent_id: Mapped[str]
+    state: Mapped[str]
+    reason: Mapped[str | None] = mapped_column(Text)
+    by: Mapped[str]
+    at: Mapped[datetime]
 
 
 class AgentRow(Base):
@@ -200,7 +222,7 @@ class OutcomeRow(Base):
     call_made: Mapped[bool] = _no()
     callback_at: Mapped[datetime | None]
     comment: Mapped[str] = mapped_column(Text, default="", server_default="")
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)  # reports read by day (0010)
 
 
 class OutboxRow(Base):
@@ -370,7 +392,7 @@ class SupervisorSessionRow(Base):
     last_seen_at: Mapped[datetime]
 
 
-AUDIT_ACTIONS = ("listen", "whisper", "barge", "sign_in", "sign_out")
+AUDIT_ACTIONS = ("listen", "whisper", "barge", "sign_in", "sign_out", "view_report")
 AUDIT_RESULTS = ("accepted", "refused")
 
 

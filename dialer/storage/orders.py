@@ -324,6 +324,7 @@ def _attempt_row(a: AttemptRecord, server: str) -> AttemptRow:
         number=a.number,
         customer_attempt=bool(a.customer_attempt),
         started_at=a.started_at,
+        answered_at=a.answered_at,
         ended_at=a.ended_at,
         result=None if a.result is None else a.result.value,
         detail=a.detail,
@@ -344,6 +345,7 @@ def _attempt(r: AttemptRow) -> AttemptRecord:
         result=None if r.result is None else CallResult(r.result),
         detail=r.detail,
         recording=r.recording,
+        answered_at=None if r.answered_at is None else _aware(r.answered_at),
     )
 
 

@@ -25,16 +25,16 @@ def change_state(ops: Operations, views: OrderViews, agent_id: str, body: dict[s
     if state == "pause":
         reasons = ops.settings.pause_reasons
         reason = fields.choice(body, "reason", reasons)
-        ops.agent("pause", agent_id, reason)
+        ops.agent("pause", agent_id, reason, by=agent_id)
         return
     if state == "ready":
         owed = owed_results(views, ops, agent_id)
         if owed:
             raise ApiError(409, f"give the result of order {owed[0]} first: no new call is "
                                 "offered before it", "state")  # fmt: skip
-        ops.agent("login", agent_id)
+        ops.agent("login", agent_id, by=agent_id)
         return
-    ops.agent("logout", agent_id)
+    ops.agent("logout", agent_id, by=agent_id)
 
 
 def owed_results(views: OrderViews, ops: Operations, agent_id: str) -> list[str]:

@@ -47,7 +47,7 @@ class AgentsApi:
         responses={"404": "unknown agent"},
     )
     def login(self, request: ApiRequest) -> Reply:
-        return _change(self._ops.agent("login", request.params["id"]))
+        return _change(self._ops.agent("login", request.params["id"], by=_by(request)))
 
     @router.route(
         "POST",
@@ -57,7 +57,7 @@ class AgentsApi:
         responses={"404": "unknown agent"},
     )
     def logout(self, request: ApiRequest) -> Reply:
-        return _change(self._ops.agent("logout", request.params["id"]))
+        return _change(self._ops.agent("logout", request.params["id"], by=_by(request)))
 
     @router.route(
         "POST",
@@ -69,7 +69,7 @@ class AgentsApi:
     )
     def pause(self, request: ApiRequest) -> Reply:
         reason = fields.text(request.json(), "reason")
-        return _change(self._ops.agent("pause", request.params["id"], reason))
+        return _change(self._ops.agent("pause", request.params["id"], reason, by=_by(request)))
 
     @router.route(
         "POST",
@@ -79,7 +79,7 @@ class AgentsApi:
         responses={"404": "unknown agent"},
     )
     def resume(self, request: ApiRequest) -> Reply:
-        return _change(self._ops.agent("resume", request.params["id"]))
+        return _change(self._ops.agent("resume", request.params["id"], by=_by(request)))
 
     @router.route(
         "POST",
@@ -112,3 +112,9 @@ def _change(change: Change) -> Reply:
             "after_current_call": change.changed and change.before.busy,
         }
     )
+
+
+def _by(request: ApiRequest) -> str:
+    """Who changed the agent's state, for its history: a supervisor's id, else "ops"."""
+    caller = request.caller
+    return caller.name if caller.kind == "supervisor" else "ops"

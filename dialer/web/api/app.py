@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from dialer.agent_auth.service import AgentAuth
 from dialer.app.operations import Operations
+from dialer.app.reports import Reports
 from dialer.storage.agents import SqlAgentRegistry
+from dialer.storage.audit import SqlAuditLog
 from dialer.storage.card import OrderCards
 from dialer.storage.engine import Database
 from dialer.storage.numbering import SqlNumberingLookup
+from dialer.storage.reports import SqlReportReads
 from dialer.storage.tokens import SqlTokenStore
 from dialer.storage.views import OrderViews
 from dialer.web.api.agents import AgentsApi
@@ -17,6 +20,7 @@ from dialer.web.api.live import LiveApi
 from dialer.web.api.openapi import OpenApi
 from dialer.web.api.orders import OrdersApi
 from dialer.web.api.outbox import OutboxApi
+from dialer.web.api.reports import ReportsApi
 from dialer.web.api.resource import ApiResource
 from dialer.web.api.router import bind
 from dialer.web.api.schemas import SchemasApi
@@ -46,5 +50,8 @@ def build_api(
         SchemasApi(),
         SuperviseApi(supervisors.supervision, ops.settings.default_tz),
     )
+    reports = Reports(SqlReportReads(engine), SqlAuditLog(engine), ops.now,
+                      ops.settings.default_tz)  # fmt: skip
+    routes += bind(ReportsApi(reports))
     routes += bind(OpenApi(routes))  # extends in place: the document lists itself too
     return ApiResource(routes, SqlTokenStore(engine), supervisors.sessions)
