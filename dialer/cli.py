@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dialer.commands.orders",
     "dialer.commands.outbox",
     "dialer.commands.phone_info",
+    "dialer.commands.recordings",
     "dialer.commands.run",
     "dialer.commands.simulate",
     "dialer.commands.supervisors",
