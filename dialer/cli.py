@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "dialer.commands.outbox",
     "dialer.commands.phone_info",
     "dialer.commands.reports",
+    "dialer.commands.recordings",
     "dialer.commands.run",
     "dialer.commands.simulate",
     "dialer.commands.supervisors",

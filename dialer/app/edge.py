@@ -62,6 +62,7 @@ class WebEdge:
         from twisted.internet import reactor  # noqa: PLC0415 - installed in run_service
 
         from dialer.app.supervision import SlotSpy  # noqa: PLC0415
+        from dialer.recordings.files import RecordingFiles  # noqa: PLC0415
         from dialer.web import site as web  # noqa: PLC0415
         from dialer.web.api.app import build_api  # noqa: PLC0415
         from dialer.web.supervisor import build_supervisors  # noqa: PLC0415
@@ -71,7 +72,9 @@ class WebEdge:
         supervisors = build_supervisors(self._engine, self._ops, self._agent_auth,
                                         SlotSpy(self._slots),
                                         secure=self._settings.agent_cookie_secure)  # fmt: skip
-        extra = {b"api": build_api(self._engine, self._ops, self._agent_auth, supervisors),
+        files = RecordingFiles(Path(self._settings.recordings_dir),
+                               self._settings.recordings_retention_days)  # fmt: skip
+        extra = {b"api": build_api(self._engine, self._ops, self._agent_auth, supervisors, files),
                  b"metrics": self._metrics(), b"agent": self._agent(reactor),
                  b"supervisor": supervisors.resource}  # fmt: skip
         if self._telephony is not None:  # RetailCRM's telephony module calls these

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from campaigns.orders import Order
@@ -28,11 +29,13 @@ from dialer.app.crm_watch import CrmWatch, Spawn
 from dialer.config.service import ServiceSettings
 from dialer.delivery.outbox import OutboxWorker
 from dialer.dispatch.status_recheck import StatusRecheck
+from dialer.recordings.files import RecordingFiles
 from dialer.storage.errors import DatabaseUnavailableError
 
 log = logging.getLogger("dialer.service")  # the log lines ops grep name the service
 _MAX_PULL = 10_000
 FOLLOW_CRM_S = 1.0  # answered orders' CRM reads are looked at this often (issue 15 §3)
+CLEAN_AT_HOUR = 3  # the recordings clean-up runs at 03:00 in the campaign's zone
 STOP_FLUSH_S = 10.0  # at stop: the flush in progress, then the final flush, each at most
 
 
@@ -103,6 +106,10 @@ class PeriodicJobs:
                           id="outbox-flush", next_run_time=now)  # fmt: skip
         scheduler.add_job(self.day_rollover, "cron", hour=0, minute=0, id="day-rollover",
                           timezone=self._campaign.default_tz)  # fmt: skip
+        if s.recordings_retention_days > 0:  # every node: the files are on its own disk
+            zone = self._campaign.default_tz
+            scheduler.add_job(self.clean_recordings, "cron", hour=CLEAN_AT_HOUR, minute=0,
+                              id="recordings-clean", timezone=zone)  # fmt: skip
         scheduler.start()
         self._scheduler = scheduler
 
@@ -117,6 +124,21 @@ class PeriodicJobs:
         for job_id in ("crm-poll", "outbox-flush"):
             if self._scheduler.get_job(job_id) is not None:
                 self._scheduler.modify_job(job_id, next_run_time=now)
+
+    # ---- recordings past retention -------------------------------------------------------
+
+    async def clean_recordings(self) -> None:
+        """Deletes recordings older than ``[service] recordings_retention_days`` (nightly)."""
+        s = self._settings
+        files = RecordingFiles(Path(s.recordings_dir), s.recordings_retention_days)
+        loop = asyncio.get_running_loop()
+        try:
+            removed = await loop.run_in_executor(self._executor, files.clean, self._clock())
+        except OSError as exc:
+            log.warning("recordings clean-up in %s failed: %s", s.recordings_dir, exc)
+            return
+        log.info("recordings clean-up: %d file(s) older than %d days deleted from %s",
+                 len(removed), s.recordings_retention_days, s.recordings_dir)  # fmt: skip
 
     # ---- the CRM poll --------------------------------------------------------------------
 

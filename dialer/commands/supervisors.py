@@ -26,7 +26,8 @@ from dialer.storage.audit import AuditEntry, SqlAuditLog
 from dialer.storage.supervisors import SqlSupervisors, SupervisorRecord
 
 MODES_RU = {"listen": "слушал", "whisper": "суфлёр", "barge": "вмешался",
-            "sign_in": "вход", "sign_out": "выход", "view_report": "отчёт"}  # fmt: skip
+            "sign_in": "вход", "sign_out": "выход", "view_report": "отчёт",
+            "play_recording": "прослушал запись"}  # fmt: skip
 
 
 def register(sub: Any) -> None:

@@ -28,6 +28,8 @@ from crm_adapter.port import MAX_PAGE_SIZE, IntakeFilter
 from crm_adapter.retailcrm_telephony import RetailCrmTelephonySettings, parse_telephony
 from dialer.ami.telephony import AmiConfigError, AmiSettings, tls_context
 from dialer.config.campaign import ConfigError, campaign_from_mapping
+from dialer.recordings.files import DEFAULT_RECORDINGS_DIR
+from dialer.recordings.retention import check_days
 from dialer.storage.models import DEFAULT_SERVER
 
 DEFAULT_DB_URL = "sqlite:///callback-dialer.db"
@@ -86,9 +88,15 @@ class ServiceSettings:
     agent_phone_ws_url: str = ""
     agent_phone_domain: str = ""
     agent_phone_secrets_file: str = ""
+    # Call recordings (docs/supervisors.md, "Recordings"): the directory MixMonitor writes to,
+    # as this service sees it (relative to the config file), and how many days they are kept
+    # (0: forever; a nightly job deletes older files).
+    recordings_dir: str = DEFAULT_RECORDINGS_DIR
+    recordings_retention_days: int = 0
     intake_secret: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        check_days(self.recordings_retention_days)
         positive = ("cps", "tick_s", "outbox_interval_s", "misfire_grace_s", "status_timeout_s",
                     "outbox_backoff_s")  # fmt: skip
         for name in (*positive, "status_retry_s", "claim_lease_s", "agent_session_ttl_s"):
@@ -325,6 +333,8 @@ def service_settings(
     for name, value in overrides.items():
         values[name] = _typed(hints[name], value, f"--{name.replace('_', '-')}")
     values["intake_secret"] = _intake_secret(table, environ, base, crm or {})
+    if values.get("recordings_dir"):  # relative to the config file
+        values["recordings_dir"] = str(base / Path(values["recordings_dir"]).expanduser())
     if values.get("agent_phone_secrets_file"):  # relative to the config file
         values["agent_phone_secrets_file"] = str(base / Path(values["agent_phone_secrets_file"])
                                                  .expanduser())  # fmt: skip

@@ -1,5 +1,6 @@
 """The supervision audit log (issue 19): one row per listen, whisper or barge asked for,
-accepted or refused, and per supervisor sign-in and sign-out. Rows are only added."""
+accepted or refused, per supervisor sign-in and sign-out, and per recording played. Rows
+are only added."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ MAX_ROWS = 1000
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
     """Who (``actor``: a supervisor's id or an API token's name; ``actor_kind`` says which),
-    what (``action``: listen, whisper, barge, sign_in, sign_out), whose call, when, and the
-    result (accepted or refused, with ``detail`` saying why)."""
+    what (``action``: listen, whisper, barge, sign_in, sign_out, play_recording), whose
+    call, when, and the result (accepted or refused, with ``detail`` saying why)."""
 
     at: datetime
     actor: str

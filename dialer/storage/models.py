@@ -392,7 +392,9 @@ class SupervisorSessionRow(Base):
     last_seen_at: Mapped[datetime]
 
 
-AUDIT_ACTIONS = ("listen", "whisper", "barge", "sign_in", "sign_out", "view_report")
+AUDIT_ACTIONS = (
+    "listen", "whisper", "barge", "sign_in", "sign_out", "view_report", "play_recording", "why",
+)  # fmt: skip
 AUDIT_RESULTS = ("accepted", "refused")
 
 

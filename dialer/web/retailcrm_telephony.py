@@ -20,7 +20,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import re
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -36,17 +35,15 @@ from crm_adapter.retailcrm_telephony import (
     record_link_valid,
 )
 from dialer.app.operations import ConflictError, NotFoundError, OperationError, Operations
+from dialer.recordings.files import SAFE_NAME, inside
 from dialer.storage.engine import Database
 from dialer.storage.errors import DatabaseUnavailableError
 from dialer.storage.telephony_queue import orders_by_e164
+from dialer.web.recordings import RangeNotSatisfiable, Slice
 
 log = logging.getLogger("dialer.web")
-_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$")
 _BAD, _FORBIDDEN, _NOT_FOUND, _CONFLICT, _UNAVAILABLE = 400, 403, 404, 409, 503
 _PARTIAL, _UNSATISFIABLE, _INTERNAL = 206, 416, 500
-_RANGE = re.compile(r"bytes=(\d{0,15})-(\d{0,15})")
-_OCTETS = b"application/octet-stream"
-_TYPES = {".wav": b"audio/wav", ".mp3": b"audio/mpeg", ".ogg": b"audio/ogg", ".gsm": b"audio/gsm"}
 
 
 class _Refused(Exception):
@@ -175,35 +172,28 @@ class Records(Resource):
         super().__init__()  # type: ignore[no-untyped-call]
         self._s, self._clock = settings, clock
 
-    def render_GET(self, request: Any) -> bytes:
+    def render_GET(self, request: Any) -> Any:
         try:
-            path = self._file(request)
-            size = path.stat().st_size
-            start, end = _range(request.getHeader(b"range"), size)
+            part = Slice.of(self._file(request), _header(request, b"range"))
         except _Refused as exc:
             request.setHeader(b"content-type", b"application/json; charset=utf-8")
             request.setResponseCode(exc.status)
-            if exc.status == _UNSATISFIABLE:
-                request.setHeader(b"content-range", f"bytes */{size}".encode())
+            return _json({"success": False, "error": str(exc)})
+        except RangeNotSatisfiable as exc:
+            request.setHeader(b"content-type", b"application/json; charset=utf-8")
+            request.setResponseCode(_UNSATISFIABLE)
+            request.setHeader(b"content-range", f"bytes */{exc.size}".encode())
             return _json({"success": False, "error": str(exc)})
         except OSError:
             request.setHeader(b"content-type", b"application/json; charset=utf-8")
             request.setResponseCode(_NOT_FOUND)
             return _json({"success": False, "error": "no such recording (deleted meanwhile)"})
-        request.setHeader(b"content-type", _TYPES.get(path.suffix.lower(), _OCTETS))
-        request.setHeader(b"accept-ranges", b"bytes")
+        for name, value in part.headers().items():
+            request.setHeader(name.encode(), value.encode())
         request.setHeader(b"cache-control", b"private, no-store")
-        request.setHeader(b"x-content-type-options", b"nosniff")
-        if (start, end) != (0, size - 1) and size:
+        if part.partial:
             request.setResponseCode(_PARTIAL)
-            request.setHeader(b"content-range", f"bytes {start}-{end}/{size}".encode())
-        length = max(0, end - start + 1)
-        request.setHeader(b"content-length", str(length).encode())
-        if request.method == b"HEAD":
-            return b""
-        with path.open("rb") as file:
-            file.seek(start)
-            return file.read(length)
+        return part.send(request)
 
     render_HEAD = render_GET
 
@@ -215,40 +205,22 @@ class Records(Resource):
             name = segments[0].decode("utf-8")
         except UnicodeDecodeError:
             raise _Refused(_NOT_FOUND, "no such recording") from None
-        if not _NAME.fullmatch(name) or ".." in name:
+        if not SAFE_NAME.fullmatch(name) or ".." in name:
             raise _Refused(_NOT_FOUND, "no such recording")
         params = _params(request)
         why = record_link_valid(self._s.record_key, name, params.get("expires", ""),
                                 params.get("sig", ""), self._clock())  # fmt: skip
         if why is not None:
             raise _Refused(_FORBIDDEN, f"recording link refused: {why}")
-        root = self._s.recordings_dir.resolve()
-        path = (root / name).resolve()
-        if path.parent != root or not path.is_file():
+        path = inside(self._s.recordings_dir, name)
+        if path is None:
             raise _Refused(_NOT_FOUND, "no such recording (deleted, or not written yet)")
-        return Path(path)
+        return path
 
 
-def _range(header: bytes | None, size: int) -> tuple[int, int]:
-    """The one byte range asked for (``bytes=a-b``, ``a-``, ``-n``) within ``size``; the
-    whole file without a header or for several ranges (a server may ignore Range)."""
-    whole = (0, size - 1)
-    if header is None:
-        return whole
-    match = _RANGE.fullmatch(header.decode("latin-1").strip())
-    if match is None:
-        return whole
-    first, last = match.group(1), match.group(2)
-    if first == "" and last == "":
-        return whole
-    if first == "":
-        start, end = max(0, size - int(last)), size - 1
-    else:
-        start = int(first)
-        end = min(size - 1, int(last)) if last else size - 1
-    if start >= size or start > end:
-        raise _Refused(_UNSATISFIABLE, f"range not satisfiable: the recording has {size} bytes")
-    return start, end
+def _header(request: Any, name: bytes) -> str | None:
+    value = request.getHeader(name)
+    return None if value is None else value.decode("latin-1")
 
 
 class _NotFound(Resource):

@@ -107,6 +107,7 @@ _DASHBOARD_ASSETS = {  # one line per file of static/dashboard/
     "dashboard.css": CSS,
     "supervise.js": JS,
     "reports.js": JS,
+    "recordings.js": JS,
 }
 
 

@@ -3,15 +3,19 @@ agents' sign-in and the supervisors' (their sessions are API callers too)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dialer.agent_auth.service import AgentAuth
 from dialer.app.operations import Operations
 from dialer.app.reports import Reports
+from dialer.recordings.files import DEFAULT_RECORDINGS_DIR, RecordingFiles
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.audit import SqlAuditLog
 from dialer.storage.card import OrderCards
 from dialer.storage.engine import Database
 from dialer.storage.numbering import SqlNumberingLookup
 from dialer.storage.reports import SqlReportReads
+from dialer.storage.recordings import SqlRecordings
 from dialer.storage.tokens import SqlTokenStore
 from dialer.storage.views import OrderViews
 from dialer.web.api.agents import AgentsApi
@@ -21,6 +25,7 @@ from dialer.web.api.openapi import OpenApi
 from dialer.web.api.orders import OrdersApi
 from dialer.web.api.outbox import OutboxApi
 from dialer.web.api.reports import ReportsApi
+from dialer.web.api.recordings import RecordingsApi
 from dialer.web.api.resource import ApiResource
 from dialer.web.api.router import bind
 from dialer.web.api.schemas import SchemasApi
@@ -31,10 +36,11 @@ from dialer.web.supervisor import SupervisorWeb, build_supervisors
 
 def build_api(
     engine: Database, ops: Operations, agent_auth: AgentAuth,
-    supervisors: SupervisorWeb | None = None,
+    supervisors: SupervisorWeb | None = None, recordings: RecordingFiles | None = None,
 ) -> ApiResource:  # fmt: skip
     """The ``/api`` resource serving every ``/api/v1`` route; ``supervisors``: the
-    supervisors' sign-in and listen service (none: built here, with no call to spy on)."""
+    supervisors' sign-in and listen service (none: built here, with no call to spy on);
+    ``recordings``: the recordings directory (none: the default, kept forever)."""
     supervisors = supervisors or build_supervisors(engine, ops, agent_auth)
     views = OrderViews(engine, ops.campaign)
     cards = OrderCards(
@@ -49,6 +55,13 @@ def build_api(
         LiveApi(ops, views),
         SchemasApi(),
         SuperviseApi(supervisors.supervision, ops.settings.default_tz),
+        RecordingsApi(
+            SqlRecordings(engine, ops.campaign),
+            recordings or RecordingFiles(Path(DEFAULT_RECORDINGS_DIR)),
+            SqlAuditLog(engine),
+            agent_auth.now,
+            ops.settings.default_tz,
+        ),
     )
     reports = Reports(SqlReportReads(engine), SqlAuditLog(engine), ops.now,
                       ops.settings.default_tz)  # fmt: skip

@@ -24,7 +24,7 @@ from twisted.web.resource import Resource
 from dialer.app.operations import ConflictError, NotFoundError, OperationError
 from dialer.storage.tokens import Role, SqlTokenStore, TokenRecord
 from dialer.web.api.errors import ApiError
-from dialer.web.api.router import ApiRequest, BoundRoute, Caller, Reply, find
+from dialer.web.api.router import ApiRequest, BoundRoute, Caller, Reply, Streamed, find
 
 log = logging.getLogger("dialer.api")
 
@@ -49,7 +49,7 @@ class ApiResource(Resource):
         self._tokens = tokens
         self._sessions = sessions
 
-    def render(self, request: Any) -> bytes:
+    def render(self, request: Any) -> Any:
         try:
             reply = self._handle(request)
         except ApiError as exc:
@@ -64,6 +64,10 @@ class ApiResource(Resource):
         request.setResponseCode(reply.status)
         request.setHeader(b"content-type", reply.content_type.encode("ascii"))
         request.setHeader(b"cache-control", b"no-store")
+        for name, value in reply.headers.items():
+            request.setHeader(name.encode("ascii"), value.encode("ascii"))
+        if isinstance(reply.data, Streamed):
+            return reply.data.send(request)
         if isinstance(reply.data, bytes):
             return reply.data
         return json.dumps(reply.data, ensure_ascii=False, sort_keys=True).encode("utf-8")
@@ -83,7 +87,7 @@ class ApiResource(Resource):
             raise ApiError(403, f"{who} may not {method} this path")
         query = {_text(k, "query"): _text(v[-1], "query") for k, v in request.args.items()}
         body = request.content.read() if request.content is not None else b""
-        return bound(ApiRequest(method, params, query, body, token, caller))
+        return bound(ApiRequest(method, params, query, body, token, caller, _headers(request)))
 
     def _authenticate(self, request: Any) -> tuple[TokenRecord, Caller]:
         header = request.getHeader(b"authorization")
@@ -106,6 +110,12 @@ class ApiResource(Resource):
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _headers(request: Any) -> dict[str, str]:
+    """The request's headers a handler may read (lower-case names, the last value)."""
+    return {name.decode("latin-1").lower(): values[-1].decode("latin-1")
+            for name, values in request.requestHeaders.getAllRawHeaders()}  # fmt: skip
 
 
 def operation_error(exc: OperationError) -> ApiError:

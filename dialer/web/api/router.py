@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from crm_adapter.transport import json_text
 from dialer.storage.tokens import Role, TokenRecord
@@ -70,6 +70,7 @@ class ApiRequest:
     body: bytes
     token: TokenRecord
     who: Caller | None = None  # None: the token's own (``Caller.of_token``)
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names, last value
 
     @property
     def caller(self) -> Caller:
@@ -98,13 +99,23 @@ def json_object(body: bytes) -> dict[str, Any]:
     return data
 
 
+@runtime_checkable
+class Streamed(Protocol):
+    """A body sent by itself (a recording): ``send`` writes it to the twisted.web request
+    and returns what ``render`` returns (``NOT_DONE_YET`` while it streams)."""
+
+    def send(self, request: Any) -> Any: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A handler's answer: JSON data, or raw bytes with their content type."""
+    """A handler's answer: JSON data, raw bytes with their content type, or a ``Streamed``
+    body; ``headers``: more response headers (lower-case names)."""
 
     data: Any
     status: int = 200
     content_type: str = "application/json; charset=utf-8"
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 Handler = Callable[[Any, ApiRequest], Reply]

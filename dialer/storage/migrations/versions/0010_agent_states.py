@@ -1,7 +1,7 @@
 """Reports (issue 19): the history of agents' states (one row per change, with who made it),
 indexes on ``attempts.started_at``, ``outcomes.created_at`` and ``orders.created_at``
 for reading by day, and the
-audit action ``view_report``.
+audit actions ``view_report``, ``play_recording`` and ``why``.
 
 Revision ID: 0010_agent_states
 Revises: 0009_supervisors
@@ -16,7 +16,10 @@ from alembic import op
 _INSTANT = sa.DateTime(timezone=True)  # models.UTCDateTime stores through this type
 _STATES = "state IN ('logged_out', 'idle', 'ringing', 'on_call', 'wrap_up', 'paused')"
 _ACTIONS_0009 = "action IN ('listen', 'whisper', 'barge', 'sign_in', 'sign_out')"
-_ACTIONS = "action IN ('listen', 'whisper', 'barge', 'sign_in', 'sign_out', 'view_report')"
+_ACTIONS = (
+    "action IN ('listen', 'whisper', 'barge', 'sign_in', 'sign_out', 'view_report',"
+    " 'play_recording', 'why')"
+)
 
 revision: str = "0010_agent_states"
 down_revision: str | None = "0009_supervisors"
