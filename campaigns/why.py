@@ -340,7 +340,7 @@ def _facts(
         "next_window_open": None if opens is None else _iso(opens),
         "due_at": None if state.due_at is None else _iso(state.due_at),
         "callback_at": None if state.callback_at is None else _iso(state.callback_at),
-        "queue_position": live.queue_ahead + 1 if state.phase is Phase.QUEUED else None,
+        "queue_position": live.queue_ahead + 1 if _due(state, now) else None,
         "agents_free": live.agents_free,
         "lines_in_use": live.lines_in_use,
         "line_cap": live.line_cap,
@@ -369,10 +369,9 @@ def _table(
         ("Попыток дозвона", str(state.customer_attempts)),
     ]
     if state.phase is Phase.QUEUED:
-        rows += [
-            ("Следующий звонок", says.when(state.due_at) if state.due_at else "—"),
-            ("Место в очереди", str(live.queue_ahead + 1)),
-        ]
+        rows.append(("Следующий звонок", says.when(state.due_at) if state.due_at else "—"))
+    if _due(state, now):
+        rows.append(("Место в очереди", str(live.queue_ahead + 1)))
     cap = "?" if live.line_cap is None else str(live.line_cap)
     rows += [
         ("Свободных операторов", f"{live.agents_free} из {live.agents_signed_in}"),
@@ -380,6 +379,10 @@ def _table(
         ("Кампания", "на паузе" if live.paused else "идёт обзвон"),
     ]
     return tuple(rows)
+
+
+def _due(state: OrderState, now: datetime) -> bool:
+    return state.phase is Phase.QUEUED and (state.due_at is None or state.due_at <= now)
 
 
 def _iso(at: datetime) -> str:

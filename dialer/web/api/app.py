@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dialer.agent_auth.service import AgentAuth
 from dialer.app.operations import Operations
+from dialer.app.why import WhyLive
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.card import OrderCards
 from dialer.storage.engine import Database
@@ -22,15 +23,17 @@ from dialer.web.api.router import bind
 from dialer.web.api.schemas import SchemasApi
 from dialer.web.api.stats import StatsApi
 from dialer.web.api.supervise import SuperviseApi
+from dialer.web.api.why import WhyApi, why_service
 from dialer.web.supervisor import SupervisorWeb, build_supervisors
 
 
 def build_api(
     engine: Database, ops: Operations, agent_auth: AgentAuth,
-    supervisors: SupervisorWeb | None = None,
+    supervisors: SupervisorWeb | None = None, why: WhyLive | None = None,
 ) -> ApiResource:  # fmt: skip
     """The ``/api`` resource serving every ``/api/v1`` route; ``supervisors``: the
-    supervisors' sign-in and listen service (none: built here, with no call to spy on)."""
+    supervisors' sign-in and listen service (none: built here, with no call to spy on);
+    ``why``: the node's line cap and CRM re-check for «почему не звоним?» (none: unknown)."""
     supervisors = supervisors or build_supervisors(engine, ops, agent_auth)
     views = OrderViews(engine, ops.campaign)
     cards = OrderCards(
@@ -45,6 +48,7 @@ def build_api(
         LiveApi(ops, views),
         SchemasApi(),
         SuperviseApi(supervisors.supervision, ops.settings.default_tz),
+        WhyApi(why_service(engine, ops, why)),
     )
     routes += bind(OpenApi(routes))  # extends in place: the document lists itself too
     return ApiResource(routes, SqlTokenStore(engine), supervisors.sessions)
