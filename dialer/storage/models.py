@@ -370,7 +370,7 @@ class SupervisorSessionRow(Base):
     last_seen_at: Mapped[datetime]
 
 
-AUDIT_ACTIONS = ("listen", "whisper", "barge", "sign_in", "sign_out")
+AUDIT_ACTIONS = ("listen", "whisper", "barge", "sign_in", "sign_out", "why")
 AUDIT_RESULTS = ("accepted", "refused")
 
 

@@ -71,7 +71,8 @@ class SqlWhyReads:
         """(signed in, free): agents of the campaign not logged out, and those idle."""
         query = select(AgentRow.state, func.count()).where(AgentRow.campaign == self._campaign)
         with Session(self._engine) as session:
-            counts = dict(session.execute(query.group_by(AgentRow.state)).tuples().all())
+            rows = session.execute(query.group_by(AgentRow.state)).all()
+        counts: dict[str, int] = {state: int(n) for state, n in rows}
         signed_in = sum(n for state, n in counts.items() if state != AgentState.LOGGED_OUT.value)
         return signed_in, counts.get(AgentState.IDLE.value, 0)
 

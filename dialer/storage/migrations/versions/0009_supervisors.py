@@ -79,7 +79,7 @@ def upgrade() -> None:
         sa.Column("result", sa.String(), nullable=False),
         sa.Column("detail", sa.Text(), nullable=True),
         sa.CheckConstraint(
-            "action IN ('listen', 'whisper', 'barge', 'sign_in', 'sign_out')",
+            "action IN ('listen', 'whisper', 'barge', 'sign_in', 'sign_out', 'why')",
             name=op.f("ck_supervision_audit_action"),
         ),
         sa.CheckConstraint(
