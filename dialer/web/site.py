@@ -106,6 +106,7 @@ _DASHBOARD_ASSETS = {  # one line per file of static/dashboard/
     "dashboard.js": JS,
     "dashboard.css": CSS,
     "supervise.js": JS,
+    "why.js": JS,
 }
 
 

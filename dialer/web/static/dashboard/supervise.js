@@ -5,7 +5,7 @@
 (() => {
   const MODES = [["listen", "Слушать"], ["whisper", "Суфлёр"], ["barge", "Вмешаться"]];
   const NAMES = { listen: "прослушка", whisper: "суфлёр", barge: "вмешательство",
-                  sign_in: "вход", sign_out: "выход" };
+                  sign_in: "вход", sign_out: "выход", why: "почему не звоним" };
   const AUDIT_MS = 10000;
   let auditAt = 0;
   const el = (id) => document.getElementById(id);
