@@ -20,6 +20,7 @@ from dialer.app.agent_feed import AgentFeed
 from dialer.app.lock_watch import LockSupervisor
 from dialer.app.operations import Operations
 from dialer.app.server_slot import ServerSlots
+from dialer.app.why import WhyLive
 from dialer.config.service import ServiceSettings
 from dialer.delivery.outbox import OutboxWorker
 from dialer.storage.engine import Database
@@ -50,11 +51,13 @@ class WebEdge:
         agent_auth: AgentAuth,
         feed: AgentFeed,
         telephony: RetailCrmTelephonySettings | None = None,
+        held: Callable[[str], str | None] | None = None,
     ) -> None:
         self._settings, self._campaign, self._engine, self._ops = settings, campaign, engine, ops
         self._slots, self._locks, self._outbox, self._latency = slots, locks, outbox, latency
         self._accept, self._health, self._clock = accept, health, clock
         self._agent_auth, self._feed, self._telephony = agent_auth, feed, telephony
+        self._held = held  # the CRM re-check's hold on an order, for «почему не звоним?»
         self._listening: Any = None
         self.url = ""
 
@@ -74,7 +77,10 @@ class WebEdge:
                                         secure=self._settings.agent_cookie_secure)  # fmt: skip
         files = RecordingFiles(Path(self._settings.recordings_dir),
                                self._settings.recordings_retention_days)  # fmt: skip
-        extra = {b"api": build_api(self._engine, self._ops, self._agent_auth, supervisors, files),
+        why = WhyLive(line_cap=self._settings.campaign_lines, held=self._held)
+        api = build_api(self._engine, self._ops, self._agent_auth, supervisors,
+                        recordings=files, why=why)  # fmt: skip
+        extra = {b"api": api,
                  b"metrics": self._metrics(), b"agent": self._agent(reactor),
                  b"supervisor": supervisors.resource}  # fmt: skip
         if self._telephony is not None:  # RetailCRM's telephony module calls these

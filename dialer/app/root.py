@@ -122,7 +122,7 @@ def build_service(config: ServiceConfig, clock: Clock) -> Service:
     edge = WebEdge(settings, campaign.name, engine=engine, ops=ops, slots=slots, locks=locks,
                    outbox=outbox, latency=latency, accept=admission.accept, health=health,
                    clock=clock, agent_auth=agent_auth, feed=feed,
-                   telephony=config.telephony)  # fmt: skip
+                   telephony=config.telephony, held=recheck.holding)  # fmt: skip
     pump = WakePump(control.woken, lambda: slots.run_rounds(clock()), tick_s=settings.tick_s,
                     stopping=lambda: control.stopping, why=failure_line)  # fmt: skip
     return Service(settings, control=control, slots=slots, locks=locks, jobs=jobs,

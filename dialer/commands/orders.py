@@ -19,6 +19,7 @@ from dialer.app.log_journal import LogJournal
 from dialer.app.operations import OperationError, requeue_stored
 from dialer.app.screener import make_screen
 from dialer.cli import UsageError
+from dialer.commands import orders_why
 from dialer.commands.db import database, storage_command
 from dialer.config.campaign import ConfigError, load_campaign
 from dialer.dispatch.agents import AgentPool
@@ -70,6 +71,7 @@ def register(sub: Any) -> None:
     )  # fmt: skip
     imp.add_argument("--json", action="store_true", help="print the counts as one JSON object")
     imp.set_defaults(func=run_import)
+    orders_why.register(actions)
 
 
 def _detail(args: argparse.Namespace) -> dict[str, Any]:

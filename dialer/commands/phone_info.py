@@ -22,8 +22,8 @@ import pytz
 
 from campaigns.phones import check_phone
 from campaigns.settings import CallingWindow, CampaignSettings
-from campaigns.timezones import CustomerPlace, NumberingLookup, known_zone, resolve_timezone
-from campaigns.window import next_window_open, window_open
+from campaigns.timezones import CustomerPlace, NumberingLookup, known_zone
+from campaigns.zone_facts import zone_facts
 from dialer.cli import UsageError
 from dialer.storage.engine import make_engine
 from dialer.storage.errors import DatabaseUrlError, StorageError
@@ -98,22 +98,26 @@ def parse_request(args: argparse.Namespace, *, now: datetime) -> PhoneInfoReques
 def describe(request: PhoneInfoRequest, numbering: NumberingLookup | None) -> dict[str, Any]:
     """The JSON object printed for ``request``."""
     phone = check_phone(request.number)
-    tz = resolve_timezone(
-        phone, request.place, at=request.at, default_tz=request.default_tz, numbering=numbering
+    facts = zone_facts(
+        phone,
+        request.place,
+        at=request.at,
+        window=request.window,
+        default_tz=request.default_tz,
+        numbering=numbering,
     )
-    opens = next_window_open(request.at, tz.zones, request.window) if phone.valid else None
     return {
         "input": phone.input,
         "e164": phone.e164,
         "valid": phone.valid,
         "invalid_reason": str(phone.invalid_reason) if phone.invalid_reason else None,
         "suspicious": phone.suspicious,
-        "country": phone.country or request.place.country,
-        "region": tz.region,
-        "timezones": list(tz.zones),
-        "tz_source": tz.source,
-        "window_open": window_open(request.at, tz.zones, request.window) if phone.valid else None,
-        "next_window_open": format_utc(opens) if opens is not None else None,
+        "country": facts.country,
+        "region": facts.region,
+        "timezones": list(facts.zones),
+        "tz_source": facts.source,
+        "window_open": facts.window_open,
+        "next_window_open": format_utc(facts.next_open) if facts.next_open is not None else None,
     }
 
 

@@ -67,6 +67,14 @@ class StatusRecheck:
         self._wanted.add(order.id)
         return None
 
+    def holding(self, order_id: str) -> str | None:
+        """Why the re-check holds ``order_id`` back from its dial now: "asked" (its CRM
+        status is wanted or being read), "failed" (the last read failed; asked again later),
+        or None (not held)."""
+        if order_id in self._in_flight or order_id in self._wanted:
+            return "asked"
+        return "failed" if order_id in self._failed else None
+
     def take_wanted(self, now: datetime) -> list[str]:
         """Order ids to read now (not in flight, not failed within ``retry_after``)."""
         if not self._wanted:  # most rounds

@@ -1,6 +1,6 @@
 """The supervision audit log (issue 19): one row per listen, whisper or barge asked for,
-accepted or refused, per supervisor sign-in and sign-out, and per recording played. Rows
-are only added."""
+accepted or refused, per supervisor sign-in and sign-out, per recording played, per report
+viewed and per «почему не звоним?» look-up through the API (action why). Rows are only added."""
 
 from __future__ import annotations
 

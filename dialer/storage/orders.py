@@ -274,6 +274,11 @@ def _write_state(row: OrderRow, state: OrderState, now: datetime) -> None:
     row.updated_at = now
 
 
+def entry_of_row(row: OrderRow) -> QueueEntry:
+    """The ``QueueEntry`` a row holds (a claimed order reads as queued)."""
+    return _entry(row)
+
+
 def _entry(row: OrderRow, phase: Phase | None = None) -> QueueEntry:
     order = order_of_row(row)
     state = OrderState(

@@ -108,6 +108,7 @@ _DASHBOARD_ASSETS = {  # one line per file of static/dashboard/
     "supervise.js": JS,
     "reports.js": JS,
     "recordings.js": JS,
+    "why.js": JS,
 }
 
 

@@ -9,6 +9,7 @@ from dialer.agent_auth.service import AgentAuth
 from dialer.app.operations import Operations
 from dialer.app.reports import Reports
 from dialer.recordings.files import DEFAULT_RECORDINGS_DIR, RecordingFiles
+from dialer.app.why import WhyLive
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.audit import SqlAuditLog
 from dialer.storage.card import OrderCards
@@ -31,16 +32,19 @@ from dialer.web.api.router import bind
 from dialer.web.api.schemas import SchemasApi
 from dialer.web.api.stats import StatsApi
 from dialer.web.api.supervise import SuperviseApi
+from dialer.web.api.why import WhyApi, why_service
 from dialer.web.supervisor import SupervisorWeb, build_supervisors
 
 
 def build_api(
     engine: Database, ops: Operations, agent_auth: AgentAuth,
     supervisors: SupervisorWeb | None = None, recordings: RecordingFiles | None = None,
+    why: WhyLive | None = None,
 ) -> ApiResource:  # fmt: skip
     """The ``/api`` resource serving every ``/api/v1`` route; ``supervisors``: the
     supervisors' sign-in and listen service (none: built here, with no call to spy on);
-    ``recordings``: the recordings directory (none: the default, kept forever)."""
+    ``recordings``: the recordings directory (none: the default, kept forever); ``why``: the
+    node's line cap and CRM re-check for «почему не звоним?» (none: unknown)."""
     supervisors = supervisors or build_supervisors(engine, ops, agent_auth)
     views = OrderViews(engine, ops.campaign)
     cards = OrderCards(
@@ -62,6 +66,7 @@ def build_api(
             agent_auth.now,
             ops.settings.default_tz,
         ),
+        WhyApi(why_service(engine, ops, why)),
     )
     reports = Reports(SqlReportReads(engine), SqlAuditLog(engine), ops.now,
                       ops.settings.default_tz)  # fmt: skip

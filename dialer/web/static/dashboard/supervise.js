@@ -5,7 +5,8 @@
 (() => {
   const MODES = [["listen", "Слушать"], ["whisper", "Суфлёр"], ["barge", "Вмешаться"]];
   const NAMES = { listen: "прослушка", whisper: "суфлёр", barge: "вмешательство",
-                  sign_in: "вход", sign_out: "выход", view_report: "отчёт" };
+                  sign_in: "вход", sign_out: "выход", view_report: "отчёт",
+                  play_recording: "прослушал запись", why: "почему не звоним" };
   const AUDIT_MS = 10000;
   let auditAt = 0;
   const el = (id) => document.getElementById(id);
