@@ -71,7 +71,8 @@ class WebEdge:
         supervisors = build_supervisors(self._engine, self._ops, self._agent_auth,
                                         SlotSpy(self._slots),
                                         secure=self._settings.agent_cookie_secure)  # fmt: skip
-        extra = {b"api": build_api(self._engine, self._ops, self._agent_auth, supervisors),
+        extra = {b"api": build_api(self._engine, self._ops, self._agent_auth, supervisors,
+                                   reactor=reactor),
                  b"metrics": self._metrics(), b"agent": self._agent(reactor),
                  b"supervisor": supervisors.resource}  # fmt: skip
         if self._telephony is not None:  # RetailCRM's telephony module calls these

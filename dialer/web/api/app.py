@@ -3,6 +3,8 @@ agents' sign-in and the supervisors' (their sessions are API callers too)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from dialer.agent_auth.service import AgentAuth
 from dialer.app.operations import Operations
 from dialer.storage.agents import SqlAgentRegistry
@@ -13,6 +15,7 @@ from dialer.storage.tokens import SqlTokenStore
 from dialer.storage.views import OrderViews
 from dialer.web.api.agents import AgentsApi
 from dialer.web.api.campaigns import CampaignApi
+from dialer.web.api.events import EventsApi, LiveHub, LiveState
 from dialer.web.api.live import LiveApi
 from dialer.web.api.openapi import OpenApi
 from dialer.web.api.orders import OrdersApi
@@ -27,10 +30,11 @@ from dialer.web.supervisor import SupervisorWeb, build_supervisors
 
 def build_api(
     engine: Database, ops: Operations, agent_auth: AgentAuth,
-    supervisors: SupervisorWeb | None = None,
+    supervisors: SupervisorWeb | None = None, *, reactor: Any = None,
 ) -> ApiResource:  # fmt: skip
     """The ``/api`` resource serving every ``/api/v1`` route; ``supervisors``: the
-    supervisors' sign-in and listen service (none: built here, with no call to spy on)."""
+    supervisors' sign-in and listen service (none: built here, with no call to spy on);
+    ``reactor`` times the live event streams (none: ``GET /events`` answers 503)."""
     supervisors = supervisors or build_supervisors(engine, ops, agent_auth)
     views = OrderViews(engine, ops.campaign)
     cards = OrderCards(
@@ -46,5 +50,7 @@ def build_api(
         SchemasApi(),
         SuperviseApi(supervisors.supervision, ops.settings.default_tz),
     )
+    hub = None if reactor is None else LiveHub(LiveState(list(routes)).read, reactor)
+    routes += bind(EventsApi(hub))
     routes += bind(OpenApi(routes))  # extends in place: the document lists itself too
     return ApiResource(routes, SqlTokenStore(engine), supervisors.sessions)
