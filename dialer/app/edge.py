@@ -79,7 +79,7 @@ class WebEdge:
                                self._settings.recordings_retention_days)  # fmt: skip
         why = WhyLive(line_cap=self._settings.campaign_lines, held=self._held)
         api = build_api(self._engine, self._ops, self._agent_auth, supervisors,
-                        recordings=files, why=why)  # fmt: skip
+                        recordings=files, why=why, reactor=reactor)  # fmt: skip
         extra = {b"api": api,
                  b"metrics": self._metrics(), b"agent": self._agent(reactor),
                  b"supervisor": supervisors.resource}  # fmt: skip

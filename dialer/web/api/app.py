@@ -4,6 +4,7 @@ agents' sign-in and the supervisors' (their sessions are API callers too)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from dialer.agent_auth.service import AgentAuth
 from dialer.app.operations import Operations
@@ -21,6 +22,7 @@ from dialer.storage.tokens import SqlTokenStore
 from dialer.storage.views import OrderViews
 from dialer.web.api.agents import AgentsApi
 from dialer.web.api.campaigns import CampaignApi
+from dialer.web.api.events import EventsApi, LiveHub, LiveState
 from dialer.web.api.live import LiveApi
 from dialer.web.api.openapi import OpenApi
 from dialer.web.api.orders import OrdersApi
@@ -39,12 +41,13 @@ from dialer.web.supervisor import SupervisorWeb, build_supervisors
 def build_api(
     engine: Database, ops: Operations, agent_auth: AgentAuth,
     supervisors: SupervisorWeb | None = None, recordings: RecordingFiles | None = None,
-    why: WhyLive | None = None,
+    why: WhyLive | None = None, *, reactor: Any = None,
 ) -> ApiResource:  # fmt: skip
     """The ``/api`` resource serving every ``/api/v1`` route; ``supervisors``: the
     supervisors' sign-in and listen service (none: built here, with no call to spy on);
     ``recordings``: the recordings directory (none: the default, kept forever); ``why``: the
-    node's line cap and CRM re-check for «почему не звоним?» (none: unknown)."""
+    node's line cap and CRM re-check for «почему не звоним?» (none: unknown);
+    ``reactor`` times the live event streams (none: ``GET /events`` answers 503)."""
     supervisors = supervisors or build_supervisors(engine, ops, agent_auth)
     views = OrderViews(engine, ops.campaign)
     cards = OrderCards(
@@ -71,5 +74,7 @@ def build_api(
     reports = Reports(SqlReportReads(engine), SqlAuditLog(engine), ops.now,
                       ops.settings.default_tz)  # fmt: skip
     routes += bind(ReportsApi(reports))
+    hub = None if reactor is None else LiveHub(LiveState(list(routes)).read, reactor)
+    routes += bind(EventsApi(hub))
     routes += bind(OpenApi(routes))  # extends in place: the document lists itself too
     return ApiResource(routes, SqlTokenStore(engine), supervisors.sessions)

@@ -24,7 +24,8 @@ from twisted.web.resource import Resource
 from dialer.app.operations import ConflictError, NotFoundError, OperationError
 from dialer.storage.tokens import Role, SqlTokenStore, TokenRecord
 from dialer.web.api.errors import ApiError
-from dialer.web.api.router import ApiRequest, BoundRoute, Caller, Reply, Streamed, find
+from dialer.web.api.events import Streamed as EventStream
+from dialer.web.api.router import READ, ApiRequest, BoundRoute, Caller, Reply, Streamed, find
 
 log = logging.getLogger("dialer.api")
 
@@ -52,6 +53,8 @@ class ApiResource(Resource):
     def render(self, request: Any) -> Any:
         try:
             reply = self._handle(request)
+            if isinstance(reply.data, EventStream):  # GET /events: a long response (events.py)
+                return reply.data.open(request, lambda: self._still_allowed(request))
         except ApiError as exc:
             reply = Reply(exc.body(), exc.status)
             if exc.status == 401:  # noqa: PLR2004 - HTTP status
@@ -88,6 +91,13 @@ class ApiResource(Resource):
         query = {_text(k, "query"): _text(v[-1], "query") for k, v in request.args.items()}
         body = request.content.read() if request.content is not None else b""
         return bound(ApiRequest(method, params, query, body, token, caller, _headers(request)))
+
+    def _still_allowed(self, request: Any) -> bool:
+        """Whether a stream's caller would still be let in now (session, token, READ)."""
+        try:
+            return READ in self._authenticate(request)[1].permissions
+        except ApiError:
+            return False
 
     def _authenticate(self, request: Any) -> tuple[TokenRecord, Caller]:
         header = request.getHeader(b"authorization")
