@@ -9,15 +9,15 @@ from typing import Any
 from dialer.agent_auth.service import AgentAuth
 from dialer.app.operations import Operations
 from dialer.app.reports import Reports
-from dialer.recordings.files import DEFAULT_RECORDINGS_DIR, RecordingFiles
 from dialer.app.why import WhyLive
+from dialer.recordings.files import DEFAULT_RECORDINGS_DIR, RecordingFiles
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.audit import SqlAuditLog
 from dialer.storage.card import OrderCards
 from dialer.storage.engine import Database
 from dialer.storage.numbering import SqlNumberingLookup
-from dialer.storage.reports import SqlReportReads
 from dialer.storage.recordings import SqlRecordings
+from dialer.storage.reports import SqlReportReads
 from dialer.storage.tokens import SqlTokenStore
 from dialer.storage.views import OrderViews
 from dialer.web.api.agents import AgentsApi
@@ -27,8 +27,8 @@ from dialer.web.api.live import LiveApi
 from dialer.web.api.openapi import OpenApi
 from dialer.web.api.orders import OrdersApi
 from dialer.web.api.outbox import OutboxApi
-from dialer.web.api.reports import ReportsApi
 from dialer.web.api.recordings import RecordingsApi
+from dialer.web.api.reports import ReportsApi
 from dialer.web.api.resource import ApiResource
 from dialer.web.api.router import bind
 from dialer.web.api.schemas import SchemasApi
@@ -41,7 +41,7 @@ from dialer.web.supervisor import SupervisorWeb, build_supervisors
 def build_api(
     engine: Database, ops: Operations, agent_auth: AgentAuth,
     supervisors: SupervisorWeb | None = None, recordings: RecordingFiles | None = None,
-    why: WhyLive | None = None, *, reactor: Any = None,
+    *, why: WhyLive | None = None, reactor: Any = None,
 ) -> ApiResource:  # fmt: skip
     """The ``/api`` resource serving every ``/api/v1`` route; ``supervisors``: the
     supervisors' sign-in and listen service (none: built here, with no call to spy on);
