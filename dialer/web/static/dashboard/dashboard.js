@@ -1,5 +1,7 @@
 // The ops dashboard (index.html): a supervisor signs in (cookie session, CSRF token kept in
-// memory only), then it polls /api/v1 every 2 s. supervise.js adds listen/whisper/barge.
+// memory only), then the live state is pushed on GET /api/v1/events (Server-Sent Events,
+// event `live`); only while that stream is down does it poll /api/v1 every 2 s, and it
+// reconnects. supervise.js adds listen/whisper/barge.
 "use strict";
 const API = "/api/v1";
 const POLL_MS = 2000;
@@ -13,7 +15,11 @@ const OUTCOMES = {
   no_answer_final: "Недозвон (окончательно)", invalid: "Невалид", spam: "Спам", duplicate: "Дубль",
   consult: "Консультация", skipped: "Пропущен",
 };
-let timer = null;
+const RECONNECT_MS = 2000;
+let timer = null;  // the next poll: set only while the stream is down
+let stream = null;  // the EventSource on /api/v1/events
+let streaming = false;  // true from the stream's open until its error
+let polling = false;  // a poll is under way
 let csrf = null;  // the session's CSRF token: sent on every POST, never stored
 
 const $ = (id) => document.getElementById(id);
@@ -55,6 +61,7 @@ async function api(path, method = "GET", body = undefined, base = API) {
 
 function showLogin(message) {
   if (timer !== null) { clearTimeout(timer); timer = null; }
+  closeStream();
   csrf = null;
   $("board").hidden = true;
   $("login").hidden = false;
@@ -116,7 +123,7 @@ function renderChart(byHour) {
   }));
 }
 
-function render([campaign, agents, live, queue, stats, awaiting]) {
+function render([campaign, agents, live, queue, stats, awaiting], how = "опрос") {
   renderCampaign(campaign);
   $("awaiting-count").textContent = awaiting.calls.length;
   $("overdue-count").textContent = awaiting.overdue;
@@ -141,11 +148,50 @@ function render([campaign, agents, live, queue, stats, awaiting]) {
   fill($("outcomes"), Object.entries(stats.outcomes_by_kind).map(([k, n]) => [OUTCOMES[k] || k, n]));
   renderChart(stats.calls_by_hour_result || {});
   $("updated").textContent = new Date().toLocaleTimeString("ru-RU");
+  const state = $("stream-state");
+  state.textContent = how === "поток" ? "онлайн" : "опрос каждые 2 с";
+  state.className = how === "поток" ? "live" : "muted";
   $("poll-error").textContent = "";
+}
+
+// The push channel: each `live` event carries the bodies of the routes poll() reads.
+function closeStream() {
+  streaming = false;
+  if (stream !== null) { stream.close(); stream = null; }
+}
+
+function listen() {
+  closeStream();
+  if (csrf === null) return;
+  const source = new EventSource(API + "/events");
+  stream = source;
+  source.addEventListener("open", () => { streaming = true; stopPolling(); });
+  source.addEventListener("live", (event) => {
+    streaming = true; stopPolling();
+    const s = JSON.parse(event.data);
+    render([s.campaign, s.agents, s.calls, s.queue, s.stats, s.awaiting], "поток");
+  });
+  source.addEventListener("bye", (event) => {
+    closeStream();
+    showLogin(JSON.parse(event.data).reason);
+  });
+  source.addEventListener("error", () => {
+    streaming = false;
+    if (source.readyState === EventSource.CLOSED && stream === source) {
+      stream = null;  // refused (e.g. 401, 503): the browser gives up, so we retry
+      setTimeout(() => { if (stream === null && csrf !== null) listen(); }, RECONNECT_MS);
+    }
+    if (timer === null && !polling && csrf !== null) poll();  // poll while the stream is down
+  });
+}
+
+function stopPolling() {
+  if (timer !== null) { clearTimeout(timer); timer = null; }
 }
 
 async function poll() {
   timer = null;
+  polling = true;
   try {
     render(await Promise.all(
       ["/campaign", "/agents", "/calls/live", "/queue", "/stats", "/calls/awaiting-result"]
@@ -154,8 +200,10 @@ async function poll() {
   } catch (err) {
     if (err instanceof Unauthorized) { showLogin(err.message); return; }
     $("poll-error").textContent = `нет связи с сервисом: ${err.message}`;
+  } finally {
+    polling = false;
   }
-  if (csrf !== null) timer = setTimeout(poll, POLL_MS);
+  if (csrf !== null && !streaming) timer = setTimeout(poll, POLL_MS);
 }
 
 function start(me) {
@@ -163,8 +211,8 @@ function start(me) {
   $("me").textContent = me.extension ? `${me.name} (тел. ${me.extension})` : me.name;
   $("login").hidden = true;
   $("board").hidden = false;
-  if (timer !== null) clearTimeout(timer);
-  poll();
+  stopPolling();
+  listen();  // polls only if the stream cannot be had
 }
 
 async function act(path, body) {
