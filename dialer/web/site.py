@@ -32,6 +32,7 @@ from crm_adapter.errors import IntakeError
 from crm_adapter.http_json import IntakeHandler, intake_error_body
 from dialer.storage.errors import DatabaseUnavailableError
 from dialer.web.pages import CSS, HTML, JS, StaticPages
+from dialer.web.wallboard import WallboardResource
 
 Accept = Callable[[list[Order]], int]
 Health = Callable[[], tuple[bool, Mapping[str, Any]]]
@@ -168,6 +169,7 @@ def build_site(
         b"static": DashboardResource(dashboard, under_static=True),
         b"intake": IntakeResource(handler, accept, clock),
         b"healthz": HealthResource(health),
+        b"wallboard": WallboardResource(),  # the big screen (issue 19)
         **(extra or {}),
     }
     for path, child in children.items():
