@@ -86,14 +86,23 @@ class Browser:
         """Run ``source`` in every page before the page's own scripts (DevTools)."""
         self._driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": source})
 
+    def block(self, *patterns: str) -> None:
+        """Chromium itself refuses requests to URLs matching ``patterns`` (none: lift it)."""
+        self._driver.execute_cdp_cmd("Network.enable", {})
+        self._driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": list(patterns)})
+
     def console(self) -> list[dict[str, Any]]:
         """The browser's console lines since the last call."""
         return list(self._driver.get_log("browser"))
 
-    def screenshot(self, path: Path) -> None:
+    def resize(self, width: int, height: int) -> None:
+        """The window's size, as a screen of that size shows the page."""
+        self._driver.set_window_size(width, height)
+
+    def screenshot(self, path: Path, width: int = 1280) -> None:
         """The whole page, not only the window: the window grows to the page's height."""
         height = int(self.script("return document.documentElement.scrollHeight;"))
-        self._driver.set_window_size(1280, max(1000, min(height + 120, 4000)))
+        self._driver.set_window_size(width, max(1000, min(height + 120, 4000)))
         self.script("window.scrollTo(0, 0);")
         self._driver.save_screenshot(str(path))
         self._driver.set_window_size(1280, 1000)
