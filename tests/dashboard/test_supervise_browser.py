@@ -44,9 +44,7 @@ def listened(browser: Browser) -> bool:
     """Click Слушать; True once the page says the supervisor's phone rings. Before the agent
     answers, the page says so in words and the click is refused (and audited)."""
     browser.script("document.getElementById('supervise-status').textContent = '';")
-    # a script's click: at this width the live-calls table still overlaps its neighbour
-    # (the layout part of issue 19 fixes it), which intercepts a pointer's click
-    browser.script("document.querySelector('#calls .spy-listen').click();")
+    browser.click("#calls .spy-listen")  # a pointer's click: no neighbouring panel over it
     said = wait_for(lambda: page_text(browser, "supervise-status").partition("…")[2] == ""
                     and page_text(browser, "supervise-status"), 10)  # fmt: skip
     if "звонит ваш телефон 9008" in said:
