@@ -32,8 +32,9 @@ def test_the_wallboard_script_reads_the_stream_with_the_fragments_token(dialer: 
 
 
 def test_other_paths_under_the_wallboard_are_not_found(dialer: Dialer) -> None:
-    for path in ("/wallboard/static/nothing.js", "/wallboard/static/../../api/v1/campaign",
-                 "/wallboard/x", "/wallboard/static/", "/wallboard/static/dashboard.js"):  # fmt: skip
+    paths = ("/wallboard/static/nothing.js", "/wallboard/static/../../api/v1/campaign",
+             "/wallboard/x", "/wallboard/static/", "/wallboard/static/dashboard.js")  # fmt: skip
+    for path in paths:
         answer = dialer.call("GET", path, role=None)
         assert answer.status == 404, path
         assert "error" in answer.json

@@ -117,7 +117,8 @@ def test_panels_never_overlap_and_the_wallboard_shows_the_live_figures(
     shop, dialer, service = start(tmp_path, asterisk)
     try:
         base = service.base_url()
-        viewer = cli(dialer.url, "tokens", "create", "hall-screen", "--role", "viewer").splitlines()[0]
+        made = cli(dialer.url, "tokens", "create", "hall-screen", "--role", "viewer")
+        viewer = made.splitlines()[0]
         browser.get(base + "/wallboard")  # nobody signed in, no token: it says what to do
         wait_for(lambda: "Нужно войти" in page_text(browser, "wall-error"), 20, service)
         browser.get(base + "/wallboard#token=not-a-token")
