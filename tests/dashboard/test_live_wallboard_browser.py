@@ -134,8 +134,6 @@ def test_panels_never_overlap_and_the_wallboard_shows_the_live_figures(
         agents = "[...document.querySelectorAll('#wall-agents b')].map((b) => +b.textContent)"
         assert browser.script(f"return {agents}.reduce((a, b) => a + b, 0);") == 2  # 1001, 1011
         assert int(page_text(browser, "wall-queue")) >= 1
-        browser.resize(1920, 1080)
-        browser.screenshot(folder / "wallboard.png", width=1920)
 
         sign_in(browser, base)
         wait_for(lambda: page_text(browser, "calls-count") == "2", 30, service)
@@ -154,6 +152,8 @@ def test_panels_never_overlap_and_the_wallboard_shows_the_live_figures(
         wait_for(lambda: page_text(browser, "link-state") == "онлайн", 20, service)
         assert page_text(browser, "campaign-name") == "it"
         assert page_text(browser, "wall-error") == ""
+        wait_for(lambda: page_text(browser, "wall-contact") != "—", 40, service)  # a call ended
+        browser.screenshot(folder / "wallboard.png", width=1920)
         assert service.stop() == 0
     finally:
         service.ensure_gone()
