@@ -1,8 +1,9 @@
 """Issue 19, «Почему не звоним?», in headless Chromium against the real service and Asterisk:
 a supervisor made by the CLI signs in and asks about a queued order (no answer, waiting for
 its quick retry), a held one (the CRM answers 503 to its pre-dial status read, so the
-service's ``StatusRecheck`` holds it; the campaign is not paused) and a finished one (an obviously fake number: Невалид at once);
-each look-up is in the audit log; an agent's session gets 403.
+service's ``StatusRecheck`` holds it; the campaign is not paused) and a finished one (an
+obviously fake number: Невалид at once); each look-up is in the audit log; an agent's
+session gets 403.
 
 The panel marks a finished look-up (``data-state`` "answered" or "refused"), so the page
 object waits for that and asks again while the service has not reached the awaited state
@@ -160,8 +161,11 @@ def test_a_supervisor_is_told_why_a_queued_a_held_and_a_finished_order_is_not_ca
         assert status_of(why, {"Cookie": agent_cookie(base)}) == 403
         audit = [json.loads(row) for row in cli(dialer.url, "audit", "--json").splitlines()]
         asked = {(a["actor"], a["order_id"], a["detail"]) for a in audit if a["action"] == "why"}
-        assert {("anna", QUEUED, "retry_quick"), ("anna", HELD, "held_recheck"),
-                ("anna", FINISHED, "invalid")} <= asked  # the detail: the answer's state
+        assert {
+            ("anna", QUEUED, "retry_quick"),
+            ("anna", HELD, "held_recheck"),
+            ("anna", FINISHED, "invalid"),
+        } <= asked  # the detail: the answer's state
         assert service.stop() == 0
     finally:
         service.ensure_gone()

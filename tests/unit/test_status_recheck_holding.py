@@ -15,8 +15,13 @@ ORDER = Order(id="НФ-00123", phone="+79161234567", name="Иван", product="�
 
 
 def recheck(now: list[datetime]) -> StatusRecheck:
-    return StatusRecheck(CampaignSettings(), frozenset(), clock=lambda: now[0],
-                         max_age=timedelta(seconds=10), retry_after=timedelta(seconds=5))  # fmt: skip
+    return StatusRecheck(
+        CampaignSettings(),
+        frozenset(),
+        clock=lambda: now[0],
+        max_age=timedelta(seconds=10),
+        retry_after=timedelta(seconds=5),
+    )
 
 
 def test_an_order_whose_status_read_failed_is_held_as_failed_while_it_is_wanted_again() -> None:
