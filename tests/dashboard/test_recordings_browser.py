@@ -128,9 +128,22 @@ def test_a_supervisor_plays_a_real_calls_recording_from_the_orders_history(
         assert played["error"] is None, played
         assert played["src"] == f"{base}/api/v1/calls/{call.id}/recording"
         [row] = plays(dialer.url)  # one play, one row (Chromium's Range: bytes=0- included)
+        assert "Дозвон" in page_text(browser, "recordings")  # the result in the manuals' words
         assert (row["actor"], row["result"], row["attempt_id"], row["order_id"], row["agent_id"]) \
             == ("anna", "accepted", call.id, ORDER, "1001")  # fmt: skip
         browser.screenshot(tmp_path / "dashboard-recording.png")
+
+        recordings_dir(asterisk).joinpath(f"{call.id}.wav").unlink()  # gone (e.g. by hand)
+        browser.get(base + "/")  # a new page: the media cache may keep what it played
+        wait_for(lambda: page_text(browser, "campaign-state") == "идёт обзвон", 20, service)
+        browser.type("#recordings-order", ORDER)
+        browser.script("document.querySelector('#recordings-order-form button').click();")
+        wait_for(lambda: browser.script("return !!document.querySelector(arguments[0]);",
+                                        "#recordings button[data-attempt]"), 15, service)  # fmt: skip
+        browser.click("#recordings button[data-attempt]")
+        said = wait_for(lambda: page_text(browser, "recordings-status"), 20, service)
+        assert said == "Запись не воспроизводится: файл записи не найден", said
+        assert len(plays(dialer.url)) == 1  # a refused play is not audited
         assert service.stop() == 0
     finally:
         service.ensure_gone()
