@@ -58,19 +58,26 @@ def add_supervisor(db_url: str) -> None:
     cli(db_url, "supervisors", "password", "anna", "--stdin", stdin=PASSWORD + "\n")
 
 
-def play_from_history(browser: Browser, service: ServiceProcess, order_id: str) -> str:
-    """Opens ``order_id``'s history in the recordings panel and clicks ▶ on its recorded
-    call; returns that call's attempt id once the ``<audio>`` has data to play."""
+PLAY = "#recordings button[data-attempt]"  # ▶ of a recorded call
+
+
+def open_history(browser: Browser, service: ServiceProcess, order_id: str) -> None:
+    """Opens ``order_id``'s history in the recordings panel, until a ▶ shows."""
     browser.script("document.getElementById('recordings-order').value = '';")
     browser.type("#recordings-order", order_id)
     browser.script("document.querySelector('#recordings-order-form button').click();")
-    play = "#recordings button[data-attempt]"
-    wait_for(lambda: browser.script("return !!document.querySelector(arguments[0]);", play),
+    wait_for(lambda: browser.script("return !!document.querySelector(arguments[0]);", PLAY),
              15, service)  # fmt: skip
+
+
+def play_from_history(browser: Browser, service: ServiceProcess, order_id: str) -> str:
+    """Opens ``order_id``'s history in the recordings panel and clicks ▶ on its recorded
+    call; returns that call's attempt id once the ``<audio>`` has data to play."""
+    open_history(browser, service, order_id)
     attempt = str(browser.script("return document.querySelector(arguments[0]).dataset.attempt;",
-                                 play))  # fmt: skip
-    browser.script("document.querySelector(arguments[0]).scrollIntoView();", play)
-    browser.click(play)  # a pointer's click: the user gesture play() needs
+                                 PLAY))  # fmt: skip
+    browser.script("document.querySelector(arguments[0]).scrollIntoView();", PLAY)
+    browser.click(PLAY)  # a pointer's click: the user gesture play() needs
     wait_for(lambda: audio(browser)["readyState"] >= 2, 20, service)
     return attempt
 
@@ -136,11 +143,8 @@ def test_a_supervisor_plays_a_real_calls_recording_from_the_orders_history(
         recordings_dir(asterisk).joinpath(f"{call.id}.wav").unlink()  # gone (e.g. by hand)
         browser.get(base + "/")  # a new page: the media cache may keep what it played
         wait_for(lambda: page_text(browser, "campaign-state") == "идёт обзвон", 20, service)
-        browser.type("#recordings-order", ORDER)
-        browser.script("document.querySelector('#recordings-order-form button').click();")
-        wait_for(lambda: browser.script("return !!document.querySelector(arguments[0]);",
-                                        "#recordings button[data-attempt]"), 15, service)  # fmt: skip
-        browser.click("#recordings button[data-attempt]")
+        open_history(browser, service, ORDER)
+        browser.click(PLAY)
         said = wait_for(lambda: page_text(browser, "recordings-status"), 20, service)
         assert said == "Запись не воспроизводится: файл записи не найден", said
         assert len(plays(dialer.url)) == 1  # a refused play is not audited
