@@ -39,7 +39,11 @@
     const audio = $("recording-audio");
     $("recordings-status").textContent = "";
     audio.src = `${API}/calls/${encodeURIComponent(attemptId)}/recording`;
-    audio.play().catch(() => {});  // a failed load is told by the "error" event below
+    audio.play().catch((err) => {  // a failed load is told by the "error" event below
+      if (err.name === "NotAllowedError") {
+        $("recordings-status").textContent = "Браузер не дал включить звук сам: нажмите ▶ в проигрывателе";
+      }
+    });
   }
   // Why the <audio> could not load: the server's words (a 404 says "файл записи не найден" or
   // "запись удалена по сроку хранения"); a refused GET is not audited, a HEAD never is.
