@@ -4,7 +4,8 @@ the test Asterisk's spool (inside the chroot Asterisk reports ``/…/spool/monit
 <attempt>.wav``; the service's ``[service] recordings_dir`` is the same directory as the host
 sees it); a supervisor signs in, opens the order's history in «Записи разговоров», clicks ▶
 and the page's ``<audio>`` loads the file (readyState >= 2, duration > 0); the audit log has
-the ``play_recording`` row for that call."""
+the ``play_recording`` row for that call, and the agent's day lists the same call. With the
+file gone, ▶ says why in the server's words, and nothing more is audited."""
 
 from __future__ import annotations
 
@@ -139,6 +140,13 @@ def test_a_supervisor_plays_a_real_calls_recording_from_the_orders_history(
         assert (row["actor"], row["result"], row["attempt_id"], row["order_id"], row["agent_id"]) \
             == ("anna", "accepted", call.id, ORDER, "1001")  # fmt: skip
         browser.screenshot(tmp_path / "dashboard-recording.png")
+
+        browser.script("document.getElementById('recordings').replaceChildren();")
+        browser.type("#recordings-agent", "1001")  # the agent's day lists the same call
+        browser.script("document.querySelector('#recordings-agent-form button').click();")
+        listed = "return document.querySelector(arguments[0])?.dataset.attempt;"
+        wait_for(lambda: browser.script(listed, PLAY) == call.id, 15, service)
+        assert ORDER in page_text(browser, "recordings")
 
         recordings_dir(asterisk).joinpath(f"{call.id}.wav").unlink()  # gone (e.g. by hand)
         browser.get(base + "/")  # a new page: the media cache may keep what it played
