@@ -71,9 +71,11 @@ class StatusRecheck:
         """Why the re-check holds ``order_id`` back from its dial now: "asked" (its CRM
         status is wanted or being read), "failed" (the last read failed; asked again later),
         or None (not held)."""
-        if order_id in self._in_flight or order_id in self._wanted:
+        if order_id in self._in_flight:
             return "asked"
-        return "failed" if order_id in self._failed else None
+        if order_id in self._failed:  # wanted again each round, but not read before retry_after
+            return "failed"
+        return "asked" if order_id in self._wanted else None
 
     def take_wanted(self, now: datetime) -> list[str]:
         """Order ids to read now (not in flight, not failed within ``retry_after``)."""

@@ -16,18 +16,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialer.doctor import verdicts
 from dialer.doctor.findings import Finding, fail, ok, skipped
-from dialer.storage.engine import make_engine
-from dialer.storage.errors import StorageError
+from dialer.storage.engine import DATABASE_ERRORS, make_engine
 from dialer.storage.migrate import current_revision, head_revision
 from dialer.storage.numbering import numbering_source
 
 PROMPTS = (*(f"digits/{n}" for n in range(10)), "beep")
 SOUND_FORMATS = ("gsm", "ulaw", "alaw", "wav", "sln", "sln16", "wav16", "g722", "g729", "ogg")
-_SQL_ERRORS: tuple[type[Exception], ...] = (StorageError,)
-with contextlib.suppress(ImportError):  # SQLAlchemy's own errors reach here unwrapped
-    from sqlalchemy.exc import SQLAlchemyError
-
-    _SQL_ERRORS = (StorageError, SQLAlchemyError)
+_SQL_ERRORS = DATABASE_ERRORS  # SQLAlchemy's own errors reach here unwrapped
 
 
 def on_host(root: Path, asterisk_path: str) -> Path:

@@ -23,7 +23,12 @@ from sqlalchemy.exc import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import select
 
-from dialer.storage.errors import DatabaseLockedError, DatabaseUnavailableError, DatabaseUrlError
+from dialer.storage.errors import (
+    DatabaseLockedError,
+    DatabaseUnavailableError,
+    DatabaseUrlError,
+    StorageError,
+)
 
 T = TypeVar("T")
 C = TypeVar("C", bound=type)
@@ -219,3 +224,8 @@ def write_transaction(engine: Engine, work: Callable[[Session], T], what: str) -
     except SQLAlchemyError as exc:
         state = "locked" if is_locked_error(exc) else "unavailable"
         raise DatabaseUnavailableError(f"{what} {state}: {exc}") from exc
+
+
+# What a caller outside this package (``doctor``) catches when it touches the database
+# directly: the package's own errors and SQLAlchemy's, without importing SQLAlchemy itself.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (StorageError, SQLAlchemyError)

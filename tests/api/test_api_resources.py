@@ -181,6 +181,10 @@ def test_the_dashboard_page_is_served_at_the_root_without_a_token(dialer: Dialer
     spying = dialer.call("GET", "/static/supervise.js", role=None)
     assert spying.headers["content-type"] == "text/javascript; charset=utf-8"
     assert "/listen" in spying.body.decode("utf-8")
+    assert "/static/why.js" in text  # issue 19: «почему не звоним?», served like the rest
+    why = dialer.call("GET", "/static/why.js", role=None)
+    assert why.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert "/why`" in why.body.decode("utf-8")
     style = dialer.call("GET", "/static/dashboard.css", role=None)
     assert style.headers["content-type"] == "text/css; charset=utf-8"
     for path in ("/static/nothing.js", "/static/../api/v1/campaign", "/static/", "/x/y"):

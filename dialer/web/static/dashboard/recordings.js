@@ -11,10 +11,16 @@
     if (!answer.ok) throw new Error(data.error || `HTTP ${answer.status}`);
     return data;
   }
+  // the result in the dashboard's words (dashboard.js's RESULTS), the time as the page's clock
+  function resultWord(result) {
+    const words = typeof RESULTS === "object" ? RESULTS : {};
+    return result ? (words[result] || [result])[0] : "";
+  }
+  function when(iso) { return iso ? new Date(iso).toLocaleString("ru-RU") : ""; }
   function row(attempt, orderId) {
     const tr = document.createElement("tr");
-    const cells = [attempt.started_at || "", orderId || attempt.order_id || "", attempt.agent || "",
-                   attempt.result || ""];
+    const cells = [when(attempt.started_at), orderId || attempt.order_id || "", attempt.agent || "",
+                   resultWord(attempt.result)];
     for (const text of cells) {
       const td = document.createElement("td"); td.textContent = text; tr.append(td);
     }
@@ -31,8 +37,28 @@
   }
   function play(attemptId) {
     const audio = $("recording-audio");
+    $("recordings-status").textContent = "";
     audio.src = `${API}/calls/${encodeURIComponent(attemptId)}/recording`;
-    audio.play().catch((err) => { $("recordings-status").textContent = String(err); });
+    audio.play().catch((err) => {  // a failed load is told by the "error" event below
+      if (err.name === "NotAllowedError") {
+        $("recordings-status").textContent = "Браузер не дал включить звук сам: нажмите ▶ в проигрывателе";
+      }
+    });
+  }
+  // Why the <audio> could not load: the server's words (a 404 says "файл записи не найден" or
+  // "запись удалена по сроку хранения"); a refused GET is not audited, a HEAD never is.
+  async function failed() {
+    const src = $("recording-audio").currentSrc;
+    if (!src) return;
+    let text = "браузер не может воспроизвести этот файл";
+    const head = await fetch(src, {method: "HEAD", credentials: "same-origin"}).catch(() => null);
+    if (!head) text = "нет связи с сервером";
+    else if (!head.ok) {
+      const answer = await fetch(src, {credentials: "same-origin", cache: "no-store"});
+      const data = await answer.json().catch(() => ({}));
+      text = data.error || `HTTP ${answer.status}`;
+    }
+    $("recordings-status").textContent = `Запись не воспроизводится: ${text}`;
   }
   function show(rows, status) {
     $("recordings").replaceChildren(...rows);
@@ -61,5 +87,6 @@
   document.addEventListener("DOMContentLoaded", () => {
     $("recordings-order-form")?.addEventListener("submit", byOrder);
     $("recordings-agent-form")?.addEventListener("submit", byAgent);
+    $("recording-audio")?.addEventListener("error", failed);
   });
 })();

@@ -1,6 +1,7 @@
 // «Почему не звоним?» (issue 19) on the dashboard: the order search box of #why-panel asks
 // GET /api/v1/orders/{id}/why (through dashboard.js's api(): the session) and shows the
 // explanation: its sentences, then the facts table. Each look-up is audited by the server.
+// The panel's data-state says where a look-up is: "asking", then "answered" or "refused".
 "use strict";
 (() => {
   const el = (id) => document.getElementById(id);
@@ -34,13 +35,16 @@
     const id = el("why-id").value.trim();
     if (!id) { clear("Введите номер заказа"); return; }
     clear("");
+    el("why-panel").dataset.state = "asking";
     el("why-state").textContent = "Ищем…";
     try {
       show(await api(`/orders/${encodeURIComponent(id)}/why`));
+      el("why-panel").dataset.state = "answered";
     } catch (err) {
       if (err.status === 404) clear(`Заказ ${id} не найден`);
       else if (err.status === 403) clear("Нет прав: войдите как супервизор");
       else clear(`Не удалось: ${err.message}`);
+      el("why-panel").dataset.state = "refused";
     }
     if (window.supervise) window.supervise.audit();
   }
