@@ -171,9 +171,9 @@ function listen() {
     const s = JSON.parse(event.data);
     render([s.campaign, s.agents, s.calls, s.queue, s.stats, s.awaiting], "поток");
   });
-  source.addEventListener("bye", (event) => {
+  source.addEventListener("bye", () => {  // the session ended (signed out, expired)
     closeStream();
-    showLogin(JSON.parse(event.data).reason);
+    showLogin("Сеанс закончился: войдите снова");
   });
   source.addEventListener("error", () => {
     streaming = false;

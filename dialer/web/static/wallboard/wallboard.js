@@ -62,7 +62,9 @@ function parseBlock(block) {
 
 function handle(event) {
   if (event.name === "live") render(JSON.parse(event.data));
-  if (event.name === "bye") showError(`Поток закрыт: ${JSON.parse(event.data).reason}`);
+  if (event.name === "bye") {  // the session ended or the token was revoked
+    showError(token ? "Токен отозван: выдайте новый токен viewer" : "Сеанс закончился: войдите снова на панели (/)");
+  }
 }
 
 function refusal(status) {
