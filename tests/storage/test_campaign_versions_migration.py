@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
 from local_services import fresh_database
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 from dialer.catalog.ports import UnknownCampaignError
 from dialer.storage.campaigns import SqlCampaignStore
 from dialer.storage.catalog import SqlCampaignCatalog
-from dialer.storage.migrate import upgrade
+from dialer.storage.migrate import alembic_config, current_revision, upgrade
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 STORED = json.dumps({"name": "Проект-1", "window": {"start": "09:00"}}, ensure_ascii=False)
@@ -97,3 +98,23 @@ def test_settings_saved_through_the_pause_view_are_catalog_versions(tmp_path: Pa
     history = SqlCampaignCatalog(engine).history("Проект-1")
     assert [(v.version, v.author) for v in history] == [(2, "supervisor:o"), (1, "api")]
     engine.dispose()
+
+
+def test_migration_0011_downgrades_to_0010_keeping_the_pause(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        upgrade(engine, "head")
+        catalog = SqlCampaignCatalog(engine)
+        catalog.create("Проект-1", STORED, author="a", now=T0)
+        catalog.set_state("Проект-1", "paused", author="a", now=T0, reason="обед")
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "0010_agent_states")
+        assert current_revision(engine) == "0010_agent_states"
+        assert "campaign_versions" not in inspect(engine).get_table_names()
+        with engine.connect() as connection:
+            row = connection.execute(
+                text("SELECT paused, paused_reason, settings_json FROM campaigns")
+            ).one()
+        assert (bool(row[0]), row[1], row[2]) == (True, "обед", STORED)
+    finally:
+        engine.dispose()
