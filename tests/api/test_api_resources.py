@@ -86,6 +86,8 @@ def test_settings_changed_through_the_api_are_versions_in_the_database(dialer: D
     assert (patched["ring_timeout_s"], patched["wrap_up_s"]) == (44, 5)  # merged over v2
     assert dialer.dispatcher.settings.ring_timeout_s == 44
     assert [v.version for v in SqlCampaignCatalog(dialer.engine).history("shop")] == [3, 2, 1]
+    shown = dialer.call("GET", "/api/v1/campaign", role="viewer").json
+    assert (shown["version"], shown["state"], shown["updated_by"][:6]) == (3, "active", "token:")
 
 
 def test_dead_deliveries_are_listed_and_replayed(dialer: Dialer) -> None:
