@@ -12,7 +12,7 @@ from alembic import command
 from local_services import fresh_database
 from sqlalchemy import create_engine, inspect, text
 
-from dialer.catalog.ports import UnknownCampaignError
+from dialer.catalog.ports import UnknownCampaignError, VersionConflictError
 from dialer.storage.campaigns import SqlCampaignStore
 from dialer.storage.catalog import SqlCampaignCatalog
 from dialer.storage.migrate import alembic_config, current_revision, upgrade
@@ -118,3 +118,15 @@ def test_migration_0011_downgrades_to_0010_keeping_the_pause(url: str) -> None:
         assert (bool(row[0]), row[1], row[2]) == (True, "обед", STORED)
     finally:
         engine.dispose()
+
+
+def test_settings_saved_over_a_version_someone_moved_are_refused(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'd.db'}")
+    upgrade(engine)
+    store = SqlCampaignStore(engine)
+    store.set_settings("Проект-1", T0, STORED)
+    store.set_settings("Проект-1", T0, STORED.replace("09:00", "10:00"), expected_version=1)
+    with pytest.raises(VersionConflictError, match="version 2, not 1"):
+        store.set_settings("Проект-1", T0, STORED.replace("09:00", "11:00"), expected_version=1)
+    assert SqlCampaignCatalog(engine).get("Проект-1").version == 2
+    engine.dispose()
