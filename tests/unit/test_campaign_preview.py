@@ -9,7 +9,7 @@ import dataclasses
 from datetime import UTC, date, datetime, time
 
 from campaigns.preview import QueuedOrder, orders, preview_change
-from campaigns.settings import CallingWindow, CampaignSettings, RetrySettings
+from campaigns.settings import CampaignSettings, RetrySettings
 
 NOW = datetime(2026, 3, 10, 6, 30, tzinfo=UTC)
 MSK, YEKT, VLAT = "Europe/Moscow", "Asia/Yekaterinburg", "Asia/Vladivostok"
