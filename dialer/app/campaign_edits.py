@@ -88,6 +88,10 @@ class CampaignEdits:
     def entries(self, *, include_archived: bool = False) -> list[CampaignEntry]:
         return self._catalog.entries(include_archived=include_archived)
 
+    def defaults(self) -> dict[str, Any]:
+        """A new campaign's settings (no name yet), in the file's form."""
+        return {**settings_mapping(self.validate({})), "name": ""}
+
     def get(self, name: str) -> CampaignEntry:
         return _translated(lambda: self._catalog.get(name))
 

@@ -56,12 +56,14 @@ class CampaignCatalogApi:
     def __init__(self, edits: CampaignEdits) -> None:
         self._edits = edits
 
-    @router.route("GET", "/campaigns", READ, "Campaigns: state and version (archived: ?all=1)",
+    @router.route("GET", "/campaigns", READ,
+                  "Campaigns: state and version (archived: ?all=1); a new one's defaults",
                   query=(("all", "1: archived ones too"),))  # fmt: skip
     def list(self, request: ApiRequest) -> Reply:
         archived = request.query.get("all") == "1"
         entries = self._edits.entries(include_archived=archived)
-        return Reply({"campaigns": [_entry(e, settings=False) for e in entries]})
+        return Reply({"campaigns": [_entry(e, settings=False) for e in entries],
+                      "defaults": self._edits.defaults()})  # a new campaign's form  # fmt: skip
 
     @router.route("GET", ONE, READ, "One campaign: state, version and settings")
     def show(self, request: ApiRequest) -> Reply:
