@@ -177,9 +177,13 @@ class Operations:
         self._wake()
         return record
 
-    def change_settings(self, changes: Mapping[str, Any], *, replace: bool) -> CampaignRecord:
+    def change_settings(
+        self, changes: Mapping[str, Any], *, replace: bool, by: str = "api"
+    ) -> CampaignRecord:
         """Validated through ``dialer.config.campaign`` (errors name the field); the name cannot
-        change. The dispatcher uses the new settings from its next round on."""
+        change. Saved as a new catalog version by ``by`` (the campaign's settings live in the
+        database: the file does not win at the next start); this node's dispatcher uses them
+        from its next round on, every other node at its next round (``SettingsFollower``)."""
         base: dict[str, Any] = (
             {"name": self.campaign} if replace else settings_mapping(self.settings)
         )
@@ -193,7 +197,7 @@ class Operations:
             raise InvalidRequestError("the running campaign's name cannot change", "campaign.name")
         self._dispatcher.use_settings(settings)
         self._wake()
-        return self._campaigns.set_settings(self.campaign, self._clock(), self._json())
+        return self._campaigns.set_settings(self.campaign, self._clock(), self._json(), author=by)
 
     def _json(self) -> str:
         return json.dumps(settings_mapping(self.settings), ensure_ascii=False, sort_keys=True)

@@ -8,6 +8,8 @@ the jobs are built before the lock supervisor, which calls them when the node be
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -24,6 +26,7 @@ from dialer.agent_auth.passwords import PasswordHasher
 from dialer.agent_auth.service import AgentAuth
 from dialer.app.admission import Admission
 from dialer.app.auto_disposition import AutoDisposition
+from dialer.app.campaign_source import SettingsFollower, campaign_settings_at_start, to_each
 from dialer.app.control import NodeControl
 from dialer.app.crm_results import CrmResults
 from dialer.app.crm_watch import CrmWatch
@@ -48,6 +51,7 @@ from dialer.dispatch.status_recheck import StatusRecheck
 from dialer.storage.agent_auth import SqlAgentAuthStore
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.campaigns import SqlCampaignStore
+from dialer.storage.catalog import SqlCampaignCatalog
 from dialer.storage.coordination import open_coordinator
 from dialer.storage.cursors import SqlCursorStore
 from dialer.storage.engine import database_state, failure_line, outage
@@ -60,10 +64,14 @@ Clock = Callable[[], datetime]
 
 def build_service(config: ServiceConfig, clock: Clock) -> Service:
     """The node, wired; raises ``DatabaseUnavailableError`` when the database cannot be opened."""
+    engine, log = open_database(config.service.db_url), logging.getLogger("dialer.service")
+    catalog = SqlCampaignCatalog(engine)  # the campaign's settings: the database's (issue 21)
+    config = dataclasses.replace(config, campaign=campaign_settings_at_start(
+        catalog, config.campaign, source=str(config.source or "the service file"), now=clock(),
+        log=log.warning))  # fmt: skip
     settings, campaign, node = config.service, config.campaign, config.service.node
     control, rng, intake = NodeControl(), random.Random(), config.intake_filter()
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="crm")
-    engine = open_database(settings.db_url)
     # live events for the agents' pages (and, with [crm.telephony], for RetailCRM)
     feed = build_feed(config, clock, engine=engine, executor=executor)
     crm, mapping = make_crm(config, clock), crm_mapping(config)
@@ -123,8 +131,12 @@ def build_service(config: ServiceConfig, clock: Clock) -> Service:
                    outbox=outbox, latency=latency, accept=admission.accept, health=health,
                    clock=clock, agent_auth=agent_auth, feed=feed,
                    telephony=config.telephony, held=recheck.holding)  # fmt: skip
-    pump = WakePump(control.woken, lambda: slots.run_rounds(clock()), tick_s=settings.tick_s,
-                    stopping=lambda: control.stopping, why=failure_line)  # fmt: skip
+    follower = SettingsFollower(catalog, campaign.name, version=catalog.version,
+                                apply=to_each(slot.dispatcher.use_settings for slot in slots),
+                                log=log.warning)  # fmt: skip
+    pump = WakePump(control.woken, lambda: follower.follow_then(lambda: slots.run_rounds(clock())),
+                    tick_s=settings.tick_s, stopping=lambda: control.stopping,
+                    why=failure_line)  # fmt: skip
     return Service(settings, control=control, slots=slots, locks=locks, jobs=jobs,
                    starter=starter, edge=edge, pump=pump,
                    closing=(executor, crm, engine))  # fmt: skip

@@ -1,4 +1,7 @@
-"""The campaigns table: whether dialling is paused (and why) and the stored settings JSON."""
+"""The campaigns table seen as pause state and stored settings: the view the pause API, the
+reports and ``orders why`` read. The catalog (``dialer.storage.catalog``) owns the same rows
+with their versions; a pause here is its ``state``, and settings saved here are a catalog
+version like any other."""
 
 from __future__ import annotations
 
@@ -7,11 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from dialer.catalog.ports import CampaignExistsError
+from dialer.storage.catalog import SqlCampaignCatalog, ensure_campaign
 from dialer.storage.engine import retry_locked, translates_outages
 from dialer.storage.models import Campaign
+
+__all__ = ["CampaignRecord", "SqlCampaignStore", "ensure_campaign"]  # orders, agents take it here
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +57,26 @@ class SqlCampaignStore:
         """Paused with ``reason``, or resumed when ``reason`` is None."""
 
         def change(row: Campaign) -> None:
-            row.paused, row.paused_reason = reason is not None, reason
+            if reason is not None:
+                row.state, row.paused_reason = "paused", reason
+            elif row.state == "paused":  # a resume does not bring back an archived campaign
+                row.state, row.paused_reason = "active", None
 
         return self._write(name, now, change)
 
-    def set_settings(self, name: str, now: datetime, settings_json: str) -> CampaignRecord:
-        def change(row: Campaign) -> None:
-            row.settings_json = settings_json
-
-        return self._write(name, now, change)
+    def set_settings(
+        self, name: str, now: datetime, settings_json: str, *, author: str = "api"
+    ) -> CampaignRecord:
+        """A new catalog version of ``name``'s settings (version 1 if it had none)."""
+        catalog = SqlCampaignCatalog(self._engine)
+        if catalog.version(name):
+            catalog.update(name, settings_json, author=author, now=now)
+        else:
+            try:
+                catalog.create(name, settings_json, author=author, now=now)
+            except CampaignExistsError:  # another node created it meanwhile
+                catalog.update(name, settings_json, author=author, now=now)
+        return self._write(name, now, lambda row: None)
 
     def _write(
         self, name: str, now: datetime, change: Callable[[Campaign], None]
@@ -76,23 +93,11 @@ class SqlCampaignStore:
         return retry_locked(work)
 
 
-def ensure_campaign(session: Session, name: str, now: datetime) -> None:
-    """Creates the campaign's row unless it exists, in one ``INSERT … ON CONFLICT DO
-    NOTHING``: nodes starting at once on a fresh database both ask, and a look-up before
-    the insert let both through and failed the second on the primary key."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(
-        dialect.insert(Campaign)
-        .values(name=name, settings_json="{}", created_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=[Campaign.name])
-    )
-
-
 def _record(row: Campaign) -> CampaignRecord:
     updated = row.updated_at
     return CampaignRecord(
         name=row.name,
-        paused=bool(row.paused),
+        paused=row.state == "paused",
         paused_reason=row.paused_reason,
         settings_json=row.settings_json or "{}",
         updated_at=updated if updated.tzinfo is not None else updated.replace(tzinfo=UTC),

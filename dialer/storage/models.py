@@ -26,6 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from dialer.storage.types import UTCDateTime
 
 ORDER_PHASES = ("queued", "claimed", "dialing", "awaiting_disposition", "done")
+CAMPAIGN_STATES = ("active", "paused", "archived")
 AGENT_STATES = ("logged_out", "idle", "ringing", "on_call", "wrap_up", "paused")
 TOKEN_ROLES = ("ops", "crm", "viewer")
 DEFAULT_SERVER = "default"  # the Asterisk server of a node with no ``[ami] server``
@@ -61,16 +62,35 @@ class Base(DeclarativeBase):
 
 
 class Campaign(Base):
-    """A campaign; its settings are stored as the JSON of ``CampaignSettings``."""
+    """A campaign: its current settings (the JSON of ``CampaignSettings`` in the campaign
+    file's form), their ``version`` and its ``state``. Version 0 with settings ``"{}"``: a
+    row made for orders or a pause before any settings were saved (not yet in the catalog,
+    ``dialer.storage.catalog``); every saved version is a row of ``campaign_versions``."""
 
     __tablename__ = "campaigns"
+    __table_args__ = (CheckConstraint(_one_of("state", CAMPAIGN_STATES), name="state"),)
 
     name: Mapped[str] = mapped_column(primary_key=True)
     settings_json: Mapped[str] = mapped_column(Text, default="{}")
-    paused: Mapped[bool] = _no()
+    version: Mapped[int] = _zero()
+    state: Mapped[str] = mapped_column(default="active", server_default=text("'active'"))
     paused_reason: Mapped[str | None]
+    updated_by: Mapped[str] = mapped_column(default="", server_default=text("''"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class CampaignVersionRow(Base):
+    """One saved version of a campaign's settings: who saved it, when, and why."""
+
+    __tablename__ = "campaign_versions"
+
+    campaign: Mapped[str] = mapped_column(ForeignKey("campaigns.name"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    settings_json: Mapped[str] = mapped_column(Text)
+    author: Mapped[str]
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
 
 
 class OrderRow(Base):

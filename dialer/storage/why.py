@@ -65,7 +65,7 @@ class SqlWhyReads:
     def campaign_pause(self) -> tuple[bool, str | None]:
         with Session(self._engine) as session:
             row = session.get(Campaign, self._campaign)
-            return (False, None) if row is None else (row.paused, row.paused_reason)
+            return (False, None) if row is None else (row.state == "paused", row.paused_reason)
 
     def agents(self) -> tuple[int, int]:
         """(signed in, free): agents of the campaign not logged out, and those idle."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import timedelta
 
 from api_harness import Dialer
@@ -11,6 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from dialer.storage.campaigns import SqlCampaignStore
+from dialer.storage.catalog import SqlCampaignCatalog
 from dialer.storage.models import OutboxRow
 
 
@@ -64,6 +66,18 @@ def test_settings_are_validated_by_the_campaign_loader_naming_the_field(dialer: 
     assert changed.json["stored_settings"]["ring_timeout_s"] == 25
     replaced = dialer.call("PUT", url, body={"name": "shop", "agents": ["1001"]}).json
     assert replaced["settings"]["window"]["start"] == "10:00"  # defaults again
+
+
+def test_settings_changed_through_the_api_are_versions_in_the_database(dialer: Dialer) -> None:
+    """The file no longer wins at the next start: each change is a catalog version saying
+    who made it, and the refused ones write nothing (issue 21)."""
+    url = "/api/v1/campaign/settings"
+    assert dialer.call("PATCH", url, body={"window": {"start": "11:00"}}).status == 200
+    assert dialer.call("PATCH", url, body={"window": {"start": "25:00"}}).status == 400
+    history = SqlCampaignCatalog(dialer.engine).history("shop")
+    newest = history[0]
+    assert [(v.version, v.author[:6]) for v in history] == [(1, "token:")]
+    assert json.loads(newest.settings_json)["window"]["start"] == "11:00"
 
 
 def test_dead_deliveries_are_listed_and_replayed(dialer: Dialer) -> None:

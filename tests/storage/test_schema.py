@@ -29,8 +29,8 @@ from dialer.storage.models import AttemptRow, Base, Campaign, OrderRow
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TABLES = {
     "agent_credentials", "agent_sessions", "agent_states", "agents", "alembic_version",
-    "api_tokens", "attempts", "campaigns", "crm_cursors", "do_not_call", "numbering_meta",
-    "numbering_ranges", "orders", "outbox", "outcomes", "telephony_outbox",
+    "api_tokens", "attempts", "campaign_versions", "campaigns", "crm_cursors", "do_not_call",
+    "numbering_meta", "numbering_ranges", "orders", "outbox", "outcomes", "telephony_outbox",
     "supervision_audit", "supervisor_credentials", "supervisor_sessions", "supervisors",
 }  # fmt: skip
 

@@ -1,6 +1,7 @@
 """/api/v1/campaign: the running campaign; pause and resume dialling; change its settings.
 
-One service runs one campaign; creating and listing more campaigns is not offered yet.
+One service runs one campaign; its settings live in the database (the campaign catalog,
+docs/campaigns.md), so a change here is a new version that every node follows.
 """
 
 from __future__ import annotations
@@ -57,21 +58,27 @@ class CampaignApi:
         "PUT",
         "/campaign/settings",
         OPS,
-        "Replace the settings (missing keys take their defaults)",
+        "Replace the settings (missing keys take their defaults); saved as a new version in "
+        "the database, which every node follows at its next round",
         body=SETTINGS_BODY,
     )
     def replace(self, request: ApiRequest) -> Reply:
-        return self._reply(self._ops.change_settings(request.json(), replace=True))
+        return self._reply(
+            self._ops.change_settings(request.json(), replace=True, by=_author(request))
+        )
 
     @router.route(
         "PATCH",
         "/campaign/settings",
         OPS,
-        "Change some settings (nested tables merge)",
+        "Change some settings (nested tables merge); saved as a new version in the database, "
+        "which every node follows at its next round",
         body=SETTINGS_BODY,
     )
     def patch(self, request: ApiRequest) -> Reply:
-        return self._reply(self._ops.change_settings(request.json(), replace=False))
+        return self._reply(
+            self._ops.change_settings(request.json(), replace=False, by=_author(request))
+        )
 
     def _reply(self, record: CampaignRecord) -> Reply:
         data: dict[str, Any] = {
@@ -83,3 +90,9 @@ class CampaignApi:
             "stored_settings": json.loads(record.settings_json or "{}"),
         }
         return Reply(data)
+
+
+def _author(request: ApiRequest) -> str:
+    """Who saved a settings version: ``supervisor:<id>`` or ``token:<name>``."""
+    caller = request.caller
+    return f"{caller.kind}:{caller.name}"

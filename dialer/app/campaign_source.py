@@ -1,0 +1,186 @@
+"""Where a node's campaign settings come from: the catalog in the database, not the file.
+
+At start (``campaign_settings_at_start``) the file's campaign is imported once, when the
+catalog has none of that name; after that the database wins, and a file that differs is
+reported (which fields, and the two commands that reconcile them), never written over and
+never writing over. While running (``SettingsFollower``) a node looks at the campaign's
+version before each dispatch round and takes a newer one, so every node of a campaign
+follows the same database.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from campaigns.settings import CampaignSettings
+from dialer.app.operations import settings_mapping
+from dialer.catalog.ports import (
+    CampaignCatalog,
+    CampaignEntry,
+    CampaignExistsError,
+    UnknownCampaignError,
+)
+from dialer.config.campaign import ConfigError, campaign_from_mapping
+from dialer.storage.errors import StorageError
+
+T = TypeVar("T")
+fallback_log = logging.getLogger("dialer.service")  # the log lines ops grep name the service
+
+
+def settings_json(settings: CampaignSettings) -> str:
+    """``settings`` as the catalog stores them: the file's form, every field, sorted keys."""
+    return json.dumps(settings_mapping(settings), ensure_ascii=False, sort_keys=True)
+
+
+def settings_from_json(text: str, *, where: str = "campaign") -> CampaignSettings:
+    """A catalog version read back through the file's loader; ``ConfigError`` names the field."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: stored settings are not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: stored settings are not a table")
+    return campaign_from_mapping(data, where=where)
+
+
+def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """The dotted names of the settings that differ (``window.start``), sorted."""
+    changed: list[str] = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if isinstance(old, Mapping) and isinstance(new, Mapping):
+            changed += [f"{key}.{inner}" for inner in changed_fields(old, new)]
+        elif old != new:
+            changed.append(key)
+    return changed
+
+
+def campaign_settings_at_start(
+    catalog: CampaignCatalog,
+    from_file: CampaignSettings,
+    *,
+    source: str,
+    now: datetime,
+    log: Callable[[str], None],
+) -> CampaignSettings:
+    """The settings this node runs ``from_file.name`` with: the catalog's current version;
+    on the first start (no such campaign yet) the file's, imported as version 1."""
+    name, text = from_file.name, settings_json(from_file)
+    try:
+        entry = catalog.get(name)
+    except UnknownCampaignError:
+        try:
+            catalog.create(name, text, author=f"import:{source}", now=now,
+                           note=f"first start: imported from {source}")  # fmt: skip
+        except CampaignExistsError:  # another node of the campaign imported it meanwhile
+            entry = catalog.get(name)
+        else:
+            log(f"campaign {name!r}: first start, its settings imported from {source} into "
+                "the database as version 1; from now on the database is their source "
+                "(callback-dialer campaign show/update/history)")  # fmt: skip
+            return from_file
+    stored = settings_from_json(entry.settings_json, where=f"campaign {name!r} in the database")
+    if entry.settings_json != text:
+        log(differing_file_message(entry, from_file, source))
+    return stored
+
+
+def differing_file_message(entry: CampaignEntry, from_file: CampaignSettings, source: str) -> str:
+    """What a node says when its file's campaign is not the database's: which fields differ
+    (file and database values), what it runs, and how to take one side or the other."""
+    file_map, db_map = settings_mapping(from_file), json.loads(entry.settings_json)
+    lines = [
+        f"campaign {entry.name!r}: {source} differs from the database (version "
+        f"{entry.version}, by {entry.updated_by}); running the DATABASE's settings, "
+        "neither is overwritten. Differences:"
+    ]
+    for field in changed_fields(db_map, file_map):
+        lines.append(f"  {field}: file {_at(file_map, field)}, database {_at(db_map, field)}")
+    lines.append(f"  to take the file: callback-dialer campaign import {source}")
+    lines.append(f"  to write the file from the database: callback-dialer campaign export "
+                 f"{entry.name} --out FILE (then copy its [campaign] into {source})")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _at(mapping: Mapping[str, Any], dotted: str) -> str:
+    value: Any = mapping
+    for part in dotted.split("."):
+        value = value.get(part, "(unset)") if isinstance(value, Mapping) else "(unset)"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def to_each(
+    targets: Iterable[Callable[[CampaignSettings], None]],
+) -> Callable[[CampaignSettings], None]:
+    """One ``apply`` for several dispatchers (a node serving several servers)."""
+    every = tuple(targets)
+
+    def apply(settings: CampaignSettings) -> None:
+        for target in every:
+            target(settings)
+
+    return apply
+
+
+class SettingsFollower:
+    """Keeps a running campaign on the catalog's current version: before each round, one
+    look at the version number; a newer one is read, validated and handed to ``apply``
+    (every dispatcher of the campaign on this node). A version that does not load, or a
+    database that does not answer, leaves the running settings as they are (said once)."""
+
+    def __init__(
+        self,
+        catalog: CampaignCatalog,
+        name: str,
+        apply: Callable[[CampaignSettings], None],
+        *,
+        version: Callable[[str], int] | None = None,
+        log: Callable[[str], None] = fallback_log.warning,
+    ) -> None:
+        self._catalog, self._name, self._apply, self._log = catalog, name, apply, log
+        self._version = version or (lambda n: catalog.get(n).version)
+        self._seen: int = 0
+        self._refused: int | None = None
+        self._seen = self._look()
+
+    @property
+    def version(self) -> int:
+        """The catalog version this node runs (0: none known yet)."""
+        return self._seen
+
+    def follow(self) -> bool:
+        """Takes a newer version if there is one; True when the settings changed."""
+        current = self._look()
+        if current <= self._seen or current == self._refused:
+            return False
+        try:
+            entry = self._catalog.get(self._name)
+            where = f"campaign {self._name!r} version {entry.version}"
+            settings = settings_from_json(entry.settings_json, where=where)
+        except (ConfigError, StorageError, UnknownCampaignError) as exc:
+            self._refused = current
+            self._log(f"campaign {self._name!r}: version {current} not taken, the running "
+                      f"settings stay: {exc}")  # fmt: skip
+            return False
+        self._apply(settings)
+        self._seen = entry.version
+        self._log(f"campaign {self._name!r}: now running version {entry.version} "
+                  f"(by {entry.updated_by})")  # fmt: skip
+        return True
+
+    def follow_then(self, run: Callable[[], T]) -> T:
+        """``follow``, then ``run`` (the dispatch round): the round uses the newest settings."""
+        self.follow()
+        return run()
+
+    def _look(self) -> int:
+        try:
+            return self._version(self._name)
+        except UnknownCampaignError:
+            return 0
+        except StorageError:  # the database is down: the round says so; keep what runs
+            return self._seen
