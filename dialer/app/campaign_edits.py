@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from campaigns.preview import Preview, QueuedOrder, preview_change
 from campaigns.settings import CallingWindow, CampaignSettings, RetrySettings
+from dialer.app.campaign_source import settings_json
 from dialer.app.operations import (
     ConflictError,
     InvalidRequestError,
@@ -164,11 +165,6 @@ class CampaignEdits:
         if settings.name != entry.name:
             raise InvalidRequestError("a campaign's name cannot change", f"{ROOT}.name")
         return settings
-
-
-def settings_json(settings: CampaignSettings) -> str:
-    """The catalog's ``settings_json``: every field in the file's form, sorted keys."""
-    return json.dumps(settings_mapping(settings), ensure_ascii=False, sort_keys=True)
 
 
 def merged(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,8 @@ from twisted.internet.task import Clock
 
 from dialer.agent_auth.passwords import PasswordHasher
 from dialer.catalog.memory import MemoryCatalog
+from dialer.catalog.ports import CampaignCatalog
+from dialer.storage.catalog import SqlCampaignCatalog
 from dialer.storage.supervisors import SqlSupervisors
 from dialer.web import site as web
 from dialer.web.agent.app import build_agent
@@ -33,8 +35,8 @@ PATH = f"/api/v1/campaigns/{quote(NAME, safe='')}"
 class Site:
     """The site with a catalog; requests as an ops/crm/viewer token or the supervisor."""
 
-    def __init__(self, dialer: Dialer) -> None:
-        self.dialer, self.catalog = dialer, MemoryCatalog()
+    def __init__(self, dialer: Dialer, catalog: CampaignCatalog) -> None:
+        self.dialer, self.catalog = dialer, catalog
         SqlSupervisors(dialer.engine).add("anna", NOW, name="Анна", extension="201")
         parts = build_supervisors(dialer.engine, dialer.ops, dialer.agent_auth,
                                   hasher=PasswordHasher(n=2**10))  # fmt: skip
@@ -70,9 +72,11 @@ class Site:
                             {"settings": {"name": name, **settings}})  # fmt: skip
 
 
-@pytest.fixture
-def site(dialer: Dialer) -> Site:
-    return Site(dialer)
+@pytest.fixture(params=["memory", "sqlite"])
+def site(dialer: Dialer, request: pytest.FixtureRequest) -> Site:
+    """The API over the in-memory catalog and over the database's (SQLite)."""
+    sql = request.param == "sqlite"
+    return Site(dialer, SqlCampaignCatalog(dialer.engine) if sql else MemoryCatalog())
 
 
 def ok(reply: WireResponse, status: int = 200) -> Any:
@@ -92,8 +96,11 @@ def test_an_ops_token_creates_a_campaign_with_a_cyrillic_name_and_reads_it_back(
     shown = ok(site.as_role("viewer", "GET", PATH))
     assert shown["settings"]["window"]["start"] == "09:00"
     assert shown["settings"]["intake_statuses"] == ["Ожидает подтверждения"]  # the defaults
-    listed = ok(site.as_role("crm", "GET", "/api/v1/campaigns"))["campaigns"]
-    assert [(c["name"], c["state"], c["version"]) for c in listed] == [(NAME, "active", 1)]
+    listed = ok(site.as_role("crm", "GET", "/api/v1/campaigns"))
+    assert [(c["name"], c["state"], c["version"]) for c in listed["campaigns"]] == [
+        (NAME, "active", 1)
+    ]
+    assert listed["defaults"]["name"] == "" and listed["defaults"]["window"]["end"] == "19:00"
 
 
 def test_a_name_taken_already_is_a_409_naming_the_name(site: Site) -> None:

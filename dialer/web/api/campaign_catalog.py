@@ -17,8 +17,8 @@ from typing import Any
 from campaigns.preview import Preview
 from dialer.app.campaign_edits import CampaignEdits, Change, VersionView
 from dialer.app.operations import Operations
-from dialer.catalog.memory import MemoryCatalog
 from dialer.catalog.ports import CampaignCatalog, CampaignEntry
+from dialer.storage.catalog import SqlCampaignCatalog
 from dialer.storage.engine import Database
 from dialer.storage.queued import SqlQueuedOrders
 from dialer.web.api import fields
@@ -124,12 +124,7 @@ def campaign_edits(
     """The editor's service over ``catalog`` (none: the database's catalog) and the
     database's queued orders, on the service's clock."""
     queued = SqlQueuedOrders(engine).of_campaign
-    return CampaignEdits(catalog or _database_catalog(engine), queued, ops.now)
-
-
-def _database_catalog(engine: Database) -> CampaignCatalog:
-    del engine  # TODO(issue 21): camp-db's SQL adapter; the in-memory catalog until merged
-    return MemoryCatalog()
+    return CampaignEdits(catalog or SqlCampaignCatalog(engine), queued, ops.now)
 
 
 def _author(request: ApiRequest) -> str:
