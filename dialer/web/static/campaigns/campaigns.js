@@ -205,13 +205,18 @@ function changesText(changes) {
   return changes.map((c) => `${F.label(c.field)}: ${shown(c.before)} → ${shown(c.after)}`).join("; ");
 }
 
+function noteText(note) {  // the catalog's notes are English; the known ones in Russian
+  return note.replace(/^rollback to (\d+)$/, "откат к версии $1")
+    .replace(/^first start: imported from (.*)$/, "первый запуск: импорт из $1");
+}
+
 async function loadHistory() {
   if (!current) return;
   const data = await api(`/campaigns/${encodeURIComponent(current.name)}/history`);
   $("history").replaceChildren(...data.versions.map((v) => {
     const tr = document.createElement("tr");
     tr.dataset.version = String(v.version);
-    const note = v.note ? ` (${v.note.replace(/^rollback to (\d+)$/, "откат к версии $1")})` : "";
+    const note = v.note ? ` (${noteText(v.note)})` : "";
     const back = v.version === current.version ? ""
       : button(`Откатить к версии ${v.version}`, () => rollback(v.version), `rollback-${v.version}`);
     tr.append(cell(String(v.version)), cell(when(v.created_at)), cell(v.author),

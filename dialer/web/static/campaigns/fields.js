@@ -54,10 +54,13 @@
   };
   const GROUPS = [
     ["Основное", ["name", "priority", "lines", "language", "default_tz", "countries", "foreign_numbers"]],
+    ["Окно звонков", ["window.start", "window.end", "window.weekdays", "window.holidays", "window.*"]],
     ["Какие заказы звонить", ["intake_statuses", "intake_states", "excluded_sources",
       "never_touch_statuses", "skip_prepaid", "spam_words", "duplicate_window_days"]],
-    ["Окно звонков", ["window.start", "window.end", "window.weekdays", "window.holidays"]],
-    ["Повторы", ["retry.*"]],
+    ["Повторы", ["retry.quick_retries", "retry.quick_retry_min_s", "retry.quick_retry_max_s",
+      "retry.slow_retry_s", "retry.calling_days", "retry.final_min_calls_per_day",
+      "retry.final_span_hours", "retry.max_extra_days", "retry.network_retry_s",
+      "retry.trunk_pause_after", "retry.trunk_pause_s", "retry.*"]],
     ["Операторы", ["agents", "agent_accept_timeout_s", "agent_miss_pause_after", "pause_reasons",
       "wrap_up_s", "wrap_up_max_s", "callback_owner_grace_s", "ring_timeout_s", "talk_time_s"]],
     ["Результаты", ["refusal_problems", "disposition_source", "crm_result_timeout_s",
@@ -146,9 +149,14 @@
     const flat = flatten(settings);
     const used = new Set();
     const sets = GROUPS.map(([title, keys]) => {
-      const paths = keys.flatMap((k) => k.endsWith(".*")
-        ? Object.keys(flat).filter((p) => p.startsWith(k.slice(0, -1))) : (k in flat ? [k] : []));
-      paths.forEach((p) => used.add(p));
+      const paths = [];
+      for (const k of keys) {  // "retry.*": the table's fields not named before it
+        const more = k.endsWith(".*")
+          ? Object.keys(flat).filter((p) => p.startsWith(k.slice(0, -1)) && !used.has(p))
+          : (k in flat && !used.has(k) ? [k] : []);
+        more.forEach((p) => used.add(p));
+        paths.push(...more);
+      }
       return [title, paths];
     });
     sets.push(["Прочее", Object.keys(flat).filter((p) => !used.has(p)).sort()]);
