@@ -1,8 +1,9 @@
-"""`callback-dialer campaign`: list, show, pause and resume campaigns (the campaigns table).
+"""`callback-dialer campaign`: list, show, pause and resume campaigns (the campaigns table);
+create, update, export, import, history, rollback and archive (``campaign_versions``).
 
 A running service reads the pause at every dispatch round, exactly as after
-``POST /api/v1/campaign/pause``. One service dials one campaign, whose settings come from its
-campaign file: ``create`` and ``update`` say so instead of pretending.
+``POST /api/v1/campaign/pause``, and takes a new settings version at its next round too:
+the campaign's settings live in the database (docs/campaigns.md).
 """
 
 from __future__ import annotations
@@ -13,28 +14,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dialer.cli import UsageError
+from dialer.commands.campaign_versions import register_actions
 from dialer.commands.db import database, storage_command
 from dialer.storage.campaigns import CampaignRecord, SqlCampaignStore
-
-ONE_CAMPAIGN = (
-    "one service = one campaign: its settings are the [campaign] table of the campaign TOML "
-    "given to 'run --config'; edit the file and restart the service (or PATCH "
-    "/api/v1/campaign/settings on the running service, which the file overrides at the next "
-    "start). A new campaign is a new service with its own campaign file."
-)
 
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "campaign",
-        help="list campaigns, show one, pause or resume its dialling",
-        description="Campaigns as the web API sees them (table campaigns). A running "
-        "service follows a pause or resume at its next dispatch round; calls in progress "
-        "finish. " + ONE_CAMPAIGN,
+        help="campaigns in the database: list, show, create, update, export/import TOML, "
+        "history, rollback, pause, resume, archive",
+        description="Campaigns and their settings live in the database, each change a "
+        "version (who, when, why). A running service follows a pause, a resume or a new "
+        "version at its next dispatch round; calls in progress finish. See "
+        "docs/campaigns.md.",
     )
     actions = parser.add_subparsers(dest="campaign_action", required=True, metavar="ACTION")
-    listing = actions.add_parser("list", help="every campaign: paused or dialling")
+    listing = actions.add_parser("list", help="every campaign: state, version")
     listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.add_argument("--all", action="store_true", help="archived campaigns too")
     listing.set_defaults(func=run_list)
     show = actions.add_parser("show", help="one campaign with its stored settings")
     show.add_argument("name", metavar="NAME", nargs="?", help="default: the only campaign")
@@ -49,10 +47,7 @@ def register(sub: Any) -> None:
     resume.add_argument("name", metavar="NAME", nargs="?", help="default: the only campaign")
     resume.add_argument("--json", action="store_true", help="print the campaign as JSON")
     resume.set_defaults(func=run_resume)
-    for name in ("create", "update"):
-        refused = actions.add_parser(name, help="not offered: one service = one campaign")
-        refused.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        refused.set_defaults(func=run_refused)
+    register_actions(actions)
 
 
 def as_json(record: CampaignRecord) -> dict[str, Any]:
@@ -60,12 +55,17 @@ def as_json(record: CampaignRecord) -> dict[str, Any]:
         "name": record.name,
         "paused": record.paused,
         "paused_reason": record.paused_reason,
+        "state": record.state,
+        "version": record.version,
         "updated_at": record.updated_at.isoformat(timespec="seconds"),
+        "updated_by": record.updated_by,
         "stored_settings": json.loads(record.settings_json or "{}"),
     }
 
 
 def _state(record: CampaignRecord) -> str:
+    if record.state == "archived":
+        return "archived"
     return f"paused ({record.paused_reason or 'no reason'})" if record.paused else "dialling"
 
 
@@ -84,7 +84,8 @@ def _pick(store: SqlCampaignStore, name: str | None) -> CampaignRecord:
 
 @storage_command
 def run_list(args: argparse.Namespace) -> int:
-    records = SqlCampaignStore(database(args)).all()
+    records = [r for r in SqlCampaignStore(database(args)).all()
+               if args.all or r.state != "archived"]  # fmt: skip
     if args.json:
         for record in records:
             print(json.dumps(as_json(record), ensure_ascii=False))
@@ -93,7 +94,8 @@ def run_list(args: argparse.Namespace) -> int:
         print("no campaigns (a service creates its campaign when it starts)")
     for record in records:
         updated = record.updated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-        print(f"{record.name}\t{_state(record)}\tupdated {updated}")
+        version = f"version {record.version}" if record.version else "no settings yet"
+        print(f"{record.name}\t{_state(record)}\t{version}\tupdated {updated}")
     return 0
 
 
@@ -102,7 +104,9 @@ def _print(record: CampaignRecord, as_json_output: bool) -> None:
         print(json.dumps(as_json(record), ensure_ascii=False, sort_keys=True))
         return
     updated = record.updated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    print(f"campaign {record.name}: {_state(record)}, updated {updated}")
+    by = f" by {record.updated_by}" if record.updated_by else ""
+    print(f"campaign {record.name}: {_state(record)}, version {record.version}, "
+          f"updated {updated}{by}")  # fmt: skip
 
 
 @storage_command
@@ -112,10 +116,12 @@ def run_show(args: argparse.Namespace) -> int:
     if not args.json:
         stored = json.loads(record.settings_json or "{}")
         if stored:
-            print("stored settings (the campaign file wins at the next start):")
+            print(f"settings, version {record.version} (the database's: a running service "
+                  "uses them; 'campaign export' writes them as TOML):")  # fmt: skip
             print(json.dumps(stored, ensure_ascii=False, indent=2, sort_keys=True))
         else:
-            print("stored settings: none (the campaign file's)")
+            print("stored settings: none yet (the service imports its campaign file at its "
+                  "first start; or 'campaign import FILE')")  # fmt: skip
     return 0
 
 
@@ -135,7 +141,3 @@ def run_resume(args: argparse.Namespace) -> int:
     name = _pick(store, args.name).name
     _print(store.set_paused(name, datetime.now(UTC), None), args.json)
     return 0
-
-
-def run_refused(args: argparse.Namespace) -> int:
-    raise UsageError(f"campaign {args.campaign_action} is not offered: {ONE_CAMPAIGN}")

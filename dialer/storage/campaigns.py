@@ -29,6 +29,9 @@ class CampaignRecord:
     paused_reason: str | None
     settings_json: str
     updated_at: datetime
+    version: int = 0  # the catalog's settings version; 0: none saved yet
+    state: str = "active"  # active, paused or archived
+    updated_by: str = ""
 
 
 @translates_outages
@@ -101,4 +104,7 @@ def _record(row: Campaign) -> CampaignRecord:
         paused_reason=row.paused_reason,
         settings_json=row.settings_json or "{}",
         updated_at=updated if updated.tzinfo is not None else updated.replace(tzinfo=UTC),
+        version=row.version,
+        state=row.state,
+        updated_by=row.updated_by,
     )
