@@ -18,7 +18,7 @@ pytestmark = pytest.mark.asterisk
 
 def running(base: str, token: str) -> dict[str, Any]:
     """The settings the service's dispatcher runs (``GET /api/v1/campaign``)."""
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 - loopback http
         f"{base}/api/v1/campaign", headers={"Authorization": f"Bearer {token}"}
     )
     with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
