@@ -24,6 +24,7 @@ from campaigns.dispositions import Disposition
 from campaigns.lifecycle import TransitionError
 from campaigns.orders import Order
 from campaigns.settings import CampaignSettings
+from dialer.catalog.ports import VersionConflictError
 from dialer.config.campaign import ConfigError, campaign_from_mapping
 from dialer.dispatch.dispatcher import Dispatcher, DispatchError, WindowClosedError
 from dialer.storage.agents import Change, SqlAgentRegistry, UnknownAgentError
@@ -184,9 +185,11 @@ class Operations:
         change. Saved as a new catalog version by ``by`` (the campaign's settings live in the
         database: the file does not win at the next start); this node's dispatcher uses them
         from its next round on, every other node at its next round (``SettingsFollower``)."""
-        base: dict[str, Any] = (
-            {"name": self.campaign} if replace else settings_mapping(self.settings)
-        )
+        stored = self._campaigns.get(self.campaign)
+        version = stored.version if stored is not None and stored.version else None
+        base: dict[str, Any] = {"name": self.campaign}
+        if not replace:  # over the database's version: another node may have saved since
+            base = json.loads(stored.settings_json) if stored and version else self._mapping()
         merged = _merge(base, changes)
         try:
             settings = campaign_from_mapping(merged, where="campaign")
@@ -195,12 +198,22 @@ class Operations:
             raise InvalidRequestError(message or str(exc), field) from exc
         if settings.name != self.campaign:
             raise InvalidRequestError("the running campaign's name cannot change", "campaign.name")
-        self._dispatcher.use_settings(settings)
+        text = json.dumps(settings_mapping(settings), ensure_ascii=False, sort_keys=True)
+        try:
+            record = self._campaigns.set_settings(
+                self.campaign, self._clock(), text, author=by, expected_version=version
+            )
+        except VersionConflictError as exc:
+            raise ConflictError(f"{exc}; read the campaign again", "campaign") from exc
+        self._dispatcher.use_settings(settings)  # stored first: a failed write changes nothing
         self._wake()
-        return self._campaigns.set_settings(self.campaign, self._clock(), self._json(), author=by)
+        return record
 
     def _json(self) -> str:
-        return json.dumps(settings_mapping(self.settings), ensure_ascii=False, sort_keys=True)
+        return json.dumps(self._mapping(), ensure_ascii=False, sort_keys=True)
+
+    def _mapping(self) -> dict[str, Any]:
+        return settings_mapping(self.settings)
 
     # ---- outbox ------------------------------------------------------------------------
 

@@ -68,12 +68,15 @@ class SqlCampaignStore:
         return self._write(name, now, change)
 
     def set_settings(
-        self, name: str, now: datetime, settings_json: str, *, author: str = "api"
-    ) -> CampaignRecord:
-        """A new catalog version of ``name``'s settings (version 1 if it had none)."""
+        self, name: str, now: datetime, settings_json: str, *, author: str = "api",
+        expected_version: int | None = None,
+    ) -> CampaignRecord:  # fmt: skip
+        """A new catalog version of ``name``'s settings (version 1 if it had none); raises
+        ``VersionConflictError`` when ``expected_version`` is not the current one."""
         catalog = SqlCampaignCatalog(self._engine)
-        if catalog.version(name):
-            catalog.update(name, settings_json, author=author, now=now)
+        if expected_version is not None or catalog.version(name):
+            catalog.update(name, settings_json, author=author, now=now,
+                           expected_version=expected_version)  # fmt: skip
         else:
             try:
                 catalog.create(name, settings_json, author=author, now=now)

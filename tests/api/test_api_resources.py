@@ -78,6 +78,14 @@ def test_settings_changed_through_the_api_are_versions_in_the_database(dialer: D
     newest = history[0]
     assert [(v.version, v.author[:6]) for v in history] == [(1, "token:")]
     assert json.loads(newest.settings_json)["window"]["start"] == "11:00"
+    other_node = {**json.loads(newest.settings_json), "ring_timeout_s": 44}
+    SqlCampaignCatalog(dialer.engine).update(
+        "shop", json.dumps(other_node, sort_keys=True), author="cli:root", now=dialer.now
+    )
+    patched = dialer.call("PATCH", url, body={"wrap_up_s": 5}).json["stored_settings"]
+    assert (patched["ring_timeout_s"], patched["wrap_up_s"]) == (44, 5)  # merged over v2
+    assert dialer.dispatcher.settings.ring_timeout_s == 44
+    assert [v.version for v in SqlCampaignCatalog(dialer.engine).history("shop")] == [3, 2, 1]
 
 
 def test_dead_deliveries_are_listed_and_replayed(dialer: Dialer) -> None:
