@@ -158,6 +158,8 @@ def test_a_supervisor_creates_and_edits_campaigns_and_the_service_takes_the_new_
         assert dialer.attempts(ORDER) == []
 
         roll_back_to_version_1(page, catalog)
+        faults = page_faults(browser)
+        assert faults == [], "\n".join(faults)
         assert service.stop() == 0
     finally:
         service.ensure_gone()
@@ -174,6 +176,7 @@ def create_with_a_refused_start(page: CampaignsPage, catalog: SqlCampaignCatalog
     assert [e.name for e in catalog.entries(include_archived=True)] == ["it"]
     page.fill(START, "09:00")
     page.save("Сохранено: версия 1")
+    assert "supervisor:olga" in page.history(1)  # read at /campaigns/<URL-encoded name>/history
     assert "идёт обзвон" in page.listed(NEW)
     assert catalog.get(NEW).updated_by == "supervisor:olga"
 
@@ -185,6 +188,14 @@ def roll_back_to_version_1(page: CampaignsPage, catalog: SqlCampaignCatalog) -> 
               "'Откат к версии 1: сохранено как версия 3';")  # fmt: skip
     assert "откат к версии 1" in page.history(3)
     assert '"start": "00:00"' in catalog.get("it").settings_json
+
+
+def page_faults(browser: Browser) -> list[str]:
+    """The console's errors but HTTP answers (the 401 of «who is signed in?» before the
+    sign-in, the 400 of «25:00», the favicon's 404): a script error or a
+    Content-Security-Policy violation ("Refused to …") would be here."""
+    return [line["message"] for line in browser.console() if line["level"] == "SEVERE"
+            and "Failed to load resource" not in line["message"]]  # fmt: skip
 
 
 def order_zones(engine: Engine) -> tuple[str, ...] | None:
