@@ -4,8 +4,9 @@ A pure function of ``now``, the campaign's queued orders (their zones and due ti
 the old and new settings. It says what the dispatcher will do, no more: a queued order is
 called at the first instant, at or after both its due time and ``now``, when the window is
 open in all its zones (``campaigns.window``). So a wider window makes orders that are due
-but waiting for the window callable now; an order already scheduled for tomorrow's opening
-keeps that time. Retry numbers only change the retries scheduled after the save.
+but waiting for the window callable now; an order already scheduled for the window's next
+opening keeps that time (the preview counts those and says so). Retry numbers only change
+the retries scheduled after the save.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from campaigns.settings import CallingWindow, CampaignSettings, RetrySettings
-from campaigns.window import local_date, next_window_open
+from campaigns.window import local_date, next_window_open, window_open
+
+_SECOND = timedelta(seconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,7 @@ class Preview:
     become_callable_now: int  # not callable now with the old settings, callable with the new
     stop_now: int  # callable now with the old settings, waiting with the new
     move_to_later_day: int  # called on a later local day than before (or no opening at all)
+    kept_at_opening: int  # scheduled for the old window's opening, open now in the new
     sentences: tuple[str, ...]
 
 
@@ -62,6 +66,7 @@ def preview_change(
         become_callable_now=sum(a and not b for b, a in zip(now_before, now_after, strict=True)),
         stop_now=sum(b and not a for b, a in zip(now_before, now_after, strict=True)),
         move_to_later_day=later,
+        kept_at_opening=sum(_kept(o, now, old, new) for o in orders),
         sentences=(),
     )
     sentences = (*_window_sentences(counts, old.window, new.window),
@@ -81,6 +86,16 @@ def _next_call(
     """When the dispatcher would call ``order`` (None: no opening within the horizon)."""
     start = now if order.due_at is None or order.due_at < now else order.due_at
     return next_window_open(start, _zones(order, default_tz), window)
+
+
+def _kept(order: QueuedOrder, now: datetime, old: CampaignSettings, new: CampaignSettings) -> bool:
+    """Due later at an opening of the old window (it waits for the window), while the new
+    window is open now: the dispatcher keeps its time, which a supervisor may not expect."""
+    if order.due_at is None or order.due_at <= now:
+        return False
+    zones = _zones(order, old.default_tz)
+    waits = not window_open(order.due_at - _SECOND, zones, old.window)
+    return waits and window_open(now, _zones(order, new.default_tz), new.window)
 
 
 def _later_day(
@@ -107,6 +122,10 @@ def _window_sentences(p: Preview, old: CallingWindow, new: CallingWindow) -> tup
     if p.stop_now:
         wait = _one(p.stop_now, "подождёт", "подождут")
         rest.append(f"{orders(p.stop_now)} из звонимых сейчас {wait} открытия окна.")
+    if p.kept_at_opening:
+        n = p.kept_at_opening
+        rest.append(f"{orders(n)} уже {_one(n, 'назначен', 'назначены')} на открытие прежнего "
+                    f"окна и {_one(n, 'останется', 'останутся')} на своём времени.")  # fmt: skip
     rest.append(f"К звонку сейчас: {p.callable_now_after} из {p.queued} "
                 f"(было {p.callable_now_before}).")  # fmt: skip
     return (first, *rest)

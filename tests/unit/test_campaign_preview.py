@@ -38,6 +38,20 @@ def test_rule_a_wider_window_makes_orders_waiting_for_it_callable_now() -> None:
         "С этим окном 3 заказа в очереди станут к звонку сейчас; 0 перейдут на завтра или позже."
     )
     assert preview.sentences[-1] == "К звонку сейчас: 5 из 6 (было 2)."
+    assert preview.kept_at_opening == 1  # НФ-00127, at tomorrow's 10:00 opening, stays there
+
+
+def test_rule_orders_scheduled_for_the_old_opening_keep_their_time_and_the_preview_says_so() -> (
+    None
+):
+    """НФ-00129 waits for Moscow's 10:00 today (07:00 UTC): with a window from 09:00 open now,
+    the dispatcher still calls it at 10:00, and the preview does not pretend otherwise."""
+    waiting = QueuedOrder("НФ-00129", (MSK,), datetime(2026, 3, 10, 7, 0, tzinfo=UTC))
+    preview = preview_change(NOW, (waiting,), OLD, with_window(time(9, 0), time(19, 0)))
+    assert (preview.become_callable_now, preview.kept_at_opening) == (0, 1)
+    assert "1 заказ уже назначен на открытие прежнего окна и останется на своём времени." in (
+        preview.sentences
+    )
 
 
 def test_rule_a_shorter_window_moves_orders_past_its_end_to_tomorrow() -> None:
