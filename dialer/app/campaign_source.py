@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from campaigns.settings import CampaignSettings
 from dialer.app.operations import settings_mapping
@@ -25,6 +25,7 @@ from dialer.catalog.ports import (
     UnknownCampaignError,
 )
 from dialer.config.campaign import ConfigError, campaign_from_mapping
+from dialer.dispatch.dispatcher import Dispatcher
 from dialer.storage.errors import StorageError
 
 T = TypeVar("T")
@@ -113,15 +114,18 @@ def _at(mapping: Mapping[str, Any], dotted: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def to_each(
-    targets: Iterable[Callable[[CampaignSettings], None]],
-) -> Callable[[CampaignSettings], None]:
-    """One ``apply`` for several dispatchers (a node serving several servers)."""
-    every = tuple(targets)
+class _Slot(Protocol):
+    @property
+    def dispatcher(self) -> Dispatcher: ...
+
+
+def to_each(slots: Iterable[_Slot]) -> Callable[[CampaignSettings], None]:
+    """One ``apply`` for the dispatcher of every server the node serves."""
+    every = tuple(slots)
 
     def apply(settings: CampaignSettings) -> None:
-        for target in every:
-            target(settings)
+        for slot in every:
+            slot.dispatcher.use_settings(settings)
 
     return apply
 

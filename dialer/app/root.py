@@ -132,7 +132,7 @@ def build_service(config: ServiceConfig, clock: Clock) -> Service:
                    clock=clock, agent_auth=agent_auth, feed=feed,
                    telephony=config.telephony, held=recheck.holding)  # fmt: skip
     follower = SettingsFollower(catalog, campaign.name, version=catalog.version,
-                                apply=to_each(slot.dispatcher.use_settings for slot in slots),
+                                apply=to_each(slots),
                                 log=log.warning)  # fmt: skip
     pump = WakePump(control.woken, lambda: follower.follow_then(lambda: slots.run_rounds(clock())),
                     tick_s=settings.tick_s, stopping=lambda: control.stopping,

@@ -85,18 +85,25 @@ def test_a_broken_stored_version_stops_the_start_naming_the_field() -> None:
         campaign_settings_at_start(catalog, campaign(), source="f", now=T0, log=print)
 
 
-class Dispatchers:
+class Dispatcher:
     def __init__(self) -> None:
         self.applied: list[CampaignSettings] = []
+
+    def use_settings(self, settings: CampaignSettings) -> None:
+        self.applied.append(settings)
+
+
+class Slot:
+    def __init__(self) -> None:
+        self.dispatcher = Dispatcher()
 
 
 def test_rule_a_new_version_is_taken_at_the_next_round_by_every_dispatcher() -> None:
     catalog = MemoryCatalog()
     catalog.create(NAME, settings_json(campaign()), author="a", now=T0)
-    first, second, said = Dispatchers(), Dispatchers(), []
-    follower = SettingsFollower(catalog, NAME, to_each([first.applied.append,
-                                                        second.applied.append]),
-                                log=said.append)  # fmt: skip
+    slots, said = [Slot(), Slot()], []
+    first, second = slots[0].dispatcher, slots[1].dispatcher
+    follower = SettingsFollower(catalog, NAME, to_each(slots), log=said.append)
     assert follower.follow_then(lambda: "round") == "round" and first.applied == []
     catalog.update(NAME, settings_json(campaign("11:00")), author="supervisor:olga", now=T0)
     assert follower.follow_then(lambda: "round") == "round"
