@@ -182,7 +182,10 @@
     }
     const text = el.value.trim();
     if (kind === "int" || kind === "float") return text === "" || Number.isNaN(Number(text)) ? el.value : Number(text);
-    if (kind === "nullable") return text === "" ? null : text;
+    if (kind === "nullable") {  // unset (e.g. «Линий» of a campaign without its own cap)
+      if (text === "") return null;
+      return /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text;
+    }
     return el.value;
   }
 
