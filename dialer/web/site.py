@@ -31,6 +31,7 @@ from campaigns.orders import Order
 from crm_adapter.errors import IntakeError
 from crm_adapter.http_json import IntakeHandler, intake_error_body
 from dialer.storage.errors import DatabaseUnavailableError
+from dialer.web.campaigns_page import CampaignsPage
 from dialer.web.pages import CSS, HTML, JS, StaticPages
 from dialer.web.wallboard import WallboardResource
 
@@ -170,6 +171,7 @@ def build_site(
         b"intake": IntakeResource(handler, accept, clock),
         b"healthz": HealthResource(health),
         b"wallboard": WallboardResource(),  # the big screen (issue 19)
+        b"campaigns": CampaignsPage(),  # the campaign editor (issue 21)
         **(extra or {}),
     }
     for path, child in children.items():

@@ -10,6 +10,7 @@ from dialer.agent_auth.service import AgentAuth
 from dialer.app.operations import Operations
 from dialer.app.reports import Reports
 from dialer.app.why import WhyLive
+from dialer.catalog.ports import CampaignCatalog
 from dialer.recordings.files import DEFAULT_RECORDINGS_DIR, RecordingFiles
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.audit import SqlAuditLog
@@ -21,6 +22,7 @@ from dialer.storage.reports import SqlReportReads
 from dialer.storage.tokens import SqlTokenStore
 from dialer.storage.views import OrderViews
 from dialer.web.api.agents import AgentsApi
+from dialer.web.api.campaign_catalog import CampaignCatalogApi, campaign_edits
 from dialer.web.api.campaigns import CampaignApi
 from dialer.web.api.events import EventsApi, LiveHub, LiveState
 from dialer.web.api.live import LiveApi
@@ -41,13 +43,14 @@ from dialer.web.supervisor import SupervisorWeb, build_supervisors
 def build_api(
     engine: Database, ops: Operations, agent_auth: AgentAuth,
     supervisors: SupervisorWeb | None = None, recordings: RecordingFiles | None = None,
-    *, why: WhyLive | None = None, reactor: Any = None,
+    *, why: WhyLive | None = None, reactor: Any = None, catalog: CampaignCatalog | None = None,
 ) -> ApiResource:  # fmt: skip
     """The ``/api`` resource serving every ``/api/v1`` route; ``supervisors``: the
     supervisors' sign-in and listen service (none: built here, with no call to spy on);
     ``recordings``: the recordings directory (none: the default, kept forever); ``why``: the
     node's line cap and CRM re-check for «почему не звоним?» (none: unknown);
-    ``reactor`` times the live event streams (none: ``GET /events`` answers 503)."""
+    ``reactor`` times the live event streams (none: ``GET /events`` answers 503);
+    ``catalog``: the campaigns edited at ``/campaigns`` (none: the database's)."""
     supervisors = supervisors or build_supervisors(engine, ops, agent_auth)
     views = OrderViews(engine, ops.campaign)
     cards = OrderCards(
@@ -74,6 +77,7 @@ def build_api(
     reports = Reports(SqlReportReads(engine), SqlAuditLog(engine), ops.now,
                       ops.settings.default_tz)  # fmt: skip
     routes += bind(ReportsApi(reports))
+    routes += bind(CampaignCatalogApi(campaign_edits(engine, ops, catalog)))  # issue 21
     hub = None if reactor is None else LiveHub(LiveState(list(routes)).read, reactor)
     routes += bind(EventsApi(hub))
     routes += bind(OpenApi(routes))  # extends in place: the document lists itself too
