@@ -15,6 +15,7 @@ import random
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 
 from campaigns.calls import CallReport
 from campaigns.outcomes import CrmFields, OutcomeKind
@@ -183,7 +184,7 @@ class SlotFactory:
             screen=self._screen(campaign),
             new_attempt_id=lambda: str(uuid.uuid4()),
             jitter=self._rng.random,
-            status_check=self._recheck.check,
+            status_check=partial(self._recheck.check, settings=campaign),
         )
 
     def _agent_sync(

@@ -15,6 +15,7 @@ from campaigns.calls import CallReport, CallResult
 from campaigns.orders import Order
 from campaigns.screening import Screening, Verdict
 from campaigns.settings import CampaignSettings
+from crm_adapter.port import CrmOrderStatus
 from dialer.dispatch.agents import AgentPool, AgentState
 from dialer.dispatch.campaign_offer import CampaignRounds, Lane, line_room, offer_order
 from dialer.dispatch.dispatcher import Dispatcher
@@ -22,6 +23,7 @@ from dialer.dispatch.members import MemberAgents, members_on_server
 from dialer.dispatch.memory_store import MemoryOrderStore
 from dialer.dispatch.pacing import Pacer
 from dialer.dispatch.round import DialRound
+from dialer.dispatch.status_recheck import StatusRecheck
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)  # 12:00 in Moscow: the default window is open
 WHOLESALE = CampaignSettings(name="НФ-опт", priority=1, agents=("101", "102"))
@@ -192,3 +194,18 @@ def test_a_campaign_that_names_no_agents_is_served_by_every_agent_of_the_server(
     assert members_on_server(SHOP, ("101", "102")) == frozenset({"102"})
     view = MemberAgents(AgentPool(["101", "102"], T0, wrap_up_s=0, miss_pause_after=3), None)
     assert view.idle_count(T0) == 2
+
+
+def test_each_campaign_judges_a_fresh_crm_status_by_its_own_intake_statuses() -> None:
+    """The pre-dial re-check's readings are shared; whether the status still waits for a
+    call is the order's campaign's question (an «Опт» status is no change for «НФ-опт»)."""
+    wholesale = CampaignSettings(name="НФ-опт", intake_statuses=("Опт: ожидает",))
+    check = StatusRecheck(
+        SHOP, frozenset(), clock=lambda: T0, max_age=timedelta(seconds=10),
+        retry_after=timedelta(seconds=5),
+    )  # fmt: skip
+    check.note(CrmOrderStatus("НФ-00123", "Опт: ожидает", "Новый"), T0)
+    assert check.check(order("НФ-00123", 1)) is False  # the first campaign's statuses
+    assert check.check(order("НФ-00123", 1), settings=wholesale) is True
+    check.note(CrmOrderStatus("НФ-00123", "Отменён", "Новый"), T0)
+    assert check.check(order("НФ-00123", 1), settings=wholesale) is False  # never touch
