@@ -92,6 +92,12 @@ class Operations:
     def settings(self) -> CampaignSettings:
         return self._dispatcher.settings
 
+    @property
+    def campaigns(self) -> tuple[str, ...]:
+        """Every campaign of the service by name, the first (``campaign``) first."""
+        rest = (name for name in self._dispatchers if name != self.campaign)
+        return (self.campaign, *rest)
+
     def now(self) -> datetime:
         return self._clock()
 

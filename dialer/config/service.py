@@ -179,10 +179,10 @@ class ServiceConfig:
     campaigns: tuple[CampaignSettings, ...] = ()
 
     def __post_init__(self) -> None:
-        if not self.campaigns:
+        if len(self.campaigns) <= 1:  # one campaign (also after replace(campaign=...))
             object.__setattr__(self, "campaigns", (self.campaign,))
         elif self.campaigns[0] != self.campaign:
-            raise ValueError("campaigns: the first campaign must be ``campaign``")
+            raise ValueError("campaigns: the first campaign must be the one in ``campaign``")
 
     def served(self) -> tuple[ServedServer, ...]:
         """The servers this node serves or stands by for, in the file's order."""

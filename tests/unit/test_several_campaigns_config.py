@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -135,3 +136,11 @@ def test_with_servers_the_single_campaign_form_still_refuses_campaign_agents(
 ) -> None:
     with pytest.raises(ConfigError, match=re.escape("campaign.agents: with [ami.servers.NAME]")):
         load(tmp_path, '[campaign]\nagents = ["101"]\n', SERVERS)
+
+
+def test_the_singular_campaign_and_the_list_never_disagree(tmp_path: Path) -> None:
+    one = load(tmp_path, '[campaign]\nname = "shop"\n')
+    other = CampaignSettings(name="x")
+    assert dataclasses.replace(one, campaign=other).campaigns == (other,)
+    with pytest.raises(ValueError, match="the first campaign must be"):
+        dataclasses.replace(load(tmp_path, TWO), campaign=other)
