@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from fakes import Recorder
@@ -15,7 +16,8 @@ from campaigns.calls import CallReport, CallResult
 from campaigns.orders import Order
 from campaigns.screening import Screening, Verdict
 from campaigns.settings import CampaignSettings
-from crm_adapter.port import CrmOrderStatus
+from crm_adapter.port import CrmOrderStatus, IntakeFilter
+from dialer.app.admission import Admission
 from dialer.dispatch.agents import AgentPool, AgentState
 from dialer.dispatch.campaign_offer import CampaignRounds, Lane, line_room, offer_order
 from dialer.dispatch.dispatcher import Dispatcher
@@ -53,9 +55,11 @@ class Server:
         self.rec, self.pacer, ids = Recorder(), Pacer(cps, T0), itertools.count(1)
         self.dispatchers: dict[str, Dispatcher] = {}
         lanes = []
+        self.stores: dict[str, MemoryOrderStore] = {}
         for campaign in campaigns:
+            store = self.stores[campaign.name] = MemoryOrderStore()
             dispatcher = Dispatcher(
-                settings=campaign, store=MemoryOrderStore(), telephony=self.rec,
+                settings=campaign, store=store, telephony=self.rec,
                 agents=MemberAgents(self.pool, members_on_server(campaign, agents)),
                 journal=self.rec, screen=screen, new_attempt_id=lambda: f"att{next(ids)}",
                 jitter=lambda: 0.0,
@@ -209,3 +213,53 @@ def test_each_campaign_judges_a_fresh_crm_status_by_its_own_intake_statuses() ->
     assert check.check(order("НФ-00123", 1), settings=wholesale) is True
     check.note(CrmOrderStatus("НФ-00123", "Отменён", "Новый"), T0)
     assert check.check(order("НФ-00123", 1), settings=wholesale) is False  # never touch
+
+
+class _Slot:
+    """The first server slot as admission sees it: each campaign's dispatcher by name."""
+
+    def __init__(self, dispatchers: dict[str, Dispatcher]) -> None:
+        self._dispatchers = dispatchers
+        self.dispatcher = next(iter(dispatchers.values()))
+
+    def dispatchers(self) -> dict[str, Dispatcher]:
+        return self._dispatchers
+
+
+class _Slots:
+    def __init__(self, slot: _Slot) -> None:
+        self.first = slot
+
+
+class _NoCrmResults:
+    def noted(self, statuses: object) -> None:
+        pass
+
+
+def test_an_order_two_campaigns_admit_goes_to_the_first_in_the_offer_order() -> None:
+    """Each campaign takes what its own intake filter admits; an order both filters admit
+    goes to the first in priority order (the SQL store also refuses an order any campaign
+    already holds: its id is the queue's key)."""
+    wholesale = CampaignSettings(name="НФ-опт", priority=1, excluded_sources=("Сайт",),
+                                 intake_statuses=("Ожидает подтверждения", "Опт"))  # fmt: skip
+    server = Server([SHOP, wholesale])
+    intakes = {c.name: IntakeFilter.for_campaign(c) for c in offer_order([SHOP, wholesale])}
+    recheck = StatusRecheck(
+        SHOP, frozenset(), clock=lambda: T0, max_age=timedelta(seconds=10),
+        retry_after=timedelta(seconds=5),
+    )  # fmt: skip
+    admission = Admission(
+        recheck,
+        _Slots(_Slot(server.dispatchers)),  # type: ignore[arg-type]
+        intakes,
+        _NoCrmResults(),  # type: ignore[arg-type]
+        clock=lambda: T0,
+        wake=lambda: None,
+    )
+    both = order("НФ-00123", 1)  # «Ожидает подтверждения»: both filters admit it
+    wholesale_only = replace(order("НФ-00124", 2), status="Опт")
+    shop_only = replace(order("SHOP-1", 3), source="Сайт")
+    ignored = replace(order("X-1", 4), status="Отменён")
+    assert admission.accept([shop_only, both, wholesale_only, ignored]) == 3
+    assert sorted(server.stores["НФ-опт"].entries) == ["НФ-00123", "НФ-00124"]
+    assert sorted(server.stores["shop"].entries) == ["SHOP-1"]
