@@ -22,6 +22,7 @@ CRM_CONFIRMED_STATUSES: tuple[str, ...] = ("Подтвержден", "В буф�
 CRM_REFUSED_STATUSES: tuple[str, ...] = ("Отказ", "Отменён", "Отменен")  # 001's button, 003
 DISPOSITION_SOURCES = ("agent", "crm", "both")
 MAX_DUPLICATE_WINDOW_DAYS = 366  # a year of look-back; more is a typo
+PRIORITIES = range(1, 10)  # a campaign's priority: 1 is offered first, 9 last
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +104,17 @@ class CampaignSettings:
     crm_result_read_s: int = 15  # first CRM read after the call; then 30, 60, 120 s apart
     crm_confirmed_statuses: tuple[str, ...] = CRM_CONFIRMED_STATUSES
     crm_refused_statuses: tuple[str, ...] = CRM_REFUSED_STATUSES
+    # several campaigns in one service (docs/campaigns.md): the order in which campaigns
+    # offer their due orders to shared agents (1 first), and this campaign's cap on
+    # simultaneous calls on a server (None: the service's campaign_lines)
+    priority: int = 5
+    lines: int | None = None
 
     def __post_init__(self) -> None:
+        if self.priority not in PRIORITIES:
+            raise ValueError(f"priority must be 1 to 9 (1 is offered first), got {self.priority}")
+        if self.lines is not None and self.lines < 1:
+            raise ValueError(f"lines must be at least 1 (or unset), got {self.lines}")
         if not self.intake_statuses:
             raise ValueError("intake_statuses: at least one status, or no order is ever taken")
         if not self.pause_reasons or any(not r.strip() for r in self.pause_reasons):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from campaigns.orders import Order
@@ -18,19 +18,27 @@ log = logging.getLogger("dialer.service")  # the log lines ops grep name the ser
 class Admission:
     """Notes every received order's status as a fresh reading (and, for an order awaiting
     its result, as the CRM's result: issue 15 §3), admits the waiting ones (through the
-    first server's dispatcher: admission dials nothing) and wakes dispatch."""
+    first server's dispatchers: admission dials nothing) and wakes dispatch.
+
+    With several campaigns each takes the orders its own intake filter admits, campaigns
+    in the offer order (``priority``, then name): an order two filters admit goes to the
+    first, and an order already in the queue (of any campaign) is never taken again."""
 
     def __init__(
         self,
         recheck: StatusRecheck,
         slots: ServerSlots,
-        intake: IntakeFilter,
+        intake: IntakeFilter | Mapping[str, IntakeFilter],
         crm_results: CrmResults,
         *,
         clock: Callable[[], datetime],
         wake: Callable[[], None],
     ) -> None:
-        self._recheck, self._slots, self._intake = recheck, slots, intake
+        """``intake``: the one campaign's filter, or every campaign's by name in the offer
+        order."""
+        self._recheck, self._slots = recheck, slots
+        self._intakes = intake if isinstance(intake, Mapping) else None
+        self._intake = intake if isinstance(intake, IntakeFilter) else None
         self._crm_results = crm_results
         self._clock, self._wake = clock, wake
 
@@ -45,9 +53,20 @@ class Admission:
         for status in statuses:
             self._recheck.note(status, now)
         self._crm_results.noted(statuses)  # a known order's re-push may carry its result
-        waiting = [o for o in orders if self._intake.admits(o)]
-        admitted = self._slots.first.dispatcher.admit(waiting, now)
+        admitted = self._admit(orders, now)
         if admitted:
             log.info("admitted %d new order(s) of %d received", admitted, len(orders))
         self._wake()
+        return admitted
+
+    def _admit(self, orders: list[Order], now: datetime) -> int:
+        if self._intake is not None:
+            waiting = [o for o in orders if self._intake.admits(o)]
+            return self._slots.first.dispatcher.admit(waiting, now)
+        assert self._intakes is not None  # noqa: S101 - one of the two is set
+        dispatchers, admitted, left = self._slots.first.dispatchers(), 0, list(orders)
+        for name, intake in self._intakes.items():
+            waiting = [o for o in left if intake.admits(o)]
+            left = [o for o in left if not intake.admits(o)]
+            admitted += dispatchers[name].admit(waiting, now)
         return admitted

@@ -23,16 +23,18 @@ _BUSY = (AgentState.RINGING, AgentState.ON_CALL)
 
 
 class AgentSync:
-    """The coordinator between one campaign's ``AgentPool`` and ``SqlAgentRegistry``; only
-    the agents bound to ``server`` (the node's Asterisk server) ever reach the pool."""
+    """The coordinator between one server's ``AgentPool`` and ``SqlAgentRegistry``; only
+    the agents bound to ``server`` (the node's Asterisk server) ever reach the pool: those
+    of ``campaign``, or (several campaigns share the pool) those of ``agents``."""
 
     def __init__(
         self,
         registry: SqlAgentRegistry,
         pool: AgentPool,
         *,
-        campaign: str,
+        campaign: str | None,
         server: str = DEFAULT_SERVER,
+        agents: Collection[str] | None = None,
         on_written: Callable[[Agent], None] | None = None,
     ) -> None:
         """``on_written`` hears each agent state written to the table (the agents' pages)."""
@@ -41,6 +43,7 @@ class AgentSync:
         self._pool = pool
         self._campaign = campaign
         self._server = server
+        self._agents = None if agents is None else frozenset(agents)
         self._written: dict[str, StateKey] = {}
         self._unwritten: set[str] = set()  # pool changes a failed write did not store
 
@@ -48,14 +51,14 @@ class AgentSync:
         """Put every agent of the campaign in the pool as the table has it. ``busy``: agents
         with a live attempt (after a restart); an agent the table shows ringing or on a call
         but with no live attempt is idle again."""
-        for record in self._registry.all(self._campaign, server=self._server):
+        for record in self._rows():
             self._restore(record, now, busy)
         self.sync(now)
 
     def sync(self, now: datetime) -> list[str]:
         """Apply ops' changes to the pool, then persist the pool's; returns the ids of the
         agents whose ops change was applied."""
-        rows = {r.id: r for r in self._registry.all(self._campaign, server=self._server)}
+        rows = {r.id: r for r in self._rows()}
         applied: list[str] = []
         waiting: set[str] = set()
         for record in rows.values():
@@ -78,6 +81,10 @@ class AgentSync:
                 self._on_written(agent)
         self._unwritten -= set(ids)
         return applied
+
+    def _rows(self) -> list[AgentRecord]:
+        rows = self._registry.all(self._campaign, server=self._server)
+        return rows if self._agents is None else [r for r in rows if r.id in self._agents]
 
     def _restore(self, record: AgentRecord, now: datetime, busy: Collection[str]) -> None:
         state, since = record.state, record.state_since

@@ -103,7 +103,7 @@ def differing_file_message(entry: CampaignEntry, from_file: CampaignSettings, so
         lines.append(f"  {field}: file {_at(file_map, field)}, database {_at(db_map, field)}")
     lines.append(f"  to take the file: callback-dialer campaign import {source}")
     lines.append(f"  to write the file from the database: callback-dialer campaign export "
-                 f"{entry.name} --out FILE (then copy its [campaign] into {source})")  # fmt: skip
+                 f"{entry.name} --out FILE (then copy its table into {source})")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -115,19 +115,26 @@ def _at(mapping: Mapping[str, Any], dotted: str) -> str:
 
 
 class _Slot(Protocol):
-    @property
-    def dispatcher(self) -> Dispatcher: ...
+    def dispatchers(self) -> Mapping[str, Dispatcher]: ...
 
 
-def to_each(slots: Iterable[_Slot]) -> Callable[[CampaignSettings], None]:
-    """One ``apply`` for the dispatcher of every server the node serves."""
+def to_each(slots: Iterable[_Slot], name: str) -> Callable[[CampaignSettings], None]:
+    """One ``apply`` for campaign ``name``'s dispatcher on every server the node serves."""
     every = tuple(slots)
 
     def apply(settings: CampaignSettings) -> None:
         for slot in every:
-            slot.dispatcher.use_settings(settings)
+            slot.dispatchers()[name].use_settings(settings)
 
     return apply
+
+
+def follow_then(followers: Iterable[SettingsFollower], run: Callable[[], T]) -> T:
+    """Each campaign's ``follow``, then ``run`` (the dispatch round over every campaign):
+    the round uses each campaign's newest settings."""
+    for follower in followers:
+        follower.follow()
+    return run()
 
 
 class SettingsFollower:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -71,9 +71,12 @@ class PeriodicJobs:
         spawn: Spawn,
         why: Callable[[BaseException], str],
         cursors: CursorStore | None = None,
+        intakes: Mapping[str, IntakeFilter] | None = None,
     ) -> None:
+        """``intakes``: with several campaigns, each one's filter by name (the poll pulls
+        with each in turn, each with its own cursor); None: ``intake`` of ``campaign``."""
         self._cursors = cursors
-        self._cursor_name = f"crm-intake:{campaign.name}"
+        self._intakes = dict(intakes) if intakes else {campaign.name: intake}
         self._settings, self._campaign, self._clock = settings, campaign, clock
         self._crm, self._intake, self._outbox, self._recheck = crm, intake, outbox, recheck
         self._crm_watch = crm_watch
@@ -156,13 +159,18 @@ class PeriodicJobs:
     async def poll(self) -> None:
         if not self._leader():
             return  # the leader polls the CRM
+        for name, intake in self._intakes.items():
+            await self._poll_one(name, intake)
+
+    async def _poll_one(self, name: str, intake: IntakeFilter) -> None:
+        """One campaign's pull (``name``'s cursor, ``intake``'s filter)."""
         incremental = self._incremental()
         if incremental is not None:
-            await self._poll_changes(incremental)
+            await self._poll_changes(incremental, f"crm-intake:{name}", intake)
             return
 
         def fetch() -> list[Order]:
-            return list(itertools.islice(self._crm.fetch_waiting(self._intake), _MAX_PULL))
+            return list(itertools.islice(self._crm.fetch_waiting(intake), _MAX_PULL))
 
         loop = asyncio.get_running_loop()
         try:
@@ -177,8 +185,8 @@ class PeriodicJobs:
         except DatabaseUnavailableError as exc:
             log.warning("pulled orders not admitted: database unavailable (%s)", self._why(exc))
 
-    async def _poll_changes(self, crm: IncrementalIntake) -> None:
-        cursors, name, intake = self._cursors, self._cursor_name, self._intake
+    async def _poll_changes(self, crm: IncrementalIntake, name: str, intake: IntakeFilter) -> None:
+        cursors = self._cursors
         assert cursors is not None  # noqa: S101 - _incremental() checked it
 
         def fetch() -> IntakeChanges | None:

@@ -9,7 +9,9 @@ Errors::
     └── InvalidRequestError a value is wrong; ``field`` names it
 
 Every call runs on the service's loop (one at a time with the dispatcher) and wakes the
-dispatch round when it may have made work due.
+dispatch round when it may have made work due. With several campaigns in one service an
+order's request (result, requeue, cancel, call now) goes to the dispatcher of the campaign
+the order is stored under; the campaign controls (pause, settings) are the first campaign's.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from dialer.storage.agents import Change, SqlAgentRegistry, UnknownAgentError
 from dialer.storage.campaigns import CampaignRecord, SqlCampaignStore
 from dialer.storage.engine import Database
 from dialer.storage.errors import InvalidValueError
-from dialer.storage.order_admin import requeue_if_queued
+from dialer.storage.order_admin import campaign_of, requeue_if_queued
 from dialer.storage.outbox import replay
 
 Clock = Callable[[], datetime]
@@ -69,10 +71,14 @@ class Operations:
         wake: Callable[[], None],
         accept: Callable[[list[Order]], int],
         order_url: str | None = None,
+        dispatchers: Mapping[str, Dispatcher] | None = None,
     ) -> None:
+        """``dispatcher``: the first campaign's; ``dispatchers``: every campaign's by name
+        (several campaigns in one service)."""
         self._engine = engine
         self.order_url = order_url  # [crm] order_url, for the order card's link
         self._dispatcher = dispatcher
+        self._dispatchers = dict(dispatchers or {})
         self._clock = clock
         self._wake = wake
         self._accept = accept
@@ -86,6 +92,12 @@ class Operations:
     @property
     def settings(self) -> CampaignSettings:
         return self._dispatcher.settings
+
+    @property
+    def campaigns(self) -> tuple[str, ...]:
+        """Every campaign of the service by name, the first (``campaign``) first."""
+        rest = (name for name in self._dispatchers if name != self.campaign)
+        return (self.campaign, *rest)
 
     def now(self) -> datetime:
         return self._clock()
@@ -101,9 +113,8 @@ class Operations:
                 self._agents.get(disposition.owner)
             except UnknownAgentError as exc:
                 raise InvalidRequestError(f"owner: {exc}", "owner") from exc
-        self._order_call(
-            lambda: self._dispatcher.on_disposition(order_id, disposition, self._clock())
-        )
+        dispatcher = self._for(order_id)
+        self._order_call(lambda: dispatcher.on_disposition(order_id, disposition, self._clock()))
 
     def call_now(self, order_id: str, agent_id: str) -> None:
         """A manager's click-to-call: the queued order, due now, offered to ``agent_id``
@@ -114,7 +125,7 @@ class Operations:
         except UnknownAgentError as exc:
             raise NotFoundError(str(exc)) from exc
         try:
-            self._dispatcher.call_now(order_id, agent_id, self._clock())
+            self._for(order_id).call_now(order_id, agent_id, self._clock())
         except WindowClosedError as exc:
             raise ConflictError(str(exc)) from exc
         except DispatchError as exc:
@@ -124,10 +135,20 @@ class Operations:
         self._wake()
 
     def requeue(self, order_id: str) -> None:
-        self._order_call(lambda: self._dispatcher.requeue(order_id, self._clock()))
+        dispatcher = self._for(order_id)
+        self._order_call(lambda: dispatcher.requeue(order_id, self._clock()))
 
     def cancel(self, order_id: str) -> None:
-        self._order_call(lambda: self._dispatcher.cancel(order_id))
+        dispatcher = self._for(order_id)
+        self._order_call(lambda: dispatcher.cancel(order_id))
+
+    def _for(self, order_id: str) -> Dispatcher:
+        """The dispatcher of the order's campaign (an unknown order: the first campaign's,
+        which answers NotFound)."""
+        if not self._dispatchers:
+            return self._dispatcher
+        campaign = campaign_of(self._engine, order_id)
+        return self._dispatchers.get(campaign or "", self._dispatcher)
 
     def _order_call(self, call: Callable[[], None]) -> None:
         try:
@@ -235,8 +256,10 @@ def requeue_stored(engine: Database, order_id: str, now: datetime) -> str:
 
 
 def settings_mapping(settings: CampaignSettings) -> dict[str, Any]:
-    """``settings`` in the campaign file's form (what ``campaign_from_mapping`` reads)."""
-    return {f.name: _plain(getattr(settings, f.name)) for f in dataclasses.fields(settings)}
+    """``settings`` in the campaign file's form (what ``campaign_from_mapping`` reads); an
+    unset optional field (``lines``) is left out, as TOML has no null."""
+    values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
+    return {name: _plain(value) for name, value in values.items() if value is not None}
 
 
 def _plain(value: Any) -> Any:

@@ -26,7 +26,13 @@ from dialer.agent_auth.passwords import PasswordHasher
 from dialer.agent_auth.service import AgentAuth
 from dialer.app.admission import Admission
 from dialer.app.auto_disposition import AutoDisposition
-from dialer.app.campaign_source import SettingsFollower, campaign_settings_at_start, to_each
+from dialer.app.campaign_set import CampaignSet
+from dialer.app.campaign_source import (
+    SettingsFollower,
+    campaign_settings_at_start,
+    follow_then,
+    to_each,
+)
 from dialer.app.control import NodeControl
 from dialer.app.crm_results import CrmResults
 from dialer.app.crm_watch import CrmWatch
@@ -65,12 +71,15 @@ Clock = Callable[[], datetime]
 def build_service(config: ServiceConfig, clock: Clock) -> Service:
     """The node, wired; raises ``DatabaseUnavailableError`` when the database cannot be opened."""
     engine, log = open_database(config.service.db_url), logging.getLogger("dialer.service")
-    catalog = SqlCampaignCatalog(engine)  # the campaign's settings: the database's (issue 21)
-    config = dataclasses.replace(config, campaign=campaign_settings_at_start(
-        catalog, config.campaign, source=str(config.source or "the service file"), now=clock(),
-        log=log.warning))  # fmt: skip
-    settings, campaign, node = config.service, config.campaign, config.service.node
-    control, rng, intake = NodeControl(), random.Random(), config.intake_filter()
+    catalog = SqlCampaignCatalog(engine)  # the campaigns' settings: the database's (issue 21)
+    source = str(config.source or "the service file")
+    chosen = CampaignSet([  # the one place the campaigns come from
+        campaign_settings_at_start(catalog, c, source=source, now=clock(), log=log.warning)
+        for c in config.campaigns
+    ])  # fmt: skip
+    config = dataclasses.replace(config, campaign=chosen.first, campaigns=chosen.all)
+    settings, campaign, node = config.service, chosen.first, config.service.node
+    control, rng, intake = NodeControl(), random.Random(), config.intake_filter(campaign)
     executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="crm")
     # live events for the agents' pages (and, with [crm.telephony], for RetailCRM)
     feed = build_feed(config, clock, engine=engine, executor=executor)
@@ -90,38 +99,40 @@ def build_service(config: ServiceConfig, clock: Clock) -> Service:
     status_reads = CrmStatusReads(crm, recheck, crm_watch, settings, executor=executor,
                                   clock=clock, spawn=control.spawn, wake=control.wake)  # fmt: skip
     slots = SlotFactory(
-        settings, campaign, ServerSlots(campaign_lines=settings.campaign_lines,
-                                        tick_s=settings.tick_s),
+        settings, chosen.all, ServerSlots(campaign_lines=settings.campaign_lines,
+                                          tick_s=settings.tick_s),
         engine=engine, clock=clock, mapping=mapping, journal=LogJournal(),
-        screen=make_screen(campaign, db_url=settings.db_url), recheck=recheck,
+        screen=partial(make_screen, db_url=settings.db_url), recheck=recheck,
         pacer=Pacer(settings.cps, clock()), status_reader=status_reads, auto_disposition=auto,
-        paused=campaigns.is_paused, outage=outage, on_originate_latency=latency.observe,
+        paused=campaigns.stops_dialling, outage=outage, on_originate_latency=latency.observe,
         wake=control.wake, rng=rng, feed=feed,
     ).add_all(config.served())  # fmt: skip
     crm_results = CrmResults(crm, slots, engine, crm_watch,
                              read_timeout_s=settings.status_timeout_s, executor=executor,
                              clock=clock, spawn=control.spawn, wake=control.wake)  # fmt: skip
-    admission = Admission(recheck, slots, intake, crm_results, clock=clock, wake=control.wake)
+    admission = Admission(recheck, slots, chosen.intakes(config.intake_filter), crm_results,
+                          clock=clock, wake=control.wake)  # fmt: skip
     jobs = PeriodicJobs(settings, campaign, clock=clock, crm=crm, crm_watch=crm_watch,
                         intake=intake, outbox=outbox, recheck=recheck, executor=executor,
                         accept=admission.accept, follow_crm=crm_results.tick,
                         queue_summary=partial(phase_counts, engine, campaign.name),
                         wake=control.wake, leader=lambda: locks.leads,
                         stopping=lambda: control.stopping, spawn=control.spawn,
-                        why=failure_line, cursors=SqlCursorStore(engine))  # fmt: skip
+                        why=failure_line, cursors=SqlCursorStore(engine),
+                        intakes=chosen.poll_intakes(config.intake_filter))  # fmt: skip
     starter = ServerStarter(campaign, node=node, engine=engine, auto_disposition=auto,
                             clock=clock, wake=control.wake, feed=feed)  # fmt: skip
     locks = LockSupervisor(open_coordinator(settings.db_url, node), list(slots), node=node,
                            campaign=campaign.name, executor=executor,
-                           agent_servers=partial(SqlAgentRegistry(engine).servers,
-                                                 campaign.name),
+                           agent_servers=chosen.agent_servers(SqlAgentRegistry(engine).servers),
                            serve=starter.serve, stop_with=control.stop_with,
                            became_leader=jobs.run_leader_jobs_now, wake=control.wake,
                            spawn=control.spawn, stopping=lambda: control.stopping,
                            why=failure_line)  # fmt: skip
     ops = Operations(engine=engine, dispatcher=slots.first.dispatcher, clock=clock,
                      wake=control.wake, accept=admission.accept,
-                     order_url=config.crm.order_url)  # fmt: skip
+                     order_url=config.crm.order_url,
+                     dispatchers=slots.first.dispatchers())  # fmt: skip
     health = NodeHealth(campaign=campaign.name, node=node, slots=slots, control=control,
                         locks=locks, crm_watch=crm_watch, paused=campaigns.is_paused,
                         database_state=partial(database_state, engine), clock=clock)  # fmt: skip
@@ -131,10 +142,11 @@ def build_service(config: ServiceConfig, clock: Clock) -> Service:
                    outbox=outbox, latency=latency, accept=admission.accept, health=health,
                    clock=clock, agent_auth=agent_auth, feed=feed,
                    telephony=config.telephony, held=recheck.holding)  # fmt: skip
-    follower = SettingsFollower(catalog, campaign.name, version=catalog.version,
-                                apply=to_each(slots),
-                                log=log.warning)  # fmt: skip
-    pump = WakePump(control.woken, lambda: follower.follow_then(lambda: slots.run_rounds(clock())),
+    followers = [SettingsFollower(catalog, c.name, version=catalog.version,
+                                  apply=to_each(slots, c.name), log=log.warning)
+                 for c in chosen.all]  # fmt: skip
+    rounds = partial(follow_then, followers, lambda: slots.run_rounds(clock()))
+    pump = WakePump(control.woken, rounds,
                     tick_s=settings.tick_s, stopping=lambda: control.stopping,
                     why=failure_line)  # fmt: skip
     return Service(settings, control=control, slots=slots, locks=locks, jobs=jobs,

@@ -5,20 +5,25 @@ each one whose lock it holds, with one AMI connection per served server, and wai
 standby for the others (docs/deployment.md). The composition root (``dialer.app.root``)
 builds one ``ServerSlot`` per server (``dialer.app.slot_factory``), keeps them in
 ``ServerSlots`` and moves each between the states below.
+
+A service with several campaigns (docs/campaigns.md) still has one slot per server: one AMI
+link and one agent pool shared by the campaigns, and per campaign a store, a dispatcher and
+a dial round (``dialer.dispatch.campaign_offer.CampaignRounds``, run in the offer order).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
+from campaigns.settings import CampaignSettings
 from dialer.ami.telephony import AmiTelephony
 from dialer.app.agent_sync import AgentSync
 from dialer.app.node_role import ServerRole
 from dialer.dispatch.agents import AgentPool
+from dialer.dispatch.campaign_offer import CampaignRounds, line_room
 from dialer.dispatch.dispatcher import Dispatcher
-from dialer.dispatch.round import DialRound
 from dialer.storage.orders import SqlOrderStore
 
 
@@ -29,13 +34,18 @@ class ServerSlot:
     name: str
     lock: str
     line_cap: int
-    store: SqlOrderStore
-    agents: AgentPool
+    store: SqlOrderStore  # the first campaign's; its live attempts are the server's
+    agents: AgentPool  # shared by every campaign on the server
     agent_sync: AgentSync
     telephony: AmiTelephony
-    dispatcher: Dispatcher
-    round: DialRound  # the only driver of its dialling; keeps work while the DB is down
+    dispatcher: Dispatcher  # the first campaign's (the file's first): admission, ops
+    round: CampaignRounds  # the only driver of its dialling; keeps work while the DB is down
     role: ServerRole = ServerRole.STANDBY
+    stores: dict[str, SqlOrderStore] = field(default_factory=dict)  # by campaign
+
+    def dispatchers(self) -> dict[str, Dispatcher]:
+        """Each campaign's dispatcher on this server, by name."""
+        return {lane.name: lane.round.dispatcher for lane in self.round.lanes}
 
     def move(self, role: ServerRole) -> None:
         """To ``role``; a move ``ServerRole`` does not allow raises ``RoleTransitionError``."""
@@ -93,21 +103,32 @@ class ServerSlots:
         """Admission and ops go through the first server's dispatcher (neither dials)."""
         return self._slots[0]
 
-    def live_calls(self) -> int:
-        """This node's calls in progress, on every server it serves."""
-        return sum(slot.dispatcher.live_attempts for slot in self._slots)
+    def live_calls(self, campaign: str | None = None) -> int:
+        """This node's calls in progress (of ``campaign`` when given), on every server it
+        serves."""
+        return sum(
+            dispatcher.live_attempts
+            for slot in self._slots
+            for name, dispatcher in slot.dispatchers().items()
+            if campaign is None or name == campaign
+        )
 
     def ami_up(self) -> bool:
         served = [slot for slot in self._slots if slot.serving]
         return bool(served) and all(slot.telephony.ready for slot in served)
 
-    def line_room(self, slot: ServerSlot) -> int:
-        """How many more calls ``slot`` may start: the campaign's lines over the node, then
-        the server's own cap (trunk or ``[ami.servers.NAME] lines``)."""
-        own = self._campaign_lines - self.live_calls()
-        if own <= 0:
-            return 0
-        return min(own, slot.line_cap - len(slot.store.live_attempts()))
+    def line_room(self, slot: ServerSlot, campaign: CampaignSettings) -> int:
+        """How many more calls ``campaign`` may start on ``slot``: its ``lines`` on the
+        server (unset: ``campaign_lines`` over the node, as with one campaign), then the
+        server's own cap (trunk or ``[ami.servers.NAME] lines``) over every campaign."""
+        if campaign.lines is None:
+            own_cap, own_live = self._campaign_lines, self.live_calls(campaign.name)
+        else:
+            own_cap = campaign.lines
+            own_live = slot.dispatchers()[campaign.name].live_attempts
+        if own_cap - own_live <= 0:
+            return 0  # no database read when the campaign is full
+        return line_room(own_live, own_cap, len(slot.store.live_attempts()), slot.line_cap)
 
     def run_rounds(self, now: datetime) -> float:
         """One dispatch round on every server this node serves; returns how long to sleep

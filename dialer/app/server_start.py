@@ -67,17 +67,24 @@ class ServerStarter:
 
     def _recover(self, slot: ServerSlot) -> None:
         """Attempts a previous owner of this server left live are awaited again (found on
-        Asterisk by ChannelId, or settled from AstDB at the first resync); their agents are
-        busy. Other servers' attempts belong to their own owners."""
+        Asterisk by ChannelId, or settled from AstDB at the first resync), each by its own
+        campaign's dispatcher; their agents are busy. Other servers' attempts belong to
+        their own owners."""
         live = slot.store.live_attempts()
         slot.agent_sync.load(self._clock(), busy={a.agent for a in live})
-        slot.dispatcher.recover(live)
-        for attempt in live:
-            slot.agents.restore(attempt.agent, AgentState.ON_CALL, attempt.started_at)
-            slot.telephony.adopt(originate_request(self._campaign, attempt), attempt.started_at)
-            log.info("recovering attempt %s of order %s (agent %s, server %s)",
-                     attempt.id, attempt.order_id, attempt.agent, slot.name)  # fmt: skip
+        for lane in slot.round.lanes:
+            store = slot.stores.get(lane.name, slot.store)
+            mine = live if len(slot.round.lanes) == 1 else store.live_attempts(own_campaign=True)
+            lane.round.dispatcher.recover(mine)
+            for attempt in mine:
+                slot.agents.restore(attempt.agent, AgentState.ON_CALL, attempt.started_at)
+                slot.telephony.adopt(originate_request(lane.settings, attempt),
+                                     attempt.started_at)  # fmt: skip
+                log.info("recovering attempt %s of order %s (agent %s, server %s, campaign %s)",
+                         attempt.id, attempt.order_id, attempt.agent, slot.name,
+                         lane.name)  # fmt: skip
         if not self._auto.enabled:
             return  # answered calls wait for their agent's verdict
-        for order_id in awaiting_disposition(self._engine, self._campaign.name, slot.name):
-            slot.round.dispose(order_id, self._clock())
+        for lane in slot.round.lanes:
+            for order_id in awaiting_disposition(self._engine, lane.name, slot.name):
+                lane.round.dispose(order_id, self._clock())

@@ -56,10 +56,16 @@ def register_actions(actions: Any) -> None:
     export.add_argument("--out", type=Path, metavar="FILE", help="default: standard output")
     export.set_defaults(func=run_export)
     imported = actions.add_parser(
-        "import", help="a TOML file's [campaign]: creates the campaign or saves a new version of it"
+        "import",
+        help="a TOML file's [campaign] (or every [campaigns.NAME]): creates each campaign or "
+        "saves a new version of it",
     )
     imported.add_argument("file", type=Path, metavar="FILE.toml")
-    imported.add_argument("--name", help="import under this name (default: the file's)")
+    imported.add_argument(
+        "--name",
+        help="[campaign]: import under this name (default: the file's); "
+        "[campaigns.NAME] tables: import only this one",
+    )
     imported.add_argument("--note", help="why (kept in the history)")
     imported.set_defaults(func=run_import)
     history = actions.add_parser("history", help="every version: when, who, why, what changed")
@@ -120,7 +126,7 @@ def run_update(args: argparse.Namespace) -> int:
     catalog = SqlCampaignCatalog(database(args))
     entry = _get(catalog, args.name)
     if args.source is not None:
-        base = {**file_table(args.source)[0], "name": args.name}
+        base = {**file_table(args.source, args.name)[0], "name": args.name}
     else:
         base = json.loads(entry.settings_json)
     settings = validated(with_sets(base, args.sets), args.name)
@@ -140,12 +146,26 @@ def run_update(args: argparse.Namespace) -> int:
 
 @storage_command
 def run_import(args: argparse.Namespace) -> int:
-    table, kind = file_table(args.file)
-    name = args.name if args.name is not None else table.get("name", "default")
-    table = {**table, "name": name}
-    settings = validated(table, str(name), where=f"{args.file}: campaign", crm_kind=kind)
-    catalog, now = SqlCampaignCatalog(database(args)), datetime.now(UTC)
-    note, text, who = args.note or f"imported from {args.file}", settings_json(settings), author()
+    tables, kind = file_tables(args.file, args.name)
+    chosen = [
+        validated(table, name, where=f"{args.file}: {where}", crm_kind=kind)
+        for where, name, table in tables
+    ]  # every table checked before any is saved
+    catalog, now, who = SqlCampaignCatalog(database(args)), datetime.now(UTC), author()
+    for settings in chosen:
+        _import_one(catalog, settings, args, who=who, now=now)
+    return 0
+
+
+def _import_one(
+    catalog: SqlCampaignCatalog,
+    settings: CampaignSettings,
+    args: argparse.Namespace,
+    *,
+    who: str,
+    now: datetime,
+) -> None:
+    note, text = args.note or f"imported from {args.file}", settings_json(settings)
     try:
         entry = catalog.get(settings.name)
     except UnknownCampaignError:
@@ -153,14 +173,13 @@ def run_import(args: argparse.Namespace) -> int:
             lambda: catalog.create(settings.name, text, author=who, now=now, note=note)
         )
         print(f"campaign {made.name}: created from {args.file}, version {made.version}")
-        return 0
+        return
     saved = _catalog_call(
         lambda: catalog.update(
             settings.name, text, author=who, now=now, expected_version=entry.version, note=note
         )
     )
     _said_saved(saved, entry)
-    return 0
 
 
 @storage_command
@@ -254,18 +273,54 @@ def run_archive(args: argparse.Namespace) -> int:
     return 0
 
 
-def file_table(path: Path) -> tuple[dict[str, Any], object]:
-    """The ``[campaign]`` table of ``path`` and its ``[crm] kind`` (for the defaults)."""
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot read: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML: {exc}") from exc
-    table, crm = data.get("campaign"), data.get("crm")
-    if not isinstance(table, dict):
-        raise UsageError(f"{path}: no [campaign] table")
-    return table, crm.get("kind") if isinstance(crm, dict) else None
+
+
+def file_tables(
+    path: Path, name: str | None = None
+) -> tuple[list[tuple[str, str, dict[str, Any]]], object]:
+    """The campaign tables of ``path`` as (where, name, table), and its ``[crm] kind`` (for
+    the defaults). A ``[campaign]`` table is one campaign (``name`` renames it); a file of
+    ``[campaigns.NAME]`` tables gives every one, or only ``name``'s when given."""
+    data = _read_toml(path)
+    crm = data.get("crm")
+    kind = crm.get("kind") if isinstance(crm, dict) else None
+    several = data.get("campaigns")
+    if several is None:
+        table = data.get("campaign")
+        if not isinstance(table, dict):
+            raise UsageError(f"{path}: no [campaign] or [campaigns.NAME] table")
+        chosen = name if name is not None else str(table.get("name", "default"))
+        return [("campaign", chosen, {**table, "name": chosen})], kind
+    if "campaign" in data:
+        raise UsageError(f"{path}: campaign: a file has either [campaign] or [campaigns.NAME] "
+                         "tables, not both")  # fmt: skip
+    if not isinstance(several, dict) or not all(isinstance(t, dict) for t in several.values()):
+        raise UsageError(f"{path}: campaigns: expected [campaigns.NAME] tables")
+    if name is not None and name not in several:
+        raise UsageError(f"{path}: no [campaigns.{name}] table (it has: {', '.join(several)})")
+    return [
+        (f"campaigns.{key}", key, {**table, "name": key})
+        for key, table in several.items()
+        if name is None or key == name
+    ], kind
+
+
+def file_table(path: Path, name: str | None = None) -> tuple[dict[str, Any], object]:
+    """The one campaign table of ``path`` (``[campaign]``, or ``[campaigns.NAME]`` of
+    ``name``, or the only one) and its ``[crm] kind``."""
+    tables, kind = file_tables(path, name)
+    if len(tables) > 1:
+        names = ", ".join(n for _, n, _ in tables)
+        raise UsageError(f"{path}: has several [campaigns.NAME] tables ({names}); "
+                         "this command takes one: name it")  # fmt: skip
+    return tables[0][2], kind
 
 
 def with_sets(base: dict[str, Any], sets: list[str]) -> dict[str, Any]:

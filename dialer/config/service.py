@@ -1,7 +1,8 @@
 """The service's configuration: one TOML file → one frozen ``ServiceConfig``.
 
 Precedence: defaults < file < environment < command line. Sections: ``[service]`` (below),
-``[campaign]`` (``dialer.config.campaign``), ``[crm]`` (``crm_adapter.config``; plus
+``[campaign]`` (``dialer.config.campaign``) or ``[campaigns.NAME]`` tables (several campaigns
+in one service, ``dialer.config.campaigns``), ``[crm]`` (``crm_adapter.config``; plus
 ``kind = "demo"``, the built-in demo CRM) and ``[ami]``: one server, or
 ``[ami.servers.NAME]`` tables for the servers a node stands by for, each inheriting
 ``[ami]``. Every error is a ``ConfigError``
@@ -27,7 +28,8 @@ from crm_adapter.errors import CrmConfigError
 from crm_adapter.port import MAX_PAGE_SIZE, IntakeFilter
 from crm_adapter.retailcrm_telephony import RetailCrmTelephonySettings, parse_telephony
 from dialer.ami.telephony import AmiConfigError, AmiSettings, tls_context
-from dialer.config.campaign import ConfigError, campaign_from_mapping
+from dialer.config.campaign import ConfigError
+from dialer.config.campaigns import campaigns_from_file
 from dialer.recordings.files import DEFAULT_RECORDINGS_DIR
 from dialer.recordings.retention import check_days
 from dialer.storage.models import DEFAULT_SERVER
@@ -166,22 +168,32 @@ class ServiceConfig:
     """Everything ``callback-dialer run`` needs, loaded once."""
 
     service: ServiceSettings
-    campaign: CampaignSettings
+    campaign: CampaignSettings  # the first of ``campaigns`` (the one of ``[campaign]``)
     crm: CrmConfig | DemoCrmConfig
     ami: AmiSettings
     source: Path | None = None
     server: AsteriskServer = AsteriskServer()
     servers: tuple[ServedServer, ...] = ()  # [ami.servers.NAME]; empty: the one [ami]
     telephony: RetailCrmTelephonySettings | None = None  # [crm.telephony] (issue 17 §2)
+    # every campaign the service dials, in the file's order; () is ``(campaign,)``
+    campaigns: tuple[CampaignSettings, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.campaigns) <= 1:  # one campaign (also after replace(campaign=...))
+            object.__setattr__(self, "campaigns", (self.campaign,))
+        elif self.campaigns[0] != self.campaign:
+            raise ValueError("campaigns: the first campaign must be the one in ``campaign``")
 
     def served(self) -> tuple[ServedServer, ...]:
         """The servers this node serves or stands by for, in the file's order."""
         return self.servers or (ServedServer(self.server, self.ami),)
 
-    def intake_filter(self) -> IntakeFilter:
-        """The campaign's intake filter, pulled in pages of ``[crm] page_size``."""
+    def intake_filter(self, campaign: CampaignSettings | None = None) -> IntakeFilter:
+        """The intake filter of ``campaign`` (the first one by default), pulled in pages of
+        ``[crm] page_size``."""
         page_size = MAX_PAGE_SIZE if isinstance(self.crm, DemoCrmConfig) else self.crm.page_size
-        return IntakeFilter.for_campaign(self.campaign, page_size=page_size)
+        chosen = self.campaign if campaign is None else campaign
+        return IntakeFilter.for_campaign(chosen, page_size=page_size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,30 +215,50 @@ def load_service_config(
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    unknown = sorted(set(data) - {"service", "campaign", "crm", "ami"})
+    unknown = sorted(set(data) - {"service", "campaign", "campaigns", "crm", "ami"})
     if unknown:
         raise ConfigError(f"{unknown[0]}: unknown section")
     base = path.parent
     service = service_settings(
         _table(data, "service"), environ, overrides or {}, base, crm=_table(data, "crm")
     )
-    crm_kind = _table(data, "crm").get("kind")
-    campaign = campaign_from_mapping(_table(data, "campaign"), where="campaign", crm_kind=crm_kind)
+    campaigns = campaigns_from_file(data, crm_kind=_table(data, "crm").get("kind"))
+    campaign = campaigns[0]
     crm = crm_settings(_table(data, "crm"), environ, base)
     telephony = telephony_settings(_table(data, "crm"), crm, environ, base)
     ami_table = _table(data, "ami")
-    servers = served_servers(ami_table, environ, base, campaign)
+    servers = served_servers(ami_table, environ, base, campaign, several="campaigns" in data)
     if servers:
+        _check_members(campaigns, servers)
         return ServiceConfig(service, campaign, crm, servers[0].ami, path, servers[0].server,
-                             servers, telephony)  # fmt: skip
+                             servers, telephony, campaigns)  # fmt: skip
     server = asterisk_server(ami_table, environ)
     ami_rest = {k: v for k, v in ami_table.items() if k not in _SERVER_KEYS}
     ami = ami_settings(ami_rest, environ, base)
-    return ServiceConfig(service, campaign, crm, ami, path, server, telephony=telephony)
+    return ServiceConfig(service, campaign, crm, ami, path, server, telephony=telephony,
+                         campaigns=campaigns)  # fmt: skip
+
+
+def _check_members(
+    campaigns: tuple[CampaignSettings, ...], servers: tuple[ServedServer, ...]
+) -> None:
+    """With ``[ami.servers.NAME] agents`` the servers place the agents; a campaign's
+    ``agents`` may only name agents placed on some server (docs/campaigns.md)."""
+    placed = {a for one in servers for a in one.server.agents or ()}
+    for campaign in campaigns:
+        for i, agent in enumerate(campaign.agents):
+            if agent not in placed:
+                raise ConfigError(f"campaigns.{campaign.name}.agents[{i}]: agent {agent!r} is on "
+                                  "no server (list it in ami.servers.NAME.agents)")  # fmt: skip
 
 
 def served_servers(
-    ami: Mapping[str, Any], environ: Mapping[str, str], base: Path, campaign: CampaignSettings
+    ami: Mapping[str, Any],
+    environ: Mapping[str, str],
+    base: Path,
+    campaign: CampaignSettings,
+    *,
+    several: bool = False,
 ) -> tuple[ServedServer, ...]:
     """``[ami.servers.NAME]`` tables: the servers a node stands by for, each inheriting the
     settings of ``[ami]`` and overriding what it names (host, port, credentials, lines,
@@ -241,7 +273,7 @@ def served_servers(
             raise ConfigError(f"ami.{key}: with [ami.servers.NAME] each server table says it")
     if environ.get("CALLBACK_DIALER_AMI_SERVER"):
         raise ConfigError("CALLBACK_DIALER_AMI_SERVER: [ami.servers.NAME] names the servers")
-    if campaign.agents:
+    if campaign.agents and not several:
         raise ConfigError("campaign.agents: with [ami.servers.NAME] each server lists its own "
                           "agents (ami.servers.NAME.agents)")  # fmt: skip
     inherited = {k: v for k, v in ami.items() if k != "servers"}

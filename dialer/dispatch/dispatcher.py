@@ -24,6 +24,7 @@ from campaigns.settings import CampaignSettings
 from campaigns.trunk import TrunkGuard
 from campaigns.window import window_open
 from dialer.dispatch.agents import AgentPool
+from dialer.dispatch.members import MemberAgents
 from dialer.dispatch.ports import (
     AttemptRecord,
     Journal,
@@ -87,7 +88,7 @@ class Dispatcher:
         settings: CampaignSettings,
         store: OrderStore,
         telephony: Telephony,
-        agents: AgentPool,
+        agents: AgentPool | MemberAgents,
         journal: Journal,
         screen: Screen,
         new_attempt_id: Callable[[], str],
@@ -115,6 +116,11 @@ class Dispatcher:
     @property
     def live_attempts(self) -> int:
         return len(self._live)
+
+    def has_live(self, attempt_id: str) -> bool:
+        """This dispatcher started ``attempt_id`` and awaits its report (several campaigns
+        share a server's telephony: the report goes to the one that started it)."""
+        return attempt_id in self._live
 
     def admit(self, orders: Iterable[Order], now: datetime) -> int:
         """Screen and queue new orders, oldest first so a duplicate's oldest is kept."""

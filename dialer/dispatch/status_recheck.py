@@ -21,6 +21,7 @@ class _Reading:
     at: datetime
     verdict: bool
     why: str | None
+    status: CrmOrderStatus | None = None  # what was read (none: the order is gone)
 
 
 class StatusRecheck:
@@ -47,7 +48,7 @@ class StatusRecheck:
 
     def note(self, status: CrmOrderStatus, at: datetime) -> None:
         why = leave_queue_reason(status, self._settings, dialer_written=self._written)
-        self._readings[status.order_id] = _Reading(at, why is None, why)
+        self._readings[status.order_id] = _Reading(at, why is None, why, status)
         self._failed.pop(status.order_id, None)
 
     def note_missing(self, order_id: str, at: datetime) -> None:
@@ -56,14 +57,20 @@ class StatusRecheck:
     def note_failed(self, order_id: str, at: datetime) -> None:
         self._failed[order_id] = at
 
-    def check(self, order: Order) -> bool | None:
-        """The dispatcher's status_check: True dial, False leave the queue, None not known."""
+    def check(self, order: Order, settings: CampaignSettings | None = None) -> bool | None:
+        """The dispatcher's status_check: True dial, False leave the queue, None not known.
+        ``settings``: the order's campaign when it is not this re-check's own (several
+        campaigns in one service share the readings; each judges by its own statuses)."""
         now = self._clock()
         reading = self._readings.get(order.id)
         if reading is not None and now - reading.at <= self._max_age:
-            if not reading.verdict:
-                log.info("order %s leaves the queue: %s", order.id, reading.why)
-            return reading.verdict
+            verdict, why = reading.verdict, reading.why
+            if settings is not None and settings is not self._settings and reading.status:
+                why = leave_queue_reason(reading.status, settings, dialer_written=self._written)
+                verdict = why is None
+            if not verdict:
+                log.info("order %s leaves the queue: %s", order.id, why)
+            return verdict
         self._wanted.add(order.id)
         return None
 

@@ -56,6 +56,12 @@ class SqlCampaignStore:
         record = self.get(name)
         return record is not None and record.paused
 
+    def stops_dialling(self, name: str) -> bool:
+        """Paused or archived: the campaign's rounds start no call (an archived campaign's
+        orders stay as they are, to be seen and reported on)."""
+        record = self.get(name)
+        return record is not None and record.state in ("paused", "archived")
+
     def set_paused(self, name: str, now: datetime, reason: str | None) -> CampaignRecord:
         """Paused with ``reason``, or resumed when ``reason`` is None."""
 

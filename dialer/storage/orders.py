@@ -108,7 +108,9 @@ class SqlOrderStore:
 
     def next_due_at(self) -> datetime | None:
         with Session(self._engine) as session:
-            query = select(func.min(OrderRow.next_due_at)).where(OrderRow.phase == "queued")
+            query = select(func.min(OrderRow.next_due_at)).where(
+                OrderRow.phase == "queued", OrderRow.campaign == self._campaign
+            )
             value = session.scalar(query)
             return None if value is None else _aware(value)
 
@@ -141,12 +143,17 @@ class SqlOrderStore:
             )
             return session.scalar(query)
 
-    def live_attempts(self) -> list[AttemptRecord]:
-        """Live attempts on this store's Asterisk server (every campaign's)."""
+    def live_attempts(self, *, own_campaign: bool = False) -> list[AttemptRecord]:
+        """Live attempts on this store's Asterisk server (every campaign's, or this
+        store's campaign's only with ``own_campaign``)."""
         with Session(self._engine) as session:
             query = select(AttemptRow).where(
                 AttemptRow.ended_at.is_(None), AttemptRow.server == self._server
             )
+            if own_campaign:
+                query = query.join(OrderRow, OrderRow.id == AttemptRow.order_id).where(
+                    OrderRow.campaign == self._campaign
+                )
             return [_attempt(r) for r in session.scalars(query)]
 
     def _claim(self, now: datetime, limit: int) -> list[QueueEntry]:
@@ -164,6 +171,7 @@ class SqlOrderStore:
                     select(OrderRow)
                     .where(
                         OrderRow.phase == "queued",
+                        OrderRow.campaign == self._campaign,  # several in one service
                         OrderRow.priority == int(priority),
                         OrderRow.next_due_at <= now,
                     )

@@ -119,7 +119,7 @@ def test_bad_values_exit_2_naming_the_field_and_write_nothing(
     broken = tmp_path / "broken.toml"
     for text, named in [
         ("[campaign\n", "not valid TOML"),
-        ("[service]\n", "no [campaign] table"),
+        ("[service]\n", "no [campaign] or [campaigns.NAME] table"),
         (f'[campaign]\nname = "{NAME}"\n[campaign.window]\nstart = "7"\n', "window.start"),
     ]:
         broken.write_text(text, encoding="utf-8")
@@ -166,3 +166,42 @@ def test_create_from_sets_rollback_and_archive(
     assert "В-3\t" in listed and "Б-2" not in listed
     assert "Б-2\tarchived\tversion 3" in cli(capsys, url, "list", "--all")[1]
     assert cli(capsys, url, "archive", "Б-2", "--restore")[1].strip() == "campaign Б-2: active"
+
+
+SEVERAL = """
+[campaigns."Магазин"]
+agents = ["1001", "1002"]
+[campaigns."Магазин".window]
+start = "09:00"
+end = "13:00"
+
+[campaigns.kz]
+agents = ["1002"]
+priority = 2
+[campaigns.kz.window]
+start = "14:00"
+end = "18:00"
+"""
+
+
+def test_a_file_of_several_campaigns_imports_each_or_the_one_named(
+    url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "several.toml"
+    path.write_text(SEVERAL, encoding="utf-8")
+    code, out, _ = cli(capsys, url, "import", str(path), "--name", "kz")
+    assert (code, out.strip()) == (0, f"campaign kz: created from {path}, version 1")
+    assert [e.name for e in catalog(url).entries()] == ["kz"]
+    code, out, _ = cli(capsys, url, "import", str(path))
+    assert code == 0 and "campaign Магазин: created" in out and "campaign kz: unchanged" in out
+    stored = settings_from_json(catalog(url).get("Магазин").settings_json)
+    assert (stored.window.start.hour, stored.window.end.hour) == (9, 13)
+    path.write_text(SEVERAL.replace('end = "18:00"', 'end = "25:00"'), encoding="utf-8")
+    code, _, err = cli(capsys, url, "import", str(path))  # checked whole before any is saved
+    assert code == 2 and "campaigns.kz.window.end" in err
+    assert [v.version for v in catalog(url).history("Магазин")] == [1]
+    code, _, err = cli(capsys, url, "import", str(path), "--name", "нет")
+    assert code == 2 and "no [campaigns.нет] table" in err
+    path.write_text(SEVERAL.replace('end = "13:00"', 'end = "12:00"'), encoding="utf-8")
+    code, out, _ = cli(capsys, url, "update", "Магазин", "--from", str(path))
+    assert code == 0 and "version 2" in out

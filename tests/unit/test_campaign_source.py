@@ -13,6 +13,7 @@ from dialer.app.campaign_source import (
     SettingsFollower,
     campaign_settings_at_start,
     changed_fields,
+    follow_then,
     settings_from_json,
     settings_json,
     to_each,
@@ -94,8 +95,13 @@ class Dispatcher:
 
 
 class Slot:
+    """A server slot with two campaigns' dispatchers: ``NAME``'s and another's."""
+
     def __init__(self) -> None:
-        self.dispatcher = Dispatcher()
+        self.dispatcher, self.other = Dispatcher(), Dispatcher()
+
+    def dispatchers(self) -> dict[str, Dispatcher]:
+        return {NAME: self.dispatcher, "other": self.other}
 
 
 def test_rule_a_new_version_is_taken_at_the_next_round_by_every_dispatcher() -> None:
@@ -103,13 +109,27 @@ def test_rule_a_new_version_is_taken_at_the_next_round_by_every_dispatcher() -> 
     catalog.create(NAME, settings_json(campaign()), author="a", now=T0)
     slots, said = [Slot(), Slot()], []
     first, second = slots[0].dispatcher, slots[1].dispatcher
-    follower = SettingsFollower(catalog, NAME, to_each(slots), log=said.append)
+    follower = SettingsFollower(catalog, NAME, to_each(slots, NAME), log=said.append)
     assert follower.follow_then(lambda: "round") == "round" and first.applied == []
     catalog.update(NAME, settings_json(campaign("11:00")), author="supervisor:olga", now=T0)
     assert follower.follow_then(lambda: "round") == "round"
     assert first.applied == second.applied == [campaign("11:00")]
     assert follower.version == 2 and "version 2" in said[0]
     assert not follower.follow() and len(first.applied) == 1  # the same version: nothing
+    assert slots[0].other.applied == slots[1].other.applied == []  # another campaign's
+
+
+def test_rule_each_campaign_follows_its_own_versions_before_the_round() -> None:
+    catalog, slots, order = MemoryCatalog(), [Slot()], []
+    catalog.create(NAME, settings_json(campaign()), author="a", now=T0)
+    catalog.create("other", settings_json(campaign(name="other")), author="a", now=T0)
+    followers = [
+        SettingsFollower(catalog, n, to_each(slots, n), log=print) for n in (NAME, "other")
+    ]
+    catalog.update("other", settings_json(campaign("12:00", name="other")), author="b", now=T0)
+    assert follow_then(followers, lambda: order.append("round") or "ran") == "ran"
+    assert slots[0].other.applied == [campaign("12:00", name="other")]
+    assert slots[0].dispatcher.applied == [] and order == ["round"]
 
 
 def test_a_version_that_does_not_load_is_not_taken_and_said_once() -> None:

@@ -9,10 +9,8 @@ from dialer.agent_auth.service import AgentAuth
 from dialer.app.agent_feed import AgentFeed
 from dialer.app.operations import Operations
 from dialer.storage.agents import SqlAgentRegistry
-from dialer.storage.card import OrderCards
+from dialer.storage.campaign_views import order_cards, order_views
 from dialer.storage.engine import Database
-from dialer.storage.numbering import SqlNumberingLookup
-from dialer.storage.views import OrderViews
 from dialer.web.agent.events import EventStreams
 from dialer.web.agent.phone import PhoneSettings
 from dialer.web.agent.resource import AgentResource
@@ -32,9 +30,9 @@ def build_agent(
     an agent's actions (state, results) go through ``ops`` like the ops API's. ``reactor``
     times the event streams' heartbeats; ``phone``: the agents' softphone (none when
     absent)."""
-    views, agents = OrderViews(engine, ops.campaign), SqlAgentRegistry(engine)
-    cards = OrderCards(engine, ops.campaign, numbering=SqlNumberingLookup(engine),
-                       order_url=ops.order_url)  # fmt: skip
+    # several campaigns: a shared agent's order is read in its own campaign
+    views, agents = order_views(engine, ops.campaigns), SqlAgentRegistry(engine)
+    cards = order_cards(engine, ops.campaigns, order_url=ops.order_url)
     return AgentResource(auth, agents, views, ops, cards=cards,
                          streams=EventStreams(feed, agents, reactor), secure=secure,
                          phone=phone or PhoneSettings())  # fmt: skip

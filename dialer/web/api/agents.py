@@ -36,8 +36,9 @@ class AgentsApi:
 
     @router.route("GET", "/agents", READ, "The campaign's agents with their states")
     def list(self, request: ApiRequest) -> Reply:
-        del request
-        return Reply({"agents": [as_json(a) for a in self._registry.all(self._ops.campaign)]})
+        del request  # every campaign's of the service (an agent's row names its home one)
+        rows = [a for name in self._ops.campaigns for a in self._registry.all(name)]
+        return Reply({"agents": [as_json(a) for a in sorted(rows, key=lambda a: a.id)]})
 
     @router.route(
         "POST",

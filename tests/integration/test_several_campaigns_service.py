@@ -1,0 +1,149 @@
+"""Issue 21, done when (first half): two campaigns with different windows and agents, one
+agent shared, run in one service on the real Asterisk. Each campaign's orders are dialled
+only in its own window, and the shared agent gets calls from both by the stated rule: the
+campaigns offer in order of ``priority`` (then name), each to its free member agents,
+longest idle first.
+
+The service runs as ``callback-dialer run`` (a subprocess) against the session's private
+Asterisk with the dialplan doubles (agents ending in 1 press 1; customer numbers ending in
+21 answer and hang up after 2 s) and the SQL shop CRM. The campaigns' zone is chosen so
+that it is about noon there now; «опт» is open now, «shop» opens at a whole minute 60-120 s
+from now (windows are set in minutes).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asterisk_fixtures import AsteriskInstance
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
+from service_harness import (
+    Attempt,
+    DialerDb,
+    ServiceProcess,
+    ShopDb,
+    ShopOrder,
+    _pairs,
+    wait_for,
+    write_config,
+)
+
+pytestmark = pytest.mark.asterisk
+WHOLESALE_STATUS = "Опт: ожидает подтверждения"
+ONLY_WHOLESALE, SHARED, ONLY_SHOP = "1001", "1011", "1021"
+
+
+def noon_zone(now: datetime) -> tuple[str, datetime]:
+    """A fixed-offset zone where it is about 12:00 now, and the local time there."""
+    offset = 12 - now.hour  # -11..12: Etc/GMT-N is UTC+N
+    zone = "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
+    return zone, now + timedelta(hours=offset)
+
+
+def several_campaigns_config(
+    directory: Path, asterisk: AsteriskInstance, shop: ShopDb, zone: str, shop_opens: str
+) -> Path:
+    """The harness's service file with ``[campaign]`` replaced by two ``[campaigns.NAME]``."""
+    one = write_config(directory, asterisk, shop).read_text(encoding="utf-8")
+    head, _, rest = one.partition("[campaign]\n")
+    _, _, tail = rest.partition("[crm]\n")
+    common: dict[str, Any] = {
+        "default_tz": zone,
+        "ring_timeout_s": 3,
+        "agent_accept_timeout_s": 3,
+        "wrap_up_s": 0,
+        "agent_channel_template": "Local/{agent}@dialer-test-agents",
+        "customer_channel_template": "Local/{number}@dialer-test-customers/n",
+    }
+    wholesale = {**common, "priority": 1, "agents": [ONLY_WHOLESALE, SHARED],
+                 "intake_statuses": [WHOLESALE_STATUS]}  # fmt: skip
+    retail = {**common, "priority": 5, "agents": [SHARED, ONLY_SHOP]}
+    text = "\n".join(
+        [
+            head.rstrip("\n"),
+            "[campaigns.shop]",
+            *_pairs(retail),
+            "[campaigns.shop.window]",
+            f'start = "{shop_opens}"',
+            'end = "23:00"',
+            '[campaigns."опт"]',
+            *_pairs(wholesale),
+            '[campaigns."опт".window]',
+            'start = "01:00"',
+            'end = "23:00"',
+            "[crm]",
+            tail,
+        ]
+    )
+    path = directory / "service.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def agents_cli(db_url: str, *args: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "dialer", "--db", db_url, "agents", *args],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+def ended(dialer: DialerDb, *orders: str) -> bool:
+    done = {a.order_id for a in dialer.attempts() if a.ended_at is not None}
+    return set(orders) <= done
+
+
+def by(attempts: list[Attempt], agent: str) -> list[str]:
+    return [a.order_id for a in attempts if a.agent == agent]
+
+
+def test_two_campaigns_dial_each_in_its_own_window_and_share_an_agent_by_priority(
+    asterisk: AsteriskInstance, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    zone, local = noon_zone(now)
+    opens_local = (local + timedelta(seconds=120)).replace(second=0, microsecond=0)
+    opens_at = now + (opens_local - local)  # the instant «shop» opens
+    shop = ShopDb(tmp_path / "shop.db")
+    dialer = DialerDb(tmp_path / "dialer.db")
+    config = several_campaigns_config(tmp_path, asterisk, shop, zone, f"{opens_local:%H:%M}")
+    service = ServiceProcess(config, dialer.url, asterisk, "run")
+    try:
+        service.wait_log(r"started; healthz")
+        agents_cli(dialer.url, "pause", SHARED, "--reason", "обед")
+        # «опт» is open: its order goes to its free agent; «shop» is closed: its order waits
+        # although its own agent is free
+        shop.seed([ShopOrder("НФ-00001", "+79165830121", "Мария", status=WHOLESALE_STATUS),
+                   ShopOrder("SHOP-1", "+79165830221", "Пётр", minutes_ago=9)],
+                  datetime.now(UTC))  # fmt: skip
+        wait_for(lambda: ended(dialer, "НФ-00001"), 60, service)
+        for agent in (ONLY_WHOLESALE, ONLY_SHOP):
+            agents_cli(dialer.url, "pause", agent, "--reason", "обед")
+        shop.seed([ShopOrder("НФ-00002", "+79165830321", "Ольга", status=WHOLESALE_STATUS),
+                   ShopOrder("SHOP-2", "+79165830421", "Иван", minutes_ago=8)],
+                  datetime.now(UTC))  # fmt: skip
+        # once «shop» opens both campaigns have due orders; only the shared agent is ready
+        wait_for(lambda: datetime.now(UTC) > opens_at + timedelta(seconds=3), 200, service)
+        before_open = [a for a in dialer.attempts() if a.order_id.startswith("SHOP")]
+        agents_cli(dialer.url, "resume", SHARED)
+        wait_for(lambda: ended(dialer, "НФ-00002", "SHOP-1", "SHOP-2"), 90, service)
+        assert service.stop() == 0
+    finally:
+        service.ensure_gone()
+
+    attempts = dialer.attempts()
+    assert before_open == []  # «shop»'s orders waited for its window, its agent free
+    shop_calls = [a for a in attempts if a.order_id.startswith("SHOP")]
+    assert {a.order_id for a in shop_calls} == {"SHOP-1", "SHOP-2"}
+    assert all(a.started_at >= opens_at for a in shop_calls)  # only inside its window
+    assert by(attempts, ONLY_WHOLESALE) == ["НФ-00001"]  # dialled at once, «опт» open
+    assert attempts[0].started_at < opens_at
+    # the shared agent: «опт» (priority 1) first, then «shop»'s orders, oldest first
+    assert by(attempts, SHARED) == ["НФ-00002", "SHOP-1", "SHOP-2"]
+    assert by(attempts, ONLY_SHOP) == []
