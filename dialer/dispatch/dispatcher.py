@@ -109,6 +109,9 @@ class Dispatcher:
         # how many live attempts of this process call each number (the store refuses a
         # second one: it used to raise StoreConflict out of dispatch)
         self._live_numbers: Counter[str] = Counter()
+        # the calling window per zone set at the instant of the running dispatch: one round
+        # launches many orders of the same few zones (cleared at the start of each dispatch)
+        self._open_now: dict[tuple[str, ...], bool] = {}
         retry = settings.retry
         self._trunk = TrunkGuard(retry.trunk_pause_after, timedelta(seconds=retry.trunk_pause_s))
 
@@ -134,6 +137,7 @@ class Dispatcher:
         # the round fails they stay claimed like the rest of its batch, until the claim
         # lapses (the SQL store's lease; the simulator's crash and outage).
         held: dict[str, QueueEntry] = {}
+        self._open_now.clear()
         if self._trunk.is_paused(now):
             return 0
         while (free := self._agents.idle_count(now)) > 0:
@@ -304,7 +308,12 @@ class Dispatcher:
 
     def _launch(self, entry: QueueEntry, now: datetime, held: dict[str, QueueEntry]) -> int:
         state = entry.state
-        if not window_open(now, state.zones, self._settings.window):
+        is_open = self._open_now.get(state.zones)
+        if is_open is None:
+            is_open = self._open_now[state.zones] = window_open(
+                now, state.zones, self._settings.window
+            )
+        if not is_open:
             self._apply(entry, lifecycle.defer(state, now, self._settings))
             return 0
         verdict = True if self._status_check is None else self._status_check(entry.order)
