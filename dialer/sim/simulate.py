@@ -478,31 +478,30 @@ def _loop(
     arrivals = iter(pending)
     upcoming = next(arrivals, None)
     batch: list[Order] = []
-    while clock.now <= end:
-        while upcoming is not None and upcoming[0].created_at <= clock.now:
+
+    def admit_batch() -> None:
+        if batch:
+            admit(batch, clock.now)
+            batch.clear()
+
+    while (now := clock.now) <= end:
+        while upcoming is not None and upcoming[0].created_at <= now:
             batch.append(upcoming[0])
             upcoming = next(arrivals, None)
-
-        def admit_batch() -> None:
-            if batch:
-                admit(batch, clock.now)
-                batch.clear()
-
         done, wakes = drive.step(admit_batch)
         if not done:
             continue  # the node restarted: the same instant again
         due = clock.next_at()
-        if due is not None and due <= clock.now:
+        if due is not None and due <= now:
             continue  # the round scheduled something for now (a status read's answer)
-        candidates = [
-            t
-            for t in (clock.next_at(), *wakes, upcoming[0].created_at if upcoming else None)
-            if t is not None
-        ]
-        future = [t for t in candidates if t > clock.now]
-        if not future:
+        if upcoming is not None:
+            wakes.append(upcoming[0].created_at)
+        for t in wakes:  # the earliest future instant of the clock, the node and arrivals
+            if t is not None and t > now and (due is None or t < due):
+                due = t
+        if due is None:
             break
-        clock.now = min(future)
+        clock.now = due
 
 
 class _Admission:
