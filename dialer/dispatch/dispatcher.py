@@ -11,6 +11,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from campaigns import lifecycle, wording
 from campaigns.calls import CallReport, CallResult, OriginateRequest
@@ -60,13 +61,19 @@ def originate_request(settings: CampaignSettings, attempt: AttemptRecord) -> Ori
         order_id=attempt.order_id,
         agent=attempt.agent,
         customer_number=attempt.e164,
-        announce_digits="".join(c for c in attempt.order_id if c in _ASCII_DIGITS)[:12],
+        announce_digits=_announce_digits(attempt.order_id),
         ring_timeout_s=settings.ring_timeout_s,
         accept_timeout_s=settings.agent_accept_timeout_s,
         language=settings.language,
         agent_channel_template=settings.agent_channel_template,
         customer_channel_template=settings.customer_channel_template,
     )
+
+
+@lru_cache(maxsize=4096)
+def _announce_digits(order_id: str) -> str:
+    """The order id's ASCII digits, at most 12 (an order is dialled several times)."""
+    return "".join(c for c in order_id if c in _ASCII_DIGITS)[:12]
 
 
 class DispatchError(Exception):

@@ -54,6 +54,8 @@ class MemoryOrderStore:
     def claim_due(self, now: datetime, limit: int) -> list[QueueEntry]:
         claimed: list[QueueEntry] = []
         for priority in _PRIORITIES:
+            if len(claimed) >= limit:
+                break
             heap = self._heaps[priority]
             while heap and len(claimed) < limit and heap[0][0] <= now:
                 item = heapq.heappop(heap)

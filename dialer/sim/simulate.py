@@ -67,13 +67,20 @@ class JsonLinesJournal:
         self._quoted: dict[str, str] = {}
         self._last_at: datetime | None = None
         self._last_t = ""
+        self._local_at: datetime | None = None  # the instant ``_local`` holds texts for
+        self._local: dict[str, str] = {}  # zone → local_isoformat at ``_local_at``
         self.dials = 0
         self.results: Counter[str] = Counter()
         self.outcomes: Counter[str] = Counter()
 
     def dial(self, entry: QueueEntry, attempt: AttemptRecord, at: datetime) -> None:
         self.dials += 1
-        local = local_isoformat(at, entry.state.zones[0])
+        zone = entry.state.zones[0]
+        if at != self._local_at:  # a round dials several orders of the same few zones
+            self._local_at, self._local = at, {}
+        local = self._local.get(zone)
+        if local is None:
+            local = self._local[zone] = local_isoformat(at, zone)
         self._event(
             at, entry.order.id, "dial", f', "attempt": {attempt.number}, "local_time": "{local}"'
         )
