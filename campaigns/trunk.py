@@ -23,6 +23,8 @@ class TrunkGuard:
     def record(self, result: CallResult, now: datetime) -> tuple[TrunkGuard, str | None]:
         """The next guard and, when this result trips it, the alert text for ops."""
         if result not in NETWORK_FAILURES:
+            if not self.failures and self.paused_until is None:
+                return self, None  # already clear: the same value (frozen), no new object
             return TrunkGuard(self.pause_after, self.pause), None
         failures = self.failures + 1
         if failures < self.pause_after:

@@ -11,6 +11,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from campaigns import lifecycle, wording
 from campaigns.calls import CallReport, CallResult, OriginateRequest
@@ -61,13 +62,19 @@ def originate_request(settings: CampaignSettings, attempt: AttemptRecord) -> Ori
         order_id=attempt.order_id,
         agent=attempt.agent,
         customer_number=attempt.e164,
-        announce_digits="".join(c for c in attempt.order_id if c in _ASCII_DIGITS)[:12],
+        announce_digits=_announce_digits(attempt.order_id),
         ring_timeout_s=settings.ring_timeout_s,
         accept_timeout_s=settings.agent_accept_timeout_s,
         language=settings.language,
         agent_channel_template=settings.agent_channel_template,
         customer_channel_template=settings.customer_channel_template,
     )
+
+
+@lru_cache(maxsize=4096)
+def _announce_digits(order_id: str) -> str:
+    """The order id's ASCII digits, at most 12 (an order is dialled several times)."""
+    return "".join(c for c in order_id if c in _ASCII_DIGITS)[:12]
 
 
 class DispatchError(Exception):
@@ -110,6 +117,9 @@ class Dispatcher:
         # how many live attempts of this process call each number (the store refuses a
         # second one: it used to raise StoreConflict out of dispatch)
         self._live_numbers: Counter[str] = Counter()
+        # the calling window per zone set at the instant of the running dispatch: one round
+        # launches many orders of the same few zones (cleared at the start of each dispatch)
+        self._open_now: dict[tuple[str, ...], bool] = {}
         retry = settings.retry
         self._trunk = TrunkGuard(retry.trunk_pause_after, timedelta(seconds=retry.trunk_pause_s))
 
@@ -140,6 +150,7 @@ class Dispatcher:
         # the round fails they stay claimed like the rest of its batch, until the claim
         # lapses (the SQL store's lease; the simulator's crash and outage).
         held: dict[str, QueueEntry] = {}
+        self._open_now.clear()
         if self._trunk.is_paused(now):
             return 0
         while (free := self._agents.idle_count(now)) > 0:
@@ -310,7 +321,12 @@ class Dispatcher:
 
     def _launch(self, entry: QueueEntry, now: datetime, held: dict[str, QueueEntry]) -> int:
         state = entry.state
-        if not window_open(now, state.zones, self._settings.window):
+        is_open = self._open_now.get(state.zones)
+        if is_open is None:
+            is_open = self._open_now[state.zones] = window_open(
+                now, state.zones, self._settings.window
+            )
+        if not is_open:
             self._apply(entry, lifecycle.defer(state, now, self._settings))
             return 0
         verdict = True if self._status_check is None else self._status_check(entry.order)

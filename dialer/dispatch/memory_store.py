@@ -53,13 +53,15 @@ class MemoryOrderStore:
 
     def claim_due(self, now: datetime, limit: int) -> list[QueueEntry]:
         claimed: list[QueueEntry] = []
+        versions, taken, heappop = self._versions, self._claimed, heapq.heappop
         for priority in _PRIORITIES:
+            if len(claimed) >= limit:
+                break
             heap = self._heaps[priority]
             while heap and len(claimed) < limit and heap[0][0] <= now:
-                item = heapq.heappop(heap)
-                order_id = item[2]
-                if self._is_current(order_id, item[3]):
-                    self._claimed.add(order_id)
+                _, _, order_id, version = heappop(heap)
+                if versions.get(order_id) == version and order_id not in taken:  # _is_current
+                    taken.add(order_id)
                     claimed.append(self.entries[order_id])
         return claimed
 

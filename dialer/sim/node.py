@@ -80,12 +80,14 @@ class SimStore:
         self._crash = crash
         self._rng = rng or random.Random(0)
         self._armed = 0  # the store write of this step that crashes (1: the next), 0: none
+        # with faults off nothing can fail: the calls skip the outage and crash checks
+        self._faulty = db_down is not None or crash > 0
 
     def db_back_at(self) -> datetime | None:
         return None if self._db_down is None else self._db_down.down_at(self._clock.now)
 
     def insert(self, entry: QueueEntry, outcomes: Sequence[Outcome] = ()) -> bool:
-        after = self._write("insert")
+        after = self._faulty and self._write("insert", entry.order.id)
         inserted = self.inner.insert(entry, outcomes)
         if inserted:
             self._outbox.add(outcomes)
@@ -94,11 +96,12 @@ class SimStore:
         return inserted
 
     def get(self, order_id: str) -> QueueEntry | None:
-        self._up()
+        if self._faulty:
+            self._up()
         return self.inner.get(order_id)
 
     def claim_due(self, now: datetime, limit: int) -> list[QueueEntry]:
-        after = self._write("claim")
+        after = self._faulty and self._write("claim")
         claimed = self.inner.claim_due(now, limit)
         if after:
             raise NodeCrash("after a claim")
@@ -111,14 +114,16 @@ class SimStore:
         attempt: AttemptRecord | None = None,
         outcomes: Sequence[Outcome] = (),
     ) -> None:
-        after = self._write(f"save of order {entry.order.id}")
+        after = self._faulty and self._write("save", entry.order.id)
         self.inner.save(entry, attempt=attempt, outcomes=outcomes)
-        self._outbox.add(outcomes)
+        if outcomes:
+            self._outbox.add(outcomes)
         if after:
             raise NodeCrash(f"after saving order {entry.order.id}")
 
     def next_due_at(self) -> datetime | None:
-        self._up()
+        if self._faulty:
+            self._up()
         return self.inner.next_due_at()
 
     def open_order_with_identity(self, identity: str) -> str | None:
@@ -147,7 +152,7 @@ class SimStore:
         if self._crash > 0 and self._rng.random() < self._crash:
             self._armed = self._rng.randrange(1, CRASH_WITHIN + 1)
 
-    def _write(self, what: str) -> bool:
+    def _write(self, what: str, order_id: str | None = None) -> bool:
         """Raise the outage or a crash before the write; True: crash right after it."""
         self._up()
         if not self._armed:
@@ -156,7 +161,8 @@ class SimStore:
         if self._armed:
             return False
         if self._rng.random() < BEFORE_SHARE:
-            raise NodeCrash(f"before the {what}")
+            of = "" if order_id is None or what == "insert" else f" of order {order_id}"
+            raise NodeCrash(f"before the {what}{of}")
         return True
 
 

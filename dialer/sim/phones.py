@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from campaigns.calls import CallReport, CallResult, OriginateRequest
 from campaigns.dispositions import Disposition, DispositionKind
@@ -176,7 +177,10 @@ def _unwired_disposition(order_id: str, disposition: Disposition) -> None:
     raise RuntimeError(f"disposition sink not wired for {order_id}")
 
 
+@lru_cache(maxsize=4096)
 def parse_disposition(text: str) -> Disposition:
+    """The verdict an order's ``sim.disposition`` text names; cached (a frozen value: one
+    per distinct text, and a run parses one per answered call)."""
     if text.startswith("callback:"):
         return Disposition(DispositionKind.CALLBACK, callback_at=parse_utc(text[9:]))
     if text.startswith("refused"):

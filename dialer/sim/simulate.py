@@ -67,13 +67,20 @@ class JsonLinesJournal:
         self._quoted: dict[str, str] = {}
         self._last_at: datetime | None = None
         self._last_t = ""
+        self._local_at: datetime | None = None  # the instant ``_local`` holds texts for
+        self._local: dict[str, str] = {}  # zone → local_isoformat at ``_local_at``
         self.dials = 0
         self.results: Counter[str] = Counter()
         self.outcomes: Counter[str] = Counter()
 
     def dial(self, entry: QueueEntry, attempt: AttemptRecord, at: datetime) -> None:
         self.dials += 1
-        local = local_isoformat(at, entry.state.zones[0])
+        zone = entry.state.zones[0]
+        if at != self._local_at:  # a round dials several orders of the same few zones
+            self._local_at, self._local = at, {}
+        local = self._local.get(zone)
+        if local is None:
+            local = self._local[zone] = local_isoformat(at, zone)
         self._event(
             at, entry.order.id, "dial", f', "attempt": {attempt.number}, "local_time": "{local}"'
         )
@@ -478,31 +485,30 @@ def _loop(
     arrivals = iter(pending)
     upcoming = next(arrivals, None)
     batch: list[Order] = []
-    while clock.now <= end:
-        while upcoming is not None and upcoming[0].created_at <= clock.now:
+
+    def admit_batch() -> None:
+        if batch:
+            admit(batch, clock.now)
+            batch.clear()
+
+    while (now := clock.now) <= end:
+        while upcoming is not None and upcoming[0].created_at <= now:
             batch.append(upcoming[0])
             upcoming = next(arrivals, None)
-
-        def admit_batch() -> None:
-            if batch:
-                admit(batch, clock.now)
-                batch.clear()
-
         done, wakes = drive.step(admit_batch)
         if not done:
             continue  # the node restarted: the same instant again
         due = clock.next_at()
-        if due is not None and due <= clock.now:
+        if due is not None and due <= now:
             continue  # the round scheduled something for now (a status read's answer)
-        candidates = [
-            t
-            for t in (clock.next_at(), *wakes, upcoming[0].created_at if upcoming else None)
-            if t is not None
-        ]
-        future = [t for t in candidates if t > clock.now]
-        if not future:
+        if upcoming is not None:
+            wakes.append(upcoming[0].created_at)
+        for t in wakes:  # the earliest future instant of the clock, the node and arrivals
+            if t is not None and t > now and (due is None or t < due):
+                due = t
+        if due is None:
             break
-        clock.now = min(future)
+        clock.now = due
 
 
 class _Admission:
