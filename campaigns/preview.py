@@ -4,9 +4,15 @@ A pure function of ``now``, the campaign's queued orders (their zones and due ti
 the old and new settings. It says what the dispatcher will do, no more: a queued order is
 called at the first instant, at or after both its due time and ``now``, when the window is
 open in all its zones (``campaigns.window``). So a wider window makes orders that are due
-but waiting for the window callable now; an order already scheduled for the window's next
-opening keeps that time (the preview counts those and says so). Retry numbers only change
-the retries scheduled after the save.
+but waiting for the window callable now.
+
+An order scheduled **for the old window's opening** (it waited for the window, not for a
+time of its own) is brought forward when the change is saved (``reopened_due``, applied to
+the stored queue by the running service): to the first instant the new window is open, but
+never before the shortest retry pause after its last call (business-rules §5) and never
+outside its calling days. A customer's callback time is the customer's and is kept; so is
+any other due time that is not an opening of the old window. Retry numbers only change the
+retries scheduled after the save.
 """
 
 from __future__ import annotations
@@ -14,8 +20,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from campaigns.retry import retry_delay, within_horizon
 from campaigns.settings import CallingWindow, CampaignSettings, RetrySettings
 from campaigns.window import local_date, next_window_open, window_open
 
@@ -29,6 +36,9 @@ class QueuedOrder:
     order_id: str
     zones: tuple[str, ...]
     due_at: datetime | None  # None: due at once
+    attempt_times: tuple[datetime, ...] = ()  # when each customer call started
+    callback: bool = False  # due at a time the customer asked for
+    horizon_start: date | None = None  # the first local calling day (None: no horizon check)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +51,7 @@ class Preview:
     become_callable_now: int  # not callable now with the old settings, callable with the new
     stop_now: int  # callable now with the old settings, waiting with the new
     move_to_later_day: int  # called on a later local day than before (or no opening at all)
-    kept_at_opening: int  # scheduled for the old window's opening, open now in the new
+    brought_forward: int  # scheduled for the old window's opening, called sooner with the new
     sentences: tuple[str, ...]
 
 
@@ -53,7 +63,12 @@ def preview_change(
 ) -> Preview:
     """What saving ``new`` instead of ``old`` does to ``orders`` at ``now``."""
     before = [_next_call(o, now, old.window, old.default_tz) for o in orders]
-    after = [_next_call(o, now, new.window, new.default_tz) for o in orders]
+    reopened = [reopened_due(o, now, old, new) for o in orders]
+    after = [
+        _next_call(o if at is None else dataclasses.replace(o, due_at=at), now, new.window,
+                   new.default_tz)
+        for o, at in zip(orders, reopened, strict=True)
+    ]  # fmt: skip
     now_before = [at is not None and at <= now for at in before]
     now_after = [at is not None and at <= now for at in after]
     later = sum(
@@ -66,7 +81,7 @@ def preview_change(
         become_callable_now=sum(a and not b for b, a in zip(now_before, now_after, strict=True)),
         stop_now=sum(b and not a for b, a in zip(now_before, now_after, strict=True)),
         move_to_later_day=later,
-        kept_at_opening=sum(_kept(o, now, old, new) for o in orders),
+        brought_forward=sum(at is not None for at in reopened),
         sentences=(),
     )
     sentences = (*_window_sentences(counts, old.window, new.window),
@@ -88,14 +103,33 @@ def _next_call(
     return next_window_open(start, _zones(order, default_tz), window)
 
 
-def _kept(order: QueuedOrder, now: datetime, old: CampaignSettings, new: CampaignSettings) -> bool:
-    """Due later at an opening of the old window (it waits for the window), while the new
-    window is open now: the dispatcher keeps its time, which a supervisor may not expect."""
-    if order.due_at is None or order.due_at <= now:
-        return False
+def reopened_due(
+    order: QueuedOrder, now: datetime, old: CampaignSettings, new: CampaignSettings
+) -> datetime | None:
+    """The earlier due time ``order`` gets when ``new`` replaces ``old``, or None when it
+    keeps its own. Only an order due later at an opening of the old window moves (it waited
+    for the window); it moves to the new window's first opening at or after ``now`` and the
+    shortest retry pause after its last call, when that is sooner and within its days."""
+    due = order.due_at
+    if due is None or due <= now or order.callback:
+        return None
     zones = _zones(order, old.default_tz)
-    waits = not window_open(order.due_at - _SECOND, zones, old.window)
-    return waits and window_open(now, _zones(order, new.default_tz), new.window)
+    if window_open(due - _SECOND, zones, old.window) or not window_open(due, zones, old.window):
+        return None  # not an opening of the old window: a time of its own (a retry's)
+    earliest = now
+    if order.attempt_times:
+        pause = retry_delay(len(order.attempt_times), new.retry, 0.0)
+        after_last = order.attempt_times[-1] + timedelta(seconds=new.ring_timeout_s) + pause
+        earliest = max(now, after_last)
+    zones = _zones(order, new.default_tz)
+    at = next_window_open(earliest, zones, new.window)
+    if at is None or at >= due:
+        return None
+    if order.horizon_start is not None and not within_horizon(
+        at, order.horizon_start, order.attempt_times, zones[0], new.retry
+    ):
+        return None
+    return at
 
 
 def _later_day(
@@ -122,10 +156,11 @@ def _window_sentences(p: Preview, old: CallingWindow, new: CallingWindow) -> tup
     if p.stop_now:
         wait = _one(p.stop_now, "подождёт", "подождут")
         rest.append(f"{orders(p.stop_now)} из звонимых сейчас {wait} открытия окна.")
-    if p.kept_at_opening:
-        n = p.kept_at_opening
-        rest.append(f"{orders(n)} уже {_one(n, 'назначен', 'назначены')} на открытие прежнего "
-                    f"окна и {_one(n, 'останется', 'останутся')} на своём времени.")  # fmt: skip
+    if p.brought_forward:
+        n = p.brought_forward
+        rest.append(f"{orders(n)}, {_one(n, 'ждавший', 'ждавших')} открытия прежнего окна, "
+                    f"{_one(n, 'будет назначен', 'будут назначены')} раньше: на открытие "
+                    "нового окна (не раньше паузы перед повтором).")  # fmt: skip
     rest.append(f"К звонку сейчас: {p.callable_now_after} из {p.queued} "
                 f"(было {p.callable_now_before}).")  # fmt: skip
     return (first, *rest)

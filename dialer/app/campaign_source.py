@@ -5,7 +5,8 @@ catalog has none of that name; after that the database wins, and a file that dif
 reported (which fields, and the two commands that reconcile them), never written over and
 never writing over. While running (``SettingsFollower``) a node looks at the campaign's
 version before each dispatch round and takes a newer one, so every node of a campaign
-follows the same database.
+follows the same database; a new window also brings forward the queued orders that were
+waiting for the old one's opening (``queue_follows``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from campaigns.preview import QueuedOrder, reopened_due
 from campaigns.settings import CampaignSettings
 from dialer.app.operations import settings_mapping
 from dialer.catalog.ports import (
@@ -118,15 +120,58 @@ class _Slot(Protocol):
     def dispatchers(self) -> Mapping[str, Dispatcher]: ...
 
 
-def to_each(slots: Iterable[_Slot], name: str) -> Callable[[CampaignSettings], None]:
-    """One ``apply`` for campaign ``name``'s dispatcher on every server the node serves."""
+def to_each(
+    slots: Iterable[_Slot],
+    name: str,
+    *,
+    changed: Callable[[CampaignSettings, CampaignSettings], None] | None = None,
+) -> Callable[[CampaignSettings], None]:
+    """One ``apply`` for campaign ``name``'s dispatcher on every server the node serves;
+    then ``changed(old, new)`` when the settings differ (the queue's part of a change)."""
     every = tuple(slots)
 
     def apply(settings: CampaignSettings) -> None:
+        old = every[0].dispatchers()[name].settings if every else None
         for slot in every:
             slot.dispatchers()[name].use_settings(settings)
+        if changed is not None and old is not None and old != settings:
+            changed(old, settings)
 
     return apply
+
+
+class _Queue(Protocol):
+    def bring_forward(
+        self, campaign: str, now: datetime, due_of: Callable[[QueuedOrder], datetime | None]
+    ) -> int: ...
+
+
+def queue_follows(
+    queue: _Queue,
+    name: str,
+    *,
+    clock: Callable[[], datetime],
+    log: Callable[[str], None] = fallback_log.warning,
+) -> Callable[[CampaignSettings, CampaignSettings], None]:
+    """What a new window does to ``name``'s stored queue: orders waiting for the old
+    window's opening are brought forward to the new one (``campaigns.preview.reopened_due``,
+    as the editor's preview said). Every node following the campaign does it; a second time
+    finds nothing to move."""
+
+    def changed(old: CampaignSettings, new: CampaignSettings) -> None:
+        if (old.window, old.default_tz) == (new.window, new.default_tz):
+            return
+        now = clock()
+        try:
+            moved = queue.bring_forward(name, now, lambda o: reopened_due(o, now, old, new))
+        except StorageError as exc:  # the round says the database is down; orders keep times
+            log(f"campaign {name!r}: queued orders not brought forward to the new window: {exc}")
+            return
+        if moved:
+            log(f"campaign {name!r}: {moved} queued order(s) waiting for the old window's "
+                "opening brought forward to the new window")  # fmt: skip
+
+    return changed
 
 
 def follow_then(followers: Iterable[SettingsFollower], run: Callable[[], T]) -> T:

@@ -31,6 +31,7 @@ from dialer.app.campaign_source import (
     SettingsFollower,
     campaign_settings_at_start,
     follow_then,
+    queue_follows,
     to_each,
 )
 from dialer.app.control import NodeControl
@@ -64,6 +65,7 @@ from dialer.storage.engine import database_state, failure_line, outage
 from dialer.storage.migrate import open_database
 from dialer.storage.order_admin import phase_counts
 from dialer.storage.outbox import SqlOutboxStore
+from dialer.storage.queued import SqlQueuedOrders
 
 Clock = Callable[[], datetime]
 
@@ -142,8 +144,11 @@ def build_service(config: ServiceConfig, clock: Clock) -> Service:
                    outbox=outbox, latency=latency, accept=admission.accept, health=health,
                    clock=clock, agent_auth=agent_auth, feed=feed,
                    telephony=config.telephony, held=recheck.holding)  # fmt: skip
+    queued = SqlQueuedOrders(engine)
     followers = [SettingsFollower(catalog, c.name, version=catalog.version,
-                                  apply=to_each(slots, c.name), log=log.warning)
+                                  apply=to_each(slots, c.name, changed=queue_follows(
+                                      queued, c.name, clock=clock, log=log.warning)),
+                                  log=log.warning)
                  for c in chosen.all]  # fmt: skip
     rounds = partial(follow_then, followers, lambda: slots.run_rounds(clock()))
     pump = WakePump(control.woken, rounds,

@@ -1,8 +1,10 @@
-"""Issue 21, done when (first half): two campaigns with different windows and agents, one
+"""Issue 21, done when: two campaigns with different windows and agents, one
 agent shared, run in one service on the real Asterisk. Each campaign's orders are dialled
 only in its own window, and the shared agent gets calls from both by the stated rule: the
 campaigns offer in order of ``priority`` (then name), each to its free member agents,
-longest idle first.
+longest idle first. And each campaign follows its own settings in the database: a window
+edited through the campaigns API (the browser editor's route) is taken by that campaign at
+its next round and is in its history, and an archived campaign dials no more.
 
 The service runs as ``callback-dialer run`` (a subprocess) against the session's private
 Asterisk with the dialplan doubles (agents ending in 1 press 1; customer numbers ending in
@@ -13,8 +15,12 @@ from now (windows are set in minutes).
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import time
+import urllib.parse
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +36,8 @@ from service_harness import (
     ShopDb,
     ShopOrder,
     _pairs,
+    cli,
+    post_json,
     wait_for,
     write_config,
 )
@@ -47,7 +55,13 @@ def noon_zone(now: datetime) -> tuple[str, datetime]:
 
 
 def several_campaigns_config(
-    directory: Path, asterisk: AsteriskInstance, shop: ShopDb, zone: str, shop_opens: str
+    directory: Path,
+    asterisk: AsteriskInstance,
+    shop: ShopDb,
+    zone: str,
+    shop_opens: str,
+    *,
+    shop_closes: str = "23:00",
 ) -> Path:
     """The harness's service file with ``[campaign]`` replaced by two ``[campaigns.NAME]``."""
     one = write_config(directory, asterisk, shop).read_text(encoding="utf-8")
@@ -71,7 +85,7 @@ def several_campaigns_config(
             *_pairs(retail),
             "[campaigns.shop.window]",
             f'start = "{shop_opens}"',
-            'end = "23:00"',
+            f'end = "{shop_closes}"',
             '[campaigns."опт"]',
             *_pairs(wholesale),
             '[campaigns."опт".window]',
@@ -147,3 +161,61 @@ def test_two_campaigns_dial_each_in_its_own_window_and_share_an_agent_by_priorit
     # the shared agent: «опт» (priority 1) first, then «shop»'s orders, oldest first
     assert by(attempts, SHARED) == ["НФ-00002", "SHOP-1", "SHOP-2"]
     assert by(attempts, ONLY_SHOP) == []
+
+
+def api(base: str, token: str, method: str, path: str, body: object) -> tuple[int, Any]:
+    """An ops call to ``/api/v1/campaigns/...`` (the browser editor's routes)."""
+    data = json.dumps(body, ensure_ascii=False).encode()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    if method == "POST":
+        return post_json(f"{base}/api/v1/campaigns/{path}", data, headers)
+    request = urllib.request.Request(  # noqa: S310 - loopback http
+        f"{base}/api/v1/campaigns/{path}", data=data, headers=headers, method=method
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
+        return answer.status, json.loads(answer.read())
+
+
+def test_each_campaign_follows_its_own_edits_and_an_archived_one_dials_no_more(
+    asterisk: AsteriskInstance, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    zone, local = noon_zone(now)
+    shop, dialer = ShopDb(tmp_path / "shop.db"), DialerDb(tmp_path / "dialer.db")
+    opens = (local + timedelta(hours=3)).replace(minute=0)  # «shop» is closed now
+    closes = f"{opens + timedelta(hours=1):%H:%M}"
+    config = several_campaigns_config(
+        tmp_path, asterisk, shop, zone, f"{opens:%H:%M}", shop_closes=closes
+    )
+    service = ServiceProcess(config, dialer.url, asterisk, "run")
+    try:
+        base = service.base_url()
+        for name in ("shop", "опт"):  # the first start imports each campaign of the file
+            service.wait_log(rf"campaign '{name}': first start, its settings imported from ")
+        token = cli(dialer.url, "tokens", "create", "ops-screen", "--role", "ops").split()[0]
+        shop.seed([ShopOrder("НФ-00001", "+79165830121", "Мария", status=WHOLESALE_STATUS),
+                   ShopOrder("SHOP-1", "+79165830221", "Пётр", minutes_ago=9)],
+                  datetime.now(UTC))  # fmt: skip
+        wait_for(lambda: ended(dialer, "НФ-00001"), 60, service)  # «опт» dials: rounds run
+        assert [a for a in dialer.attempts() if a.order_id == "SHOP-1"] == []
+        code, saved = api(base, token, "PATCH", "shop",
+                          {"changes": {"window": {"start": "00:00", "end": "23:59"}},
+                           "expected_version": 1})  # fmt: skip
+        assert (code, saved["version"]) == (200, 2), saved
+        service.wait_log(r"campaign 'shop': now running version 2 \(by token:ops-screen\)")
+        wait_for(lambda: ended(dialer, "SHOP-1"), 60, service)  # the next round: its window
+        code, archived = api(base, token, "POST", urllib.parse.quote("опт") + "/archive", {})
+        assert (code, archived["state"]) == (200, "archived"), archived
+        shop.seed([ShopOrder("НФ-00002", "+79165830321", "Ольга", status=WHOLESALE_STATUS),
+                   ShopOrder("SHOP-2", "+79165830421", "Иван", minutes_ago=8)],
+                  datetime.now(UTC))  # fmt: skip
+        wait_for(lambda: ended(dialer, "SHOP-2"), 60, service)
+        time.sleep(4)  # «опт» had 4 s more (rounds every second or sooner): it must not dial
+        assert service.stop() == 0
+    finally:
+        service.ensure_gone()
+    assert [a.order_id for a in dialer.attempts()] == ["НФ-00001", "SHOP-1", "SHOP-2"]
+    history = cli(dialer.url, "campaign", "history", "shop")
+    assert "\ttoken:ops-screen\t" in history, history
+    assert history.startswith("v2\t") and "changed: window.end, window.start" in history
+    assert cli(dialer.url, "campaign", "history", "опт").startswith("v1\t")  # only its own

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, date, datetime, time
 
-from campaigns.preview import QueuedOrder, orders, preview_change
+from campaigns.preview import QueuedOrder, orders, preview_change, reopened_due
 from campaigns.settings import CampaignSettings, RetrySettings
 
 NOW = datetime(2026, 3, 10, 6, 30, tzinfo=UTC)
@@ -19,7 +19,7 @@ QUEUE = (
     QueuedOrder("НФ-00124", (YEKT,), datetime(2026, 3, 10, 6, 0, tzinfo=UTC)),  # callable now
     QueuedOrder("НФ-00125", (VLAT,), None),  # callable now (16:30 there)
     QueuedOrder("НФ-00126", (MSK, VLAT), datetime(2026, 3, 10, 5, 0, tzinfo=UTC)),  # both zones
-    QueuedOrder("НФ-00127", (MSK,), datetime(2026, 3, 11, 7, 0, tzinfo=UTC)),  # tomorrow
+    QueuedOrder("НФ-00127", (MSK,), datetime(2026, 3, 11, 7, 0, tzinfo=UTC), callback=True),
     QueuedOrder("НФ-00128", (), datetime(2026, 3, 10, 6, 0, tzinfo=UTC)),  # default zone: MSK
 )
 
@@ -38,20 +38,41 @@ def test_rule_a_wider_window_makes_orders_waiting_for_it_callable_now() -> None:
         "С этим окном 3 заказа в очереди станут к звонку сейчас; 0 перейдут на завтра или позже."
     )
     assert preview.sentences[-1] == "К звонку сейчас: 5 из 6 (было 2)."
-    assert preview.kept_at_opening == 1  # НФ-00127, at tomorrow's 10:00 opening, stays there
+    assert preview.brought_forward == 0  # НФ-00127: the customer's callback at 10:00 tomorrow
 
 
-def test_rule_orders_scheduled_for_the_old_opening_keep_their_time_and_the_preview_says_so() -> (
+def test_rule_orders_waiting_for_the_old_opening_are_brought_forward_and_the_preview_says_so() -> (
     None
 ):
-    """НФ-00129 waits for Moscow's 10:00 today (07:00 UTC): with a window from 09:00 open now,
-    the dispatcher still calls it at 10:00, and the preview does not pretend otherwise."""
+    """НФ-00129 waits for Moscow's 10:00 today (07:00 UTC): with a window from 09:00, open
+    now, saving brings it forward to now, and the preview counts it as callable now."""
     waiting = QueuedOrder("НФ-00129", (MSK,), datetime(2026, 3, 10, 7, 0, tzinfo=UTC))
-    preview = preview_change(NOW, (waiting,), OLD, with_window(time(9, 0), time(19, 0)))
-    assert (preview.become_callable_now, preview.kept_at_opening) == (0, 1)
-    assert "1 заказ уже назначен на открытие прежнего окна и останется на своём времени." in (
-        preview.sentences
-    )
+    wider = with_window(time(9, 0), time(19, 0))
+    preview = preview_change(NOW, (waiting,), OLD, wider)
+    assert (preview.become_callable_now, preview.brought_forward) == (1, 1)
+    assert reopened_due(waiting, NOW, OLD, wider) == NOW
+    assert "1 заказ, ждавший открытия прежнего окна, будет назначен раньше: на открытие " \
+        "нового окна (не раньше паузы перед повтором)." in preview.sentences  # fmt: skip
+
+
+def test_rule_a_brought_forward_retry_keeps_the_shortest_pause_after_its_last_call() -> None:
+    """At 19:00:10 Moscow the window is widened to 21:00. НФ-00130 was called once at 18:59
+    (15:59 UTC); its quick retry fell after 19:00 and waits for 10:00 tomorrow. It is
+    brought forward to 18:59 + ring 30 s + the shortest quick pause 2 min, not to now."""
+    now = datetime(2026, 3, 10, 16, 0, 10, tzinfo=UTC)
+    called = QueuedOrder("НФ-00130", (MSK,), datetime(2026, 3, 11, 7, 0, tzinfo=UTC),
+                         attempt_times=(datetime(2026, 3, 10, 15, 59, tzinfo=UTC),),
+                         horizon_start=date(2026, 3, 10))  # fmt: skip
+    later = with_window(time(10, 0), time(21, 0))
+    assert reopened_due(called, now, OLD, later) == datetime(2026, 3, 10, 16, 1, 30, tzinfo=UTC)
+    callback = dataclasses.replace(called, callback=True)
+    assert reopened_due(callback, now, OLD, later) is None  # the customer's time is kept
+    own_time = dataclasses.replace(called, due_at=datetime(2026, 3, 11, 7, 5, tzinfo=UTC))
+    assert reopened_due(own_time, now, OLD, later) is None  # 10:05: not an opening
+    past_days = dataclasses.replace(called, horizon_start=date(2026, 2, 1))
+    assert reopened_due(past_days, now, OLD, later) is None  # its calling days are over
+    assert reopened_due(called, now, OLD, with_window(time(11, 0), time(19, 0))) is None
+    assert reopened_due(called, now, OLD, OLD) is None  # nothing opens sooner
 
 
 def test_rule_a_shorter_window_moves_orders_past_its_end_to_tomorrow() -> None:

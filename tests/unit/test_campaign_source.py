@@ -4,16 +4,19 @@ compared; a running node follows new versions at its next round."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from campaigns.preview import QueuedOrder
 from campaigns.settings import CampaignSettings
 from dialer.app.campaign_source import (
     SettingsFollower,
     campaign_settings_at_start,
     changed_fields,
     follow_then,
+    queue_follows,
     settings_from_json,
     settings_json,
     to_each,
@@ -89,9 +92,11 @@ def test_a_broken_stored_version_stops_the_start_naming_the_field() -> None:
 class Dispatcher:
     def __init__(self) -> None:
         self.applied: list[CampaignSettings] = []
+        self.settings = campaign()
 
     def use_settings(self, settings: CampaignSettings) -> None:
         self.applied.append(settings)
+        self.settings = settings
 
 
 class Slot:
@@ -163,3 +168,42 @@ def test_a_database_down_keeps_the_running_settings() -> None:
     down[0] = False
     catalog.update(NAME, settings_json(campaign("13:00")), author="c", now=T0)
     assert follower.follow() and applied == [campaign("13:00")]
+
+
+class Queue:
+    """The stored queue as ``queue_follows`` sees it: one order waiting for 09:00 Moscow."""
+
+    def __init__(self, *, down: bool = False) -> None:
+        self.down, self.moved = down, []
+        self.order = QueuedOrder("НФ-00123", ("Europe/Moscow",), T0 + timedelta(hours=1))
+
+    def bring_forward(
+        self, campaign: str, now: datetime, due_of: Callable[[QueuedOrder], datetime | None]
+    ) -> int:
+        if self.down:
+            raise DatabaseUnavailableError("no route to the database")
+        at = due_of(self.order)
+        self.moved += [] if at is None else [(campaign, at)]
+        return 0 if at is None else 1
+
+
+def test_rule_a_new_window_brings_forward_the_orders_waiting_for_the_old_opening() -> None:
+    """T0 is 12:00 in Moscow and the order is due at 13:00 there: no opening of the 09:00
+    window (it keeps its time), but the opening of a 13:00 one; widening that to 12:00
+    brings it forward to now."""
+    queue, said, slots = Queue(), [], [Slot()]
+    apply = to_each(slots, NAME, changed=queue_follows(queue, NAME, clock=lambda: T0,
+                                                     log=said.append))  # fmt: skip
+    apply(campaign("13:00"))  # from 09:00: nothing opens sooner for a 13:00 order
+    apply(campaign("13:00", ring_timeout_s=40))  # not a window change: the queue is not read
+    assert queue.moved == [] and said == []
+    apply(campaign("12:00"))
+    assert queue.moved == [(NAME, T0)]
+    assert said == [f"campaign {NAME!r}: 1 queued order(s) waiting for the old window's "
+                    "opening brought forward to the new window"]  # fmt: skip
+    down, told = Queue(down=True), []
+    to_each(slots, NAME, changed=queue_follows(down, NAME, clock=lambda: T0, log=told.append))(
+        campaign("11:00")
+    )
+    assert "not brought forward to the new window: no route to the database" in told[0]
+    assert slots[0].dispatcher.settings == campaign("11:00")  # the settings are taken anyway

@@ -185,7 +185,7 @@ def _preview(preview: Preview) -> dict[str, Any]:
         "become_callable_now": preview.become_callable_now,
         "stop_now": preview.stop_now,
         "move_to_later_day": preview.move_to_later_day,
-        "kept_at_opening": preview.kept_at_opening,
+        "brought_forward": preview.brought_forward,
         "sentences": list(preview.sentences),
         "text": " ".join(preview.sentences),
     }
