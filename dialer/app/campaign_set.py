@@ -29,6 +29,10 @@ class CampaignSet:
         self.ordered = tuple(offer_order(campaigns))
 
     @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.all)
+
+    @property
     def several(self) -> bool:
         return len(self.all) > 1
 

@@ -92,6 +92,19 @@ def campaign_settings_at_start(
     return stored
 
 
+def campaigns_at_start(
+    catalog: CampaignCatalog,
+    from_file: Iterable[CampaignSettings],
+    *,
+    source: str,
+    now: datetime,
+    log: Callable[[str], None],
+) -> list[CampaignSettings]:
+    """``campaign_settings_at_start`` for each campaign of the service file, in its order."""
+    return [campaign_settings_at_start(catalog, c, source=source, now=now, log=log)
+            for c in from_file]  # fmt: skip
+
+
 def differing_file_message(entry: CampaignEntry, from_file: CampaignSettings, source: str) -> str:
     """What a node says when its file's campaign is not the database's: which fields differ
     (file and database values), what it runs, and how to take one side or the other."""
@@ -174,14 +187,6 @@ def queue_follows(
     return changed
 
 
-def follow_then(followers: Iterable[SettingsFollower], run: Callable[[], T]) -> T:
-    """Each campaign's ``follow``, then ``run`` (the dispatch round over every campaign):
-    the round uses each campaign's newest settings."""
-    for follower in followers:
-        follower.follow()
-    return run()
-
-
 class SettingsFollower:
     """Keeps a running campaign on the catalog's current version: before each round, one
     look at the version number; a newer one is read, validated and handed to ``apply``
@@ -240,3 +245,39 @@ class SettingsFollower:
             return 0
         except StorageError:  # the database is down: the round says so; keep what runs
             return self._seen
+
+
+class CampaignFollowers:
+    """One ``SettingsFollower`` per campaign the node runs, each applying its versions to
+    that campaign's dispatchers on every server (``to_each``) and its window changes to the
+    stored queue (``queue_follows``)."""
+
+    def __init__(
+        self,
+        catalog: CampaignCatalog,
+        names: Iterable[str],
+        slots: Iterable[_Slot],
+        queue: _Queue,
+        *,
+        clock: Callable[[], datetime],
+        version: Callable[[str], int] | None = None,
+        log: Callable[[str], None] = fallback_log.warning,
+    ) -> None:
+        every = tuple(slots)
+        self.followers = tuple(
+            SettingsFollower(
+                catalog,
+                name,
+                to_each(every, name, changed=queue_follows(queue, name, clock=clock, log=log)),
+                version=version,
+                log=log,
+            )
+            for name in names
+        )
+
+    def then(self, run: Callable[[], T]) -> T:
+        """Each campaign's ``follow``, then ``run`` (the dispatch round over every
+        campaign): the round uses each campaign's newest settings."""
+        for follower in self.followers:
+            follower.follow()
+        return run()

@@ -52,12 +52,14 @@ class WebEdge:
         feed: AgentFeed,
         telephony: RetailCrmTelephonySettings | None = None,
         held: Callable[[str], str | None] | None = None,
+        crm_kind: object = None,
     ) -> None:
         self._settings, self._campaign, self._engine, self._ops = settings, campaign, engine, ops
         self._slots, self._locks, self._outbox, self._latency = slots, locks, outbox, latency
         self._accept, self._health, self._clock = accept, health, clock
         self._agent_auth, self._feed, self._telephony = agent_auth, feed, telephony
         self._held = held  # the CRM re-check's hold on an order, for «почему не звоним?»
+        self._crm_kind = crm_kind  # a new campaign's defaults in the editor (RetailCRM's codes)
         self._listening: Any = None
         self.url = ""
 
@@ -79,7 +81,8 @@ class WebEdge:
                                self._settings.recordings_retention_days)  # fmt: skip
         why = WhyLive(line_cap=self._settings.campaign_lines, held=self._held)
         api = build_api(self._engine, self._ops, self._agent_auth, supervisors,
-                        recordings=files, why=why, reactor=reactor)  # fmt: skip
+                        recordings=files, why=why, reactor=reactor,
+                        crm_kind=self._crm_kind)  # fmt: skip
         extra = {b"api": api,
                  b"metrics": self._metrics(), b"agent": self._agent(reactor),
                  b"supervisor": supervisors.resource}  # fmt: skip

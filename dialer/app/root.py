@@ -27,13 +27,7 @@ from dialer.agent_auth.service import AgentAuth
 from dialer.app.admission import Admission
 from dialer.app.auto_disposition import AutoDisposition
 from dialer.app.campaign_set import CampaignSet
-from dialer.app.campaign_source import (
-    SettingsFollower,
-    campaign_settings_at_start,
-    follow_then,
-    queue_follows,
-    to_each,
-)
+from dialer.app.campaign_source import CampaignFollowers, campaigns_at_start
 from dialer.app.control import NodeControl
 from dialer.app.crm_results import CrmResults
 from dialer.app.crm_watch import CrmWatch
@@ -75,10 +69,8 @@ def build_service(config: ServiceConfig, clock: Clock) -> Service:
     engine, log = open_database(config.service.db_url), logging.getLogger("dialer.service")
     catalog = SqlCampaignCatalog(engine)  # the campaigns' settings: the database's (issue 21)
     source = str(config.source or "the service file")
-    chosen = CampaignSet([  # the one place the campaigns come from
-        campaign_settings_at_start(catalog, c, source=source, now=clock(), log=log.warning)
-        for c in config.campaigns
-    ])  # fmt: skip
+    chosen = CampaignSet(campaigns_at_start(  # the one place the campaigns come from
+        catalog, config.campaigns, source=source, now=clock(), log=log.warning))  # fmt: skip
     config = dataclasses.replace(config, campaign=chosen.first, campaigns=chosen.all)
     settings, campaign, node = config.service, chosen.first, config.service.node
     control, rng, intake = NodeControl(), random.Random(), config.intake_filter(campaign)
@@ -143,14 +135,12 @@ def build_service(config: ServiceConfig, clock: Clock) -> Service:
     edge = WebEdge(settings, campaign.name, engine=engine, ops=ops, slots=slots, locks=locks,
                    outbox=outbox, latency=latency, accept=admission.accept, health=health,
                    clock=clock, agent_auth=agent_auth, feed=feed,
-                   telephony=config.telephony, held=recheck.holding)  # fmt: skip
-    queued = SqlQueuedOrders(engine)
-    followers = [SettingsFollower(catalog, c.name, version=catalog.version,
-                                  apply=to_each(slots, c.name, changed=queue_follows(
-                                      queued, c.name, clock=clock, log=log.warning)),
-                                  log=log.warning)
-                 for c in chosen.all]  # fmt: skip
-    rounds = partial(follow_then, followers, lambda: slots.run_rounds(clock()))
+                   telephony=config.telephony, held=recheck.holding,
+                   crm_kind=getattr(config.crm, "kind", None))  # fmt: skip
+    followers = CampaignFollowers(catalog, chosen.names, slots, SqlQueuedOrders(engine),
+                                  clock=clock, version=catalog.version,
+                                  log=log.warning)  # fmt: skip
+    rounds = partial(followers.then, lambda: slots.run_rounds(clock()))
     pump = WakePump(control.woken, rounds,
                     tick_s=settings.tick_s, stopping=lambda: control.stopping,
                     why=failure_line)  # fmt: skip

@@ -35,13 +35,16 @@ PATH = f"/api/v1/campaigns/{quote(NAME, safe='')}"
 class Site:
     """The site with a catalog; requests as an ops/crm/viewer token or the supervisor."""
 
-    def __init__(self, dialer: Dialer, catalog: CampaignCatalog) -> None:
+    def __init__(
+        self, dialer: Dialer, catalog: CampaignCatalog, crm_kind: str | None = None
+    ) -> None:
         self.dialer, self.catalog = dialer, catalog
         SqlSupervisors(dialer.engine).add("anna", NOW, name="Анна", extension="201")
         parts = build_supervisors(dialer.engine, dialer.ops, dialer.agent_auth,
                                   hasher=PasswordHasher(n=2**10))  # fmt: skip
         parts.auth.set_password("anna", SUPERVISOR_PASSWORD)
-        api = build_api(dialer.engine, dialer.ops, dialer.agent_auth, parts, catalog=self.catalog)
+        api = build_api(dialer.engine, dialer.ops, dialer.agent_auth, parts, catalog=self.catalog,
+                        crm_kind=crm_kind)  # fmt: skip
         agent = build_agent(dialer.engine, dialer.ops, dialer.agent_auth, dialer.feed,
                             reactor=dialer.reactor, secure=False)  # fmt: skip
         self.site = web.build_site(Clock(), None, lambda _: 0, lambda: (True, {}),
@@ -101,6 +104,18 @@ def test_an_ops_token_creates_a_campaign_with_a_cyrillic_name_and_reads_it_back(
         (NAME, "active", 1)
     ]
     assert listed["defaults"]["name"] == "" and listed["defaults"]["window"]["end"] == "19:00"
+
+
+def test_a_retailcrm_service_gives_a_new_campaign_retailcrms_status_codes(dialer: Dialer) -> None:
+    """As a service file with ``[crm] kind = "retailcrm"`` does (docs/crm.md)."""
+    site = Site(dialer, MemoryCatalog(), crm_kind="retailcrm")
+    assert ok(site.as_role("viewer", "GET", "/api/v1/campaigns"))["defaults"][
+        "intake_statuses"
+    ] == ["new"]
+    made = ok(site.create(), 201)
+    shown = ok(site.as_role("viewer", "GET", PATH))
+    assert (made["version"], shown["settings"]["intake_statuses"]) == (1, ["new"])
+    assert "client-confirmed" in shown["settings"]["crm_confirmed_statuses"]
 
 
 def test_a_name_taken_already_is_a_409_naming_the_name(site: Site) -> None:

@@ -12,10 +12,10 @@ import pytest
 from campaigns.preview import QueuedOrder
 from campaigns.settings import CampaignSettings
 from dialer.app.campaign_source import (
+    CampaignFollowers,
     SettingsFollower,
     campaign_settings_at_start,
     changed_fields,
-    follow_then,
     queue_follows,
     settings_from_json,
     settings_json,
@@ -128,11 +128,10 @@ def test_rule_each_campaign_follows_its_own_versions_before_the_round() -> None:
     catalog, slots, order = MemoryCatalog(), [Slot()], []
     catalog.create(NAME, settings_json(campaign()), author="a", now=T0)
     catalog.create("other", settings_json(campaign(name="other")), author="a", now=T0)
-    followers = [
-        SettingsFollower(catalog, n, to_each(slots, n), log=print) for n in (NAME, "other")
-    ]
+    followers = CampaignFollowers(catalog, (NAME, "other"), slots, Queue(), clock=lambda: T0,
+                                  log=print)  # fmt: skip
     catalog.update("other", settings_json(campaign("12:00", name="other")), author="b", now=T0)
-    assert follow_then(followers, lambda: order.append("round") or "ran") == "ran"
+    assert followers.then(lambda: order.append("round") or "ran") == "ran"
     assert slots[0].other.applied == [campaign("12:00", name="other")]
     assert slots[0].dispatcher.applied == [] and order == ["round"]
 

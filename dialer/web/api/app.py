@@ -44,13 +44,15 @@ def build_api(
     engine: Database, ops: Operations, agent_auth: AgentAuth,
     supervisors: SupervisorWeb | None = None, recordings: RecordingFiles | None = None,
     *, why: WhyLive | None = None, reactor: Any = None, catalog: CampaignCatalog | None = None,
+    crm_kind: object = None,
 ) -> ApiResource:  # fmt: skip
     """The ``/api`` resource serving every ``/api/v1`` route; ``supervisors``: the
     supervisors' sign-in and listen service (none: built here, with no call to spy on);
     ``recordings``: the recordings directory (none: the default, kept forever); ``why``: the
     node's line cap and CRM re-check for «почему не звоним?» (none: unknown);
     ``reactor`` times the live event streams (none: ``GET /events`` answers 503);
-    ``catalog``: the campaigns edited at ``/campaigns`` (none: the database's)."""
+    ``catalog``: the campaigns edited at ``/campaigns`` (none: the database's); ``crm_kind``:
+    the service's ``[crm] kind``, whose stock defaults a new campaign takes (as in a file)."""
     supervisors = supervisors or build_supervisors(engine, ops, agent_auth)
     views = OrderViews(engine, ops.campaign)
     cards = OrderCards(
@@ -77,7 +79,7 @@ def build_api(
     reports = Reports(SqlReportReads(engine), SqlAuditLog(engine), ops.now,
                       ops.settings.default_tz)  # fmt: skip
     routes += bind(ReportsApi(reports))
-    routes += bind(CampaignCatalogApi(campaign_edits(engine, ops, catalog)))  # issue 21
+    routes += bind(CampaignCatalogApi(campaign_edits(engine, ops, catalog, crm_kind)))  # issue 21
     hub = None if reactor is None else LiveHub(LiveState(list(routes)).read, reactor)
     routes += bind(EventsApi(hub))
     routes += bind(OpenApi(routes))  # extends in place: the document lists itself too

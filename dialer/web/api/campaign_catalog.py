@@ -119,12 +119,14 @@ class CampaignCatalogApi:
 
 
 def campaign_edits(
-    engine: Database, ops: Operations, catalog: CampaignCatalog | None
+    engine: Database, ops: Operations, catalog: CampaignCatalog | None, crm_kind: object = None
 ) -> CampaignEdits:
     """The editor's service over ``catalog`` (none: the database's catalog) and the
-    database's queued orders, on the service's clock."""
+    database's queued orders, on the service's clock; ``crm_kind`` picks a new campaign's
+    defaults as the service file's ``[crm] kind`` does."""
     queued = SqlQueuedOrders(engine).of_campaign
-    return CampaignEdits(catalog or SqlCampaignCatalog(engine), queued, ops.now)
+    return CampaignEdits(catalog or SqlCampaignCatalog(engine), queued, ops.now,
+                         crm_kind=crm_kind)  # fmt: skip
 
 
 def _author(request: ApiRequest) -> str:
