@@ -22,7 +22,9 @@ class Admission:
 
     With several campaigns each takes the orders its own intake filter admits, campaigns
     in the offer order (``priority``, then name): an order two filters admit goes to the
-    first, and an order already in the queue (of any campaign) is never taken again."""
+    first, and an order already in the queue (of any campaign) is never taken again. An
+    archived campaign is passed over when another campaign's filter admits the order too
+    (with none, the archived one keeps it, so no order the CRM handed over is dropped)."""
 
     def __init__(
         self,
@@ -33,14 +35,15 @@ class Admission:
         *,
         clock: Callable[[], datetime],
         wake: Callable[[], None],
+        archived: Callable[[str], bool] = lambda _name: False,
     ) -> None:
         """``intake``: the one campaign's filter, or every campaign's by name in the offer
-        order."""
+        order; ``archived``: whether a campaign is archived now."""
         self._recheck, self._slots = recheck, slots
         self._intakes = intake if isinstance(intake, Mapping) else None
         self._intake = intake if isinstance(intake, IntakeFilter) else None
         self._crm_results = crm_results
-        self._clock, self._wake = clock, wake
+        self._clock, self._wake, self._archived = clock, wake, archived
 
     def accept(self, orders: list[Order]) -> int:
         """Orders from the CRM (push or pull): their statuses are fresh readings; the
@@ -64,9 +67,12 @@ class Admission:
             waiting = [o for o in orders if self._intake.admits(o)]
             return self._slots.first.dispatcher.admit(waiting, now)
         assert self._intakes is not None  # noqa: S101 - one of the two is set
-        dispatchers, admitted, left = self._slots.first.dispatchers(), 0, list(orders)
-        for name, intake in self._intakes.items():
-            waiting = [o for o in left if intake.admits(o)]
-            left = [o for o in left if not intake.admits(o)]
-            admitted += dispatchers[name].admit(waiting, now)
-        return admitted
+        dispatchers = self._slots.first.dispatchers()
+        archived = {name for name in self._intakes if self._archived(name)}
+        taken: dict[str, list[Order]] = {name: [] for name in self._intakes}
+        for order in orders:
+            admitting = [name for name, f in self._intakes.items() if f.admits(order)]
+            live = [name for name in admitting if name not in archived]
+            if admitting:
+                taken[(live or admitting)[0]].append(order)
+        return sum(dispatchers[name].admit(waiting, now) for name, waiting in taken.items())

@@ -105,7 +105,8 @@ def build_service(config: ServiceConfig, clock: Clock) -> Service:
                              read_timeout_s=settings.status_timeout_s, executor=executor,
                              clock=clock, spawn=control.spawn, wake=control.wake)  # fmt: skip
     admission = Admission(recheck, slots, chosen.intakes(config.intake_filter), crm_results,
-                          clock=clock, wake=control.wake)  # fmt: skip
+                          clock=clock, wake=control.wake,
+                          archived=campaigns.is_archived)  # fmt: skip
     jobs = PeriodicJobs(settings, campaign, clock=clock, crm=crm, crm_watch=crm_watch,
                         intake=intake, outbox=outbox, recheck=recheck, executor=executor,
                         accept=admission.accept, follow_crm=crm_results.tick,

@@ -62,6 +62,10 @@ class SqlCampaignStore:
         record = self.get(name)
         return record is not None and record.state in ("paused", "archived")
 
+    def is_archived(self, name: str) -> bool:
+        record = self.get(name)
+        return record is not None and record.state == "archived"
+
     def set_paused(self, name: str, now: datetime, reason: str | None) -> CampaignRecord:
         """Paused with ``reason``, or resumed when ``reason`` is None."""
 

@@ -263,3 +263,31 @@ def test_an_order_two_campaigns_admit_goes_to_the_first_in_the_offer_order() -> 
     assert admission.accept([shop_only, both, wholesale_only, ignored]) == 3
     assert sorted(server.stores["НФ-опт"].entries) == ["НФ-00123", "НФ-00124"]
     assert sorted(server.stores["shop"].entries) == ["SHOP-1"]
+
+
+def test_an_archived_campaign_is_passed_over_when_another_admits_the_order_too() -> None:
+    """«НФ-опт» comes first but is archived: an order both filters admit goes to «shop»;
+    one only «НФ-опт» admits is still taken by it (waiting, not dropped: a CRM listing by
+    history would not hand it over again)."""
+    wholesale = CampaignSettings(name="НФ-опт", priority=1,
+                                 intake_statuses=("Ожидает подтверждения", "Опт"))  # fmt: skip
+    server = Server([SHOP, wholesale])
+    intakes = {c.name: IntakeFilter.for_campaign(c) for c in offer_order([SHOP, wholesale])}
+    recheck = StatusRecheck(
+        SHOP, frozenset(), clock=lambda: T0, max_age=timedelta(seconds=10),
+        retry_after=timedelta(seconds=5),
+    )  # fmt: skip
+    admission = Admission(
+        recheck,
+        _Slots(_Slot(server.dispatchers)),  # type: ignore[arg-type]
+        intakes,
+        _NoCrmResults(),  # type: ignore[arg-type]
+        clock=lambda: T0,
+        wake=lambda: None,
+        archived=lambda name: name == "НФ-опт",
+    )
+    both = order("НФ-00123", 1)
+    wholesale_only = replace(order("НФ-00124", 2), status="Опт")
+    assert admission.accept([both, wholesale_only]) == 2
+    assert sorted(server.stores["shop"].entries) == ["НФ-00123"]
+    assert sorted(server.stores["НФ-опт"].entries) == ["НФ-00124"]
