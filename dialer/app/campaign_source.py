@@ -11,6 +11,7 @@ waiting for the old one's opening (``queue_follows``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -69,9 +70,11 @@ def campaign_settings_at_start(
     source: str,
     now: datetime,
     log: Callable[[str], None],
+    file_agents: bool = False,
 ) -> CampaignSettings:
     """The settings this node runs ``from_file.name`` with: the catalog's current version;
-    on the first start (no such campaign yet) the file's, imported as version 1."""
+    on the first start (no such campaign yet) the file's, imported as version 1. With
+    ``file_agents`` (the file places agents at its servers) the ``agents`` are the file's."""
     name, text = from_file.name, settings_json(from_file)
     try:
         entry = catalog.get(name)
@@ -87,9 +90,18 @@ def campaign_settings_at_start(
                 "(callback-dialer campaign show/update/history)")  # fmt: skip
             return from_file
     stored = settings_from_json(entry.settings_json, where=f"campaign {name!r} in the database")
+    if file_agents:  # each node's own agents: compared without them
+        stored, compared = placed(stored, from_file.agents), placed(from_file, ())
+        entry = dataclasses.replace(entry, settings_json=settings_json(placed(stored, ())))
+        text, from_file = settings_json(compared), compared
     if entry.settings_json != text:
         log(differing_file_message(entry, from_file, source))
     return stored
+
+
+def placed(settings: CampaignSettings, agents: tuple[str, ...]) -> CampaignSettings:
+    """``settings`` with the agents this node's file places at its servers."""
+    return dataclasses.replace(settings, agents=agents)
 
 
 def campaigns_at_start(
@@ -99,9 +111,11 @@ def campaigns_at_start(
     source: str,
     now: datetime,
     log: Callable[[str], None],
+    file_agents: bool = False,
 ) -> list[CampaignSettings]:
     """``campaign_settings_at_start`` for each campaign of the service file, in its order."""
-    return [campaign_settings_at_start(catalog, c, source=source, now=now, log=log)
+    return [campaign_settings_at_start(catalog, c, source=source, now=now, log=log,
+                                       file_agents=file_agents)
             for c in from_file]  # fmt: skip
 
 
@@ -140,11 +154,13 @@ def to_each(
     changed: Callable[[CampaignSettings, CampaignSettings], None] | None = None,
 ) -> Callable[[CampaignSettings], None]:
     """One ``apply`` for campaign ``name``'s dispatcher on every server the node serves;
-    then ``changed(old, new)`` when the settings differ (the queue's part of a change)."""
+    then ``changed(old, new)`` when the settings differ (the queue's part of a change).
+    The agents stay those the node started with (its pools are built at start)."""
     every = tuple(slots)
 
     def apply(settings: CampaignSettings) -> None:
         old = every[0].dispatchers()[name].settings if every else None
+        settings = settings if old is None else placed(settings, old.agents)
         for slot in every:
             slot.dispatchers()[name].use_settings(settings)
         if changed is not None and old is not None and old != settings:

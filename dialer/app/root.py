@@ -70,7 +70,8 @@ def build_service(config: ServiceConfig, clock: Clock) -> Service:
     catalog = SqlCampaignCatalog(engine)  # the campaigns' settings: the database's (issue 21)
     source = str(config.source or "the service file")
     chosen = CampaignSet(campaigns_at_start(  # the one place the campaigns come from
-        catalog, config.campaigns, source=source, now=clock(), log=log.warning))  # fmt: skip
+        catalog, config.campaigns, source=source, now=clock(), log=log.warning,
+        file_agents=config.places_agents))  # fmt: skip
     config = dataclasses.replace(config, campaign=chosen.first, campaigns=chosen.all)
     settings, campaign, node = config.service, chosen.first, config.service.node
     control, rng, intake = NodeControl(), random.Random(), config.intake_filter(campaign)

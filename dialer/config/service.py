@@ -184,6 +184,13 @@ class ServiceConfig:
         elif self.campaigns[0] != self.campaign:
             raise ValueError("campaigns: the first campaign must be the one in ``campaign``")
 
+    @property
+    def places_agents(self) -> bool:
+        """The file names its Asterisk server(s) (``[ami] server`` or ``[ami.servers.NAME]``):
+        its campaigns' ``agents`` are then the agents at those servers (each node of a
+        scale-out lists its own), not a roster the database could hold for every node."""
+        return bool(self.servers) or self.server.name != DEFAULT_SERVER
+
     def served(self) -> tuple[ServedServer, ...]:
         """The servers this node serves or stands by for, in the file's order."""
         return self.servers or (ServedServer(self.server, self.ami),)

@@ -81,6 +81,36 @@ def test_rule_a_file_differing_from_the_database_is_reported_and_overwrites_noth
     assert f"callback-dialer campaign export {NAME}" in message
 
 
+def test_rule_a_node_that_places_agents_at_its_server_dials_its_files_agents() -> None:
+    """Scale-out: each node's file lists the agents at its own Asterisk server. The node
+    running server 2 must not take server 1's agents from the database (they are not on its
+    PBX), and that difference alone is not reported; the other settings are the database's."""
+    catalog = MemoryCatalog()
+    catalog.create(NAME, settings_json(campaign("08:00", agents=["1001", "1011"])),
+                   author="import:n1.toml", now=T0)  # fmt: skip
+    said: list[str] = []
+    mine = campaign("08:00", agents=["1031", "1041"])
+    got = campaign_settings_at_start(catalog, mine, source="n2.toml", now=T0, log=said.append,
+                                     file_agents=True)  # fmt: skip
+    assert got == mine and said == []
+    other = campaign("10:00", agents=["1031"])
+    got = campaign_settings_at_start(catalog, other, source="n2.toml", now=T0, log=said.append,
+                                     file_agents=True)  # fmt: skip
+    assert got == campaign("08:00", agents=["1031"])
+    assert "window.start" in said[0] and "agents" not in said[0]
+    single = campaign_settings_at_start(catalog, mine, source="one.toml", now=T0, log=print)
+    assert single.agents == ("1001", "1011")  # one node, no placement: the database's roster
+
+
+def test_a_followed_version_keeps_the_agents_the_node_started_with() -> None:
+    catalog, slots = MemoryCatalog(), [Slot()]
+    catalog.create(NAME, settings_json(campaign()), author="a", now=T0)
+    follower = SettingsFollower(catalog, NAME, to_each(slots, NAME), log=print)
+    catalog.update(NAME, settings_json(campaign("11:00", agents=["1099"])), author="b", now=T0)
+    assert follower.follow()
+    assert slots[0].dispatcher.applied == [campaign("11:00")]  # agents: read at start
+
+
 def test_a_broken_stored_version_stops_the_start_naming_the_field() -> None:
     catalog = MemoryCatalog()
     catalog.create(NAME, json.dumps({"name": NAME, "window": {"start": "25:00"}}), author="x",
