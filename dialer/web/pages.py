@@ -9,13 +9,17 @@ rendering. The agent's workspace (``/agent``) and the ops dashboard (``/``) are 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
+from twisted.web.resource import Resource
+
 JS = b"text/javascript; charset=utf-8"
 CSS = b"text/css; charset=utf-8"
 HTML = b"text/html; charset=utf-8"
+_NOT_FOUND = 404
 CSP = (
     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     b"media-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
@@ -52,3 +56,24 @@ class StaticPages:
         request.setHeader(b"content-security-policy", self._csp)
         request.setHeader(b"referrer-policy", b"same-origin")
         return self._files[name]
+
+
+class PageFolder(Resource):
+    """One page's folder as a leaf resource: ``index.html`` at its root, the assets at
+    ``static/NAME``; anything else under it is a 404 naming the path (JSON, as the API's)."""
+
+    isLeaf = True
+
+    def __init__(self, pages: StaticPages) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._pages = pages
+
+    def render_GET(self, request: Any) -> bytes:
+        segments = [s.decode("utf-8", "replace") for s in request.postpath]
+        page = self._pages.answer(request, segments)
+        if page is None:
+            request.setResponseCode(_NOT_FOUND)
+            request.setHeader(b"content-type", b"application/json; charset=utf-8")
+            path = request.path.decode("utf-8", "replace")
+            return json.dumps({"error": f"no such path: {path}"}, ensure_ascii=False).encode()
+        return page

@@ -236,6 +236,27 @@ class _NoCrmResults:
         pass
 
 
+def admitting(
+    server: Server,
+    intakes: dict[str, IntakeFilter],
+    archived: Callable[[str], bool] = lambda _name: False,
+) -> Admission:
+    """Admission over ``server``'s campaigns, as the service wires it (no CRM results)."""
+    recheck = StatusRecheck(
+        SHOP, frozenset(), clock=lambda: T0, max_age=timedelta(seconds=10),
+        retry_after=timedelta(seconds=5),
+    )  # fmt: skip
+    return Admission(
+        recheck,
+        _Slots(_Slot(server.dispatchers)),  # type: ignore[arg-type]
+        intakes,
+        _NoCrmResults(),  # type: ignore[arg-type]
+        clock=lambda: T0,
+        wake=lambda: None,
+        archived=archived,
+    )
+
+
 def test_an_order_two_campaigns_admit_goes_to_the_first_in_the_offer_order() -> None:
     """Each campaign takes what its own intake filter admits; an order both filters admit
     goes to the first in priority order (the SQL store also refuses an order any campaign
@@ -244,18 +265,7 @@ def test_an_order_two_campaigns_admit_goes_to_the_first_in_the_offer_order() -> 
                                  intake_statuses=("Ожидает подтверждения", "Опт"))  # fmt: skip
     server = Server([SHOP, wholesale])
     intakes = {c.name: IntakeFilter.for_campaign(c) for c in offer_order([SHOP, wholesale])}
-    recheck = StatusRecheck(
-        SHOP, frozenset(), clock=lambda: T0, max_age=timedelta(seconds=10),
-        retry_after=timedelta(seconds=5),
-    )  # fmt: skip
-    admission = Admission(
-        recheck,
-        _Slots(_Slot(server.dispatchers)),  # type: ignore[arg-type]
-        intakes,
-        _NoCrmResults(),  # type: ignore[arg-type]
-        clock=lambda: T0,
-        wake=lambda: None,
-    )
+    admission = admitting(server, intakes)
     both = order("НФ-00123", 1)  # «Ожидает подтверждения»: both filters admit it
     wholesale_only = replace(order("НФ-00124", 2), status="Опт")
     shop_only = replace(order("SHOP-1", 3), source="Сайт")
@@ -273,19 +283,7 @@ def test_an_archived_campaign_is_passed_over_when_another_admits_the_order_too()
                                  intake_statuses=("Ожидает подтверждения", "Опт"))  # fmt: skip
     server = Server([SHOP, wholesale])
     intakes = {c.name: IntakeFilter.for_campaign(c) for c in offer_order([SHOP, wholesale])}
-    recheck = StatusRecheck(
-        SHOP, frozenset(), clock=lambda: T0, max_age=timedelta(seconds=10),
-        retry_after=timedelta(seconds=5),
-    )  # fmt: skip
-    admission = Admission(
-        recheck,
-        _Slots(_Slot(server.dispatchers)),  # type: ignore[arg-type]
-        intakes,
-        _NoCrmResults(),  # type: ignore[arg-type]
-        clock=lambda: T0,
-        wake=lambda: None,
-        archived=lambda name: name == "НФ-опт",
-    )
+    admission = admitting(server, intakes, archived=lambda name: name == "НФ-опт")
     both = order("НФ-00123", 1)
     wholesale_only = replace(order("НФ-00124", 2), status="Опт")
     assert admission.accept([both, wholesale_only]) == 2
