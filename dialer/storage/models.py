@@ -109,6 +109,7 @@ class OrderRow(Base):
         CheckConstraint(_one_of("phase", ORDER_PHASES), name="phase"),
         Index(None, "phase", "next_due_at"),
         Index(None, "phase", "priority", "next_due_at"),
+        Index(None, "campaign", "phase", "priority", "next_due_at"),  # a campaign's queue (0012)
     )
 
     id: Mapped[str] = mapped_column(primary_key=True)
