@@ -88,9 +88,12 @@ def check_phone(text: str) -> PhoneCheck:
     national = phonenumbers.national_significant_number(parsed)
     if is_placeholder(national):
         return _invalid(text, InvalidReason.FAKE)
-    if not phonenumbers.is_valid_number(parsed):
+    # number_type is UNKNOWN exactly when is_valid_number is false (both match the
+    # number against its region's patterns): one matching instead of two.
+    number_type = phonenumbers.number_type(parsed)
+    if number_type == phonenumbers.PhoneNumberType.UNKNOWN:
         return _invalid(text, _why_not_valid(parsed))
-    kind = _KINDS.get(phonenumbers.number_type(parsed), "unknown")
+    kind = _KINDS.get(number_type, "unknown")
     country = phonenumbers.region_code_for_number(parsed)
     return PhoneCheck(text, candidate, True, None, country, kind, _suspicion(national))
 
