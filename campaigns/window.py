@@ -44,9 +44,9 @@ def next_window_open(
 ) -> datetime | None:
     """The earliest instant ``>= at`` when the window is open in every zone (``at``
     itself when open now); None when there is none before ``at + horizon``."""
-    if window_open(at, zones, window):  # the common answer, before any search
-        return _utc(at, zones)
     instant = _utc(at, zones)
+    if window_open(instant, zones, window):  # the common answer, before any search
+        return instant
     limit = instant + horizon
     tzs = [zone(name) for name in zones]
     if len(tzs) == 1:
