@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 from typing import NamedTuple
 
 from campaigns import wording
@@ -88,5 +89,10 @@ def crm_problem(kind: OutcomeKind, problem: str | None, fields: CrmFields) -> st
 
 def manual_comment(at: datetime, zone: str, text: str) -> str:
     """``DD.MM - text`` with the date in the customer's local time (seed 001)."""
-    local = local_date(at, zone)
-    return f"{local.day:02d}.{local.month:02d} - {text}"
+    return f"{_day_month(local_date(at, zone))} - {text}"
+
+
+@lru_cache(maxsize=512)
+def _day_month(day: date) -> str:
+    """``DD.MM``, cached: every call's outcome is written on one of a few local days."""
+    return f"{day.day:02d}.{day.month:02d}"

@@ -40,9 +40,11 @@ def retry_at(
     """The instant asked for the retry after the ``attempt_no``-th unanswered call, with
     the window-edge rule of this module's docstring; next_attempt_at then fits it into
     the window and the horizon."""
-    earliest = ended_at + retry_delay(attempt_no, retry, 0.0)
     wanted = ended_at + retry_delay(attempt_no, retry, jitter)
-    if window_open(wanted, zones, window) or not window_open(earliest, zones, window):
+    if window_open(wanted, zones, window):
+        return wanted
+    earliest = ended_at + retry_delay(attempt_no, retry, 0.0)
+    if earliest == wanted or not window_open(earliest, zones, window):
         return wanted
     last = window_close(earliest, zones, window) - ring_timeout
     return last if last >= earliest else wanted

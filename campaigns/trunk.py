@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 
 from campaigns.calls import CallResult
 
-NETWORK_FAILURES = frozenset({CallResult.CONGESTION, CallResult.FAILED})
+# A tuple, not a frozenset: ``in`` compares identities in C instead of calling the enum's
+# Python-level __hash__, once for every call's result.
+NETWORK_FAILURES = (CallResult.CONGESTION, CallResult.FAILED)
 
 
 @dataclass(frozen=True, slots=True)
