@@ -13,7 +13,6 @@ changes (``sim.cancel_at``, ``sim.status_at``; then with the service's default t
 
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 from collections import Counter
@@ -458,8 +457,7 @@ class _Drive:
         now = self._clock.now
         self._store.arm()
         try:
-            with contextlib.suppress(DatabaseUnavailableError):  # the batch waits: admitted
-                admit()  # when the database is back, as the service's intake tries again
+            admit()
             self._clock.run_due()
             wake = self._round().run(now)
         except NodeCrash:
@@ -487,9 +485,13 @@ def _loop(
     batch: list[Order] = []
 
     def admit_batch() -> None:
-        if batch:
+        if not batch:
+            return
+        try:
             admit(batch, clock.now)
-            batch.clear()
+        except DatabaseUnavailableError:  # the batch waits: admitted when the database is
+            return  # back, as the service's intake tries again
+        batch.clear()
 
     while (now := clock.now) <= end:
         while upcoming is not None and upcoming[0].created_at <= now:
