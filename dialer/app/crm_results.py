@@ -2,10 +2,12 @@
 followed in the CRM — from pushes and polls (``noted``) and from status reads with backoff
 (``tick``) — and what the agent did there becomes the order's result, written nothing back.
 
-Only with ``disposition_source`` "crm" or "both"; the policy (what a reading means, when
-to read again) is ``campaigns.crm_results``. The orders followed and the end of their
-calls come from the database at every tick, so a restart, another server's call or an
-agent's result given first (then the order no longer awaits one) need no bookkeeping here.
+Only for the campaigns with ``disposition_source`` "crm" or "both": in a service with
+several, each campaign by its own settings, its results through its own dispatcher. The
+policy (what a reading means, when to read again) is ``campaigns.crm_results``. The orders
+followed and the end of their calls come from the database at every tick, so a restart,
+another server's call or an agent's result given first (then the order no longer awaits
+one) need no bookkeeping here.
 A read that fails is logged and shown on /healthz; the next read of the backoff tries again.
 """
 
@@ -24,7 +26,7 @@ from crm_adapter.errors import CrmError
 from crm_adapter.port import CrmAdapter, CrmOrderStatus
 from dialer.app.crm_watch import CrmWatch, Spawn
 from dialer.app.server_slot import ServerSlots
-from dialer.dispatch.dispatcher import DispatchError
+from dialer.dispatch.dispatcher import Dispatcher, DispatchError
 from dialer.storage.engine import Database
 from dialer.storage.errors import DatabaseUnavailableError
 from dialer.storage.order_admin import awaiting_since
@@ -51,18 +53,19 @@ class CrmResults:
         self._crm, self._slots, self._engine, self._crm_watch = crm, slots, engine, crm_watch
         self._timeout_s, self._executor = read_timeout_s, executor
         self._clock, self._spawn, self._wake = clock, spawn, wake
-        self._awaiting: dict[str, datetime] = {}  # order → when its call ended
+        self._awaiting: dict[str, tuple[str, datetime]] = {}  # order → campaign, call end
         self._last_read: dict[str, datetime] = {}
         self._in_flight: set[str] = set()
 
     def tick(self) -> None:
         """Read the CRM for the answered orders whose next read is due."""
-        settings = self._slots.first.dispatcher.settings
-        if not follows_crm(settings):
+        followed = self._followed()
+        if not followed:
             return
         now = self._clock()
-        self._refresh()
-        for order_id, ended in sorted(self._awaiting.items()):
+        self._refresh(followed)
+        for order_id, (campaign, ended) in sorted(self._awaiting.items()):
+            settings = followed[campaign].settings
             due = next_read_at(ended, self._last_read.get(order_id), settings)
             if due is not None and due <= now and order_id not in self._in_flight:
                 self._last_read[order_id] = now
@@ -73,37 +76,57 @@ class CrmResults:
         """Orders the CRM pushed or a poll brought: a known order awaiting its result
         whose status or callback time now says one gets it. A database outage propagates
         (a push is then refused and sent again)."""
-        settings = self._slots.first.dispatcher.settings
-        if not follows_crm(settings):
+        followed = self._followed()
+        if not followed:
             return
-        mapped = {*settings.crm_confirmed_statuses, *settings.crm_refused_statuses}
+        mapped = {
+            status
+            for dispatcher in followed.values()
+            for status in (*dispatcher.settings.crm_confirmed_statuses,
+                           *dispatcher.settings.crm_refused_statuses)
+        }  # fmt: skip
         telling = [s for s in statuses if s.status in mapped or s.callback_at is not None]
         if not telling:
             return
-        self._refresh()
+        self._refresh(followed)
         for status in telling:
-            self._decide(status)
+            self._decide(status, followed)
 
-    def _refresh(self) -> None:
-        campaign = self._slots.first.dispatcher.settings.name
-        self._awaiting = awaiting_since(self._engine, campaign)
+    def _followed(self) -> dict[str, Dispatcher]:
+        """The campaigns whose results are followed in the CRM ("crm" or "both"), each by
+        name with the dispatcher its results go to; their settings as they are now."""
+        return {
+            name: dispatcher
+            for name, dispatcher in self._slots.first.dispatchers().items()
+            if follows_crm(dispatcher.settings)
+        }
+
+    def _refresh(self, followed: dict[str, Dispatcher]) -> None:
+        self._awaiting = {
+            order_id: (campaign, ended)
+            for campaign in followed
+            for order_id, ended in awaiting_since(self._engine, campaign).items()
+        }
         self._last_read = {k: v for k, v in self._last_read.items() if k in self._awaiting}
 
-    def _decide(self, status: CrmOrderStatus) -> None:
-        ended = self._awaiting.get(status.order_id)
-        if ended is None:
+    def _decide(self, status: CrmOrderStatus, followed: dict[str, Dispatcher]) -> None:
+        found = self._awaiting.get(status.order_id)
+        if found is None:
             return  # not awaiting a result (never answered, or its result is in)
-        settings = self._slots.first.dispatcher.settings
+        campaign, ended = found
+        dispatcher = followed.get(campaign)
+        if dispatcher is None:
+            return  # its campaign stopped following the CRM since the last refresh
         result = crm_verdict(
-            status.status, status.callback_at, call_ended_at=ended, settings=settings
+            status.status, status.callback_at, call_ended_at=ended, settings=dispatcher.settings
         )
         if result is not None:
-            self._apply(status.order_id, result)
+            self._apply(status.order_id, result, dispatcher)
 
-    def _apply(self, order_id: str, result: Disposition) -> None:
+    def _apply(self, order_id: str, result: Disposition, dispatcher: Dispatcher) -> None:
         now = self._clock()
         try:
-            self._slots.first.dispatcher.on_disposition(order_id, result, now, from_crm=True)
+            dispatcher.on_disposition(order_id, result, now, from_crm=True)
         except (TransitionError, DispatchError) as exc:
             log.info("CRM result of order %s ignored: %s", order_id, exc)  # the first won
             return
@@ -129,7 +152,7 @@ class CrmResults:
             self._in_flight.discard(order_id)
         self._crm_watch.answered()
         try:
-            self._decide(status)
+            self._decide(status, self._followed())
         except DatabaseUnavailableError as exc:
             log.warning("CRM result of order %s not applied: %s; read again later", order_id,
                         exc)  # fmt: skip

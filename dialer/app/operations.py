@@ -99,6 +99,11 @@ class Operations:
         rest = (name for name in self._dispatchers if name != self.campaign)
         return (self.campaign, *rest)
 
+    def settings_for(self, order_id: str) -> CampaignSettings:
+        """The settings of the campaign ``order_id`` is stored under (an unknown order: the
+        first campaign's)."""
+        return self._for(order_id).settings
+
     def now(self) -> datetime:
         return self._clock()
 

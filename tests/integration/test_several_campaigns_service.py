@@ -62,9 +62,12 @@ def several_campaigns_config(
     shop_opens: str,
     *,
     shop_closes: str = "23:00",
+    service: dict[str, Any] | None = None,
+    wholesale_extra: dict[str, Any] | None = None,
 ) -> Path:
-    """The harness's service file with ``[campaign]`` replaced by two ``[campaigns.NAME]``."""
-    one = write_config(directory, asterisk, shop).read_text(encoding="utf-8")
+    """The harness's service file with ``[campaign]`` replaced by two ``[campaigns.NAME]``;
+    ``wholesale_extra``: more settings of «опт»."""
+    one = write_config(directory, asterisk, shop, service=service).read_text(encoding="utf-8")
     head, _, rest = one.partition("[campaign]\n")
     _, _, tail = rest.partition("[crm]\n")
     common: dict[str, Any] = {
@@ -76,7 +79,7 @@ def several_campaigns_config(
         "customer_channel_template": "Local/{number}@dialer-test-customers/n",
     }
     wholesale = {**common, "priority": 1, "agents": [ONLY_WHOLESALE, SHARED],
-                 "intake_statuses": [WHOLESALE_STATUS]}  # fmt: skip
+                 "intake_statuses": [WHOLESALE_STATUS], **(wholesale_extra or {})}  # fmt: skip
     retail = {**common, "priority": 5, "agents": [SHARED, ONLY_SHOP]}
     text = "\n".join(
         [
@@ -111,6 +114,10 @@ def agents_cli(db_url: str, *args: str) -> None:
 def ended(dialer: DialerDb, *orders: str) -> bool:
     done = {a.order_id for a in dialer.attempts() if a.ended_at is not None}
     return set(orders) <= done
+
+
+def answered(dialer: DialerDb, order_id: str) -> bool:
+    return any(a.result == "answered" for a in dialer.attempts(order_id))
 
 
 def by(attempts: list[Attempt], agent: str) -> list[str]:
@@ -219,3 +226,50 @@ def test_each_campaign_follows_its_own_edits_and_an_archived_one_dials_no_more(
     assert "\ttoken:ops-screen\t" in history, history
     assert history.startswith("v2\t") and "changed: window.end, window.start" in history
     assert cli(dialer.url, "campaign", "history", "опт").startswith("v1\t")  # only its own
+
+
+def test_each_campaign_takes_its_answered_calls_results_where_its_settings_say(
+    asterisk: AsteriskInstance, tmp_path: Path
+) -> None:
+    """«опт» takes its results from the shop's CRM (``disposition_source = "crm"``) though
+    «shop», which takes them from its agents, is the file's first campaign: a status the
+    CRM calls confirmed ends «опт»'s answered order with nothing written back, while the
+    same status on «shop»'s order is no result; its agent's result, given through the API,
+    is written to the CRM."""
+    zone, _ = noon_zone(datetime.now(UTC))
+    shop, dialer = ShopDb(tmp_path / "shop.db"), DialerDb(tmp_path / "dialer.db")
+    from_crm = {"disposition_source": "crm", "crm_result_read_s": 1,
+                "crm_result_timeout_s": 120}  # fmt: skip
+    config = several_campaigns_config(tmp_path, asterisk, shop, zone, "01:00",
+                                      service={"auto_disposition": "none"},
+                                      wholesale_extra=from_crm)  # fmt: skip
+    service = ServiceProcess(config, dialer.url, asterisk, "run")
+    try:
+        service.wait_log(r"started; healthz")
+        base = service.base_url()
+        token = cli(dialer.url, "tokens", "create", "shop-crm", "--role", "crm").split()[0]
+        shop.seed([ShopOrder("НФ-00001", "+79165830121", "Мария", status=WHOLESALE_STATUS),
+                   ShopOrder("SHOP-1", "+79165830221", "Пётр", minutes_ago=9)],
+                  datetime.now(UTC))  # fmt: skip
+        awaiting = ("awaiting_disposition", None)
+        wait_for(lambda: all(answered(dialer, o) for o in ("НФ-00001", "SHOP-1")), 90, service)
+        assert {dialer.order("НФ-00001"), dialer.order("SHOP-1")} == {awaiting}
+        shop.set_status("SHOP-1", "Подтвержден")
+        shop.set_status("НФ-00001", "Подтвержден")
+        wait_for(lambda: dialer.order("НФ-00001") == ("done", "confirmed"), 30, service)
+        time.sleep(3)  # «опт»'s orders are read every 1-2 s: «shop»'s would have been by now
+        assert dialer.order("SHOP-1") == awaiting
+        status, body = post_json(
+            f"{base}/api/v1/orders/SHOP-1/disposition", b'{"kind": "confirmed"}',
+            {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )  # fmt: skip
+        assert status == 200, body
+        wait_for(lambda: dialer.undelivered() == 0 and shop.row("SHOP-1")["call_made"], 30,
+                 service)  # fmt: skip
+        assert service.stop() == 0
+    finally:
+        service.ensure_gone()
+
+    assert dialer.order("SHOP-1") == ("done", "confirmed")
+    written = shop.row("НФ-00001")  # «опт»'s result: nothing written back
+    assert (written["comment"], written["call_made"]) == (None, None)

@@ -188,9 +188,11 @@ class AgentResource(Resource):
         return self._results.give(record.agent_id, rest[0], body)
 
     def _result_options(self, request: Any, rest: list[str]) -> Reply:
+        """``?order=ID``: the options of that order's campaign."""
         del rest
         self._signed_in(request)
-        return self._results.options()
+        order = (request.args or {}).get(b"order")
+        return self._results.options(_text(order[-1], "order") if order else None)
 
     def _phone_settings(self, request: Any, rest: list[str]) -> Reply:
         """The signed-in agent's own softphone settings, never another agent's."""

@@ -40,10 +40,14 @@ class AgentResults:
         self._views = views
         self._ops = ops
 
-    def options(self) -> Reply:
+    def options(self, order_id: str | None = None) -> Reply:
         """The refusal and invalid problems, the window and the calling days, as the
-        campaign has them now."""
+        campaign of ``order_id`` has them now (without one, or for an order it does not
+        know: the service's first campaign's). A service with several campaigns may give
+        them different problems and windows, so the page asks for the order it shows."""
         settings = self._ops.settings
+        if order_id is not None and not unstorable_id(order_id):
+            settings = self._ops.settings_for(order_id)
         return Reply({
             "refusal_problems": list(settings.refusal_problems),
             "invalid_problems": list(wording.INVALID_PROBLEMS),
@@ -55,7 +59,7 @@ class AgentResults:
     def give(self, agent_id: str, order_id: str, body: bytes) -> Reply:
         """The signed-in ``agent_id``'s result for ``order_id``, from the JSON ``body``."""
         order = self._awaiting_verdict_of(agent_id, order_id)
-        if self._ops.settings.disposition_source == "crm":
+        if self._ops.settings_for(order_id).disposition_source == "crm":
             raise ApiError(409, "this campaign takes results from the CRM (disposition_source "
                                 "= crm): set the order's status there", "result")  # fmt: skip
         form = json_object(body)
@@ -86,7 +90,7 @@ class AgentResults:
                             f"{agent_id}", "id")  # fmt: skip
 
     def _context(self, order: Mapping[str, Any], agent_id: str) -> ResultContext:
-        settings = self._ops.settings
+        settings = self._ops.settings_for(str(order["id"]))  # the order's own campaign's
         zones = tuple(order.get("zones") or ()) or (settings.default_tz,)
         return ResultContext(
             order_id=str(order["id"]),

@@ -39,11 +39,15 @@ def change_state(ops: Operations, views: OrderViews, agent_id: str, body: dict[s
 
 def owed_results(views: OrderViews, ops: Operations, agent_id: str) -> list[str]:
     """The orders whose answered call by ``agent_id`` still waits for its result from the
-    agent (none when the campaign takes results from the CRM only)."""
-    if ops.settings.disposition_source == "crm":
-        return []
+    agent: none of a campaign that takes its results from the CRM only (each order's own
+    campaign decides, in a service with several)."""
     waiting = views.awaiting_result(ops.now(), ops.settings.wrap_up_max_s)
-    return [row["order_id"] for row in waiting if row["agent"] == agent_id]
+    return [
+        row["order_id"]
+        for row in waiting
+        if row["agent"] == agent_id
+        and ops.settings_for(row["order_id"]).disposition_source != "crm"
+    ]
 
 
 def session_extras(ops: Operations, views: OrderViews, agent_id: str) -> dict[str, Any]:

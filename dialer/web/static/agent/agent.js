@@ -190,9 +190,11 @@
   }
 
   // ---- results ------------------------------------------------------------------------
-  async function loadResultOptions() {
-    if (session.options) return;
-    const options = await call("GET", "/agent/result-options");
+  async function loadResultOptions(orderId) {
+    // each campaign may have its own problems and window: the options of the order shown
+    if (session.options && session.options.order === orderId) return;
+    const options = await call("GET", `/agent/result-options?order=${encodeURIComponent(orderId)}`);
+    options.order = orderId;
     byId("invalid-problem").replaceChildren(...options.invalid_problems.map((p) => new Option(p, p)));
     byId("refused-problem").replaceChildren(...options.refusal_problems.map((p) => new Option(p, p)));
     session.options = options;
@@ -204,7 +206,7 @@
     if (!owed.length) { byId("result").hidden = true; session.resultOrder = null; return; }
     if (session.resultOrder === owed[0]) return;
     session.resultOrder = owed[0];
-    try { await loadResultOptions(); } catch (error) { setError("result-error", error); }
+    try { await loadResultOptions(owed[0]); } catch (error) { setError("result-error", error); }
     if (!session.card || session.card.id !== owed[0]) await showCard(owed[0], null);
     byId("result-order").textContent = owed[0];
     byId("result-form").hidden = true; setError("result-error", null);
