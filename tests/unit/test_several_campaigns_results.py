@@ -7,7 +7,6 @@ own campaign. SQLite, real stores and dispatchers; a CRM double answers the stat
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,22 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import Recorder
+from campaign_pair import CampaignPair
 
 from campaigns.calls import CallReport, CallResult
 from campaigns.orders import Order
-from campaigns.screening import Screening, Verdict
 from campaigns.settings import CallingWindow, CampaignSettings
 from crm_adapter.port import CrmOrderStatus
 from dialer.app.crm_results import CrmResults
-from dialer.app.operations import Operations
 from dialer.dispatch.agents import AgentPool
 from dialer.dispatch.dispatcher import Dispatcher
-from dialer.dispatch.members import MemberAgents
-from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.campaign_views import order_views
-from dialer.storage.migrate import open_database
-from dialer.storage.orders import SqlOrderStore
 from dialer.web.agent.results import AgentResults
 from dialer.web.agent.state import owed_results
 from dialer.web.api.errors import ApiError
@@ -44,10 +37,6 @@ FOLLOWS_CRM = CampaignSettings(name="shop", agents=("1011",), window=ALL_DAY,
 FROM_AGENTS = CampaignSettings(name="НФ-опт", agents=("1001",), window=ALL_DAY,
                                refusal_problems=("Не тот объём партии",))  # fmt: skip
 CONFIRMED = "Подтвержден"  # one of the default crm_confirmed_statuses
-
-
-def screen(order: Order, now: datetime) -> Screening:
-    return Screening(Verdict.DIAL, order.phone, ("Europe/Moscow",), order.id)
 
 
 class StatusCrm:
@@ -93,29 +82,12 @@ class CrmWatchRecord:
         self.failures.append(why)
 
 
-class Service:
-    """Two campaigns over one SQLite database and one agent pool; ``first`` is the file's
-    first campaign, the one the singular routes and, before, the CRM follower used."""
+class Service(CampaignPair):
+    """Two campaigns (``first`` is the file's first, the one the singular routes and, before,
+    the CRM follower used), the agents' read models and the CRM follower over them."""
 
     def __init__(self, tmp_path: Path, first: CampaignSettings, second: CampaignSettings):
-        self.engine = open_database(f"sqlite:///{tmp_path / 'dialer.db'}")
-        agents = ("1001", "1011")
-        SqlAgentRegistry(self.engine).configure(first.name, agents, T0)
-        self.pool = AgentPool(agents, T0, wrap_up_s=0, miss_pause_after=3)
-        self.rec, ids = Recorder(), itertools.count(1)
-        self.now = T0
-        self.stores = {c.name: SqlOrderStore(self.engine, campaign=c.name) for c in (first, second)}
-        self.dispatchers = {
-            c.name: Dispatcher(
-                settings=c, store=self.stores[c.name], telephony=self.rec,
-                agents=MemberAgents(self.pool, frozenset(c.agents)), journal=self.rec,
-                screen=screen, new_attempt_id=lambda: f"att-{next(ids)}", jitter=lambda: 0.0,
-            )
-            for c in (first, second)
-        }  # fmt: skip
-        self.ops = Operations(engine=self.engine, dispatcher=self.dispatchers[first.name],
-                              clock=lambda: self.now, wake=lambda: None, accept=lambda o: 0,
-                              dispatchers=self.dispatchers)  # fmt: skip
+        super().__init__(tmp_path, first, second, T0)
         self.views = order_views(self.engine, self.ops.campaigns)
         self.crm, self.watch = StatusCrm(), CrmWatchRecord()
         self.spawned: list[Coroutine[Any, Any, None]] = []

@@ -4,27 +4,19 @@ own campaign, though the singular routes mean the first. SQLite, real stores."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime, time
 from pathlib import Path
 
 import pytest
-from fakes import Recorder
+from campaign_pair import CampaignPair
 
 from campaigns.calls import CallReport, CallResult
 from campaigns.dispositions import Disposition, DispositionKind
 from campaigns.lifecycle import Phase
 from campaigns.orders import Order
-from campaigns.screening import Screening, Verdict
 from campaigns.settings import CallingWindow, CampaignSettings
-from dialer.app.operations import ConflictError, Operations
-from dialer.dispatch.agents import AgentPool
-from dialer.dispatch.dispatcher import Dispatcher
-from dialer.dispatch.members import MemberAgents
-from dialer.storage.agents import SqlAgentRegistry
+from dialer.app.operations import ConflictError
 from dialer.storage.campaign_views import order_cards, order_views
-from dialer.storage.migrate import open_database
-from dialer.storage.orders import SqlOrderStore
 from dialer.storage.views import OrderViews
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)  # 12:00 in Moscow
@@ -33,37 +25,15 @@ SHOP = CampaignSettings(name="shop", agents=("1011", "1021"),
 WHOLESALE = CampaignSettings(name="НФ-опт", priority=1, agents=("1001", "1011"))
 
 
-def screen(order: Order, now: datetime) -> Screening:
-    return Screening(Verdict.DIAL, order.phone, ("Europe/Moscow",), order.id)
-
-
 def order(oid: str, n: int) -> Order:
     return Order(id=oid, phone=f"+7916{n:07d}", name="Иван", product="Мака", created_at=T0)
 
 
-class Service:
-    """Two campaigns' stores and dispatchers over one SQLite database and one agent pool."""
+class Service(CampaignPair):
+    """«shop» (agents 1011, 1021) first, «НФ-опт» (1001, 1011) second."""
 
     def __init__(self, tmp_path: Path) -> None:
-        self.engine = open_database(f"sqlite:///{tmp_path / 'dialer.db'}")
-        agents = ("1001", "1011", "1021")
-        SqlAgentRegistry(self.engine).configure("shop", agents, T0)
-        self.pool = AgentPool(agents, T0, wrap_up_s=0, miss_pause_after=3)
-        self.rec, ids = Recorder(), itertools.count(1)
-        self.stores = {
-            c.name: SqlOrderStore(self.engine, campaign=c.name) for c in (SHOP, WHOLESALE)
-        }
-        self.dispatchers = {
-            c.name: Dispatcher(
-                settings=c, store=self.stores[c.name], telephony=self.rec,
-                agents=MemberAgents(self.pool, frozenset(c.agents)), journal=self.rec,
-                screen=screen, new_attempt_id=lambda: f"att-{next(ids)}", jitter=lambda: 0.0,
-            )
-            for c in (SHOP, WHOLESALE)
-        }  # fmt: skip
-        self.ops = Operations(engine=self.engine, dispatcher=self.dispatchers["shop"],
-                              clock=lambda: T0, wake=lambda: None, accept=lambda o: 0,
-                              dispatchers=self.dispatchers)  # fmt: skip
+        super().__init__(tmp_path, SHOP, WHOLESALE, T0)
 
 
 def test_each_campaign_claims_only_its_own_orders(tmp_path: Path) -> None:
