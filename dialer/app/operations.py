@@ -99,6 +99,11 @@ class Operations:
         rest = (name for name in self._dispatchers if name != self.campaign)
         return (self.campaign, *rest)
 
+    def campaign_settings(self, name: str) -> CampaignSettings:
+        """The settings of the service's campaign ``name`` (not one of them: the first's)."""
+        found = self._dispatchers.get(name)
+        return self._dispatcher.settings if found is None else found.settings
+
     def settings_for(self, order_id: str) -> CampaignSettings:
         """The settings of the campaign ``order_id`` is stored under (an unknown order: the
         first campaign's)."""

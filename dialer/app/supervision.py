@@ -95,7 +95,8 @@ class Supervision:
         try:
             if call is None:
                 raise ConflictError(f"call {attempt_id} is not live (it ended, or it is "
-                                    "not a call of this campaign)", "attempt_id")  # fmt: skip
+                                    "not a call of this service's campaigns)",
+                                    "attempt_id")  # fmt: skip
             extension = self._extension(actor)
             try:
                 self._spy.spy(attempt_id, extension, SPY_OPTIONS[mode])

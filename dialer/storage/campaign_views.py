@@ -1,6 +1,8 @@
 """The read models of a service with several campaigns: what is asked by order id is read
-in the order's own campaign (a shared agent's card, its result's check), lists over every
-campaign of the service; the rest (stats, queue, metrics) stay the first campaign's."""
+in the order's own campaign (a shared agent's card, its result's check, the ops API's order
+and card), the live lists (calls under way, answered calls awaiting a result, an agent's
+callbacks) over every campaign of the service; the rest (stats, queue, reports, metrics)
+stay the first campaign's."""
 
 from __future__ import annotations
 
@@ -35,8 +37,8 @@ def order_cards(
 
 class ServiceOrderViews(OrderViews):
     """``OrderViews`` of the first campaign, but an order asked by id is read in its own
-    campaign, and an agent's callbacks and the answered calls awaiting a result are those
-    of every campaign."""
+    campaign, and an agent's callbacks, the calls under way and the answered calls awaiting
+    a result are those of every campaign."""
 
     def __init__(self, engine: Engine, campaigns: Sequence[str]) -> None:
         super().__init__(engine, campaigns[0])
@@ -53,8 +55,15 @@ class ServiceOrderViews(OrderViews):
     def search(
         self, *, e164: str | None = None, order_id: str | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:
-        if order_id is None:
-            return super().search(e164=e164, limit=limit)
+        if order_id is None:  # by phone, or the newest: every campaign's, newest first
+            rows = [
+                row
+                for views in self._each.values()
+                for row in OrderViews.search(views, e164=e164, limit=limit)
+            ]
+            rows.sort(key=lambda row: row["id"])
+            rows.sort(key=lambda row: datetime.fromisoformat(row["created_at"]), reverse=True)
+            return rows[:limit]
         views = self._of(order_id)
         return [] if views is None else OrderViews.search(views, e164=e164, order_id=order_id,
                                                           limit=limit)  # fmt: skip
@@ -62,6 +71,10 @@ class ServiceOrderViews(OrderViews):
     def owned_callbacks(self, agent: str) -> list[dict[str, Any]]:
         every = self._each.values()
         return [row for views in every for row in OrderViews.owned_callbacks(views, agent)]
+
+    def live_calls(self) -> list[dict[str, Any]]:
+        rows = [row for views in self._each.values() for row in OrderViews.live_calls(views)]
+        return sorted(rows, key=lambda row: (datetime.fromisoformat(row["started_at"]), row["id"]))
 
     def awaiting_result(self, now: datetime, overdue_after_s: int) -> list[dict[str, Any]]:
         rows = [

@@ -178,6 +178,7 @@ class OrderViews:
                 {
                     **_attempt(attempt),
                     "order_id": attempt.order_id,
+                    "campaign": self._campaign,
                     "answered_at": _iso(attempt.answered_at),
                     "name": name,
                     "product": product,
@@ -208,7 +209,15 @@ class OrderViews:
         )
         with Session(self._engine) as session:
             rows = [
-                _awaiting(order_id, name, product, attempt, now=now, overdue_s=overdue_after_s)
+                _awaiting(
+                    order_id,
+                    name,
+                    product,
+                    attempt,
+                    now=now,
+                    overdue_s=overdue_after_s,
+                    campaign=self._campaign,
+                )
                 for order_id, name, product, attempt in session.execute(query)
             ]
         return sorted(rows, key=lambda row: (-row["waiting_s"], row["order_id"]))
@@ -340,6 +349,7 @@ _CALLBACK_KEYS = ("id", "name", "product", "e164", "zones", "callback_at", "next
 def _order(row: OrderRow) -> dict[str, Any]:
     return {
         "id": row.id,
+        "campaign": row.campaign,
         "phone": row.phone_raw,
         "e164": row.e164,
         "name": row.name,
@@ -364,12 +374,20 @@ def _order(row: OrderRow) -> dict[str, Any]:
 
 
 def _awaiting(
-    order_id: str, name: str, product: str, attempt: AttemptRow, *, now: datetime, overdue_s: int
+    order_id: str,
+    name: str,
+    product: str,
+    attempt: AttemptRow,
+    *,
+    now: datetime,
+    overdue_s: int,
+    campaign: str,
 ) -> dict[str, Any]:
     since = _aware(attempt.ended_at or attempt.started_at)
     waiting = max(0, int((now - since).total_seconds()))
     return {
         "order_id": order_id,
+        "campaign": campaign,
         "name": name,
         "product": product,
         "agent": attempt.agent,

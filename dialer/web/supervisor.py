@@ -29,9 +29,9 @@ from dialer.app.operations import Operations
 from dialer.app.supervision import Actor, CallSpy, SpyRefused, Supervision
 from dialer.storage.agent_auth import SUPERVISORS, SessionRecord, SqlAgentAuthStore
 from dialer.storage.audit import SqlAuditLog
+from dialer.storage.campaign_views import order_views
 from dialer.storage.engine import Database
 from dialer.storage.supervisors import SqlSupervisors, UnknownSupervisorError
-from dialer.storage.views import OrderViews
 from dialer.web.agent.guard import check_csrf, check_origin
 from dialer.web.agent.resource import COOKIE as AGENT_COOKIE
 from dialer.web.agent.resource import _header, _login_fields, _seconds_until, _text, json_answer
@@ -192,7 +192,7 @@ def build_supervisors(
     auth = AgentAuth(SqlAgentAuthStore(engine, SUPERVISORS), hasher or PasswordHasher(),
                      clock=agent_auth.now, ttl=agent_auth.ttl)  # fmt: skip
     supervisors = SqlSupervisors(engine)
-    views = OrderViews(engine, ops.campaign)
+    views = order_views(engine, ops.campaigns)  # a call of any campaign may be listened to
     supervision = Supervision(live_calls=views.live_calls, supervisors=supervisors,
                               audit=SqlAuditLog(engine), spy=spy or NoSpy(),
                               clock=agent_auth.now)  # fmt: skip

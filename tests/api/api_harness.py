@@ -54,9 +54,13 @@ class Response:
 
 
 class Dialer:
-    """One campaign's dialer objects, wired as the composition root wires them."""
+    """One campaign's dialer objects, wired as the composition root wires them; with
+    ``second``, a service of two campaigns (issue 21): «shop» first, ``second`` over the same
+    agents, each with its own store and dispatcher."""
 
-    def __init__(self, tmp: Path, url: str | None = None) -> None:
+    def __init__(
+        self, tmp: Path, url: str | None = None, *, second: CampaignSettings | None = None
+    ) -> None:
         self.now = NOW
         self.url = url or f"sqlite:///{tmp / 'api.db'}"
         self.engine = open_database(self.url)
@@ -83,6 +87,18 @@ class Dialer:
             new_attempt_id=lambda: next(ids),
             jitter=lambda: 0.0,
         )
+        self.dispatchers = {"shop": self.dispatcher}
+        if second is not None:
+            self.dispatchers[second.name] = Dispatcher(
+                settings=second,
+                store=SqlOrderStore(self.engine, campaign=second.name),
+                telephony=self.telephony,
+                agents=self.pool,
+                journal=self.telephony,
+                screen=make_screen(second, db_url=self.url),
+                new_attempt_id=lambda: next(ids),
+                jitter=lambda: 0.0,
+            )
         self.wakes = 0
         self.ops = Operations(
             engine=self.engine,
@@ -91,6 +107,7 @@ class Dialer:
             wake=self._wake,
             accept=lambda orders: self.dispatcher.admit(orders, self.now),
             order_url=ORDER_URL,
+            dispatchers=self.dispatchers if second is not None else None,
         )
         self.feed = AgentFeed(lambda: self.now)
         self.reactor = Clock()  # the event streams' heartbeats
@@ -128,18 +145,26 @@ class Dialer:
 
     # ---- scenario steps ----------------------------------------------------------------
 
-    def admit(self, order_id: str, phone: str = "+79165830421", minutes_ago: int = 5) -> None:
+    def admit(
+        self,
+        order_id: str,
+        phone: str = "+79165830421",
+        minutes_ago: int = 5,
+        *,
+        campaign: str = "shop",
+    ) -> None:
         created = self.now - timedelta(minutes=minutes_ago)
         order = Order(order_id, phone, "Ирина", "Крем", created, "Ожидает подтверждения", "Новый")
-        self.dispatcher.admit([order], self.now)
+        self.dispatchers[campaign].admit([order], self.now)
 
-    def answer(self, order_id: str, recording: str | None = None) -> str:
-        """Dial ``order_id`` (the only due order) and report it answered."""
+    def answer(self, order_id: str, recording: str | None = None, *, campaign: str = "shop") -> str:
+        """Dial ``order_id`` (the only due order of ``campaign``) and report it answered."""
         self.sync.sync(self.now)
-        assert self.dispatcher.dispatch(self.now) >= 1
+        dispatcher = self.dispatchers[campaign]
+        assert dispatcher.dispatch(self.now) >= 1
         request = next(r for r in self.telephony.originated if r.order_id == order_id)
         self.now += timedelta(seconds=60)
-        self.dispatcher.on_report(
+        dispatcher.on_report(
             CallReport(request.attempt_id, CallResult.ANSWERED, self.now, recording=recording)
         )
         return request.attempt_id

@@ -14,13 +14,11 @@ from dialer.catalog.ports import CampaignCatalog
 from dialer.recordings.files import DEFAULT_RECORDINGS_DIR, RecordingFiles
 from dialer.storage.agents import SqlAgentRegistry
 from dialer.storage.audit import SqlAuditLog
-from dialer.storage.card import OrderCards
+from dialer.storage.campaign_views import order_cards, order_views
 from dialer.storage.engine import Database
-from dialer.storage.numbering import SqlNumberingLookup
 from dialer.storage.recordings import SqlRecordings
 from dialer.storage.reports import SqlReportReads
 from dialer.storage.tokens import SqlTokenStore
-from dialer.storage.views import OrderViews
 from dialer.web.api.agents import AgentsApi
 from dialer.web.api.campaign_catalog import CampaignCatalogApi, campaign_edits
 from dialer.web.api.campaigns import CampaignApi
@@ -54,10 +52,8 @@ def build_api(
     ``catalog``: the campaigns edited at ``/campaigns`` (none: the database's); ``crm_kind``:
     the service's ``[crm] kind``, whose stock defaults a new campaign takes (as in a file)."""
     supervisors = supervisors or build_supervisors(engine, ops, agent_auth)
-    views = OrderViews(engine, ops.campaign)
-    cards = OrderCards(
-        engine, ops.campaign, numbering=SqlNumberingLookup(engine), order_url=ops.order_url
-    )
+    views = order_views(engine, ops.campaigns)  # by id and the live lists: every campaign's
+    cards = order_cards(engine, ops.campaigns, order_url=ops.order_url)
     routes = bind(
         OrdersApi(ops, views, cards),
         AgentsApi(ops, SqlAgentRegistry(engine), agent_auth),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from campaigns.crm_results import no_result_after_s, no_result_reason
+from campaigns.settings import CampaignSettings
 from campaigns.tabs import TITLES
 from dialer.app.operations import Operations
 from dialer.storage.views import OrderViews
@@ -45,9 +48,9 @@ class LiveApi:
     def awaiting_result(self, request: ApiRequest) -> Reply:
         del request
         now, settings = self._ops.now(), self._ops.settings
-        limit, why = no_result_after_s(settings), no_result_reason(settings)
+        limit = no_result_after_s(settings)
         calls = [
-            {**call, "reason": why if call["overdue"] else None}
+            _overdue_by_its_campaign(call, self._ops.campaign_settings(call["campaign"]))
             for call in self._views.awaiting_result(now, limit)
         ]
         body = {
@@ -64,3 +67,10 @@ class LiveApi:
     def live(self, request: ApiRequest) -> Reply:
         del request
         return Reply({"calls": self._views.live_calls(), "at": self._ops.now().isoformat()})
+
+
+def _overdue_by_its_campaign(call: dict[str, Any], settings: CampaignSettings) -> dict[str, Any]:
+    """``call`` overdue, and why, by the limit of its own campaign (several campaigns may
+    wait differently long: their ``wrap_up_max_s``, ``disposition_source``)."""
+    overdue = call["waiting_s"] > no_result_after_s(settings)
+    return {**call, "overdue": overdue, "reason": no_result_reason(settings) if overdue else None}

@@ -92,7 +92,8 @@ class OrdersApi:
     def card(self, request: ApiRequest) -> Reply:
         order_id = request.params["id"]
         now = self._ops.now()
-        card = self._cards.card(order_id, now, default_tz=self._ops.settings.default_tz)
+        default_tz = self._ops.settings_for(order_id).default_tz  # the order's campaign's
+        card = self._cards.card(order_id, now, default_tz=default_tz)
         if card is None:
             raise ApiError(404, f"unknown order {order_id!r}", "id")
         return Reply(card)
