@@ -170,6 +170,14 @@ def test_two_campaigns_dial_each_in_its_own_window_and_share_an_agent_by_priorit
     assert by(attempts, ONLY_SHOP) == []
 
 
+def api_get(base: str, token: str, path: str) -> tuple[int, Any]:
+    request = urllib.request.Request(  # noqa: S310 - loopback http
+        f"{base}{path}", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
+        return answer.status, json.loads(answer.read())
+
+
 def api(base: str, token: str, method: str, path: str, body: object) -> tuple[int, Any]:
     """An ops call to ``/api/v1/campaigns/...`` (the browser editor's routes)."""
     data = json.dumps(body, ensure_ascii=False).encode()
@@ -259,6 +267,11 @@ def test_each_campaign_takes_its_answered_calls_results_where_its_settings_say(
         wait_for(lambda: dialer.order("НФ-00001") == ("done", "confirmed"), 30, service)
         time.sleep(3)  # «опт»'s orders are read every 1-2 s: «shop»'s would have been by now
         assert dialer.order("SHOP-1") == awaiting
+        quoted = urllib.parse.quote("НФ-00001")
+        _, done = api_get(base, token, f"/api/v1/orders/{quoted}")  # the second campaign's
+        assert (done["campaign"], done["phase"], done["outcome"]) == ("опт", "done", "confirmed")
+        _, waiting = api_get(base, token, "/api/v1/calls/awaiting-result")
+        assert [(c["order_id"], c["campaign"]) for c in waiting["calls"]] == [("SHOP-1", "shop")]
         status, body = post_json(
             f"{base}/api/v1/orders/SHOP-1/disposition", b'{"kind": "confirmed"}',
             {"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
