@@ -77,28 +77,24 @@ class Dialer:
         self.sync.load(NOW, busy=set())
         self.telephony = Recorder()
         ids = iter(f"att-{i}" for i in range(1, 10_000))
-        self.dispatcher = Dispatcher(
-            settings=self.settings,
-            store=self.store,
-            telephony=self.telephony,
-            agents=self.pool,
-            journal=self.telephony,
-            screen=make_screen(self.settings, db_url=self.url),
-            new_attempt_id=lambda: next(ids),
-            jitter=lambda: 0.0,
-        )
-        self.dispatchers = {"shop": self.dispatcher}
-        if second is not None:
-            self.dispatchers[second.name] = Dispatcher(
-                settings=second,
-                store=SqlOrderStore(self.engine, campaign=second.name),
+
+        def dispatcher(settings: CampaignSettings, store: SqlOrderStore) -> Dispatcher:
+            return Dispatcher(
+                settings=settings,
+                store=store,
                 telephony=self.telephony,
                 agents=self.pool,
                 journal=self.telephony,
-                screen=make_screen(second, db_url=self.url),
+                screen=make_screen(settings, db_url=self.url),
                 new_attempt_id=lambda: next(ids),
                 jitter=lambda: 0.0,
             )
+
+        self.dispatcher = dispatcher(self.settings, self.store)
+        self.dispatchers = {"shop": self.dispatcher}
+        if second is not None:
+            store = SqlOrderStore(self.engine, campaign=second.name)
+            self.dispatchers[second.name] = dispatcher(second, store)
         self.wakes = 0
         self.ops = Operations(
             engine=self.engine,

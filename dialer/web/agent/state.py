@@ -46,7 +46,7 @@ def owed_results(views: OrderViews, ops: Operations, agent_id: str) -> list[str]
         row["order_id"]
         for row in waiting
         if row["agent"] == agent_id
-        and ops.settings_for(row["order_id"]).disposition_source != "crm"
+        and ops.campaign_settings(row["campaign"]).disposition_source != "crm"
     ]
 
 
